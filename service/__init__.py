@@ -1,0 +1,1 @@
+"""streetscan service: observations -> deduplicated cases -> review (FastAPI + SQLModel)."""
