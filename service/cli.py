@@ -1,0 +1,24 @@
+"""The ``streetscan`` command line: one sub-command per verb, heavy imports deferred to the handler."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vision.cli import add_scan_parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streetscan", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_scan_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
