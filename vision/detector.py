@@ -20,6 +20,7 @@ class Detections:
     class_id: (N,) int64 model class ids (see ``names``).
     tracker_id: (N,) int64 track ids, -1 where not tracked yet.
     names: model class id -> label, shared by every frame of one model.
+    data: extra per-row arrays of length N (e.g. "category"), carried through selection.
     """
 
     xyxy: np.ndarray
@@ -27,6 +28,7 @@ class Detections:
     class_id: np.ndarray
     tracker_id: np.ndarray = field(default=None)  # type: ignore[assignment]
     names: dict[int, str] = field(default_factory=dict)
+    data: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -36,7 +38,9 @@ class Detections:
             self.tracker_id = np.full(len(self.xyxy), -1, dtype=np.int64)
         self.tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
         n = len(self.xyxy)
-        if not (len(self.confidence) == len(self.class_id) == len(self.tracker_id) == n):
+        lengths = {len(self.confidence), len(self.class_id), len(self.tracker_id)}
+        lengths |= {len(v) for v in self.data.values()}
+        if lengths - {n}:
             raise ValueError("Detections arrays must all have the same length")
 
     @classmethod
@@ -70,6 +74,7 @@ class Detections:
             self.class_id[index],
             self.tracker_id[index],
             names=self.names,
+            data={k: v[index] for k, v in self.data.items()},
         )
 
     @property

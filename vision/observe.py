@@ -1,9 +1,14 @@
-"""The observation record: one per kept track, the contract between vision and service."""
+"""Tracks -> observations: one record per kept track, with its best crop, time and position."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
+
+from vision.detector import Detections
 
 
 @dataclass
@@ -31,3 +36,107 @@ class Observation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class TrackRecord:
+    """What one track has accumulated so far; ``crop`` is the (h, w, 3) BGR crop of its best frame."""
+
+    track_id: int
+    t_first: float
+    t_last: float
+    hits: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+    best_score: float = -1.0
+    best_t: float = 0.0
+    best_confidence: float = 0.0
+    best_bbox: list[float] = field(default_factory=list)
+    crop: np.ndarray | None = None
+
+    @property
+    def label(self) -> str:
+        """The model label this track was given most often."""
+        return self.labels.most_common(1)[0][0]
+
+    @property
+    def category(self) -> str | None:
+        """The category most of this track's frames were classified as, None if never classified."""
+        return self.categories.most_common(1)[0][0] if self.categories else None
+
+
+def view_score(box: np.ndarray, confidence: float, frame_shape: tuple[int, int]) -> float:
+    """How good a view of an object one box is: confident, large, not cut by the frame edge.
+
+    box: (4,) x1, y1, x2, y2 pixels; frame_shape: (H, W) pixels.
+    """
+    h, w = frame_shape
+    x1, y1, x2, y2 = box
+    size = float(np.sqrt(max(x2 - x1, 0.0) * max(y2 - y1, 0.0)))
+    margin = 2.0
+    cut = x1 <= margin or y1 <= margin or x2 >= w - margin or y2 >= h - margin
+    return confidence * size * (0.5 if cut else 1.0)
+
+
+def crop_box(image: np.ndarray, box: np.ndarray, margin: float = 0.1) -> np.ndarray:
+    """Copy of the box region of a (H, W, 3) image, grown by ``margin`` of its size on each side."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    left, top = int(max(x1 - dx, 0)), int(max(y1 - dy, 0))
+    right, bottom = int(min(x2 + dx, w)), int(min(y2 + dy, h))
+    return image[top:bottom, left:right].copy()
+
+
+class TrackFolder:
+    """Folds tracked detections frame by frame into one ``TrackRecord`` per track.
+
+    Streams: a track unseen for more than ``max_idle_s`` is handed back by ``update`` and forgotten,
+    so memory holds only the tracks currently in view.
+    Tracks seen in fewer than ``min_hits`` sampled frames, or never classified into a category in
+    at least ``min_category_hits`` of them, are dropped as noise.
+    """
+
+    def __init__(self, min_hits: int = 3, min_category_hits: int = 2, max_idle_s: float = 3.0) -> None:
+        self.min_hits = min_hits
+        self.min_category_hits = min_category_hits
+        self.max_idle_s = max_idle_s
+        self.active: dict[int, TrackRecord] = {}
+
+    def update(self, t: float, image: np.ndarray, tracked: Detections) -> list[TrackRecord]:
+        """Add one frame's tracked detections (with a ``category`` data column); return finished tracks.
+
+        t: seconds from video start; image: (H, W, 3) BGR frame the boxes refer to.
+        """
+        categories = tracked.data.get("category", np.full(len(tracked), None, dtype=object))
+        for box, conf, tid, label, category in zip(
+            tracked.xyxy, tracked.confidence, tracked.tracker_id, tracked.labels, categories
+        ):
+            record = self.active.setdefault(int(tid), TrackRecord(int(tid), t_first=t, t_last=t))
+            record.t_last = t
+            record.hits += 1
+            record.labels[label] += 1
+            if category is not None:
+                record.categories[category] += 1
+            score = view_score(box, float(conf), image.shape[:2])
+            if score > record.best_score:
+                record.best_score, record.best_t = score, t
+                record.best_confidence = float(conf)
+                record.best_bbox = [round(float(v), 1) for v in box]
+                record.crop = crop_box(image, box)
+        idle = [tid for tid, r in self.active.items() if t - r.t_last > self.max_idle_s]
+        return self._keep([self.active.pop(tid) for tid in idle])
+
+    def flush(self) -> list[TrackRecord]:
+        """End of the source: hand back every remaining track that is kept."""
+        records, self.active = list(self.active.values()), {}
+        return self._keep(records)
+
+    def _keep(self, records: list[TrackRecord]) -> list[TrackRecord]:
+        return [
+            r
+            for r in records
+            if r.hits >= self.min_hits
+            and r.category is not None
+            and r.categories[r.category] >= min(self.min_category_hits, self.min_hits)
+        ]

@@ -1,0 +1,71 @@
+"""``streetscan scan``: one video (and its GPS track) to observations on disk, no server needed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from vision.defaults import default_model
+
+
+def _utc(text: str) -> datetime:
+    """ISO-8601 time; a naive one is taken as UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def add_scan_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scan", help="find violations in one video; writes observations.jsonl and crops/")
+    p.add_argument("video", type=Path, help="video file (MP4, MOV, AVI, MKV, TS; H.264/H.265)")
+    p.add_argument("--gps", type=Path, help="GPS track of the drive: GPX, NMEA, CSV or DJI-style SRT")
+    p.add_argument("--model", type=Path, default=None, help="YOLO weights file (default: $STREETSCAN_MODEL or the shipped model)")
+    p.add_argument("--taxonomy", type=Path, default=None, help="label -> category rules YAML (default: the shipped taxonomy)")
+    p.add_argument("--fps", type=float, default=5.0, help="frames per second of video to analyse (default 5)")
+    p.add_argument("--conf", type=float, default=0.25, help="minimum detection confidence (default 0.25)")
+    p.add_argument("--imgsz", type=int, default=640, help="model input size in pixels (default 640)")
+    p.add_argument("--min-hits", type=int, default=3, help="drop tracks seen in fewer sampled frames (default 3)")
+    p.add_argument("--mount", choices=["forward", "left", "right"], help="side the camera faces; shifts positions toward it")
+    p.add_argument("--mount-offset", type=float, default=5.0, help="metres from the camera to the objects (default 5)")
+    p.add_argument("--start", type=_utc, help="recording start (ISO-8601; default: from the video, else the GPS track)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_scan)
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    """Validate inputs before loading the model, then scan with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    from vision.detector import ModelError
+    from vision.frames import VideoError, probe
+    from vision.geo import GpsFormatError, load_track
+    from vision.pipeline import ScanOptions, scan
+    from vision.taxonomy import TaxonomyError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        info = probe(args.video)
+        gps = load_track(args.gps) if args.gps else None
+        options = ScanOptions(
+            model=args.model or default_model(),
+            taxonomy=args.taxonomy,
+            fps=args.fps,
+            conf=args.conf,
+            imgsz=args.imgsz,
+            min_hits=args.min_hits,
+            mount=args.mount,
+            mount_offset_m=args.mount_offset,
+            start_time=args.start,
+        )
+        total = math.ceil(info.duration_s * args.fps) if info.duration_s else None
+        with tqdm(total=total, unit="frame", desc=args.video.name, disable=args.quiet, file=sys.stderr) as bar:
+            summary = scan(args.video, args.out, options, gps, on_frame=lambda _frame: bar.update())
+    except (VideoError, GpsFormatError, ModelError, TaxonomyError, OSError) as exc:
+        print(f"streetscan scan: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.line(), file=sys.stderr)
+    return 0

@@ -1,0 +1,168 @@
+"""The whole vision path for one video: frames -> detections -> tracks -> observations on disk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision.detector import Detector
+from vision.frames import DecodeStats, Frame, iter_frames, probe
+from vision.geo import GpsTrack, camera_offset
+from vision.observe import Observation, TrackFolder, TrackRecord
+from vision.taxonomy import Taxonomy
+from vision.tracking import Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanOptions:
+    """How to scan. ``fps`` is sampled frames per second of video; ``mount`` is the side the camera
+    faces (forward/left/right, None = report the camera position); ``mount_offset_m`` how far from
+    the camera the objects usually are, in metres; ``start_time`` overrides the recording start."""
+
+    model: Path
+    taxonomy: Path | None = None
+    tracker: Path | None = None
+    fps: float = 5.0
+    conf: float = 0.25
+    imgsz: int = 640
+    batch: int = 4
+    min_hits: int = 3
+    mount: str | None = None
+    mount_offset_m: float = 5.0
+    start_time: datetime | None = None
+
+
+@dataclass
+class ScanSummary:
+    """What one scan did: counts, and seconds of wall time."""
+
+    video: str
+    frames: int = 0
+    corrupt_frames: int = 0
+    elapsed_s: float = 0.0
+    observations: int = 0
+    by_category: Counter[str] = field(default_factory=Counter)
+
+    def line(self) -> str:
+        """One human-readable summary line."""
+        cats = ", ".join(f"{k} {v}" for k, v in sorted(self.by_category.items())) or "none"
+        rate = self.frames / self.elapsed_s if self.elapsed_s else 0.0
+        return (
+            f"{self.video}: {self.observations} observations ({cats}) from {self.frames} frames "
+            f"in {self.elapsed_s:.1f} s ({rate:.1f} frames/s)"
+            + (f", {self.corrupt_frames} corrupt frames skipped" if self.corrupt_frames else "")
+        )
+
+
+class Scanner:
+    """Holds the loaded model, taxonomy and tracker settings; scans one source at a time."""
+
+    def __init__(self, options: ScanOptions) -> None:
+        self.options = options
+        self.detector = Detector(options.model, conf=options.conf, imgsz=options.imgsz, batch=options.batch)
+        self.taxonomy = Taxonomy.load(options.taxonomy)
+        self.relevant = self.taxonomy.relevant_labels()
+
+    def observations(
+        self,
+        video: str | Path,
+        crops_dir: Path,
+        gps: GpsTrack | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+        stats: DecodeStats | None = None,
+    ) -> Iterator[Observation]:
+        """Yield observations of one video as their tracks end; crops are written to ``crops_dir``."""
+        crops_dir.mkdir(parents=True, exist_ok=True)
+        start = self._start_time(video, gps)
+        tracker = Tracker(self.options.tracker, frame_rate=self.options.fps)
+        folder = TrackFolder(min_hits=self.options.min_hits, max_idle_s=max(3.0, 15.0 / self.options.fps))
+        batch: list[Frame] = []
+
+        def run(frames: list[Frame]) -> Iterator[TrackRecord]:
+            for frame, det in zip(frames, self.detector.detect([f.image for f in frames])):
+                det.data["category"] = np.array(self.taxonomy.classify(det, frame.image.shape[:2]), dtype=object)
+                det = det[np.array([label in self.relevant for label in det.labels], dtype=bool)]
+                yield from folder.update(frame.t, frame.image, tracker.update(det, frame.image))
+                if on_frame:
+                    on_frame(frame)
+
+        for frame in iter_frames(video, fps=self.options.fps, stats=stats):
+            batch.append(frame)
+            if len(batch) == self.options.batch:
+                yield from (self._finish(r, crops_dir, start, gps) for r in run(batch))
+                batch = []
+        records = list(run(batch)) + folder.flush()
+        yield from (self._finish(r, crops_dir, start, gps) for r in records)
+
+    def _start_time(self, video: str | Path, gps: GpsTrack | None) -> datetime | None:
+        """Recording start: the override, else the container's creation time, else the GPS track start."""
+        if self.options.start_time:
+            return self.options.start_time.astimezone(timezone.utc)
+        start = probe(video).start_time
+        if start is None and gps is not None and not gps.video_relative:
+            start = gps.start
+            log.warning("%s has no recording start time; assuming it starts with the GPS track at %s", video, start)
+        return start
+
+    def _finish(self, record: TrackRecord, crops_dir: Path, start: datetime | None, gps: GpsTrack | None) -> Observation:
+        """Turn a kept track into an Observation: write its crop, place it in time and on the map."""
+        crop_path = crops_dir / f"{record.track_id}.jpg"
+        cv2.imwrite(str(crop_path), record.crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        when = start + timedelta(seconds=record.best_t) if start else None
+        lat = lon = None
+        if gps is not None:
+            pos = gps.at(record.best_t if gps.video_relative else when) if (when or gps.video_relative) else None
+            if pos is not None:
+                lat, lon = (
+                    camera_offset(pos, self.options.mount, self.options.mount_offset_m)
+                    if self.options.mount
+                    else (pos.lat, pos.lon)
+                )
+        return Observation(
+            track_id=str(record.track_id),
+            category=str(record.category),
+            label=record.label,
+            confidence=round(record.best_confidence, 4),
+            t_first=round(record.t_first, 3),
+            t_last=round(record.t_last, 3),
+            t_best=round(record.best_t, 3),
+            observed_at=when.isoformat().replace("+00:00", "Z") if when else None,
+            bbox=record.best_bbox,
+            lat=round(lat, 7) if lat is not None else None,
+            lon=round(lon, 7) if lon is not None else None,
+            crop=f"{crops_dir.name}/{crop_path.name}",
+        )
+
+
+def scan(
+    video: str | Path,
+    out_dir: Path,
+    options: ScanOptions,
+    gps: GpsTrack | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> ScanSummary:
+    """Scan one video into ``out_dir/observations.jsonl`` and ``out_dir/crops/``; lines are written as tracks end."""
+    began = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = ScanSummary(video=str(video))
+    stats = DecodeStats()
+    with open(out_dir / "observations.jsonl", "w", encoding="utf-8") as out:
+        for obs in Scanner(options).observations(video, out_dir / "crops", gps, on_frame, stats):
+            out.write(json.dumps(obs.to_dict(), ensure_ascii=False) + "\n")
+            out.flush()
+            summary.observations += 1
+            summary.by_category[obs.category] += 1
+    summary.frames, summary.corrupt_frames = stats.sampled, stats.corrupt
+    summary.elapsed_s = time.monotonic() - began
+    return summary
