@@ -53,6 +53,12 @@ class TrackRecord:
     best_confidence: float = 0.0
     best_bbox: list[float] = field(default_factory=list)
     crop: np.ndarray | None = None
+    overlaps: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def strength(self) -> tuple[int, int]:
+        """Orders duplicate tracks of one object: more frames wins, then the older track."""
+        return self.hits, -self.track_id
 
     @property
     def label(self) -> str:
@@ -78,6 +84,16 @@ def view_score(box: np.ndarray, confidence: float, frame_shape: tuple[int, int])
     return confidence * size * (0.5 if cut else 1.0)
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in a (N, 4) with every box in b (M, 4), xyxy: (N, M)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
 def crop_box(image: np.ndarray, box: np.ndarray, margin: float = 0.1) -> np.ndarray:
     """Copy of the box region of a (H, W, 3) image, grown by ``margin`` of its size on each side."""
     h, w = image.shape[:2]
@@ -94,14 +110,24 @@ class TrackFolder:
     Streams: a track unseen for more than ``max_idle_s`` is handed back by ``update`` and forgotten,
     so memory holds only the tracks currently in view.
     Tracks seen in fewer than ``min_hits`` sampled frames, or never classified into a category in
-    at least ``min_category_hits`` of them, are dropped as noise.
+    at least ``min_category_hits`` of them, are dropped as noise. When the detector boxes one object
+    twice and both boxes get tracks, the weaker track (its box overlapping the other's by more than
+    ``duplicate_iou`` in at least half of its frames) is dropped: one object, one observation.
     """
 
-    def __init__(self, min_hits: int = 3, min_category_hits: int = 2, max_idle_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        min_hits: int = 3,
+        min_category_hits: int = 2,
+        max_idle_s: float = 3.0,
+        duplicate_iou: float = 0.5,
+    ) -> None:
         self.min_hits = min_hits
         self.min_category_hits = min_category_hits
         self.max_idle_s = max_idle_s
+        self.duplicate_iou = duplicate_iou
         self.active: dict[int, TrackRecord] = {}
+        self.kept: dict[int, TrackRecord] = {}  # finished, kept tracks an active one may duplicate
 
     def update(self, t: float, image: np.ndarray, tracked: Detections) -> list[TrackRecord]:
         """Add one frame's tracked detections (with a ``category`` data column); return finished tracks.
@@ -124,6 +150,7 @@ class TrackFolder:
                 record.best_confidence = float(conf)
                 record.best_bbox = [round(float(v), 1) for v in box]
                 record.crop = crop_box(image, box)
+        self._count_overlaps(tracked)
         idle = [tid for tid, r in self.active.items() if t - r.t_last > self.max_idle_s]
         return self._keep([self.active.pop(tid) for tid in idle])
 
@@ -132,11 +159,37 @@ class TrackFolder:
         records, self.active = list(self.active.values()), {}
         return self._keep(records)
 
+    def _count_overlaps(self, tracked: Detections) -> None:
+        """Note, for every pair of tracks in this frame, whether their boxes cover the same thing."""
+        ious = box_iou(tracked.xyxy, tracked.xyxy)
+        for i, j in zip(*np.nonzero(np.triu(ious > self.duplicate_iou, k=1))):
+            a, b = int(tracked.tracker_id[i]), int(tracked.tracker_id[j])
+            self.active[a].overlaps[b] += 1
+            self.active[b].overlaps[a] += 1
+
+    def _is_duplicate(self, record: TrackRecord) -> bool:
+        for other_id, frames in record.overlaps.items():
+            other = self.active.get(other_id) or self.kept.get(other_id)
+            if (
+                other is not None
+                and frames >= record.hits / 2
+                and other.strength > record.strength
+                and other.category in (None, record.category)
+            ):
+                return True
+        return False
+
     def _keep(self, records: list[TrackRecord]) -> list[TrackRecord]:
-        return [
-            r
-            for r in records
-            if r.hits >= self.min_hits
-            and r.category is not None
-            and r.categories[r.category] >= min(self.min_category_hits, self.min_hits)
-        ]
+        kept = []
+        for r in sorted(records, key=lambda r: r.strength, reverse=True):
+            if (
+                r.hits >= self.min_hits
+                and r.category is not None
+                and r.categories[r.category] >= min(self.min_category_hits, self.min_hits)
+                and not self._is_duplicate(r)
+            ):
+                kept.append(r)
+                self.kept[r.track_id] = r
+        oldest_active = min((r.t_first for r in self.active.values()), default=float("inf"))
+        self.kept = {tid: r for tid, r in self.kept.items() if r.t_last >= oldest_active}
+        return kept

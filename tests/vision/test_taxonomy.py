@@ -1,0 +1,181 @@
+"""Taxonomy: direct label map, the shipped composite rules, and strict YAML validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vision.detector import Detections
+from vision.taxonomy import CORE_CATEGORIES, Taxonomy, TaxonomyError
+
+FRAME = (1000, 2000)  # (H, W) pixels
+PERSON_TAXONOMY = Path(__file__).parent / "data" / "person-taxonomy.yaml"
+
+
+def dets(*rows: tuple[str, float, float, float, float]) -> Detections:
+    """Detections from (label, x1, y1, x2, y2) rows, one class id per distinct label."""
+    names = {i: label for i, label in enumerate(dict.fromkeys(r[0] for r in rows))}
+    ids = {label: i for i, label in names.items()}
+    return Detections(
+        xyxy=np.array([r[1:] for r in rows], dtype=np.float32).reshape(-1, 4),
+        confidence=np.full(len(rows), 0.9),
+        class_id=np.array([ids[r[0]] for r in rows]),
+        names=names,
+    )
+
+
+@pytest.fixture(scope="module")
+def default() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def test_default_has_core_categories_and_domain_labels(default: Taxonomy) -> None:
+    assert set(CORE_CATEGORIES) <= set(default.categories)
+    assert default.categories["goods_spill"].zh == "店外经营"
+    assert default.labels == {
+        "vendor_stall": "street_vendor",
+        "goods_display": "goods_spill",
+        "lightbox": "lightbox_ad",
+        "shop_sign": "outdoor_ad",
+        "projecting_sign": "outdoor_ad",
+        "window_ad": "outdoor_ad",
+    }
+
+
+def test_direct_map_and_unmapped_labels(default: Taxonomy) -> None:
+    det = dets(
+        ("vendor_stall", 100, 500, 400, 900),
+        ("window_ad", 500, 300, 700, 500),
+        ("person", 800, 400, 900, 900),
+        ("car", 1000, 500, 1600, 900),
+    )
+    assert default.classify(det, FRAME) == ["street_vendor", "outdoor_ad", None, None]
+
+
+def test_empty_detections(default: Taxonomy) -> None:
+    assert default.classify(Detections.empty(), FRAME) == []
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        ((100, 500, 300, 950), "lightbox_ad"),  # upright, standing on the ground
+        ((100, 850, 700, 950), "outdoor_ad"),  # low but wide: a facade sign
+        ((100, 100, 300, 550), "outdoor_ad"),  # upright but high on the facade
+    ],
+)
+def test_sign_on_ground(default: Taxonomy, box: tuple[float, ...], expected: str) -> None:
+    assert default.classify(dets(("shop_sign", *box)), FRAME) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("umbrella", "person", "expected"),
+    [
+        ((500, 500, 800, 700), (820, 450, 900, 950), "street_vendor"),  # person right beside it
+        ((500, 500, 800, 700), (1200, 450, 1280, 950), None),  # person more than one umbrella width away
+        ((500, 100, 800, 300), (820, 50, 900, 400), None),  # umbrella too high in the frame
+        ((500, 500, 800, 700), (820, 750, 900, 950), None),  # no vertical overlap
+        ((500, 500, 800, 700), None, None),  # nobody there
+    ],
+)
+def test_stall_with_vendor(
+    default: Taxonomy, umbrella: tuple[float, ...], person: tuple[float, ...] | None, expected: str | None
+) -> None:
+    rows = [("umbrella", *umbrella)] + ([("person", *person)] if person else [])
+    out = default.classify(dets(*rows), FRAME)
+    assert out[0] == expected
+    assert out[1:] == [None] * (len(rows) - 1)  # the person itself is never reported
+
+
+def test_dining_table_with_person(default: Taxonomy) -> None:
+    det = dets(("person", 300, 400, 400, 950), ("dining table", 420, 700, 700, 950))
+    assert default.classify(det, FRAME) == [None, "street_vendor"]
+
+
+@pytest.mark.parametrize(
+    ("xs", "top", "expected"),
+    [
+        ([100, 250, 400], 800, ["goods_spill"] * 3),  # three side by side, low
+        ([100, 250], 800, [None] * 2),  # cluster too small
+        ([100, 250, 1500], 800, [None] * 3),  # third one far away
+        ([100, 300, 500, 700], 800, ["goods_spill"] * 4),  # a chain: ends are far apart but linked
+        ([100, 250, 400], 200, [None] * 3),  # on the facade, not the sidewalk
+    ],
+)
+def test_goods_cluster(default: Taxonomy, xs: list[int], top: int, expected: list[str | None]) -> None:
+    det = dets(*[("potted plant", x, top, x + 100, top + 150) for x in xs])
+    assert default.classify(det, FRAME) == expected
+
+
+def test_goods_cluster_mixes_labels(default: Taxonomy) -> None:
+    det = dets(("chair", 100, 750, 200, 950), ("bottle", 210, 850, 240, 950), ("suitcase", 260, 800, 360, 950))
+    assert default.classify(det, FRAME) == ["goods_spill"] * 3
+
+
+def test_relevant_labels(default: Taxonomy) -> None:
+    relevant = default.relevant_labels()
+    assert {"vendor_stall", "window_ad", "person", "umbrella", "dining table", "potted plant", "tv"} <= relevant
+    assert not {"car", "dog"} & relevant
+
+
+def test_person_taxonomy() -> None:
+    tax = Taxonomy.load(PERSON_TAXONOMY)
+    assert tax.relevant_labels() == {"person"}
+    assert tax.classify(dets(("person", 0, 0, 10, 30), ("car", 0, 0, 50, 30)), FRAME) == ["street_vendor", None]
+
+
+def test_first_matching_rule_wins_and_extra_category(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        """
+categories:
+  fruit_stand: {zh: 水果摊, en: fruit stand}
+labels: {umbrella: outdoor_ad}
+rules:
+  - {name: low, category: fruit_stand, subject: [umbrella], min_bottom: 0.5}
+  - {name: any, category: street_vendor, subject: [umbrella]}
+""",
+        encoding="utf-8",
+    )
+    tax = Taxonomy.load(path)
+    assert tax.categories["fruit_stand"].en == "fruit stand"
+    det = dets(("umbrella", 0, 600, 100, 700), ("umbrella", 0, 100, 100, 200))
+    assert tax.classify(det, FRAME) == ["fruit_stand", "street_vendor"]
+
+
+RULE = "rules:\n  - {name: r, category: street_vendor, subject: [umbrella]%s}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("labels: {a: b}\nextra: 1\n", "unknown key(s) 'extra'"),
+        ("labels: {umbrella: no_such}\n", "unknown category 'no_such'"),
+        (RULE % ", colour: red", "unknown key(s) 'colour'"),
+        (RULE % ", near: {labels: [person], min_count: 1, max_gap: 1, far: 2}", "unknown key(s) 'far'"),
+        (RULE % ", near: {labels: [person], min_count: 0, max_gap: 1}", "min_count"),
+        (RULE % ", min_bottom: 1.5", "min_bottom"),
+        (RULE % ", aspect: {min: 2, max: 1}", "aspect.min"),
+        (RULE % ", cluster: {labels: [chair], min_count: 3, max_gap: 1}", "subject label"),
+        ("rules:\n  - {name: r, category: nope, subject: [umbrella]}\n", "unknown category 'nope'"),
+        ("rules:\n  - {name: r, category: street_vendor}\n", "missing key(s) 'subject'"),
+        (RULE.replace("\n", "\n  - {name: r, category: goods_spill, subject: [chair]}\n", 1) % "", "used twice"),
+        ("categories:\n  goods_spill: {zh: x, en: y}\n", "built in"),
+        ("labels: [a, b]\n", "must be a mapping"),
+        ("labels: {a: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_yaml_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TaxonomyError) as err:
+        Taxonomy.load(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TaxonomyError, match="cannot read"):
+        Taxonomy.load(tmp_path / "absent.yaml")
