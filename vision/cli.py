@@ -19,7 +19,7 @@ def _utc(text: str) -> datetime:
 
 
 def add_scan_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scan", help="find violations in one video; writes observations.jsonl and crops/")
+    p = sub.add_parser("scan", help="find violations in one video; writes observations.jsonl, crops/ and keyframes/")
     p.add_argument("video", type=Path, help="video file (MP4, MOV, AVI, MKV, TS; H.264/H.265)")
     p.add_argument("--gps", type=Path, help="GPS track of the drive: GPX, NMEA, CSV or DJI-style SRT")
     p.add_argument("--model", type=Path, default=None, help="YOLO weights file (default: $STREETSCAN_MODEL or the shipped model)")
@@ -31,6 +31,7 @@ def add_scan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mount", choices=["forward", "left", "right"], help="side the camera faces; shifts positions toward it")
     p.add_argument("--mount-offset", type=float, default=5.0, help="metres from the camera to the objects (default 5)")
     p.add_argument("--start", type=_utc, help="recording start (ISO-8601; default: from the video, else the GPS track)")
+    p.add_argument("--no-keyframes", dest="keyframes", action="store_false", help="save crops only, not whole frames")
     p.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_scan)
@@ -60,6 +61,7 @@ def run_scan(args: argparse.Namespace) -> int:
             mount=args.mount,
             mount_offset_m=args.mount_offset,
             start_time=args.start,
+            keyframes=args.keyframes,
         )
         total = math.ceil(info.duration_s * args.fps) if info.duration_s else None
         with tqdm(total=total, unit="frame", desc=args.video.name, disable=args.quiet, file=sys.stderr) as bar:

@@ -17,8 +17,8 @@ class Observation:
 
     Times are seconds from the video start; ``observed_at`` is ISO-8601 UTC of the best frame
     (None when the recording start is unknown); ``bbox`` is [x1, y1, x2, y2] pixels in the best
-    frame; ``lat``/``lon`` are WGS-84 degrees (None without GPS); ``crop`` is a path relative to
-    the output directory.
+    frame; ``lat``/``lon`` are WGS-84 degrees (None without GPS); ``crop`` (the object) and
+    ``keyframe`` (the whole best frame, None when not kept) are paths relative to the output directory.
     """
 
     track_id: str
@@ -33,6 +33,7 @@ class Observation:
     lat: float | None
     lon: float | None
     crop: str | None
+    keyframe: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,7 +41,7 @@ class Observation:
 
 @dataclass
 class TrackRecord:
-    """What one track has accumulated so far; ``crop`` is the (h, w, 3) BGR crop of its best frame."""
+    """What one track has accumulated so far; ``frame`` is the (H, W, 3) BGR frame of its best view."""
 
     track_id: int
     t_first: float
@@ -52,13 +53,18 @@ class TrackRecord:
     best_t: float = 0.0
     best_confidence: float = 0.0
     best_bbox: list[float] = field(default_factory=list)
-    crop: np.ndarray | None = None
+    frame: np.ndarray | None = None
     overlaps: Counter[int] = field(default_factory=Counter)
 
     @property
     def strength(self) -> tuple[int, int]:
         """Orders duplicate tracks of one object: more frames wins, then the older track."""
         return self.hits, -self.track_id
+
+    @property
+    def crop(self) -> np.ndarray:
+        """(h, w, 3) BGR crop of the object in its best frame."""
+        return crop_box(self.frame, np.asarray(self.best_bbox))
 
     @property
     def label(self) -> str:
@@ -149,7 +155,7 @@ class TrackFolder:
                 record.best_score, record.best_t = score, t
                 record.best_confidence = float(conf)
                 record.best_bbox = [round(float(v), 1) for v in box]
-                record.crop = crop_box(image, box)
+                record.frame = image
         self._count_overlaps(tracked)
         idle = [tid for tid, r in self.active.items() if t - r.t_last > self.max_idle_s]
         return self._keep([self.active.pop(tid) for tid in idle])

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 class ScanOptions:
     """How to scan. ``fps`` is sampled frames per second of video; ``mount`` is the side the camera
     faces (forward/left/right, None = report the camera position); ``mount_offset_m`` how far from
-    the camera the objects usually are, in metres; ``start_time`` overrides the recording start."""
+    the camera the objects usually are, in metres; ``start_time`` overrides the recording start;
+    ``keyframes`` also saves each observation's whole best frame."""
 
     model: Path
     taxonomy: Path | None = None
@@ -41,6 +42,7 @@ class ScanOptions:
     mount: str | None = None
     mount_offset_m: float = 5.0
     start_time: datetime | None = None
+    keyframes: bool = True
 
 
 @dataclass
@@ -77,13 +79,15 @@ class Scanner:
     def observations(
         self,
         video: str | Path,
-        crops_dir: Path,
+        out_dir: Path,
         gps: GpsTrack | None = None,
         on_frame: Callable[[Frame], None] | None = None,
         stats: DecodeStats | None = None,
     ) -> Iterator[Observation]:
-        """Yield observations of one video as their tracks end; crops are written to ``crops_dir``."""
-        crops_dir.mkdir(parents=True, exist_ok=True)
+        """Yield observations of one video as their tracks end; images go to ``out_dir/crops/`` and
+        ``out_dir/keyframes/``."""
+        for sub in ("crops", "keyframes") if self.options.keyframes else ("crops",):
+            (out_dir / sub).mkdir(parents=True, exist_ok=True)
         start = self._start_time(video, gps)
         tracker = Tracker(self.options.tracker, frame_rate=self.options.fps)
         folder = TrackFolder(min_hits=self.options.min_hits, max_idle_s=max(3.0, 15.0 / self.options.fps))
@@ -100,10 +104,10 @@ class Scanner:
         for frame in iter_frames(video, fps=self.options.fps, stats=stats):
             batch.append(frame)
             if len(batch) == self.options.batch:
-                yield from (self._finish(r, crops_dir, start, gps) for r in run(batch))
+                yield from (self._finish(r, out_dir, start, gps) for r in run(batch))
                 batch = []
         records = list(run(batch)) + folder.flush()
-        yield from (self._finish(r, crops_dir, start, gps) for r in records)
+        yield from (self._finish(r, out_dir, start, gps) for r in records)
 
     def _start_time(self, video: str | Path, gps: GpsTrack | None) -> datetime | None:
         """Recording start: the override, else the container's creation time, else the GPS track start."""
@@ -115,10 +119,13 @@ class Scanner:
             log.warning("%s has no recording start time; assuming it starts with the GPS track at %s", video, start)
         return start
 
-    def _finish(self, record: TrackRecord, crops_dir: Path, start: datetime | None, gps: GpsTrack | None) -> Observation:
-        """Turn a kept track into an Observation: write its crop, place it in time and on the map."""
-        crop_path = crops_dir / f"{record.track_id}.jpg"
-        cv2.imwrite(str(crop_path), record.crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    def _finish(self, record: TrackRecord, out_dir: Path, start: datetime | None, gps: GpsTrack | None) -> Observation:
+        """Turn a kept track into an Observation: write its images, place it in time and on the map."""
+        crop = f"crops/{record.track_id}.jpg"
+        cv2.imwrite(str(out_dir / crop), record.crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        keyframe = f"keyframes/{record.track_id}.jpg" if self.options.keyframes else None
+        if keyframe:
+            cv2.imwrite(str(out_dir / keyframe), record.frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
         when = start + timedelta(seconds=record.best_t) if start else None
         lat = lon = None
         if gps is not None:
@@ -141,7 +148,8 @@ class Scanner:
             bbox=record.best_bbox,
             lat=round(lat, 7) if lat is not None else None,
             lon=round(lon, 7) if lon is not None else None,
-            crop=f"{crops_dir.name}/{crop_path.name}",
+            crop=crop,
+            keyframe=keyframe,
         )
 
 
@@ -152,13 +160,13 @@ def scan(
     gps: GpsTrack | None = None,
     on_frame: Callable[[Frame], None] | None = None,
 ) -> ScanSummary:
-    """Scan one video into ``out_dir/observations.jsonl`` and ``out_dir/crops/``; lines are written as tracks end."""
+    """Scan one video into ``out_dir/observations.jsonl`` and its images; lines are written as tracks end."""
     began = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = ScanSummary(video=str(video))
     stats = DecodeStats()
     with open(out_dir / "observations.jsonl", "w", encoding="utf-8") as out:
-        for obs in Scanner(options).observations(video, out_dir / "crops", gps, on_frame, stats):
+        for obs in Scanner(options).observations(video, out_dir, gps, on_frame, stats):
             out.write(json.dumps(obs.to_dict(), ensure_ascii=False) + "\n")
             out.flush()
             summary.observations += 1

@@ -32,7 +32,7 @@ PEDESTRIANS = [
 ]
 FIELDS = {
     "track_id", "category", "label", "confidence", "t_first", "t_last", "t_best",
-    "observed_at", "bbox", "lat", "lon", "crop",
+    "observed_at", "bbox", "lat", "lon", "crop", "keyframe",
 }
 
 
@@ -70,6 +70,10 @@ def test_observations_have_contract_fields_and_crops(person_scan: tuple[Path, li
         assert crop is not None and crop.shape[0] > 20 and crop.shape[1] > 10
         x1, y1, x2, y2 = o["bbox"]
         assert 0 <= x1 < x2 <= 1920 and 0 <= y1 < y2 <= 1080
+        keyframe = cv2.imread(str(out / o["keyframe"]))
+        assert keyframe.shape == (1080, 1920, 3)
+        # the crop is the box region of the keyframe, grown by up to 10% on each side
+        assert (x2 - x1) - 1 <= crop.shape[1] <= 1.2 * (x2 - x1) + 2
 
 
 @pytest.mark.slow
