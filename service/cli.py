@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from service.commands import add_serve_parser, add_user_parser
 from vision.cli import add_scan_parser
 
 
@@ -12,6 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streetscan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_scan_parser(sub)
+    add_serve_parser(sub)
+    add_user_parser(sub)
     return parser
 
 

@@ -1,0 +1,71 @@
+"""Small, far signs: class-agnostic sign AP50 at patrol scale, for a weights file against a baseline.
+
+Builds the patrol-scale set in a temporary folder (each real validation shop front shrunk to a third of
+its size on a 1920x1080 canvas, as the recipe's ``evaluate.patrol`` says), then runs both models through
+the product's ``Detector`` in every inference mode of the recipe and prints AP50 and the ratio to the
+baseline. The same images at full size are scored too, for reference.
+
+    python bench/small_signs.py --weights models/streetscan-v1.pt [--baseline OTHER.pt] [--limit N]
+
+The baseline defaults to the recipe's base model (no sign classes: AP50 0). A baseline trained on the
+shop-front dataset's own class names (signboard, cantilever, win_ad) is scored through the recipe's
+class mapping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from vision.detector import Detector  # noqa: E402
+from vision.evaluate import score  # noqa: E402
+from vision.train import Recipe, default_data_root, evaluation_split, patrol_set, sign_groups  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, required=True, help="weights to measure")
+    p.add_argument("--baseline", type=Path, default=None, help="weights to compare with (default: the recipe's base)")
+    p.add_argument("--recipe", type=Path, default=REPO / "models" / "streetscan-v1.recipe.yaml")
+    p.add_argument("--data-root", type=Path, default=None, help="default: $STREETSCAN_SHARED, else ../shared")
+    p.add_argument("--limit", type=int, default=None, help="score only this many validation images")
+    args = p.parse_args(argv)
+
+    recipe = Recipe.load(args.recipe, (args.data_root or default_data_root()).resolve())
+    recipe.evaluate["limit"] = args.limit
+    baseline = args.baseline or recipe.base
+    names = recipe.classes
+    rename = recipe.source(recipe.evaluate["real"]["source"]).rename
+    real = evaluation_split(recipe, "real", names)
+    conf, groups = recipe.evaluate["conf"], sign_groups(recipe)
+    modes = {f"full size, {recipe.evaluate['imgsz']}": ("real", {"imgsz": recipe.evaluate["imgsz"]})}
+    modes |= {f"patrol scale, {m}": ("patrol", o) for m, o in recipe.evaluate["patrol"]["modes"].items()}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {"real": real, "patrol": patrol_set(real, recipe.evaluate["patrol"], Path(tmp), names)}
+        print(f"{len(real)} validation shop fronts; patrol scale: x{recipe.evaluate['patrol']['scale']:.3g} "
+              f"on {recipe.evaluate['patrol']['canvas']} canvases\n")  # fmt: skip
+        print(f"{'set, inference':44s} {'weights':>8s} {'baseline':>9s} {'ratio':>6s} {'s/frame':>8s}")
+        for mode, (key, options) in modes.items():
+            row = []
+            for path in (args.weights, baseline):
+                detector = Detector(path, conf=conf, **options)
+                t0 = time.perf_counter()
+                ap = score(detector, sets[key], groups, rename).groups["sign"]
+                row.append((ap, (time.perf_counter() - t0) / len(sets[key])))
+            (ap, seconds), (base_ap, _) = row
+            ratio = f"{ap / base_ap:6.2f}" if base_ap > 0 else "     -"
+            print(f"{mode:44s} {ap:8.3f} {base_ap:9.3f} {ratio} {seconds:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Cases: list with filters and paging, detail with evidence and audit trail, review and status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlmodel import Session, func, select
+
+from service.api.deps import CategoriesDep, CurrentUser, NowDep, ReviewerUser, SessionDep, WriteLock
+from service.cases import TransitionError, change_status, review
+from service.models import (
+    Case,
+    CaseAction,
+    CaseDetail,
+    CaseEvent,
+    CaseEventPublic,
+    CasePublic,
+    CasesPublic,
+    CaseStatus,
+    Hotspot,
+    Observation,
+    ObservationPublic,
+    ReviewRequest,
+    StatusRequest,
+    User,
+)
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+def case_public(case: Case, hotspot_name: str | None) -> CasePublic:
+    return CasePublic.model_validate(
+        {**case.model_dump(), "hotspot_name": hotspot_name, "located": case.lat is not None}
+    )
+
+
+def _load(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
+    return case
+
+
+def _public(session: Session, case: Case) -> CasePublic:
+    name = session.get(Hotspot, case.hotspot_id).name if case.hotspot_id else None
+    return case_public(case, name)
+
+
+@router.get("", response_model=CasesPublic)
+def list_cases(
+    session: SessionDep,
+    user: CurrentUser,
+    category: str | None = None,
+    status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
+    hotspot_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CasesPublic:
+    """Cases seen between ``since`` and ``until`` (ISO-8601; naive means UTC), newest sighting first."""
+    conditions = []
+    if category is not None:
+        conditions.append(Case.category == category)
+    if status_ is not None:
+        conditions.append(Case.status == status_)
+    if hotspot_id is not None:
+        conditions.append(Case.hotspot_id == hotspot_id)
+    if since is not None:
+        conditions.append(Case.last_seen >= since)
+    if until is not None:
+        conditions.append(Case.first_seen <= until)
+    total = session.exec(select(func.count()).select_from(Case).where(*conditions)).one()
+    stmt = (
+        select(Case, Hotspot.name)
+        .outerjoin(Hotspot, Case.hotspot_id == Hotspot.id)
+        .where(*conditions)
+        .order_by(Case.last_seen.desc(), Case.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return CasesPublic(items=[case_public(c, name) for c, name in session.exec(stmt)], total=total)
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseDetail:
+    """One case with its observations (and crop links) and its audit trail."""
+    case = _load(session, case_id)
+    observations = session.exec(
+        select(Observation).where(Observation.case_id == case_id).order_by(Observation.seen_at, Observation.id)
+    )
+    events = session.exec(
+        select(CaseEvent, User.name)
+        .outerjoin(User, CaseEvent.user_id == User.id)
+        .where(CaseEvent.case_id == case_id)
+        .order_by(CaseEvent.id)
+    )
+    return CaseDetail(
+        **_public(session, case).model_dump(),
+        observations=[
+            ObservationPublic(
+                **o.model_dump(), crop_url=f"/api/observations/{o.id}/crop" if o.crop else None
+            )
+            for o in observations
+        ],
+        events=[CaseEventPublic(**e.model_dump(), user=name) for e, name in events],
+    )
+
+
+@router.post("/{case_id}/review", response_model=CasePublic)
+def review_case(
+    case_id: int,
+    body: ReviewRequest,
+    session: SessionDep,
+    categories: CategoriesDep,
+    now: NowDep,
+    lock: WriteLock,
+    user: ReviewerUser,
+) -> CasePublic:
+    """Confirm or reject (409 where the state machine forbids it), optionally with a new category;
+    ``recategorize`` changes only the category."""
+    if body.category is not None and body.category not in categories:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown category {body.category!r}")
+    with lock:
+        case = _load(session, case_id)
+        try:
+            review(session, case, body.decision, body.category, categories, now, user.id, body.note)
+        except TransitionError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        session.add(case)
+        session.commit()
+    return _public(session, case)
+
+
+@router.post("/{case_id}/status", response_model=CasePublic)
+def set_status(
+    case_id: int, body: StatusRequest, session: SessionDep, now: NowDep, lock: WriteLock, user: ReviewerUser
+) -> CasePublic:
+    """Move the case along the state machine; a transition it does not allow is a 409."""
+    with lock:
+        case = _load(session, case_id)
+        _transition(session, case, body.status, now, user.id, body.note, CaseAction.status)
+        session.add(case)
+        session.commit()
+    return _public(session, case)
+
+
+def _transition(
+    session: Session, case: Case, target: CaseStatus, now: datetime, user_id: int, note: str | None, action: CaseAction
+) -> None:
+    try:
+        change_status(session, case, target, now, user_id, note, action)
+    except TransitionError as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

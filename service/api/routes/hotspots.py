@@ -1,0 +1,83 @@
+"""Hotspot catalog: GeoJSON export (public), import and locating (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, status
+
+from service.api.deps import AdminUser, NowDep, SessionDep, SettingsDep, WriteLock
+from service.cases import PlacementError, locate_at_case, place_hotspot, reassign_hotspots
+from service.geometry import point
+from service.hotspots import (
+    CatalogError,
+    export_collection,
+    feature,
+    import_collection,
+    located_shapes,
+    parse_collection,
+)
+from service.models import Case, Hotspot, LocateRequest
+
+router = APIRouter(prefix="/hotspots", tags=["hotspots"])
+
+
+@router.get("")
+def list_hotspots(session: SessionDep) -> dict[str, Any]:
+    """The catalog as a GeoJSON FeatureCollection (unlocated hotspots have a null geometry)."""
+    return export_collection(session)
+
+
+@router.post("/import")
+def import_hotspots(
+    session: SessionDep, settings: SettingsDep, now: NowDep, lock: WriteLock, user: AdminUser, collection: Any = Body()
+) -> dict[str, Any]:
+    """Insert or update hotspots by feature id (key); all or nothing: 422 lists every bad feature."""
+    try:
+        items = parse_collection(collection)
+    except CatalogError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.errors) from None
+    with lock:
+        saved, boxes = import_collection(session, items)
+        shapes = located_shapes(session)
+        for box in boxes:
+            reassign_hotspots(session, settings, shapes, box, now, user.id)
+        session.commit()
+    return {
+        "imported": len(saved),
+        "hotspots": [{"id": h.id, "key": h.key, "name": h.name, "located": h.geometry is not None} for h in saved],
+    }
+
+
+@router.post("/{hotspot_id}/locate")
+def locate_hotspot(
+    hotspot_id: int,
+    body: LocateRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    lock: WriteLock,
+    user: AdminUser,
+) -> dict[str, Any]:
+    """Place a hotspot by coordinates, by a GeoJSON geometry, or at a confirmed case ("this case is
+    at hotspot X"); cases around its old and new place get their nearest hotspot again."""
+    with lock:
+        hotspot = session.get(Hotspot, hotspot_id)
+        if hotspot is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")
+        try:
+            if body.case_id is not None:
+                case = session.get(Case, body.case_id)
+                if case is None:
+                    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
+                locate_at_case(session, settings, hotspot, case, now, user.id, body.buffer_m)
+            else:
+                geometry = body.geometry if body.geometry is not None else point(body.lat, body.lon)
+                place_hotspot(session, settings, hotspot, geometry, now, user.id, body.buffer_m)
+        except PlacementError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        session.commit()
+    session.refresh(hotspot)
+    return feature(hotspot)

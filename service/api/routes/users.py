@@ -1,0 +1,15 @@
+"""Who the token belongs to."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.api.deps import CurrentUser
+from service.models import UserPublic
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)

@@ -1,0 +1,387 @@
+"""Cases: observations merged in space, their nearest hotspot, recurrence and the status machine.
+
+The decisions are pure functions on plain values (``grid_cell``, ``choose_case``, ``merged_position``,
+``check_transition``); ``Matcher`` and the functions below it are the thin database layer.
+Distances are metres, times aware UTC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, or_
+from sqlmodel import Session, select
+
+from service.geometry import M_PER_DEG, Box, bounds, expand, haversine_m, point
+from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
+from service.models import Case, CaseAction, CaseEvent, CaseStatus, Hotspot, Observation, UTCDateTime
+from service.settings import Settings
+
+GRID_CELL_M = 50.0
+"""Grid step in metres (north-south; east-west it is this times cos(lat)). Stored in every case row:
+changing it needs a migration that recomputes ``cell_x``/``cell_y``."""
+
+OPEN = frozenset({CaseStatus.new, CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.reopened})
+RECURRABLE = frozenset({CaseStatus.resolved, CaseStatus.closed})
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.new: frozenset({CaseStatus.confirmed, CaseStatus.rejected}),
+    CaseStatus.reopened: frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.rejected}),
+    CaseStatus.confirmed: frozenset({CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.rejected}),
+    CaseStatus.dispatched: frozenset({CaseStatus.resolved}),
+    CaseStatus.resolved: frozenset({CaseStatus.closed, CaseStatus.reopened}),
+    CaseStatus.closed: frozenset({CaseStatus.reopened}),
+    CaseStatus.rejected: frozenset({CaseStatus.confirmed}),
+}
+
+Outcome = Literal["created", "joined", "recurrence", "vending_zone"]
+
+
+class TransitionError(ValueError):
+    """A status change the state machine does not allow."""
+
+
+# --- pure decisions ---------------------------------------------------------------------------
+
+
+def grid_cell(lat: float, lon: float) -> tuple[int, int]:
+    """(cell_x, cell_y) of a position on a grid of GRID_CELL_M-sized degree steps."""
+    step = GRID_CELL_M / M_PER_DEG
+    return math.floor(lon / step), math.floor(lat / step)
+
+
+def neighbour_cells(lat: float, lon: float, radius_m: float) -> tuple[list[int], list[int]]:
+    """The cell_x and cell_y values that hold every point within ``radius_m`` of the position."""
+    cx, cy = grid_cell(lat, lon)
+    ky = math.ceil(radius_m / GRID_CELL_M)
+    worst_lat = min(abs(lat) + radius_m / M_PER_DEG, 89.0)
+    kx = math.ceil(radius_m / (GRID_CELL_M * math.cos(math.radians(worst_lat))))
+    return list(range(cx - kx, cx + kx + 1)), list(range(cy - ky, cy + ky + 1))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the dedup decision needs to know about a stored case."""
+
+    id: int
+    status: CaseStatus
+    lat: float
+    lon: float
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """``case_id`` None means start a new case; ``reopen`` means it comes back as a recurrence."""
+
+    case_id: int | None
+    reopen: bool = False
+
+
+def choose_case(
+    lat: float, lon: float, seen_at: datetime, candidates: list[Candidate], radius_m: float, lookback: timedelta
+) -> Match:
+    """Where an observation goes: the nearest open case within ``radius_m``; else the nearest
+    resolved one within it that was resolved at most ``lookback`` before ``seen_at`` (reopened,
+    unless the observation predates the resolution: then it is late evidence and just joins);
+    else a new case."""
+    in_reach = sorted(
+        (d, c.id, c) for c in candidates if (d := haversine_m(lat, lon, c.lat, c.lon)) <= radius_m
+    )
+    for _, _, case in in_reach:
+        if case.status in OPEN:
+            return Match(case.id)
+    for _, _, case in in_reach:
+        if case.status in RECURRABLE and case.resolved_at is not None and seen_at - case.resolved_at <= lookback:
+            return Match(case.id, reopen=seen_at > case.resolved_at)
+    return Match(None)
+
+
+def merged_position(lat: float, lon: float, count: int, new_lat: float, new_lon: float) -> tuple[float, float]:
+    """Running mean of ``count`` positions at (lat, lon) and one more."""
+    return (lat * count + new_lat) / (count + 1), (lon * count + new_lon) / (count + 1)
+
+
+def check_transition(current: CaseStatus, target: CaseStatus) -> None:
+    """Raise TransitionError unless the state machine allows ``current`` -> ``target``."""
+    if target not in TRANSITIONS.get(CaseStatus(current), frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(CaseStatus(current), ()))) or "none"
+        raise TransitionError(f"cannot go from {current} to {target} (allowed: {allowed})")
+
+
+# --- database layer ---------------------------------------------------------------------------
+
+
+def record(
+    session: Session, case: Case, action: CaseAction, at: datetime, user_id: int | None, **fields: object
+) -> None:
+    """Add one audit-trail row for ``case``."""
+    session.add(CaseEvent(case_id=case.id, action=action, at=at, user_id=user_id, **fields))
+
+
+def change_status(
+    session: Session,
+    case: Case,
+    target: CaseStatus,
+    at: datetime,
+    user_id: int | None,
+    note: str | None = None,
+    action: CaseAction = CaseAction.status,
+) -> None:
+    """Move a case along the state machine (TransitionError if not allowed) and audit it."""
+    check_transition(case.status, target)
+    record(session, case, action, at, user_id, from_status=case.status, to_status=target, note=note)
+    case.status = target
+    case.updated_at = at
+    if target == CaseStatus.resolved:
+        case.resolved_at = at
+
+
+def set_hotspot(
+    session: Session, case: Case, found: tuple[int, float] | None, at: datetime, user_id: int | None, audit: bool = True
+) -> None:
+    """Record the case's hotspot (id, metres) or none; audits a change of hotspot."""
+    hotspot_id, dist = found if found else (None, None)
+    if audit and hotspot_id != case.hotspot_id:
+        detail = {"from": case.hotspot_id, "to": hotspot_id, "distance_m": dist}
+        record(session, case, CaseAction.hotspot, at, user_id, detail=detail)
+    case.hotspot_id, case.hotspot_distance_m = hotspot_id, dist
+
+
+CANDIDATES = select(Case).where(
+    Case.category == bindparam("category"),
+    Case.cell_x.in_(bindparam("xs", expanding=True)),
+    Case.cell_y.in_(bindparam("ys", expanding=True)),
+    or_(
+        Case.status.in_(list(OPEN)),
+        and_(Case.status.in_(list(RECURRABLE)), Case.resolved_at >= bindparam("since", type_=UTCDateTime)),
+    ),
+)
+"""Cases that may take an observation: open, or resolved ``since``, in the given grid cells of the
+category (an index search on category, cell_x, cell_y). Parameters from ``candidate_params``."""
+
+
+def candidate_params(category: str, lat: float, lon: float, radius_m: float, since: datetime) -> dict[str, object]:
+    """Parameters of CANDIDATES for an observation at (lat, lon) and its radius."""
+    xs, ys = neighbour_cells(lat, lon, radius_m)
+    return {"category": category, "xs": xs, "ys": ys, "since": since}
+
+
+class Matcher:
+    """Assigns observations to cases within one session (one request, one transaction)."""
+
+    def __init__(self, session: Session, settings: Settings, shapes: list[Shape], user_id: int | None) -> None:
+        self.session = session
+        self.settings = settings
+        self.shapes = shapes
+        self.user_id = user_id
+        self.zone = ZoneInfo(settings.timezone)
+        self.lookback = timedelta(days=settings.lookback_days)
+        self.touched: dict[tuple[str, int, int], dict[int, Case]] = {}  # (category, cell) -> cases changed here
+
+    def assign(self, obs: Observation) -> tuple[int | None, Outcome]:
+        """Put ``obs`` into a case (sets its ``case_id``); returns (case id, outcome). The caller
+        adds ``obs`` to the session: observations are inserted together, cases as they change."""
+        with self.session.no_autoflush:
+            return self._assign(obs)
+
+    def _assign(self, obs: Observation) -> tuple[int | None, Outcome]:
+        if obs.lat is None or obs.lon is None:
+            return self._assign_unlocated(obs)
+        if obs.category == "street_vendor":
+            zone = vending_zone_at(obs.lat, obs.lon, self.shapes)
+            if zone is not None:
+                obs.zone_hotspot_id = zone
+                return None, "vending_zone"
+        radius = self.settings.radius_for(obs.category)
+        match = choose_case(obs.lat, obs.lon, obs.seen_at, self._candidates(obs, radius), radius, self.lookback)
+        if match.case_id is None:
+            case = self._new_case(obs)
+            outcome: Outcome = "created"
+        else:
+            case = self.session.get(Case, match.case_id)
+            self.touched.get((case.category, case.cell_x, case.cell_y), {}).pop(case.id, None)
+            outcome = "recurrence" if match.reopen else "joined"
+            if match.reopen:
+                change_status(
+                    self.session, case, CaseStatus.reopened, obs.received_at, self.user_id, action=CaseAction.recurrence
+                )
+                case.recurrence_count += 1
+            case.lat, case.lon = merged_position(case.lat, case.lon, case.observation_count, obs.lat, obs.lon)
+            case.cell_x, case.cell_y = grid_cell(case.lat, case.lon)
+        self._count(case, obs)
+        found = nearest(
+            case.lat, case.lon, self.shapes, self.settings.hotspot_max_distance_m,
+            local_time(obs.seen_at, self.zone), keep_id=case.hotspot_id,
+        )
+        set_hotspot(self.session, case, found, obs.received_at, self.user_id, audit=outcome != "created")
+        self.touched.setdefault((case.category, case.cell_x, case.cell_y), {})[case.id] = case
+        obs.case_id = case.id
+        return case.id, outcome
+
+    def _candidates(self, obs: Observation, radius_m: float) -> list[Candidate]:
+        """Candidate cases as they are in memory: the query does not flush, so the cases this
+        matcher changed are checked from memory too (their stored cell may be stale)."""
+        params = candidate_params(obs.category, obs.lat, obs.lon, radius_m, obs.seen_at - self.lookback)
+        cases = {case.id: case for case in self.session.exec(CANDIDATES, params=params)}
+        xs, ys = neighbour_cells(obs.lat, obs.lon, radius_m)
+        for x in xs:
+            for y in ys:
+                cases.update(self.touched.get((obs.category, x, y), {}))
+        return [Candidate(c.id, c.status, c.lat, c.lon, c.resolved_at) for c in cases.values()]
+
+    def _new_case(self, obs: Observation) -> Case:
+        case = Case(category=obs.category, first_seen=obs.seen_at, last_seen=obs.seen_at, created_at=obs.received_at)
+        if obs.lat is not None:
+            case.lat, case.lon = obs.lat, obs.lon
+            case.cell_x, case.cell_y = grid_cell(obs.lat, obs.lon)
+        else:
+            case.source = obs.source
+        self.session.add(case)
+        self.session.flush()
+        record(self.session, case, CaseAction.created, obs.received_at, self.user_id, to_status=CaseStatus.new)
+        return case
+
+    def _count(self, case: Case, obs: Observation) -> None:
+        if case.observation_count:
+            case.first_seen = min(case.first_seen, obs.seen_at)
+            case.last_seen = max(case.last_seen, obs.seen_at)
+        case.observation_count += 1
+        case.updated_at = obs.received_at
+
+    def _assign_unlocated(self, obs: Observation) -> tuple[int, Outcome]:
+        """Positionless observations cannot be placed: they share one open case per source and category."""
+        stmt = select(Case).where(
+            Case.source == obs.source, Case.category == obs.category, Case.status.in_(list(OPEN))
+        ).order_by(Case.id)
+        case = self.session.exec(stmt).first()
+        outcome: Outcome = "joined"
+        if case is None:
+            case, outcome = self._new_case(obs), "created"
+        self._count(case, obs)
+        obs.case_id = case.id
+        return case.id, outcome
+
+
+def reassign_hotspots(
+    session: Session,
+    settings: Settings,
+    shapes: list[Shape],
+    box: Box,
+    at: datetime,
+    user_id: int | None,
+) -> None:
+    """Recompute the hotspot of every located case in ``box`` widened by the hotspot max distance
+    (after a hotspot was placed, moved or imported there). Flushes."""
+    min_lat, min_lon, max_lat, max_lon = expand(box, settings.hotspot_max_distance_m)
+    stmt = select(Case).where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon))
+    zone = ZoneInfo(settings.timezone)
+    for case in session.exec(stmt):
+        found = nearest(
+            case.lat, case.lon, shapes, settings.hotspot_max_distance_m,
+            local_time(case.last_seen, zone), keep_id=case.hotspot_id,
+        )
+        set_hotspot(session, case, found, at, user_id)
+        session.add(case)
+    session.flush()
+
+
+# --- review decisions and hotspot placement (the API and the web view share these) ------------
+
+DECISIONS = {"confirm": CaseStatus.confirmed, "reject": CaseStatus.rejected}
+LOCATING_STATUSES = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed})
+
+
+class UnknownCategoryError(ValueError):
+    """A category the service does not know."""
+
+
+class PlacementError(ValueError):
+    """A case that cannot place a hotspot or be tied to one."""
+
+
+def review(
+    session: Session,
+    case: Case,
+    decision: str,
+    category: str | None,
+    categories: AbstractSet[str],
+    at: datetime,
+    user_id: int | None,
+    note: str | None = None,
+) -> None:
+    """A reviewer's decision: ``confirm``/``reject`` move the case along the state machine, a
+    ``category`` (needed by ``recategorize``) changes its category; audited. Raises
+    UnknownCategoryError or TransitionError before changing anything."""
+    if category is not None and category not in categories:
+        raise UnknownCategoryError(f"unknown category {category!r}")
+    target = DECISIONS.get(decision)
+    if target is not None:
+        check_transition(case.status, target)
+    if category is not None and category != case.category:
+        detail = {"from": case.category, "to": category}
+        record(session, case, CaseAction.recategorize, at, user_id, note=note, detail=detail)
+        case.category = category
+        case.updated_at = at
+    if target is not None:
+        change_status(session, case, target, at, user_id, note, CaseAction.review)
+
+
+def place_hotspot(
+    session: Session,
+    settings: Settings,
+    hotspot: Hotspot,
+    geometry: dict[str, Any],
+    at: datetime,
+    user_id: int | None,
+    buffer_m: float | None = None,
+) -> None:
+    """Place or move a hotspot (ValueError when the geometry does not suit its kind); the cases
+    around its old and new place get their nearest hotspot again. Flushes."""
+    before = bounds(hotspot.geometry) if hotspot.geometry else None
+    locate(hotspot, geometry, buffer_m)
+    session.add(hotspot)
+    session.flush()
+    shapes = located_shapes(session)
+    for box in filter(None, (before, bounds(hotspot.geometry))):
+        reassign_hotspots(session, settings, shapes, box, at, user_id)
+
+
+def locate_at_case(
+    session: Session,
+    settings: Settings,
+    hotspot: Hotspot,
+    case: Case,
+    at: datetime,
+    user_id: int | None,
+    buffer_m: float | None = None,
+) -> None:
+    """Place a hotspot at a confirmed (or later) case with a position and tie the case to it;
+    PlacementError for any other case."""
+    if case.lat is None or case.lon is None or case.status not in LOCATING_STATUSES:
+        raise PlacementError("only a confirmed case with a position can locate a hotspot")
+    place_hotspot(session, settings, hotspot, point(case.lat, case.lon), at, user_id, buffer_m)
+    attach(session, case, hotspot, at, user_id)
+
+
+def attach(session: Session, case: Case, hotspot: Hotspot, at: datetime, user_id: int | None) -> None:
+    """Tie a case with a position to a located hotspot, whatever the distance; audited."""
+    set_hotspot(session, case, (hotspot.id, Shape.of(hotspot).distance_m(case.lat, case.lon)), at, user_id)
+    session.add(case)
+
+
+def assign_hotspot(
+    session: Session, settings: Settings, case: Case, hotspot: Hotspot, at: datetime, user_id: int | None
+) -> None:
+    """"This case is at hotspot X": an unlocated hotspot is located at the case (``locate_at_case``),
+    a located one just takes the case. PlacementError for a case without a position."""
+    if hotspot.geometry is None:
+        locate_at_case(session, settings, hotspot, case, at, user_id)
+    elif case.lat is None or case.lon is None:
+        raise PlacementError("a case without a position cannot be tied to a hotspot")
+    else:
+        attach(session, case, hotspot, at, user_id)

@@ -1,0 +1,65 @@
+"""Service sub-commands of ``streetscan``: ``serve`` and ``user add`` (heavy imports in the handlers)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_serve_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the API (and web view); SQLite file by default, see STREETSCAN_DATABASE_URL")
+    p.add_argument("--host", default=None, help="address to listen on (default: STREETSCAN_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: STREETSCAN_PORT or 8000)")
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    return 0
+
+
+def add_user_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("user", help="manage users and their API tokens")
+    verbs = p.add_subparsers(dest="user_command", required=True)
+    add = verbs.add_parser("add", help="add a user; prints its API token (the last word of the last line)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "reviewer", "uploader"])
+    add.add_argument("--password", default=None, help="lets the user log in to the web view too (8+ characters)")
+    add.set_defaults(func=_user_add)
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    import sys
+
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from service.auth import create_user
+    from service.db import make_engine, migrate
+    from service.models import UserCreate, validation_message
+    from service.settings import Settings
+
+    try:
+        wanted = UserCreate(name=args.name, role=args.role, password=args.password)
+    except ValidationError as exc:
+        print(f"streetscan user add: {validation_message(exc)}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            user, token = create_user(session, wanted.name, wanted.role, wanted.password)
+    except ValueError as exc:
+        print(f"streetscan user add: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"added {user.role} {user.name!r} (id {user.id}); API token:")
+    print(token)
+    return 0

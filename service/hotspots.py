@@ -1,0 +1,197 @@
+"""The hotspot catalog: GeoJSON import and export, locating a hotspot, and nearest-hotspot lookup.
+
+Hotspots may be unlocated (null geometry): they are listed and exported but match nothing until an
+admin locates them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, func, select
+
+from service.geometry import Box, bounds, distance_m, expand, in_box, validate_geometry
+from service.models import Hotspot, HotspotCreate, HotspotKind, utcnow, validation_message
+
+
+class CatalogError(ValueError):
+    """A GeoJSON collection that cannot be imported; ``errors`` name each bad feature."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A located hotspot ready for distance checks."""
+
+    id: int
+    kind: HotspotKind
+    geometry: dict[str, Any]
+    buffer_m: float
+    hours: tuple[tuple[time, time], ...] | None
+    box: Box
+
+    @classmethod
+    def of(cls, hotspot: Hotspot) -> Shape:
+        hours = None
+        if hotspot.active_hours:
+            hours = tuple(
+                (time.fromisoformat(a), time.fromisoformat(b))
+                for a, b in (item.split("-") for item in hotspot.active_hours)
+            )
+        geometry = hotspot.geometry
+        return cls(hotspot.id, HotspotKind(hotspot.kind), geometry, hotspot.buffer_m, hours, bounds(geometry))
+
+    def distance_m(self, lat: float, lon: float) -> float:
+        """Metres from the point to the buffered geometry; 0 inside it."""
+        return max(0.0, distance_m(lat, lon, self.geometry) - self.buffer_m)
+
+    def within_box(self, lat: float, lon: float, margin_m: float) -> bool:
+        """Cheap pre-check: is the point within ``margin_m`` (plus buffer) of the bounding box?"""
+        return in_box(lat, lon, expand(self.box, margin_m + self.buffer_m))
+
+    def active_at(self, local: time) -> bool:
+        """True when no hours are set or ``local`` (local wall time) falls in one of them."""
+        if self.hours is None:
+            return True
+        return any(a <= local < b if a <= b else (local >= a or local < b) for a, b in self.hours)
+
+
+def located_shapes(session: Session) -> list[Shape]:
+    """Every located hotspot, ordered by id."""
+    rows = session.exec(select(Hotspot).where(Hotspot.geometry.is_not(None)).order_by(Hotspot.id))
+    return [Shape.of(h) for h in rows]
+
+
+def nearest(
+    lat: float, lon: float, shapes: list[Shape], max_m: float, local: time, keep_id: int | None = None
+) -> tuple[int, float] | None:
+    """(hotspot id, metres) of the nearest shape within ``max_m``, or None.
+
+    A school zone counts only in its active hours at ``local``, unless it is ``keep_id`` (the
+    hotspot the case already has): once seen in school hours, a case stays with its school.
+    """
+    best: tuple[float, int] | None = None
+    for shape in shapes:
+        if shape.kind == HotspotKind.school_zone and shape.id != keep_id and not shape.active_at(local):
+            continue
+        if not shape.within_box(lat, lon, max_m):
+            continue
+        dist = shape.distance_m(lat, lon)
+        if dist <= max_m and (best is None or (dist, shape.id) < best):
+            best = (dist, shape.id)
+    return None if best is None else (best[1], best[0])
+
+
+def vending_zone_at(lat: float, lon: float, shapes: list[Shape]) -> int | None:
+    """The id of a vending zone containing the point, or None."""
+    for shape in shapes:
+        if shape.kind == HotspotKind.vending_zone and shape.within_box(lat, lon, 0.0):
+            if shape.distance_m(lat, lon) == 0.0:
+                return shape.id
+    return None
+
+
+def feature(hotspot: Hotspot) -> dict[str, Any]:
+    """A hotspot as a GeoJSON Feature (``id`` is its catalog key)."""
+    props = hotspot.model_dump(include={"key", "name", "kind", "batch", "buffer_m", "active_hours", "note"})
+    props["start_date"] = hotspot.start_date.isoformat() if hotspot.start_date else None
+    props["hotspot_id"] = hotspot.id
+    props["located"] = hotspot.geometry is not None
+    return {"type": "Feature", "id": hotspot.key, "geometry": hotspot.geometry, "properties": props}
+
+
+def export_collection(session: Session) -> dict[str, Any]:
+    """The whole catalog as a GeoJSON FeatureCollection."""
+    rows = session.exec(select(Hotspot).order_by(Hotspot.id))
+    return {"type": "FeatureCollection", "features": [feature(h) for h in rows]}
+
+
+def parse_collection(data: Any) -> list[HotspotCreate]:
+    """Validate a GeoJSON FeatureCollection; raises CatalogError listing every bad feature."""
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise CatalogError(["expected a GeoJSON FeatureCollection"])
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise CatalogError(["a FeatureCollection needs a 'features' list"])
+    items, errors, keys = [], [], set()
+    for i, feat in enumerate(features):
+        try:
+            if not isinstance(feat, dict) or feat.get("type") != "Feature":
+                raise ValueError("not a GeoJSON Feature")
+            if "geometry" not in feat:
+                raise ValueError("a Feature needs a 'geometry' member (null when unlocated)")
+            props = feat.get("properties") or {}
+            if not isinstance(props, dict):
+                raise ValueError("properties must be an object")
+            key = feat.get("id") or props.get("key") or props.get("name")
+            values = {**props, "key": str(key) if key else None, "geometry": feat["geometry"]}
+            item = HotspotCreate.model_validate(values)
+            if item.key in keys:
+                raise ValueError(f"duplicate key {item.key!r}")
+            keys.add(item.key)
+            items.append(item)
+        except ValidationError as exc:
+            errors.append(f"feature {i}: {validation_message(exc)}")
+        except ValueError as exc:
+            errors.append(f"feature {i}: {exc}")
+    if errors:
+        raise CatalogError(errors)
+    return items
+
+
+def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[list[Hotspot], list[Box]]:
+    """Insert or update hotspots by key; a null geometry never erases a known location. Flushes.
+
+    Returns the hotspots and the bounds of every place that gained or lost a hotspot (old and new
+    geometries), where cases need their nearest hotspot again."""
+    existing = {h.key: h for h in session.exec(select(Hotspot).where(Hotspot.key.in_([i.key for i in items])))}
+    saved, boxes = [], []
+    for item in items:
+        values = item.model_dump()
+        hotspot = existing.get(item.key)
+        if hotspot is None:
+            hotspot = Hotspot(**values)
+        else:
+            if values["geometry"] is None:
+                values["geometry"] = hotspot.geometry
+            if hotspot.geometry:
+                boxes.append(bounds(hotspot.geometry))
+            hotspot.sqlmodel_update(values)
+            hotspot.updated_at = utcnow()
+        if hotspot.geometry:
+            boxes.append(bounds(hotspot.geometry))
+        session.add(hotspot)
+        saved.append(hotspot)
+    session.flush()
+    return saved, boxes
+
+
+def load_catalog(session: Session, path: Path | None) -> int:
+    """Import the catalog file when no hotspot exists yet; returns how many were added. Commits."""
+    if path is None or not path.is_file() or session.exec(select(func.count()).select_from(Hotspot)).one():
+        return 0
+    added, _ = import_collection(session, parse_collection(json.loads(path.read_text(encoding="utf-8"))))
+    session.commit()
+    return len(added)
+
+
+def locate(hotspot: Hotspot, geometry: dict[str, Any], buffer_m: float | None = None) -> None:
+    """Give a hotspot its place; raises ValueError when the geometry does not suit its kind."""
+    hotspot.geometry = validate_geometry(geometry)
+    if buffer_m is not None:
+        hotspot.buffer_m = buffer_m
+    hotspot.check_shape()
+    hotspot.updated_at = utcnow()
+
+
+def local_time(at: datetime, zone: Any) -> time:
+    """Wall-clock time of an aware datetime in ``zone`` (a tzinfo)."""
+    return at.astimezone(zone).time()

@@ -1,0 +1,36 @@
+"""The reviewer web view: server-rendered pages (Jinja2), static files, cookie sessions.
+
+``mount_web(app)`` adds it to the service app.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from service.web.deps import LoginRequired, PageError
+from service.web.render import STATIC_DIR, Page, render
+from service.web.routes import admin, cases, evidence, hotspots, login, review
+from service.web.sessions import SecretKey
+
+
+def mount_web(app: FastAPI) -> None:
+    """Pages, static files and the handlers that turn page errors into pages."""
+    settings = app.state.settings
+    app.state.session_key = SecretKey(settings.session_secret, settings.data_dir)
+    for module in (login, review, cases, hotspots, evidence, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(PageError, _error_page)
+
+
+async def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(exc.next_url, safe='')}", status.HTTP_303_SEE_OTHER)
+
+
+async def _error_page(request: Request, exc: PageError) -> HTMLResponse:
+    return render(Page(request), "error.html", exc.status_code, message=exc.message)

@@ -1,0 +1,132 @@
+"""Who is looking: the session cookie's user, role checks and the CSRF check for every web post.
+
+Pages (``PageViewer``) send a visitor without a session to the login form; images, fragments and
+posts (``Viewer``, ``Poster``) answer 401 instead. Posts must carry the session's CSRF token, in
+the ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form field (forms).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from service.api.deps import SessionDep
+from service.auth import has_role
+from service.models import Role, User
+from service.web.sessions import COOKIE, WebSession, decode, password_fingerprint
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class LoginRequired(Exception):
+    """A page asked for without a valid session: answered with a redirect to the login form."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class PageError(Exception):
+    """An error shown as a page: ``status`` and a message."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A logged-in user and their session."""
+
+    user: User
+    session: WebSession
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == Role.admin
+
+
+def session_key(request: Request) -> bytes:
+    return request.app.state.session_key()
+
+
+def read_session(request: Request) -> WebSession | None:
+    """The request's valid session (anonymous or not), or None."""
+    return decode(request.cookies.get(COOKIE), session_key(request), request.app.state.clock())
+
+
+def _visitor(request: Request, db: SessionDep) -> Visitor | None:
+    session = read_session(request)
+    if session is None or session.user_id is None:
+        return None
+    user = db.get(User, session.user_id)
+    if user is None or session.password != password_fingerprint(session_key(request), user.password_hash):
+        return None
+    return Visitor(user, session)
+
+
+def page_visitor(request: Request, db: SessionDep) -> Visitor:
+    """The reviewer or admin viewing a page; others go to the login form or get a 403 page."""
+    visitor = _visitor(request, db)
+    if visitor is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    if not has_role(visitor.user, Role.reviewer):
+        raise PageError(status.HTTP_403_FORBIDDEN, "needs role reviewer or admin")
+    return visitor
+
+
+def visitor(request: Request, db: SessionDep) -> Visitor:
+    """The reviewer or admin behind an image, fragment or post; 401 without a session, 403 without the role."""
+    found = _visitor(request, db)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+    if not has_role(found.user, Role.reviewer):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "needs role reviewer or admin")
+    return found
+
+
+async def sent_csrf(request: Request) -> str:
+    """The CSRF token a post carries: header, else form field; empty when none."""
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        token = (await request.form()).get("csrf_token")
+    return token if isinstance(token, str) else ""
+
+
+def csrf_ok(session: WebSession | None, token: str) -> bool:
+    return session is not None and bool(token) and hmac.compare_digest(token.encode(), session.csrf.encode())
+
+
+async def poster(request: Request, found: Annotated[Visitor, Depends(visitor)]) -> Visitor:
+    """The visitor behind a post, which must carry their session's CSRF token (403 otherwise)."""
+    if not csrf_ok(found.session, await sent_csrf(request)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong")
+    return found
+
+
+def _admin(found: Visitor, page: bool) -> Visitor:
+    if not found.is_admin:
+        if page:
+            raise PageError(status.HTTP_403_FORBIDDEN, "needs role admin")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "needs role admin")
+    return found
+
+
+def admin_page(found: Annotated[Visitor, Depends(page_visitor)]) -> Visitor:
+    return _admin(found, page=True)
+
+
+def admin_poster(found: Annotated[Visitor, Depends(poster)]) -> Visitor:
+    return _admin(found, page=False)
+
+
+PageViewer = Annotated[Visitor, Depends(page_visitor)]
+Viewer = Annotated[Visitor, Depends(visitor)]
+Poster = Annotated[Visitor, Depends(poster)]
+AdminPage = Annotated[Visitor, Depends(admin_page)]
+AdminPoster = Annotated[Visitor, Depends(admin_poster)]

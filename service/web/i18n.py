@@ -1,0 +1,178 @@
+"""Chinese (default) and English labels: interface text, statuses, hotspot kinds, audit actions.
+
+Category labels come from the taxonomy (``vision.taxonomy``), which names every category in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import Request
+
+from service.models import CaseAction, CaseStatus, HotspotKind
+
+LANGS = ("zh", "en")
+LANG_COOKIE = "lang"
+
+STATUS: dict[CaseStatus, tuple[str, str]] = {
+    CaseStatus.new: ("待审核", "new"),
+    CaseStatus.confirmed: ("已确认", "confirmed"),
+    CaseStatus.dispatched: ("已派单", "dispatched"),
+    CaseStatus.resolved: ("已处置", "resolved"),
+    CaseStatus.closed: ("已结案", "closed"),
+    CaseStatus.rejected: ("已驳回", "rejected"),
+    CaseStatus.reopened: ("复发重开", "reopened"),
+}
+KIND: dict[HotspotKind, tuple[str, str]] = {
+    HotspotKind.road_market: ("马路市场", "road market"),
+    HotspotKind.strict_street: ("严管街", "strict-management street"),
+    HotspotKind.school_zone: ("校园周边", "school zone"),
+    HotspotKind.public_place: ("公共场所", "public place"),
+    HotspotKind.vending_zone: ("疏导点", "designated vending zone"),
+}
+ACTION: dict[CaseAction, tuple[str, str]] = {
+    CaseAction.created: ("新建", "created"),
+    CaseAction.recurrence: ("复发", "recurred"),
+    CaseAction.review: ("审核", "reviewed"),
+    CaseAction.status: ("状态变更", "status change"),
+    CaseAction.recategorize: ("改类别", "category changed"),
+    CaseAction.hotspot: ("热点变更", "hotspot changed"),
+}
+TEXT: dict[str, tuple[str, str]] = {
+    "app": ("城市管理智能巡查", "streetscan"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "bad_login": ("用户名或密码错误", "Wrong user name or password"),
+    "no_web_role": ("该账号无审核权限", "This account may not use the review view"),
+    "form_expired": ("表单已过期，请重试", "The form expired: please try again"),
+    "queue": ("审核队列", "Review queue"),
+    "hotspots": ("热点", "Hotspots"),
+    "users": ("用户", "Users"),
+    "waiting": ("待审核", "waiting"),
+    "newest": ("最新优先", "Newest first"),
+    "lowest_conf": ("低置信度优先", "Lowest confidence first"),
+    "all_categories": ("全部类别", "All categories"),
+    "confirm": ("确认", "Confirm"),
+    "reject": ("驳回", "Reject"),
+    "open": ("打开", "Open"),
+    "select": ("选择", "Select"),
+    "selected": ("已选", "selected"),
+    "confirm_selected": ("批量确认", "Confirm selected"),
+    "reject_selected": ("批量驳回", "Reject selected"),
+    "load_more": ("加载更多", "Load more"),
+    "queue_empty": ("队列已清空", "Nothing left to review"),
+    "keys_help": (
+        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Enter 打开",
+        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Enter open",
+    ),
+    "confidence": ("置信度", "confidence"),
+    "sightings": ("次发现", "sightings"),
+    "recurrences": ("次复发", "recurrences"),
+    "no_hotspot": ("无附近热点", "no hotspot nearby"),
+    "no_position": ("无定位", "no position"),
+    "no_image": ("无图像", "no image"),
+    "saved": ("已保存", "saved"),
+    "save_failed": ("保存失败", "not saved"),
+    "case": ("案件", "Case"),
+    "status": ("状态", "Status"),
+    "category": ("类别", "Category"),
+    "hotspot": ("热点", "Hotspot"),
+    "distance": ("距离", "distance"),
+    "first_seen": ("首次发现", "First seen"),
+    "last_seen": ("最近发现", "Last seen"),
+    "position": ("位置", "Position"),
+    "timeline": ("发现记录", "Sightings"),
+    "source": ("来源", "source"),
+    "trail": ("处理记录", "Audit trail"),
+    "system": ("系统", "system"),
+    "actions": ("操作", "Actions"),
+    "note": ("备注", "Note"),
+    "no_actions": ("当前状态无可用操作", "No action from this status"),
+    "assign_hotspot": ("归入热点", "Assign to hotspot"),
+    "assign": ("归入", "Assign"),
+    "assign_help": (
+        "未定位的热点将以本案件位置定位（需先确认案件）",
+        "An unlocated hotspot is located at this case (confirm the case first)",
+    ),
+    "unlocated": ("未定位", "unlocated"),
+    "located": ("已定位", "located"),
+    "map": ("地图", "Map"),
+    "map_empty": ("暂无定位数据", "Nothing located yet"),
+    "this_case": ("本案件", "this case"),
+    "strict_street": ("严管街", "strict street"),
+    "kind": ("类型", "Kind"),
+    "batch": ("批次", "Batch"),
+    "all": ("全部", "All"),
+    "filter": ("筛选", "Filter"),
+    "name": ("名称", "Name"),
+    "state": ("定位", "Located"),
+    "open_cases": ("未结案件", "Open cases"),
+    "last_pass": ("最近巡查发现", "Last patrol sighting"),
+    "total": ("合计", "Total"),
+    "no_cases": ("无", "none"),
+    "role": ("角色", "Role"),
+    "created": ("创建时间", "Created"),
+    "add_user": ("添加用户", "Add user"),
+    "add": ("添加", "Add"),
+    "web_login": ("可登录网页", "web login"),
+    "token_once": ("API 令牌（仅显示一次）", "API token (shown once)"),
+    "error": ("出错了", "Something went wrong"),
+    "back": ("返回", "Back"),
+    "notice_status": ("状态已更新", "Status changed"),
+    "notice_assigned": ("已归入热点", "Assigned to the hotspot"),
+    "notice_located": ("热点已按本案件定位", "The hotspot is now located at this case"),
+    "notice_transition": ("当前状态不允许该操作", "The state machine does not allow that change"),
+    "notice_not_locating": (
+        "只有已确认且有定位的案件才能定位热点",
+        "Only a confirmed case with a position can locate a hotspot",
+    ),
+    "notice_no_position": ("案件无定位，无法归入热点", "A case without a position cannot be assigned"),
+    "notice_bad_shape": (
+        "该类型热点不能以一个点定位，请通过 API 导入其线或面",
+        "This kind of hotspot cannot be placed at a single point: import its line or area through the API",
+    ),
+}
+NOTICES = frozenset(key.removeprefix("notice_") for key in TEXT if key.startswith("notice_"))
+
+
+def request_lang(request: Request) -> str:
+    """The visitor's language: the ``lang`` cookie when it names one, else Chinese."""
+    lang = request.cookies.get(LANG_COOKIE, "")
+    return lang if lang in LANGS else LANGS[0]
+
+
+class Labels:
+    """Every label in one language: ``labels("queue")``, ``labels.status(s)``, ``labels.category(c)``."""
+
+    def __init__(self, lang: str, categories: Mapping[str, tuple[str, str]]) -> None:
+        self.lang = lang
+        self._i = LANGS.index(lang)
+        self._categories = categories
+
+    def __call__(self, key: str) -> str:
+        return TEXT[key][self._i]
+
+    def status(self, status: str) -> str:
+        return STATUS[CaseStatus(status)][self._i]
+
+    def kind(self, kind: str) -> str:
+        return KIND[HotspotKind(kind)][self._i]
+
+    def action(self, action: str) -> str:
+        return ACTION[CaseAction(action)][self._i]
+
+    def category(self, category: str) -> str:
+        names = self._categories.get(category)
+        return names[self._i] if names else category
+
+
+@lru_cache(maxsize=8)
+def taxonomy_categories(path: Path | None) -> dict[str, tuple[str, str]]:
+    """Category id -> (zh, en) from the taxonomy at ``path`` (None: the shipped one), in file order."""
+    from vision.taxonomy import Taxonomy
+
+    return {c.id: (c.zh, c.en) for c in Taxonomy.load(path).categories.values()}

@@ -1,0 +1,163 @@
+"""Offline maps as inline SVG: an equirectangular projection of our own coordinates, no tiles.
+
+``Projection.fit`` frames a set of (lat, lon) positions; ``hotspot_marks`` and ``case_marks`` turn
+hotspots (points, lines, polygons; strict streets as thick lines) and cases (dots coloured by
+category, binned when many share a spot) into marks the ``_map.html`` macro draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service.geometry import M_PER_DEG
+from service.models import Hotspot, HotspotKind
+
+MIN_SPAN_M = 200.0
+BIN_PX = 6.0
+SCALE_STEPS_M = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One drawn thing: ``d`` (an SVG path) for lines and areas, else a circle at x, y of radius r;
+    a ``label`` is written beside x, y."""
+
+    css: str
+    title: str
+    d: str = ""
+    x: float = 0.0
+    y: float = 0.0
+    r: float = 0.0
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Degrees -> SVG user units in a ``width`` x ``height`` box, north up, same scale both ways."""
+
+    min_lat: float
+    min_lon: float
+    max_lat: float
+    max_lon: float
+    width: int
+    height: int
+    pad: float = 14.0
+
+    @classmethod
+    def fit(
+        cls, positions: Iterable[tuple[float, float]], width: int, height: int, min_span_m: float = MIN_SPAN_M
+    ) -> Projection | None:
+        """Frame every (lat, lon) with at least ``min_span_m`` metres each way; None when there is none."""
+        lats, lons = [], []
+        for lat, lon in positions:
+            lats.append(lat)
+            lons.append(lon)
+        if not lats:
+            return None
+        mid_lat = (min(lats) + max(lats)) / 2
+        half_lat = max(max(lats) - min(lats), min_span_m / M_PER_DEG) / 2
+        half_lon = max(max(lons) - min(lons), min_span_m / (M_PER_DEG * math.cos(math.radians(mid_lat)))) / 2
+        mid_lon = (min(lons) + max(lons)) / 2
+        return cls(mid_lat - half_lat, mid_lon - half_lon, mid_lat + half_lat, mid_lon + half_lon, width, height)
+
+    @classmethod
+    def around(cls, lat: float, lon: float, radius_m: float, width: int, height: int) -> Projection:
+        """A view centred on one position, ``radius_m`` to each side."""
+        dlat = radius_m / M_PER_DEG
+        dlon = dlat / math.cos(math.radians(lat))
+        return cls(lat - dlat, lon - dlon, lat + dlat, lon + dlon, width, height)
+
+    @property
+    def _scale(self) -> tuple[float, float, float, float]:
+        """(x factor per degree of longitude, units per degree of latitude, x offset, y offset)."""
+        kx = math.cos(math.radians((self.min_lat + self.max_lat) / 2))
+        span_x, span_y = (self.max_lon - self.min_lon) * kx, self.max_lat - self.min_lat
+        scale = min((self.width - 2 * self.pad) / span_x, (self.height - 2 * self.pad) / span_y)
+        return kx * scale, scale, (self.width - span_x * scale) / 2, (self.height - span_y * scale) / 2
+
+    @property
+    def units_per_m(self) -> float:
+        return self._scale[1] / M_PER_DEG
+
+    def xy(self, lat: float, lon: float) -> tuple[float, float]:
+        fx, fy, ox, oy = self._scale
+        return round(ox + (lon - self.min_lon) * fx, 1), round(oy + (self.max_lat - lat) * fy, 1)
+
+    def path(self, geometry: dict[str, Any]) -> str:
+        """SVG path data of a GeoJSON LineString or Polygon (rings closed with Z)."""
+        rings = [geometry["coordinates"]] if geometry["type"] == "LineString" else geometry["coordinates"]
+        parts = []
+        for ring in rings:
+            points = " L".join("{},{}".format(*self.xy(p[1], p[0])) for p in ring)
+            parts.append(f"M{points}" + (" Z" if geometry["type"] == "Polygon" else ""))
+        return " ".join(parts)
+
+    def sees(self, box: tuple[float, float, float, float]) -> bool:
+        """Does a (min_lat, min_lon, max_lat, max_lon) box overlap the view?"""
+        return box[0] <= self.max_lat and box[2] >= self.min_lat and box[1] <= self.max_lon and box[3] >= self.min_lon
+
+
+@dataclass(frozen=True)
+class SvgMap:
+    """What the ``_map.html`` macro draws: the marks and a scale bar ``scale_m`` metres long."""
+
+    width: int
+    height: int
+    marks: list[Mark]
+    scale_m: int
+    scale_px: float
+
+    @classmethod
+    def of(cls, projection: Projection, marks: list[Mark]) -> SvgMap:
+        """The marks with the longest round scale bar that fits in a fifth of the width."""
+        px_per_m = projection.units_per_m
+        length = max((m for m in SCALE_STEPS_M if m * px_per_m <= projection.width / 5), default=SCALE_STEPS_M[0])
+        return cls(projection.width, projection.height, marks, length, round(length * px_per_m, 1))
+
+
+def hotspot_marks(projection: Projection, hotspots: Iterable[Hotspot], kind_label: Any) -> list[Mark]:
+    """Areas first, then lines, then points, so small things stay on top; ``kind_label`` names a kind."""
+    order = {"Polygon": 0, "LineString": 1, "Point": 2}
+    located = sorted((h for h in hotspots if h.geometry), key=lambda h: order[h.geometry["type"]])
+    marks = []
+    for hotspot in located:
+        kind = HotspotKind(hotspot.kind)
+        title = f"{hotspot.name} · {kind_label(kind)}"
+        css = f"hs hs-{kind.value}"
+        first = hotspot.geometry["coordinates"]
+        while isinstance(first[0], list):
+            first = first[0]
+        x, y = projection.xy(first[1], first[0])
+        if hotspot.geometry["type"] == "Point":
+            marks.append(Mark(css + " hs-point", title, x=x, y=y, r=6.0, label=hotspot.name))
+        else:
+            shape = "hs-line" if hotspot.geometry["type"] == "LineString" else "hs-area"
+            marks.append(
+                Mark(f"{css} {shape}", title, d=projection.path(hotspot.geometry), x=x, y=y, label=hotspot.name)
+            )
+    return marks
+
+
+def case_marks(
+    projection: Projection, cases: Sequence[tuple[float, float, str]], css_of: Any, title_of: Any
+) -> list[Mark]:
+    """Cases as dots coloured by category (``css_of(category)``); cases of one category closer than
+    BIN_PX units share one dot sized by their count (``title_of(category, count)``)."""
+    bins: Counter[tuple[int, int, str]] = Counter()
+    for lat, lon, category in cases:
+        x, y = projection.xy(lat, lon)
+        bins[(round(x / BIN_PX), round(y / BIN_PX), category)] += 1
+    return [
+        Mark(
+            f"case {css_of(category)}",
+            title_of(category, n),
+            x=bx * BIN_PX,
+            y=by * BIN_PX,
+            r=min(4.0 + 2.0 * math.sqrt(n), 16.0),
+        )
+        for (bx, by, category), n in sorted(bins.items(), key=lambda item: -item[1])
+    ]

@@ -1,0 +1,79 @@
+"""Page rendering: one Jinja2 environment (autoescaped), the labels of the visitor's language,
+local times, category colours, versioned static URLs and the security headers of every page."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from service.web.deps import Visitor
+from service.web.i18n import Labels, request_lang, taxonomy_categories
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+PALETTE_SIZE = 8
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@lru_cache(maxsize=64)
+def static_url(name: str) -> str:
+    """``/static/NAME?v=HASH``: browsers cache static files until their content changes."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+class Page:
+    """What every template sees about the request: labels, visitor, CSRF token and formatting helpers."""
+
+    def __init__(self, request: Request, visitor: Visitor | None = None, csrf: str | None = None) -> None:
+        settings = request.app.state.settings
+        self.categories = taxonomy_categories(settings.taxonomy_path)
+        self.t = Labels(request_lang(request), self.categories)
+        self.visitor = visitor
+        self.csrf = csrf if csrf is not None else (visitor.session.csrf if visitor else "")
+        self.path = request.url.path
+        self.here = self.path + (f"?{request.url.query}" if request.url.query else "")
+        self.zone = ZoneInfo(settings.timezone)
+        self._colour = {c: i % PALETTE_SIZE for i, c in enumerate(self.categories)}
+
+    def local(self, at: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+        """An aware UTC time as local wall time in the service's time zone."""
+        return at.astimezone(self.zone).strftime(fmt) if at else ""
+
+    def colour(self, category: str) -> str:
+        """The CSS class colouring a category (taxonomy order; unknown ones share the last colour)."""
+        return f"cat{self._colour.get(category, PALETTE_SIZE - 1)}"
+
+    @staticmethod
+    def static(name: str) -> str:
+        return static_url(name)
+
+
+def render(page: Page, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page (or fragment) with the security headers."""
+    html = ENV.get_template(template).render(page=page, t=page.t, **context)
+    return HTMLResponse(html, status_code, headers=SECURITY_HEADERS)

@@ -1,0 +1,124 @@
+"""The case page (sightings, map, status actions, audit trail) and its two posts: a status change
+and "assign to hotspot", both through the functions the API uses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session, select
+
+from service.api.deps import NowDep, SessionDep, SettingsDep, WriteLock
+from service.api.routes.cases import get_case
+from service.cases import LOCATING_STATUSES, TRANSITIONS, PlacementError, TransitionError, assign_hotspot, change_status
+from service.geometry import bounds
+from service.models import Case, CaseDetail, CaseStatus, Hotspot
+from service.web.deps import AdminPoster, PageError, PageViewer, Poster
+from service.web.i18n import NOTICES, Labels
+from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
+from service.web.queries import EVIDENCE
+from service.web.render import Page, render
+
+router = APIRouter(include_in_schema=False)
+MAP_RADIUS_M = 300.0
+MAP_SIZE = (480, 240)
+
+
+def _case(db: Session, case_id: int) -> Case:
+    case = db.get(Case, case_id)
+    if case is None:
+        raise PageError(status.HTTP_404_NOT_FOUND, "no such case")
+    return case
+
+
+def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap | None:
+    """Hotspots around the case, its sightings and the case itself; None without a position."""
+    if detail.lat is None or detail.lon is None:
+        return None
+    projection = Projection.around(detail.lat, detail.lon, MAP_RADIUS_M, *MAP_SIZE)
+    located = db.exec(select(Hotspot).where(Hotspot.geometry.is_not(None))).all()
+    marks = hotspot_marks(
+        projection, [h for h in located if h.geometry and projection.sees(bounds(h.geometry))], t.kind
+    )
+    for obs in detail.observations:
+        if obs.lat is not None and obs.lon is not None:
+            x, y = projection.xy(obs.lat, obs.lon)
+            marks.append(Mark("sighting", obs.track_id, x=x, y=y, r=2.5))
+    x, y = projection.xy(detail.lat, detail.lon)
+    marks.append(Mark(f"this-case {colour}", t("this_case"), x=x, y=y, r=7.0))
+    return SvgMap.of(projection, marks)
+
+
+@router.get("/cases/{case_id}")
+def case_page(case_id: int, request: Request, db: SessionDep, visitor: PageViewer, notice: str = "") -> HTMLResponse:
+    case = _case(db, case_id)
+    detail = get_case(case_id, db, visitor.user)
+    page = Page(request, visitor)
+    hotspots = db.exec(select(Hotspot).order_by(Hotspot.kind, Hotspot.batch, Hotspot.id)).all()
+    return render(
+        page,
+        "case.html",
+        case=detail,
+        evidence=EVIDENCE,
+        targets=[s for s in CaseStatus if s in TRANSITIONS[case.status]],
+        can_locate=case.lat is not None and case.status in LOCATING_STATUSES,
+        hotspots=hotspots,
+        hotspot_names={h.id: h.name for h in hotspots},
+        notice=notice if notice in NOTICES else "",
+        map=case_map(db, detail, page.t, page.colour(detail.category)),
+    )
+
+
+def _back(case_id: int, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/cases/{case_id}?notice={notice}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/cases/{case_id}/status")
+def set_status(
+    case_id: int,
+    db: SessionDep,
+    now: NowDep,
+    lock: WriteLock,
+    visitor: Poster,
+    target: Annotated[CaseStatus, Form(alias="status")],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    """Move the case along the state machine, then back to its page with a notice."""
+    with lock:
+        case = _case(db, case_id)
+        try:
+            change_status(db, case, target, now, visitor.user.id, note or None)
+        except TransitionError:
+            return _back(case_id, "transition")
+        db.add(case)
+        db.commit()
+    return _back(case_id, "status")
+
+
+@router.post("/cases/{case_id}/hotspot")
+def set_hotspot(
+    case_id: int,
+    db: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    lock: WriteLock,
+    visitor: AdminPoster,
+    hotspot_id: Annotated[int, Form()],
+) -> RedirectResponse:
+    """Tie the case to a hotspot; an unlocated one is located at the case (admins only, as in the API)."""
+    with lock:
+        case = _case(db, case_id)
+        hotspot = db.get(Hotspot, hotspot_id)
+        if hotspot is None:
+            raise PageError(status.HTTP_404_NOT_FOUND, "no such hotspot")
+        locating = hotspot.geometry is None
+        try:
+            assign_hotspot(db, settings, case, hotspot, now, visitor.user.id)
+        except PlacementError:
+            return _back(case_id, "not_locating" if case.lat is not None else "no_position")
+        except ValueError:
+            db.rollback()
+            return _back(case_id, "bad_shape")
+        db.commit()
+    return _back(case_id, "located" if locating else "assigned")

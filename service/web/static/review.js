@@ -1,0 +1,165 @@
+// The review queue: keyboard-driven decisions that save at once, bulk decisions, more cards on demand.
+"use strict";
+
+(() => {
+  const list = document.getElementById("cards");
+  const more = document.getElementById("more");
+  const toast = document.getElementById("toast");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const categoryKeys = list.dataset.keys.split(",");
+  const REFILL_BELOW = 10;
+  let current = 0;
+  let loading = null;
+
+  const cards = () => Array.from(list.querySelectorAll(".card:not([hidden])"));
+
+  function focusCard(index) {
+    const all = cards();
+    document.getElementById("empty").hidden = all.length > 0;
+    if (!all.length) return;
+    current = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach((card, i) => card.classList.toggle("current", i === current));
+    all[current].focus({ preventScroll: true });
+    all[current].scrollIntoView({ block: "nearest" });
+    if (all.length - current < REFILL_BELOW) loadMore();
+  }
+
+  function say(text, bad) {
+    toast.textContent = text;
+    toast.classList.toggle("bad", Boolean(bad));
+    toast.classList.add("shown");
+    clearTimeout(say.timer);
+    say.timer = setTimeout(() => toast.classList.remove("shown"), 1800);
+  }
+
+  function updateSelection() {
+    const n = list.querySelectorAll(".card:not([hidden]) .select:checked").length;
+    document.getElementById("selected-count").textContent = n;
+    document.getElementById("bulk-confirm").disabled = n === 0;
+    document.getElementById("bulk-reject").disabled = n === 0;
+    list.querySelectorAll(".card").forEach((card) => card.classList.toggle("selected", card.querySelector(".select").checked));
+  }
+
+  // Save a decision for some cards. Confirmed or rejected cards leave the queue at once (and come
+  // back with a mark if the server refuses); a new category relabels the card.
+  async function decide(targets, decision, category) {
+    if (!targets.length) return;
+    const leaving = decision !== "recategorize";
+    const index = current;
+    if (leaving) {
+      targets.forEach((card) => { card.hidden = true; card.querySelector(".select").checked = false; });
+      focusCard(index);
+      updateSelection();
+    }
+    const body = { ids: targets.map((card) => Number(card.dataset.id)), decision };
+    if (category) body.category = category;
+    let results;
+    try {
+      const response = await fetch("/review/decide", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+      });
+      if (response.status === 401) window.location.href = "/login?next=%2Freview";
+      if (!response.ok) throw new Error(response.status + " " + (await response.text()));
+      const answer = await response.json();
+      results = answer.results;
+      document.getElementById("waiting").textContent = answer.waiting;
+    } catch (error) {
+      results = body.ids.map((id) => ({ id, error: String(error.message || error) }));
+    }
+    const failed = [];
+    results.forEach((result, i) => {
+      const card = targets[i];
+      if (result.error) {
+        card.hidden = false;
+        card.classList.add("failed");
+        card.title = result.error;
+        failed.push(result.error);
+      } else if (leaving) {
+        card.remove();
+      } else {
+        relabel(card, result.category);
+      }
+    });
+    if (failed.length) {
+      say(list.dataset.failed + ": " + failed[0], true);
+      focusCard(current);
+    } else {
+      say(list.dataset.saved + " · " + targets.length);
+    }
+  }
+
+  function relabel(card, category) {
+    const select = card.querySelector(".recat");
+    select.value = category;
+    const option = select.selectedOptions[0];
+    const label = card.querySelector(".cat");
+    label.textContent = option.dataset.label;
+    label.className = "cat " + option.dataset.colour;
+  }
+
+  async function loadMore() {
+    const after = more.dataset.next;
+    if (!after || loading) return loading;
+    const params = new URLSearchParams({ after, order: list.dataset.order });
+    if (list.dataset.category) params.set("category", list.dataset.category);
+    loading = fetch("/review/cards?" + params, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        list.insertAdjacentHTML("beforeend", html);
+        const pages = list.querySelectorAll(".page");
+        more.dataset.next = pages[pages.length - 1].dataset.next;
+        more.hidden = !more.dataset.next;
+        document.getElementById("empty").hidden = cards().length > 0;
+      })
+      .catch((status) => say(list.dataset.failed + ": " + status, true))
+      .finally(() => { loading = null; });
+    return loading;
+  }
+
+  function selected() {
+    return cards().filter((card) => card.querySelector(".select").checked);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input:not(.select), select, textarea")) return;
+    if (event.key === "Enter" && event.target.closest("button, a")) return;
+    const all = cards();
+    const card = all[current];
+    const key = event.key.toLowerCase();
+    if (key === "j") focusCard(current + 1);
+    else if (key === "k") focusCard(current - 1);
+    else if (!card) return;
+    else if (key === "y") decide([card], "confirm");
+    else if (key === "n") decide([card], "reject");
+    else if (key === "x") { const box = card.querySelector(".select"); box.checked = !box.checked; updateSelection(); }
+    else if (key === "enter") window.location.href = card.querySelector("a.open").href;
+    else if (/^[1-4]$/.test(key) && categoryKeys[Number(key) - 1]) decide([card], "recategorize", categoryKeys[Number(key) - 1]);
+    else return;
+    event.preventDefault();
+  });
+
+  list.addEventListener("click", (event) => {
+    const card = event.target.closest(".card");
+    if (!card) return;
+    const index = cards().indexOf(card);
+    if (index >= 0 && index !== current) focusCard(index);
+    const button = event.target.closest("button[data-decision]");
+    if (button) decide([card], button.dataset.decision);
+  });
+
+  list.addEventListener("change", (event) => {
+    const card = event.target.closest(".card");
+    if (event.target.matches(".select")) updateSelection();
+    else if (event.target.matches(".recat")) decide([card], "recategorize", event.target.value);
+  });
+
+  document.querySelectorAll("#bulk-confirm, #bulk-reject").forEach((button) => {
+    button.addEventListener("click", () => decide(selected(), button.dataset.decision));
+  });
+  more.addEventListener("click", loadMore);
+  focusCard(0);
+})();

@@ -1,0 +1,349 @@
+"""The reviewer web view in a real browser: ``streetscan serve`` on a loopback port with a fresh
+SQLite database, users made with ``streetscan user add``, observations sent through the HTTP API,
+and Debian's Chromium driven by Playwright. Screenshots land in ``test-artifacts/screenshots/``.
+
+``STREETSCAN_CHROMIUM`` names another Chromium executable.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("STREETSCAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+LAPTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 820, "height": 1180}
+ORIGIN = (35.4905, 112.8510)  # central Jincheng
+M_PER_DEG = 111_195.0
+UNLOCATED = "文昌街望川楼路段"  # a first-batch road market of the shipped catalog, without a position
+
+
+def near(north_m: float, east_m: float) -> tuple[float, float]:
+    lat, lon = ORIGIN
+    return lat + north_m / M_PER_DEG, lon + east_m / (M_PER_DEG * math.cos(math.radians(lat)))
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    tokens: dict[str, str]
+
+    def api(self, role: str, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the HTTP API as the user of ``role``; insists on a 200."""
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        response = httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"server did not answer in 60 s: {log.read_text()[-2000:]}")
+
+
+def _crop(path: Path, colour: tuple[int, int, int], text: str) -> None:
+    """A small stand-in evidence crop: a coloured tile with its name."""
+    image = np.full((220, 160, 3), colour, np.uint8)
+    cv2.rectangle(image, (20, 40), (140, 200), (255, 255, 255), 3)
+    cv2.putText(image, text, (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+def _observation(track: str, category: str, conf: float, north: float, east: float, at: str) -> dict[str, Any]:
+    lat, lon = near(north, east)
+    return {
+        "track_id": track,
+        "category": category,
+        "label": category,
+        "confidence": conf,
+        "t_first": 1.0,
+        "t_last": 3.0,
+        "t_best": 2.0,
+        "observed_at": at,
+        "bbox": [40, 60, 200, 300],
+        "lat": lat,
+        "lon": lon,
+        "crop": f"crops/{track}.jpg",
+    }
+
+
+SCENE = [  # track, category, confidence, metres north, metres east, time (UTC)
+    ("v1", "street_vendor", 0.91, 0, 0, "2025-05-12T01:10:00Z"),
+    ("v1b", "street_vendor", 0.72, 3, 2, "2025-05-12T09:40:00Z"),
+    ("g1", "goods_spill", 0.64, 60, -30, "2025-05-12T02:00:00Z"),
+    ("l1", "lightbox_ad", 0.55, -80, 40, "2025-05-12T03:00:00Z"),
+    ("o1", "outdoor_ad", 0.83, 140, 90, "2025-05-12T04:00:00Z"),
+    ("v2", "street_vendor", 0.47, 210, -120, "2025-05-12T05:00:00Z"),
+    ("g2", "goods_spill", 0.77, -200, -60, "2025-05-12T06:00:00Z"),
+    ("v3", "street_vendor", 0.88, 320, 15, "2025-05-12T07:00:00Z"),
+    ("l2", "lightbox_ad", 0.69, -330, 200, "2025-05-12T08:00:00Z"),
+    ("v4", "street_vendor", 0.58, 700, 700, "2025-05-12T08:30:00Z"),
+]
+COLOURS = {
+    "street_vendor": (40, 90, 230),
+    "goods_spill": (200, 110, 30),
+    "lightbox_ad": (170, 50, 150),
+    "outdoor_ad": (60, 150, 50),
+}
+LOCATED = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "id": "e2e-strict",
+            "properties": {"name": "泽州路（测试段）", "kind": "strict_street"},
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [list(near(-30, -400))[::-1], list(near(-30, 400))[::-1]],
+            },
+        },
+        {
+            "type": "Feature",
+            "id": "e2e-market",
+            "properties": {"name": "测试马路市场", "kind": "road_market", "batch": 2},
+            "geometry": {"type": "Point", "coordinates": list(near(200, -100))[::-1]},
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real server on a free loopback port, its users, located hotspots and a day of observations."""
+    data_dir = tmp_path_factory.mktemp("web-e2e")
+    env = {**os.environ, "STREETSCAN_DATA_DIR": str(data_dir), "STREETSCAN_DATABASE_URL": ""}
+    tokens = {}
+    for role in ("admin", "reviewer", "uploader"):
+        tokens[role] = _cli(env, "user", "add", f"{role}-e2e", "--role", role, "--password", PASSWORD).split()[-1]
+    port = _free_port()
+    log = data_dir / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    srv = Server(f"http://127.0.0.1:{port}", data_dir, tokens)
+    try:
+        _wait_for(srv.url, process, log)
+        srv.api("admin", "POST", "/api/hotspots/import", json=LOCATED)
+        for track, category, *_ in SCENE:
+            _crop(data_dir / "crops" / f"{track}.jpg", COLOURS[category], track)
+        items = [_observation(*row) for row in SCENE]
+        result = srv.api("uploader", "POST", "/api/observations", json={"source": "patrol-0512", "observations": items})
+        assert result["accepted"] == len(SCENE)
+        yield srv
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it or set STREETSCAN_CHROMIUM")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser: Browser, server: Server, role: str, path: str = "/review", viewport: dict = LAPTOP) -> Page:
+    """A fresh browser context: ask for ``path``, get the login form, log in, land on ``path``."""
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    page.set_default_timeout(10_000)
+    page.goto(server.url + path)
+    expect(page).to_have_url(f"{server.url}/login?next={path.replace('/', '%2F')}")
+    page.fill("input[name=username]", f"{role}-e2e")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(server.url + path)
+    return page
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save a screenshot, and check the page needs no sideways scrolling at this size."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{name}: wider than the window"
+
+
+def check_box_overlay(page: Page) -> None:
+    """A keyframe's box is drawn from its bbox and the image's natural size (here 200 x 100 pixels)."""
+    _, png = cv2.imencode(".png", np.zeros((100, 200, 3), np.uint8))
+    page.evaluate(
+        """src => {
+            const frame = document.createElement("div");
+            frame.className = "frame";
+            frame.innerHTML = '<img class="keyframe" data-bbox="40,30,120,90"><span class="box"></span>';
+            document.getElementById("cards").before(frame);
+            frame.firstChild.src = src;
+        }""",
+        "data:image/png;base64," + base64.b64encode(png.tobytes()).decode(),
+    )
+    box = page.locator(".frame .box.shown")
+    expect(box).to_have_count(1)
+    style = box.evaluate("b => [b.style.left, b.style.top, b.style.width, b.style.height]")
+    assert style == ["20%", "30%", "40%", "60%"]
+    page.evaluate("document.querySelector('.frame').remove()")
+
+
+def current_id(page: Page) -> int:
+    return int(page.locator(".card.current").get_attribute("data-id"))
+
+
+def case(server: Server, case_id: int) -> dict[str, Any]:
+    return server.api("reviewer", "GET", f"/api/cases/{case_id}")
+
+
+def card_gone(page: Page, case_id: int) -> None:
+    expect(page.locator(f'.card[data-id="{case_id}"]')).to_have_count(0)
+
+
+def test_review_with_the_keyboard_and_in_bulk(browser: Browser, server: Server) -> None:
+    waiting = server.api("reviewer", "GET", "/api/cases", params={"status": "new"})["total"]
+    assert waiting >= 6
+    page = log_in(browser, server, "reviewer")
+    expect(page.locator(".card")).to_have_count(waiting)
+    expect(page.locator(".card img.crop").first).to_have_js_property("naturalWidth", 160)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator(".card .cat").first).to_have_text("流动摊贩/占道经营")
+    shoot(page, "queue")
+    check_box_overlay(page)
+
+    first = current_id(page)
+    page.keyboard.press("j")
+    second = current_id(page)
+    assert second != first
+    page.keyboard.press("k")
+    assert current_id(page) == first
+
+    page.keyboard.press("y")
+    card_gone(page, first)
+    confirmed = case(server, first)
+    assert confirmed["status"] == "confirmed"
+    assert (confirmed["events"][-1]["action"], confirmed["events"][-1]["user"]) == ("review", "reviewer-e2e")
+    assert current_id(page) == second  # the next card comes up
+
+    page.keyboard.press("n")
+    card_gone(page, second)
+    assert case(server, second)["status"] == "rejected"
+
+    third = current_id(page)
+    page.keyboard.press("2")
+    expect(page.locator(".card.current .cat")).to_have_text("店外经营")
+    relabelled = case(server, third)
+    assert (relabelled["category"], relabelled["status"]) == ("goods_spill", "new")
+
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    fourth = current_id(page)
+    page.keyboard.press("x")
+    expect(page.locator("#selected-count")).to_have_text("2")
+    page.click("#bulk-reject")
+    card_gone(page, third)
+    card_gone(page, fourth)
+    assert case(server, third)["status"] == case(server, fourth)["status"] == "rejected"
+    expect(page.locator("#waiting")).to_have_text(str(waiting - 4))
+
+    opened = current_id(page)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server.url}/cases/{opened}")
+    expect(page.locator("h1")).to_contain_text(f"案件 #{opened}")
+
+    tablet = log_in(browser, server, "reviewer", viewport=TABLET)
+    shoot(tablet, "queue-tablet")
+
+
+def test_assign_case_to_unlocated_hotspot_locates_it(browser: Browser, server: Server) -> None:
+    features = server.api("admin", "GET", "/api/hotspots")["features"]
+    target = next(f for f in features if f["properties"]["name"] == UNLOCATED)
+    assert target["geometry"] is None
+    vendor = server.api("reviewer", "GET", "/api/cases", params={"category": "street_vendor"})["items"]
+    seen_twice = max(vendor, key=lambda c: c["observation_count"])
+    case_id = seen_twice["id"]
+    if seen_twice["status"] == "new":
+        server.api("reviewer", "POST", f"/api/cases/{case_id}/review", json={"decision": "confirm"})
+
+    page = log_in(browser, server, "admin", f"/cases/{case_id}")
+    expect(page.locator(".timeline li")).to_have_count(2)
+    page.select_option("select[name=hotspot_id]", str(target["properties"]["hotspot_id"]))
+    page.click(".assign button[type=submit]")
+    expect(page.locator(".notice")).to_have_text("热点已按本案件定位")
+    expect(page.locator("#case-hotspot")).to_contain_text(UNLOCATED)
+    expect(page.locator(".trail li").last).to_contain_text(UNLOCATED)
+    shoot(page, "case")
+
+    located = next(f for f in server.api("admin", "GET", "/api/hotspots")["features"] if f["id"] == target["id"])
+    detail = case(server, case_id)
+    assert located["geometry"] == {"type": "Point", "coordinates": [detail["lon"], detail["lat"]]}
+    assert detail["hotspot_id"] == target["properties"]["hotspot_id"] and detail["hotspot_distance_m"] == 0
+
+    page.goto(server.url + "/hotspots")
+    row = page.locator(f'tr[data-key="{target["id"]}"]')
+    expect(row.locator("td.located")).to_have_count(1)
+    expect(page.locator("svg.map path.hs-strict_street")).to_have_count(1)
+    shoot(page, "hotspots")
+    page.select_option("select[name=batch]", "1")
+    page.click(".filters button[type=submit]")
+    expect(page.locator("tbody tr")).to_have_count(8)
+
+    page.click("text=EN")
+    expect(page.locator("h1")).to_contain_text("Hotspots")
+    shoot(page, "hotspots-en")
+
+    tablet = log_in(browser, server, "admin", f"/cases/{case_id}", viewport=TABLET)
+    shoot(tablet, "case-tablet")
+    tablet.goto(server.url + "/hotspots")
+    shoot(tablet, "hotspots-tablet")

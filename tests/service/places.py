@@ -1,0 +1,42 @@
+"""Test places in metres north / east of a synthetic origin, and GeoJSON geometries built from them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from service.geometry import M_PER_DEG
+
+ORIGIN = (35.49, 112.85)  # a synthetic mid-latitude origin, not a catalog place
+
+Metres = tuple[float, float]  # (north, east)
+
+
+def offset(north_m: float, east_m: float, origin: tuple[float, float] = ORIGIN) -> tuple[float, float]:
+    """(lat, lon) of the point ``north_m`` / ``east_m`` metres from ``origin``."""
+    lat0, lon0 = origin
+    return lat0 + north_m / M_PER_DEG, lon0 + east_m / (M_PER_DEG * math.cos(math.radians(lat0)))
+
+
+def _position(p: Metres) -> list[float]:
+    lat, lon = offset(*p)
+    return [lon, lat]
+
+
+def point(north: float, east: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": _position((north, east))}
+
+
+def line(*pts: Metres) -> dict[str, Any]:
+    return {"type": "LineString", "coordinates": [_position(p) for p in pts]}
+
+
+def polygon(*rings: list[Metres]) -> dict[str, Any]:
+    """A Polygon from open rings (the first is the outline, the others holes)."""
+    return {"type": "Polygon", "coordinates": [[_position(p) for p in ring + ring[:1]] for ring in rings]}
+
+
+def square(north: float, east: float, half: float) -> list[Metres]:
+    """The corners of a square of side 2 * half metres around a centre."""
+    s, n, w, e = north - half, north + half, east - half, east + half
+    return [(s, w), (s, e), (n, e), (n, w)]

@@ -1,0 +1,147 @@
+"""The pure dedup, hotspot and state-machine decisions, on plain values (no database)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta, timezone
+
+import pytest
+
+from service.cases import (
+    Candidate,
+    Match,
+    TransitionError,
+    check_transition,
+    choose_case,
+    grid_cell,
+    merged_position,
+    neighbour_cells,
+)
+from service.geometry import haversine_m
+from service.hotspots import Shape, nearest, vending_zone_at
+from service.models import CaseStatus, Hotspot, HotspotKind
+from tests.service.places import line, offset, point, polygon, square
+
+NOW = datetime(2025, 6, 1, 2, 0, tzinfo=timezone.utc)
+LOOKBACK = timedelta(days=30)
+NOON = time(12, 0)
+
+
+def candidate(case_id: int, north: float, east: float, status: CaseStatus = CaseStatus.new, **kw: object) -> Candidate:
+    return Candidate(case_id, status, *offset(north, east), **kw)
+
+
+@pytest.mark.parametrize("lat", [0.0, 35.49, -33.9, 60.0, 78.2])
+def test_grid_neighbourhood_holds_every_point_in_radius(lat: float) -> None:
+    rng = random.Random(1)
+    for _ in range(500):
+        radius = rng.choice([12.0, 25.0, 80.0])
+        a = (lat + rng.uniform(-0.01, 0.01), 112.85 + rng.uniform(-0.01, 0.01))
+        b = offset(rng.uniform(-radius, radius), rng.uniform(-radius, radius), origin=a)
+        if haversine_m(*a, *b) > radius:
+            continue
+        xs, ys = neighbour_cells(*a, radius)
+        cx, cy = grid_cell(*b)
+        assert cx in xs and cy in ys
+
+
+def test_joins_nearest_open_case_within_radius() -> None:
+    cands = [candidate(1, 0, 20), candidate(2, 0, 8), candidate(3, 0, 3, CaseStatus.rejected)]
+    assert choose_case(*offset(0, 0), NOW, cands, 25, LOOKBACK) == Match(2)
+
+
+def test_beyond_radius_starts_a_new_case() -> None:
+    assert choose_case(*offset(0, 0), NOW, [candidate(1, 0, 13)], 12, LOOKBACK).case_id is None
+
+
+def test_recently_resolved_case_comes_back_as_recurrence() -> None:
+    resolved = candidate(1, 0, 5, CaseStatus.resolved, resolved_at=NOW - timedelta(days=29))
+    match = choose_case(*offset(0, 0), NOW, [resolved], 25, LOOKBACK)
+    assert (match.case_id, match.reopen) == (1, True)
+
+
+def test_resolution_older_than_lookback_starts_a_new_case() -> None:
+    closed = candidate(1, 0, 5, CaseStatus.closed, resolved_at=NOW - timedelta(days=31))
+    assert choose_case(*offset(0, 0), NOW, [closed], 25, LOOKBACK).case_id is None
+
+
+def test_evidence_from_before_the_resolution_joins_without_reopening() -> None:
+    resolved = candidate(1, 0, 5, CaseStatus.resolved, resolved_at=NOW + timedelta(hours=1))
+    match = choose_case(*offset(0, 0), NOW, [resolved], 25, LOOKBACK)
+    assert (match.case_id, match.reopen) == (1, False)
+
+
+def test_open_case_wins_over_a_nearer_resolved_one() -> None:
+    cands = [candidate(1, 0, 2, CaseStatus.resolved, resolved_at=NOW), candidate(2, 0, 15, CaseStatus.dispatched)]
+    assert choose_case(*offset(0, 0), NOW, cands, 25, LOOKBACK).case_id == 2
+
+
+def test_merged_position_is_running_mean() -> None:
+    assert merged_position(10.0, 20.0, 3, 14.0, 24.0) == (11.0, 21.0)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "ok"),
+    [
+        ("new", "confirmed", True),
+        ("new", "rejected", True),
+        ("new", "resolved", False),
+        ("confirmed", "dispatched", True),
+        ("dispatched", "resolved", True),
+        ("resolved", "closed", True),
+        ("resolved", "reopened", True),
+        ("closed", "reopened", True),
+        ("closed", "new", False),
+        ("reopened", "confirmed", True),
+        ("rejected", "dispatched", False),
+        ("confirmed", "confirmed", False),
+    ],
+)
+def test_state_machine(current: str, target: str, ok: bool) -> None:
+    if ok:
+        check_transition(CaseStatus(current), CaseStatus(target))
+    else:
+        with pytest.raises(TransitionError, match=f"cannot go from {current} to {target}"):
+            check_transition(CaseStatus(current), CaseStatus(target))
+
+
+def shape(hid: int, kind: HotspotKind, geometry: dict, buffer_m: float = 0.0, **kw: object) -> Shape:
+    return Shape.of(Hotspot(id=hid, key=str(hid), name=str(hid), kind=kind, geometry=geometry, buffer_m=buffer_m, **kw))
+
+
+def test_nearest_hotspot_measures_to_street_line_with_buffer() -> None:
+    shapes = [
+        shape(1, HotspotKind.road_market, point(0, 100), batch=1),
+        shape(2, HotspotKind.strict_street, line((60, -500), (60, 500)), buffer_m=20),
+    ]
+    found = nearest(*offset(0, 0), shapes, 150, NOON)
+    assert found[0] == 2 and found[1] == pytest.approx(40, rel=1e-2)
+    assert nearest(*offset(0, 0), shapes, 30, NOON) is None
+    assert nearest(*offset(50, 0), shapes, 150, NOON) == (2, 0.0)
+
+
+def test_inside_a_polygon_is_distance_zero() -> None:
+    shapes = [
+        shape(1, HotspotKind.public_place, polygon(square(0, 0, 50))),
+        shape(2, HotspotKind.road_market, point(10, 10), batch=2),
+    ]
+    assert nearest(*offset(9, 9), shapes, 150, NOON) == (1, 0.0)
+
+
+def test_school_zone_counts_only_in_its_hours_unless_already_assigned() -> None:
+    school = shape(1, HotspotKind.school_zone, point(0, 0), buffer_m=30, active_hours=["07:00-08:30", "16:30-18:00"])
+    market = shape(2, HotspotKind.road_market, point(0, 100), batch=1)
+    here = offset(0, 40)
+    assert nearest(*here, [school, market], 150, time(7, 30))[0] == 1
+    assert nearest(*here, [school, market], 150, time(12, 0))[0] == 2
+    assert nearest(*here, [school, market], 150, time(12, 0), keep_id=1)[0] == 1
+
+
+def test_vending_zone_contains_point() -> None:
+    zones = [
+        shape(1, HotspotKind.vending_zone, polygon(square(0, 0, 20))),
+        shape(2, HotspotKind.vending_zone, point(0, 200), buffer_m=15),
+    ]
+    assert vending_zone_at(*offset(5, 5), zones) == 1
+    assert vending_zone_at(*offset(0, 210), zones) == 2
+    assert vending_zone_at(*offset(0, 60), zones) is None

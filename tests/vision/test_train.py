@@ -1,0 +1,172 @@
+"""Training: class mapping, pseudo-label merging, the grown model, synthetic labels, held-out data, AP50,
+tiled inference, and one short end-to-end ``streetscan train`` run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vision.detector import Detections, Detector, _merge, _tiles
+from vision.evaluate import Boxes, LabeledSplit, average_precision
+from vision.synth import SYNTH_CLASSES, Composer, load_cutouts
+from vision.train import (
+    Recipe,
+    RecipeError,
+    add_train_parser,
+    build_dataset,
+    check_sources,
+    class_names,
+    expand_model,
+    letterboxed,
+    merge_labels,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "models" / "streetscan-v1.recipe.yaml"
+OURS = ["vendor_stall", "goods_display", "lightbox", "shop_sign", "projecting_sign", "window_ad"]
+
+
+@pytest.fixture(scope="module")
+def base(coco_weights: Path) -> Detector:
+    return Detector(coco_weights, conf=0.4)
+
+
+@pytest.fixture(scope="module")
+def names(base: Detector) -> list[str]:
+    return class_names(base.names, OURS)
+
+
+@pytest.fixture()
+def recipe(shared_dir: Path) -> Recipe:
+    return Recipe.load(RECIPE, shared_dir)
+
+
+def test_class_list_is_base_then_ours(base: Detector, names: list[str]) -> None:
+    assert names[:80] == [base.names[i] for i in range(80)]
+    assert names[80:] == OURS
+    with pytest.raises(RecipeError):
+        class_names(base.names, ["person"])
+
+
+def test_sources_map_classes_to_ours(recipe: Recipe, names: list[str]) -> None:
+    facade = recipe.source("facade-ads").open(names)
+    assert sorted(facade.keep.values()) == ["projecting_sign", "shop_sign", "window_ad"]
+    labels = {str(label) for image in facade.images[:20] for label in facade.read(image)[1].labels}
+    assert labels and labels <= {"shop_sign", "projecting_sign", "window_ad"}
+    coco = recipe.source("coco128").open(names)
+    assert len(coco.keep) == 80 and "dining table" in coco.keep.values() and "potted plant" in coco.keep.values()
+
+
+def test_pseudo_labels_never_duplicate_a_given_box() -> None:
+    given = Boxes([[10, 10, 110, 60]], ["shop_sign"])
+    pseudo = Boxes([[12, 11, 108, 62], [200, 50, 240, 160]], ["tv", "person"])
+    merged = merge_labels(given, pseudo, iou=0.5)
+    assert list(merged.labels) == ["shop_sign", "person"]
+    assert list(merge_labels(Boxes.empty(), pseudo, 0.5).labels) == ["tv", "person"]
+
+
+def test_grown_model_detects_like_the_base_and_trains_from_there(
+    coco_weights: Path, shared_dir: Path, names: list[str], tmp_path: Path
+) -> None:
+    images = [cv2.imread(str(p)) for p in sorted((shared_dir / "datasets/coco128/images/val").glob("*.jpg"))[:3]]
+    grown_path = expand_model(coco_weights, names, tmp_path / "grown.pt", calibration=images, imgsz=320)
+    grown, original = Detector(grown_path, conf=0.25), Detector(coco_weights, conf=0.25)
+    assert [grown.names[i] for i in range(86)] == names
+    for a, b in zip(original.detect(images), grown.detect(images)):
+        assert len(a) == len(b) > 0
+        np.testing.assert_array_equal(a.class_id, b.class_id)
+        np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-3)
+    # BatchNorm in training mode (batch statistics) computes what eval mode does: fine-tuning starts from the base
+    model = torch.load(grown_path, weights_only=False)["model"].float().eval()
+    batch = letterboxed(images, 320)
+    with torch.no_grad():
+        evaluated = model(batch)[0]
+        for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            norm.train()
+        trained = model(batch)[0]
+    np.testing.assert_allclose(trained.numpy(), evaluated.numpy(), atol=0.05)
+
+
+def test_synthetic_boxes_enclose_exactly_what_was_pasted(recipe: Recipe, names: list[str], shared_dir: Path) -> None:
+    composer = Composer(load_cutouts(LabeledSplit.open(recipe.synthetic["cutouts"], "train", same_names=names)))
+    background = cv2.imread(str(recipe.source("facade-ads").open(names).images[0]))
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        sample = composer.compose(background, Boxes.empty(), rng, count=1)
+        changed = np.nonzero((sample.image != background).any(axis=2))
+        kinds = [i for i, label in enumerate(sample.boxes.labels) if label in SYNTH_CLASSES]
+        assert len(kinds) == 1
+        x1, y1, x2, y2 = sample.boxes.xyxy[kinds[0]]
+        ys, xs = changed
+        assert xs.min() >= x1 and xs.max() < x2 and ys.min() >= y1 and ys.max() < y2
+        assert np.allclose([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], [x1, y1, x2, y2], atol=1)
+        for box, members in zip(sample.boxes.xyxy, sample.members):
+            ys, xs = np.nonzero(np.isin(sample.owner, members))
+            np.testing.assert_array_equal(box, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+
+
+def test_building_never_reads_evaluation_images(
+    recipe: Recipe, names: list[str], base: Detector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held_out = [s.open(names, split).folder for s, split in (
+        (recipe.source("facade-ads"), "val"), (recipe.source("coco128"), "val"))]  # fmt: skip
+    read: list[str] = []
+    imread, read_text = cv2.imread, Path.read_text
+    monkeypatch.setattr(cv2, "imread", lambda path, *a: read.append(str(path)) or imread(path, *a))
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: read.append(str(self)) or read_text(self, *a, **k))
+    recipe.limit(3)
+    built = build_dataset(recipe, names, base, tmp_path / "dataset")
+    assert built.images[("synthetic", "train")] + built.images.get(("synthetic", "val"), 0) == 3
+    assert read and not [p for p in read if any(Path(p).resolve().is_relative_to(f) for f in held_out)]
+
+    recipe.source("facade-ads").split = "val"
+    with pytest.raises(RecipeError, match="kept for evaluation"):
+        check_sources(recipe, names)
+
+
+def test_average_precision() -> None:
+    truth = [Boxes([[0, 0, 10, 10], [20, 20, 30, 30]], ["shop_sign", "window_ad"])]
+    perfect = Boxes([[0, 0, 10, 10], [20, 20, 30, 30]], ["shop_sign", "window_ad"])
+    assert average_precision([perfect], [np.array([0.9, 0.8])], truth) == {"shop_sign": 1.0, "window_ad": 1.0}
+    with_false_alarm = Boxes([[50, 50, 60, 60], [0, 0, 10, 10]], ["shop_sign", "shop_sign"])
+    ap = average_precision([with_false_alarm], [np.array([0.9, 0.5])], truth)
+    assert ap["shop_sign"] == pytest.approx(0.5, abs=0.01) and ap["window_ad"] == 0.0
+
+
+def test_tiles_cover_a_1080p_frame_and_merge_cut_boxes() -> None:
+    windows = _tiles((1080, 1920), 640, 160)
+    covered = np.zeros((1080, 1920), bool)
+    for x, y in windows:
+        covered[y : y + 640, x : x + 640] = True
+    assert covered.all() and _tiles((480, 640), 640, 160) == []
+    names = {0: "shop_sign"}
+    full = Detections([[100, 100, 400, 200]], [0.6], [0], names=names)
+    inner_cut = Detections([[600, 100, 640, 140]], [0.9], [0], names=names)  # touches the window's right edge
+    whole = Detections([[101, 99, 399, 201], [300, 300, 340, 330]], [0.8, 0.7], [0, 0], names=names)
+    merged = _merge(full, [(inner_cut, 0, 0), (whole, 0, 0)], (1080, 1920), 640)
+    assert sorted(map(tuple, merged.xyxy.round().tolist())) == [(101, 99, 399, 201), (300, 300, 340, 330)]
+
+
+def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_train_parser(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "out"
+    args = parser.parse_args(
+        ["train", "--recipe", str(RECIPE), "--out", str(out), "--data-root", str(shared_dir),
+         "--limit", "4", "--epochs", "1", "--imgsz", "160", "--batch", "8"]  # fmt: skip
+    )
+    assert args.func(args) == 0
+    weights, card = out / "streetscan-v1.pt", out / "streetscan-v1.md"
+    assert weights.is_file() and card.is_file()
+    model = Detector(weights)
+    assert [model.names[i] for i in range(80, 86)] == OURS
+    text = card.read_text()
+    assert "Synthetic bootstrap" in text and "class-agnostic" in text and "| `person` |" in text
+    assert str(tmp_path).encode() not in weights.read_bytes()
+    assert torch.load(weights, weights_only=False)["model"].names[85] == "window_ad"

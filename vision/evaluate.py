@@ -1,0 +1,280 @@
+"""Ground truth and scoring: labeled boxes, YOLO dataset splits on disk, and AP50 of a detector on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from vision.detector import Detections, Detector
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+
+
+@dataclass
+class Boxes:
+    """Labeled boxes of one image: xyxy (N, 4) float32 pixels x1, y1, x2, y2; labels (N,) class names."""
+
+    xyxy: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
+        self.labels = np.asarray(self.labels, dtype=object).reshape(-1)
+        if len(self.labels) != len(self.xyxy):
+            raise ValueError("Boxes needs one label per box")
+
+    @classmethod
+    def empty(cls) -> Boxes:
+        return cls(np.zeros((0, 4)), [])
+
+    @classmethod
+    def concat(cls, parts: Iterable[Boxes]) -> Boxes:
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls(np.concatenate([p.xyxy for p in parts]), np.concatenate([p.labels for p in parts]))
+
+    @classmethod
+    def from_detections(cls, det: Detections) -> Boxes:
+        return cls(det.xyxy, det.labels)
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: np.ndarray | slice | list[int]) -> Boxes:
+        return Boxes(self.xyxy[index], self.labels[index])
+
+    def scaled(self, factor: float, dx: float = 0.0, dy: float = 0.0) -> Boxes:
+        """The boxes after the image is resized by ``factor`` and shifted by (dx, dy) pixels."""
+        return Boxes(self.xyxy * factor + np.array([dx, dy, dx, dy], dtype=np.float32), self.labels)
+
+    def to_yolo(self, shape: tuple[int, ...], class_ids: Mapping[str, int]) -> str:
+        """YOLO label-file text (class cx cy w h, normalized) for an image of ``shape`` (H, W, ...)."""
+        h, w = shape[:2]
+        lines = []
+        for (x1, y1, x2, y2), label in zip(self.xyxy, self.labels):
+            x1, x2 = np.clip([x1, x2], 0, w)
+            y1, y2 = np.clip([y1, y2], 0, h)
+            if x2 - x1 < 1 or y2 - y1 < 1:
+                continue
+            cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h
+            lines.append(f"{class_ids[label]} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
+        return "".join(line + "\n" for line in lines)
+
+
+def box_area(xyxy: np.ndarray) -> np.ndarray:
+    """(..., ) areas of (..., 4) xyxy boxes; empty boxes have area 0."""
+    return np.prod(np.clip(xyxy[..., 2:] - xyxy[..., :2], 0, None), axis=-1)
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) intersection over union of xyxy boxes a (N, 4) and b (M, 4)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = box_area(np.concatenate([lt, rb], axis=2))
+    return inter / np.maximum(box_area(a)[:, None] + box_area(b)[None, :] - inter, 1e-9)
+
+
+class DatasetError(ValueError):
+    """A dataset description that cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LabeledSplit:
+    """One split of a YOLO dataset on disk: its image files, and which of its class ids become which labels.
+
+    ``keep`` maps a dataset class id to our label; boxes of other classes are dropped.
+    """
+
+    name: str
+    folder: Path
+    images: tuple[Path, ...]
+    keep: Mapping[int, str]
+    labels_dir: str = "labels"
+
+    @classmethod
+    def open(
+        cls,
+        data_yaml: Path,
+        split: str,
+        rename: Mapping[str, str] | None = None,
+        same_names: Iterable[str] = (),
+        name: str | None = None,
+    ) -> LabeledSplit:
+        """Read a ``data.yaml``; the split's images are ``path/<data[split]>``, else ``path/images`` (an export).
+
+        rename: dataset class name -> our label; same_names: our labels that dataset classes keep when
+        named alike (``_`` read as a space).
+        """
+        try:
+            data = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise DatasetError(f"{data_yaml}: cannot read dataset description: {exc}") from exc
+        root = Path(data_yaml).parent / str(data.get("path") or ".")
+        folder = root / str(data[split]) if split in data else root / "images"
+        if not folder.is_dir():
+            raise DatasetError(f"{data_yaml}: split {split!r} has no image folder {folder}")
+        names = data.get("names") or {}
+        names = dict(enumerate(names)) if isinstance(names, list) else {int(k): str(v) for k, v in names.items()}
+        ours = {label.replace("_", " "): label for label in same_names}
+        keep = {}
+        for cid, cname in names.items():
+            if rename and cname in rename:
+                keep[cid] = rename[cname]
+            elif cname.replace("_", " ") in ours:
+                keep[cid] = ours[cname.replace("_", " ")]
+        images = tuple(sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+        labels_dir = str(data.get("labels_dir", "labels"))
+        return cls(name or Path(data_yaml).parent.name, folder.resolve(), images, keep, labels_dir)
+
+    def head(self, n: int | None, seed: int = 0) -> LabeledSplit:
+        """A reproducible random subset of at most ``n`` images (all of them for None)."""
+        if n is None or n >= len(self.images):
+            return self
+        pick = np.random.default_rng(seed).choice(len(self.images), n, replace=False)
+        images = tuple(self.images[i] for i in sorted(pick))
+        return LabeledSplit(self.name, self.folder, images, self.keep, self.labels_dir)
+
+    def label_path(self, image: Path) -> Path:
+        """The label file of an image: the last ``images`` folder of its path swapped for ``labels_dir``."""
+        parts = list(image.parts)
+        i = len(parts) - 1 - parts[::-1].index("images")
+        parts[i] = self.labels_dir
+        return Path(*parts).with_suffix(".txt")
+
+    def read(self, image: Path) -> tuple[np.ndarray, Boxes]:
+        """The BGR image (H x W x 3 uint8) and its kept boxes in pixels."""
+        pixels = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if pixels is None:
+            raise DatasetError(f"cannot read image {image}")
+        h, w = pixels.shape[:2]
+        path = self.label_path(image)
+        rows = [line.split() for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+        rows = [r for r in rows if int(r[0]) in self.keep and len(r) == 5]
+        if not rows:
+            return pixels, Boxes.empty()
+        cxcywh = np.array([r[1:] for r in rows], dtype=np.float32) * np.array([w, h, w, h], dtype=np.float32)
+        xyxy = np.concatenate([cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], axis=1)
+        return pixels, Boxes(xyxy, [self.keep[int(r[0])] for r in rows])
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, Boxes]]:
+        return (self.read(p) for p in self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _matches(pred: Boxes, conf: np.ndarray, truth: Boxes, iou: float) -> np.ndarray:
+    """(N,) bool: which predictions of one image are true positives (greedy by confidence, same label)."""
+    hit = np.zeros(len(pred), dtype=bool)
+    if not len(pred) or not len(truth):
+        return hit
+    overlap = iou_matrix(pred.xyxy, truth.xyxy)
+    overlap[pred.labels[:, None] != truth.labels[None, :]] = 0.0
+    taken = np.zeros(len(truth), dtype=bool)
+    for i in np.argsort(-conf, kind="stable"):
+        row = np.where(taken, 0.0, overlap[i])
+        j = int(np.argmax(row))
+        if row[j] >= iou:
+            hit[i], taken[j] = True, True
+    return hit
+
+
+def _ap(hit: np.ndarray, conf: np.ndarray, n_truth: int) -> float:
+    """COCO-style 101-point interpolated average precision of ranked predictions."""
+    order = np.argsort(-conf, kind="stable")
+    tp = np.cumsum(hit[order])
+    precision = tp / np.arange(1, len(tp) + 1)
+    recall = tp / n_truth
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    at = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+    return float(np.mean([envelope[i] if i < len(envelope) else 0.0 for i in at]))
+
+
+@dataclass
+class Score:
+    """AP50 (0..1) per truth label, and per merged group of labels, over ``images`` images."""
+
+    per_class: dict[str, float] = field(default_factory=dict)
+    groups: dict[str, float] = field(default_factory=dict)
+    truth_counts: dict[str, int] = field(default_factory=dict)
+    images: int = 0
+
+    def mean(self, labels: Iterable[str]) -> float:
+        """Mean AP50 over those of ``labels`` that occur in the truth (nan if none)."""
+        values = [self.per_class[label] for label in labels if label in self.per_class]
+        return float(np.mean(values)) if values else float("nan")
+
+
+def average_precision(
+    preds: Sequence[Boxes], confs: Sequence[np.ndarray], truths: Sequence[Boxes], iou: float = 0.5
+) -> dict[str, float]:
+    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; one Boxes and (N,) conf per image."""
+    labels = sorted({str(label) for t in truths for label in t.labels})
+    out = {}
+    for label in labels:
+        hits, scores, n_truth = [], [], 0
+        for pred, conf, truth in zip(preds, confs, truths):
+            p, t = pred.labels == label, truth.labels == label
+            hits.append(_matches(pred[p], conf[p], truth[t], iou))
+            scores.append(conf[p])
+            n_truth += int(t.sum())
+        out[label] = _ap(np.concatenate(hits), np.concatenate(scores), n_truth)
+    return out
+
+
+def _members(boxes: Boxes, labels: Iterable[str]) -> np.ndarray:
+    """(N,) bool: boxes whose label is one of ``labels``."""
+    return np.isin(boxes.labels.astype(str), list(labels))
+
+
+def score(
+    detector: Detector,
+    samples: Iterable[tuple[np.ndarray, Boxes]],
+    groups: Mapping[str, Iterable[str]] | None = None,
+    rename: Mapping[str, str] | None = None,
+    chunk: int = 8,
+) -> Score:
+    """Run ``detector`` on (image, truth) pairs and score AP50 per class and per group.
+
+    groups: merged label -> member labels, scored class-agnostically (e.g. every sign class -> "sign").
+    rename: model label -> our label, for models trained with a dataset's own class names.
+    """
+    groups, rename = groups or {}, rename or {}
+    preds: list[Boxes] = []
+    confs: list[np.ndarray] = []
+    truths: list[Boxes] = []
+    batch: list[np.ndarray] = []
+
+    def flush() -> None:
+        for det in detector.detect(batch):
+            preds.append(Boxes(det.xyxy, [rename.get(label, label) for label in det.labels]))
+            confs.append(det.confidence)
+        batch.clear()
+
+    for image, truth in samples:
+        batch.append(image)
+        truths.append(truth)
+        if len(batch) == chunk:
+            flush()
+    if batch:
+        flush()
+    result = Score(average_precision(preds, confs, truths), images=len(truths))
+    result.truth_counts = {
+        label: sum(int((t.labels == label).sum()) for t in truths) for label in result.per_class
+    }
+    for group, members in groups.items():
+        keep = [_members(p, members) for p in preds]
+        kept_truth = [t[_members(t, members)] for t in truths]
+        merged = average_precision(
+            [Boxes(p.xyxy[k], [group] * int(k.sum())) for p, k in zip(preds, keep)],
+            [c[k] for c, k in zip(confs, keep)],
+            [Boxes(t.xyxy, [group] * len(t)) for t in kept_truth],
+        )
+        result.groups[group] = merged.get(group, float("nan"))
+    return result
