@@ -3,7 +3,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ffmpeg chromium rtsp-server-perl
+APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
 
 .PHONY: serve test venv system-packages services
 
