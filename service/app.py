@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,19 +13,24 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from service.api.router import api_router
+from service.batches import incoming
 from service.categories import known_categories
 from service.db import make_engine, migrate
 from service.hotspots import load_catalog
+from service.jobs import JobPool, requeue_interrupted
 from service.models import utcnow
 from service.settings import Settings
+from service.streams import Supervisor
 from service.web import mount_web
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
-    """The service app. On start it migrates the database to the newest schema and, when no
-    hotspot exists yet, loads ``settings.hotspot_catalog``. ``clock`` gives the time (aware UTC)."""
+    """The service app. On start it migrates the database to the newest schema, when no hotspot
+    exists yet loads ``settings.hotspot_catalog``, queues again the video jobs a stopped server
+    left running, starts ``settings.workers`` job workers and (unless ``camera_supervisor`` is off) the
+    camera supervisor for the cameras in the database. ``clock`` gives the time (aware UTC)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -40,9 +46,20 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             log.info("loaded %d hotspots from %s", added, catalog)
         app.state.engine = engine
         app.state.categories = known_categories(settings.taxonomy_path)
+        shutil.rmtree(incoming(settings), ignore_errors=True)
+        requeue_interrupted(engine, settings.max_job_attempts)
+        app.state.jobs = JobPool(engine, settings, app.state.write_lock)
+        app.state.jobs.start(settings.workers)
+        app.state.supervisor = None
+        if settings.camera_supervisor:
+            app.state.supervisor = Supervisor(engine, settings, app.state.write_lock, clock)
+            app.state.supervisor.start()
         try:
             yield
         finally:
+            if app.state.supervisor is not None:
+                app.state.supervisor.stop()
+            app.state.jobs.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.commands import add_serve_parser, add_user_parser
+from service.client import add_upload_parser
+from service.commands import add_cameras_parser, add_serve_parser, add_user_parser
 from vision.cli import add_scan_parser
 
 
@@ -15,6 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_serve_parser(sub)
     add_user_parser(sub)
+    add_cameras_parser(sub)
+    add_upload_parser(sub)
     return parser
 
 

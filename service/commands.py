@@ -1,4 +1,5 @@
-"""Service sub-commands of ``streetscan``: ``serve`` and ``user add`` (heavy imports in the handlers)."""
+"""Service sub-commands of ``streetscan``: ``serve``, ``user add`` and ``cameras run`` (heavy imports in the
+handlers)."""
 
 from __future__ import annotations
 
@@ -62,4 +63,31 @@ def _user_add(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"added {user.role} {user.name!r} (id {user.id}); API token:")
     print(token)
+    return 0
+
+
+def add_cameras_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cameras", help="fixed street cameras")
+    verbs = p.add_subparsers(dest="cameras_command", required=True)
+    run = verbs.add_parser(
+        "run",
+        help="run the camera supervisor on its own (no HTTP) until Ctrl-C; re-reads the camera table every "
+        "STREETSCAN_CAMERA_SYNC_S seconds. Run serve with STREETSCAN_CAMERA_SUPERVISOR=false beside it.",
+    )
+    run.set_defaults(func=_cameras_run)
+
+
+def _cameras_run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from service.settings import Settings
+    from service.streams.supervisor import run_until
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_until(Settings(), stop)
     return 0

@@ -40,12 +40,7 @@ class Shape:
 
     @classmethod
     def of(cls, hotspot: Hotspot) -> Shape:
-        hours = None
-        if hotspot.active_hours:
-            hours = tuple(
-                (time.fromisoformat(a), time.fromisoformat(b))
-                for a, b in (item.split("-") for item in hotspot.active_hours)
-            )
+        hours = parse_hours(hotspot.active_hours) if hotspot.active_hours else None
         geometry = hotspot.geometry
         return cls(hotspot.id, HotspotKind(hotspot.kind), geometry, hotspot.buffer_m, hours, bounds(geometry))
 
@@ -59,9 +54,17 @@ class Shape:
 
     def active_at(self, local: time) -> bool:
         """True when no hours are set or ``local`` (local wall time) falls in one of them."""
-        if self.hours is None:
-            return True
-        return any(a <= local < b if a <= b else (local >= a or local < b) for a, b in self.hours)
+        return self.hours is None or within_hours(local, self.hours)
+
+
+def parse_hours(items: list[str]) -> tuple[tuple[time, time], ...]:
+    """Validated "HH:MM-HH:MM" ranges as (start, end) local times."""
+    return tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in (item.split("-") for item in items))
+
+
+def within_hours(local: time, hours: tuple[tuple[time, time], ...]) -> bool:
+    """Whether ``local`` falls in one of the (start, end) ranges; a range whose end is earlier passes midnight."""
+    return any(a <= local < b if a <= b else (local >= a or local < b) for a, b in hours)
 
 
 def located_shapes(session: Session) -> list[Shape]:

@@ -9,13 +9,21 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    NonNegativeFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Field, SQLModel
 
 from service.geometry import validate_geometry
+from vision.streams import LIVE_SCHEMES, StreamState
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -87,6 +95,14 @@ class HotspotKind(StrEnum):
 DEFAULT_BUFFER_M: dict[HotspotKind, float] = {HotspotKind.strict_street: 20.0}
 """``buffer_m`` when an imported hotspot gives none: a strict street counts 20 m either side of its line."""
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def check_hours(value: list[str]) -> list[str]:
+    """Local "HH:MM-HH:MM" ranges (one may pass midnight); raises ValueError naming a bad one."""
+    for item in value:
+        if not _HOURS.match(item):
+            raise ValueError(f"active hours {item!r}: expected HH:MM-HH:MM")
+    return value
 
 
 class CaseStatus(StrEnum):
@@ -196,10 +212,7 @@ class HotspotCreate(HotspotBase):
     @field_validator("active_hours")
     @classmethod
     def _hours(cls, value: list[str] | None) -> list[str] | None:
-        for item in value or []:
-            if not _HOURS.match(item):
-                raise ValueError(f"active hours {item!r}: expected HH:MM-HH:MM")
-        return value
+        return None if value is None else check_hours(value)
 
     @model_validator(mode="after")
     def _shape(self) -> HotspotCreate:
@@ -333,7 +346,8 @@ class StatusRequest(SQLModel):
 
 class ObservationBase(SQLModel):
     """The observation contract (see ``vision.observe.Observation``): times t_* in seconds from the
-    video start, ``bbox`` [x1, y1, x2, y2] pixels, ``crop`` a relative path."""
+    video start, ``bbox`` [x1, y1, x2, y2] pixels, ``crop`` and ``keyframe`` (the whole best frame)
+    relative paths (see ``service.evidence.evidence_file``)."""
 
     track_id: str = Field(min_length=1, max_length=128, sa_type=sa.String(128))
     category: str = Field(min_length=1, max_length=64, sa_type=sa.String(64))
@@ -347,6 +361,7 @@ class ObservationBase(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     crop: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
+    keyframe: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
 
 
 class ObservationCreate(ObservationBase):
@@ -404,6 +419,7 @@ class ObservationPublic(ObservationBase):
     seen_at: datetime
     received_at: datetime
     crop_url: str | None
+    keyframe_url: str | None
 
 
 class CaseDetail(CasePublic):
@@ -430,3 +446,252 @@ class IngestResult(SQLModel):
 class IngestResponse(SQLModel):
     accepted: int
     results: list[IngestResult]
+
+
+# --- batches and jobs -------------------------------------------------------------------------
+
+
+class JobStatus(StrEnum):
+    """Where a job (one video) or a whole batch stands."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class FileKind(StrEnum):
+    video = "video"
+    gps = "gps"
+
+
+class FileStatus(StrEnum):
+    """A batch file: a video's job status, ``attached`` (a GPS track in use) or ``rejected``."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    attached = "attached"
+    rejected = "rejected"
+
+
+class Job(SQLModel, table=True):
+    """The processing of one distinct video (by SHA-256), whichever batches uploaded it.
+
+    ``video`` and ``gps`` are file names in the upload folder (``video`` None once deleted);
+    ``progress`` is 0..1; ``attempts`` counts runs started; ``duration_s`` is the video's length.
+    """
+
+    __tablename__ = "jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True, index=True, sa_type=sa.String(64))
+    name: str = Field(max_length=255, sa_type=sa.String(255))
+    video: str | None = Field(default=None, max_length=255, sa_type=sa.String(255))
+    gps: str | None = Field(default=None, max_length=255, sa_type=sa.String(255))
+    duration_s: float | None = None
+    status: JobStatus = Field(default=JobStatus.queued, index=True, sa_type=EnumText(JobStatus))
+    progress: float = 0.0
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=2000, sa_type=sa.String(2000))
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def source(self) -> str:
+        """The observation ``source`` of this video: stable for its content."""
+        return f"video-{self.sha256[:16]}"
+
+
+class Batch(SQLModel, table=True):
+    """One upload request."""
+
+    __tablename__ = "batches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BatchFile(SQLModel, table=True):
+    """One uploaded file of a batch: ``error`` says why it was rejected; a video names its ``job``
+    (``duplicate`` when an earlier upload made that job) and the GPS track matched to it."""
+
+    __tablename__ = "batch_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batches.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255, sa_type=sa.String(255))
+    kind: FileKind = Field(sa_type=EnumText(FileKind))
+    size: int = Field(default=0, sa_type=sa.BigInteger)
+    sha256: str | None = Field(default=None, sa_type=sa.String(64))
+    job_id: int | None = Field(default=None, foreign_key="jobs.id", index=True, ondelete="SET NULL")
+    duplicate: bool = False
+    gps_name: str | None = Field(default=None, max_length=255, sa_type=sa.String(255))
+    error: str | None = Field(default=None, max_length=2000, sa_type=sa.String(2000))
+
+
+class BatchFilePublic(SQLModel):
+    """One file's result: ``size`` in bytes; for a video, its job's ``progress`` (0..1),
+    ``attempts``, ``observations`` stored and ``case_ids`` they joined."""
+
+    name: str
+    kind: FileKind
+    status: FileStatus
+    error: str | None
+    size: int
+    sha256: str | None
+    job_id: int | None
+    duplicate: bool
+    gps: str | None
+    progress: float
+    attempts: int
+    observations: int
+    case_ids: list[int]
+
+
+class BatchPublic(SQLModel):
+    """A batch: ``status`` and ``progress`` (0..1) over its videos; ``case_ids`` all their cases."""
+
+    id: int
+    status: JobStatus
+    progress: float
+    created_at: datetime
+    files: list[BatchFilePublic]
+    observations: int
+    case_ids: list[int]
+
+
+class BatchesPublic(SQLModel):
+    items: list[BatchPublic]
+    total: int
+
+
+# --- cameras ----------------------------------------------------------------------------------
+
+
+class CameraTransport(StrEnum):
+    """How RTSP packets travel: ``auto`` tries tcp, then udp."""
+
+    auto = "auto"
+    tcp = "tcp"
+    udp = "udp"
+
+
+def _camera_url(value: str) -> str:
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme and scheme not in LIVE_SCHEMES | {"file"}:
+        raise ValueError(f"unsupported stream scheme {scheme!r}: use rtsp(s)://, http(s)://, or a video file path")
+    return value
+
+
+def _polygons(value: list[list[list[float]]]) -> list[list[list[float]]]:
+    for polygon in value:
+        if not 3 <= len(polygon) <= 100:
+            raise ValueError("a polygon has 3 to 100 [x, y] points")
+        if any(x < 0 or y < 0 for x, y in polygon):
+            raise ValueError("polygon points are image pixels, >= 0")
+    return value
+
+
+CameraUrl = Annotated[str, AfterValidator(_camera_url)]
+Hours = Annotated[list[str], AfterValidator(check_hours)]
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+Polygons = Annotated[list[list[Point]], AfterValidator(_polygons)]
+DwellSeconds = dict[str, NonNegativeFloat]
+
+
+class CameraBase(SQLModel):
+    """A fixed street camera.
+
+    ``url``: rtsp(s)://, http(s)://, or a video file path or file:// URL (looped as if live, for
+    testing). ``lat``/``lon``: where it stands; ``heading_deg``: where it looks (degrees clockwise from
+    north); observations are placed ``offset_m`` metres along the heading. ``fps``: frames analysed
+    per second. ``schedule``: local "HH:MM-HH:MM" ranges it runs in (None: always). ``regions``: polygons
+    in image pixels where violations count (None: the whole frame); ``ignore_regions``: where they never
+    do. ``dwell_s``: seconds an object must stay, per category, over the service's. ``enabled``: False
+    keeps it registered but stopped.
+    """
+
+    name: str = Field(min_length=1, max_length=100, unique=True, index=True, sa_type=sa.String(100))
+    url: CameraUrl = Field(min_length=1, max_length=1000, sa_type=sa.String(1000))
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    heading_deg: float | None = Field(default=None, ge=0, lt=360)
+    offset_m: float = Field(default=0.0, ge=0, le=500)
+    fps: float = Field(default=2.0, gt=0, le=30)
+    transport: CameraTransport = Field(default=CameraTransport.auto, sa_type=EnumText(CameraTransport))
+    schedule: Hours | None = Field(default=None, max_length=24, sa_type=_NULLABLE_JSON)
+    regions: Polygons | None = Field(default=None, max_length=32, sa_type=_NULLABLE_JSON)
+    ignore_regions: Polygons | None = Field(default=None, max_length=32, sa_type=_NULLABLE_JSON)
+    dwell_s: DwellSeconds | None = Field(default=None, sa_type=_NULLABLE_JSON)
+    enabled: bool = True
+
+
+class CameraCreate(CameraBase):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+_CAMERA_NOT_NULL = frozenset({"name", "url", "lat", "lon", "offset_m", "fps", "transport", "enabled"})
+
+
+class CameraUpdate(SQLModel):
+    """``PATCH /api/cameras/{id}``: the fields given replace the camera's; null clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    url: CameraUrl | None = Field(default=None, min_length=1, max_length=1000)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    heading_deg: float | None = Field(default=None, ge=0, lt=360)
+    offset_m: float | None = Field(default=None, ge=0, le=500)
+    fps: float | None = Field(default=None, gt=0, le=30)
+    transport: CameraTransport | None = None
+    schedule: Hours | None = Field(default=None, max_length=24)
+    regions: Polygons | None = Field(default=None, max_length=32)
+    ignore_regions: Polygons | None = Field(default=None, max_length=32)
+    dwell_s: DwellSeconds | None = None
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> CameraUpdate:
+        nulled = sorted(k for k in self.model_fields_set & _CAMERA_NOT_NULL if getattr(self, k) is None)
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null")
+        return self
+
+
+class Camera(CameraBase, table=True):
+    __tablename__ = "cameras"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CameraPublic(CameraBase):
+    """A camera with its runtime state: ``status``, ``last_frame_at`` (the newest frame read),
+    ``frames`` (frames the detector processed), ``reconnects`` (drops and failed connections),
+    ``last_error``, ``in_schedule`` (False while its schedule keeps it off), ``observations`` (reported
+    since start), ``lag_s`` (seconds from reading the newest processed frame to its detections),
+    ``dropped`` (sampled frames replaced by a newer one before the detector was free: overload)."""
+
+    id: int
+    status: StreamState
+    last_frame_at: datetime | None
+    frames: int
+    reconnects: int
+    last_error: str | None
+    in_schedule: bool
+    observations: int
+    lag_s: float | None
+    dropped: int
+
+
+class CamerasPublic(SQLModel):
+    items: list[CameraPublic]
+    total: int

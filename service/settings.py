@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, NonNegativeFloat, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vision.defaults import default_model
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 DEFAULT_RADII_M: dict[str, float] = {
@@ -14,6 +18,11 @@ DEFAULT_RADII_M: dict[str, float] = {
     "lightbox_ad": 12.0,
     "outdoor_ad": 12.0,
 }
+
+
+def default_workers() -> int:
+    """Videos processed at once by default: one per two CPU cores, at least one."""
+    return max(1, (os.cpu_count() or 2) // 2)
 
 
 class Settings(BaseSettings):
@@ -44,6 +53,28 @@ class Settings(BaseSettings):
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
     )
 
+    camera_supervisor: bool = Field(True, description="run the camera supervisor inside `streetscan serve`")
+    camera_dwell_s: dict[str, NonNegativeFloat] = Field(
+        default_factory=dict,
+        description="seconds an object must stay, per category, over vision.dwell.DEFAULT_DWELL_S; a camera's own wins",
+    )
+    camera_grace_s: float = Field(20.0, ge=0, description="a stay not yet reported is forgotten when unseen this long")
+    camera_gap_s: float = Field(300.0, ge=0, description="a reported stay ends when unseen this long; a return is new")
+    camera_timeout_s: float = Field(5.0, gt=0, description="stream open and read timeout, seconds")
+    camera_backoff_s: float = Field(1.0, gt=0, description="first reconnect delay, seconds; doubles per failure")
+    camera_backoff_max_s: float = Field(30.0, gt=0, description="longest reconnect delay, seconds")
+    camera_tracker: Path | None = Field(None, description="tracker YAML for cameras; None: models/tracker-fixed.yaml")
+    camera_sync_s: float = Field(5.0, gt=0, description="how often `streetscan cameras run` re-reads the cameras")
+
+    evidence_dir: Path | None = Field(None, description="crops and keyframes, by content; empty: data_dir/evidence")
+    upload_dir: Path | None = Field(None, description="uploaded videos and GPS tracks; empty: data_dir/uploads")
+    max_upload_mb: float = Field(4096.0, gt=0, description="the most one upload request may carry, in MiB")
+    workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
+    model_path: Path = Field(default_factory=default_model, description="detector weights for uploaded videos")
+    scan_fps: float = Field(5.0, gt=0, description="frames analysed per second of uploaded video")
+    video_retention: Literal["keep", "delete"] = Field("keep", description="an uploaded video once processed")
+    max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")
+
     @field_validator("radius_m")
     @classmethod
     def _merge_radii(cls, value: dict[str, float]) -> dict[str, float]:
@@ -52,10 +83,17 @@ class Settings(BaseSettings):
         return {**DEFAULT_RADII_M, **value}
 
     @model_validator(mode="after")
-    def _default_database(self) -> Settings:
+    def _default_paths(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'streetscan.db'}"
+        self.evidence_dir = self.evidence_dir or self.data_dir / "evidence"
+        self.upload_dir = self.upload_dir or self.data_dir / "uploads"
         return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """``max_upload_mb`` in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
 
     def radius_for(self, category: str) -> float:
         """Dedup radius in metres for one category."""

@@ -8,6 +8,7 @@ from pathlib import Path
 MODELS_DIR = Path(os.environ.get("STREETSCAN_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_TAXONOMY = MODELS_DIR / "taxonomy.yaml"
 DEFAULT_TRACKER = MODELS_DIR / "tracker.yaml"
+FIXED_CAMERA_TRACKER = MODELS_DIR / "tracker-fixed.yaml"
 
 
 def default_model() -> Path:

@@ -84,6 +84,30 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
+def verify(path: str | Path) -> VideoInfo:
+    """``probe``, then read every packet (no decoding: tens of milliseconds per minute of video)
+    and decode the first frame. Raises VideoError for a file cut short (fewer frames than its
+    header declares, beyond 1 %) or one without a decodable frame."""
+    info = probe(path)
+    container, stream = _open(path)
+    with container:
+        declared = stream.frames
+        packets = 0
+        try:
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+        except FFmpegError as err:
+            raise VideoError(f"{path}: unreadable after {packets} frames: {_reason(err)}") from None
+    if declared and packets < declared - declared // 100:
+        raise VideoError(f"{path}: truncated: {packets} of {declared} frames present")
+    frames = iter_frames(path, fps=None)
+    try:
+        next(frames)
+    finally:
+        frames.close()
+    return info
+
+
 def iter_frames(
     path: str | Path, fps: float | None = 5.0, stats: DecodeStats | None = None
 ) -> Iterator[Frame]:

@@ -26,6 +26,8 @@ EARTH_RADIUS_M = 6_371_008.8
 KNOT_MPS = 1852.0 / 3600.0
 STATIONARY_MPS = 0.5  # slower segments give no heading: GPS jitter, not motion
 FORMATS = ("gpx", "nmea", "csv", "srt")
+TRACK_SUFFIXES = frozenset({".gpx", ".nmea", ".nma", ".csv", ".srt", ".txt", ".log"})
+"""File name endings taken for GPS tracks (``.txt``/``.log``: NMEA logs) when files come mixed with videos."""
 
 
 class GpsFormatError(ValueError):

@@ -80,6 +80,7 @@ class Recipe:
     classes: list[str]
     sources: list[Source]
     pseudo_label: dict[str, float]
+    distill_base: float
     synthetic: dict[str, Any]
     patrol: dict[str, Any]
     holdout_every: int
@@ -92,9 +93,7 @@ class Recipe:
         """Read a recipe; relative dataset and weights paths are taken under ``data_root``."""
         try:
             raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            sources = [
-                Source(**{**s, "data": data_root / s["data"], "name": s["name"]}) for s in raw.pop("sources")
-            ]
+            sources = [Source(**{**s, "data": data_root / s["data"]}) for s in raw.pop("sources")]
             raw["synthetic"]["cutouts"] = data_root / raw["synthetic"]["cutouts"]
             recipe = cls(**{**raw, "base": data_root / raw["base"], "sources": sources, "path": Path(path)})
         except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
@@ -372,11 +371,55 @@ def _composer(
     return Composer(cutouts, faces)
 
 
-def fit(init: Path, data_yaml: Path, args: dict[str, Any], work: Path, device: str) -> Path:
-    """Fine-tune ``init`` with Ultralytics; returns the last weights."""
+class KeepBaseLoss:
+    """The Ultralytics detection loss plus distillation of the base classes from the frozen base model.
+
+    On every training image the student's logits of the first ``n`` classes (the base model's) are pulled
+    towards the base model's scores (Bernoulli KL divergence summed over anchors and classes, divided by
+    the base's score mass as the class loss is by its target mass, times ``weight`` and the class gain).
+    What the base sees keeps its confidence, including the faint detections no pseudo-label carries.
+    """
+
+    def __init__(self, student: Any, teacher: Any, weight: float) -> None:
+        from ultralytics.utils.loss import v8DetectionLoss
+
+        self.detection = v8DetectionLoss(student)
+        self.teacher = teacher.float().eval().to(next(student.parameters()).device)
+        self.teacher.requires_grad_(False)
+        self.n = teacher.model[-1].nc
+        self.weight = weight
+
+    def __call__(self, preds: Any, batch: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """(box, cls, dfl) loss times batch size, with distillation added to cls; and the detached items."""
+        import torch
+        from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+        loss, items = self.detection(preds, batch)
+        student = self.detection.parse_output(preds)["scores"][:, : self.n]
+        with torch.no_grad():
+            logits = self.teacher(batch["img"])[1]["scores"]
+            target = logits.sigmoid()
+        kl = bce(student, target, reduction="sum") - bce(logits, target, reduction="sum")
+        keep = self.weight * self.detection.hyp.cls * kl / target.sum().clamp(min=1)
+        loss = loss + torch.stack([torch.zeros_like(keep), keep * len(student), torch.zeros_like(keep)])
+        return loss, {**items, "cls_loss": items["cls_loss"] + keep.detach()}
+
+
+def fit(
+    init: Path, data_yaml: Path, args: dict[str, Any], work: Path, device: str, teacher: Path, distill: float
+) -> Path:
+    """Fine-tune ``init`` with Ultralytics, distilling the base classes from ``teacher`` with weight
+    ``distill`` (0: plain fine-tuning); returns the last weights."""
     from ultralytics import YOLO
 
     model = YOLO(str(init))
+    if distill:
+        base = YOLO(str(teacher)).model
+
+        def keep_base(trainer: Any) -> None:
+            trainer.model.criterion = KeepBaseLoss(trainer.model, base, distill)
+
+        model.add_callback("on_train_start", keep_base)
     run = {"project": str(work), "name": "fit", "exist_ok": True, "plots": False, "val": False, "device": device}
     model.train(data=str(data_yaml), **run, **args)
     return work / "fit" / "weights" / "last.pt"
@@ -681,7 +724,7 @@ def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None 
     calibration = [cv2.imread(str(train_images[i])) for i in picks]
     init = expand_model(recipe.base, names, work / "init.pt", calibration, recipe.train["imgsz"])
     t1 = time.monotonic()
-    trained = fit(init, built.data_yaml, recipe.train, work, device)
+    trained = fit(init, built.data_yaml, recipe.train, work, device, recipe.base, recipe.distill_base)
     train_s = time.monotonic() - t1
     weights = finalize(trained, out / f"{recipe.name}.pt")
     ours = evaluate_model(recipe, weights, names, work)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.routes import cases, health, hotspots, observations, users
+from service.api.routes import batches, cameras, cases, health, hotspots, observations, users
 
 api_router = APIRouter(prefix="/api")
-for module in (health, hotspots, observations, cases, users):
+for module in (health, hotspots, observations, cases, users, batches, cameras):
     api_router.include_router(module.router)

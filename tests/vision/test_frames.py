@@ -18,7 +18,7 @@ from av.video.stream import VideoStream
 
 from tests.vision.conftest import MakeVideo, has_encoder, run_ffmpeg
 from vision import frames
-from vision.frames import DecodeStats, VideoError, iter_frames, probe
+from vision.frames import DecodeStats, VideoError, iter_frames, probe, verify
 
 FIVE_FPS_3S = [round(0.2 * k, 6) for k in range(15)]  # slot times of 3 s sampled at 5 fps
 MAY_9_0930_UTC = datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
@@ -175,6 +175,18 @@ def test_truncated_file_yields_what_it_can(make_video: MakeVideo, caplog: pytest
         got = times(path, 5.0, stats)
     assert 0 < len(got) < 15 and got == FIVE_FPS_3S[: len(got)]
     assert stats.corrupt > 0 and "cut.mp4" in caplog.text
+
+
+def test_verify_finds_what_probe_misses(make_video: MakeVideo, tmp_path: Path) -> None:
+    path = make_video("cut.mp4", args=("-movflags", "+faststart"))
+    assert verify(path) == probe(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert probe(path).duration_s == 3  # the header still promises the whole clip
+    with pytest.raises(VideoError, match=r"cut.mp4: truncated: \d+ of 90 frames present"):
+        verify(path)
+    for kind in ("empty", "text", "audio-only"):
+        with pytest.raises(VideoError, match=f"{kind}.mp4"):
+            verify(make_broken(kind, tmp_path, make_video))
 
 
 class FailingRead:

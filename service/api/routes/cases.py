@@ -101,7 +101,9 @@ def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseDetail
         **_public(session, case).model_dump(),
         observations=[
             ObservationPublic(
-                **o.model_dump(), crop_url=f"/api/observations/{o.id}/crop" if o.crop else None
+                **o.model_dump(),
+                crop_url=f"/api/observations/{o.id}/crop" if o.crop else None,
+                keyframe_url=f"/api/observations/{o.id}/keyframe" if o.keyframe else None,
             )
             for o in observations
         ],

@@ -1,8 +1,8 @@
-"""Observation ingest (uploaders) and evidence crops (any user)."""
+"""Observation ingest (uploaders) and evidence images (any user)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
@@ -16,9 +16,11 @@ from service.api.deps import (
     UploaderUser,
     WriteLock,
 )
+from service.evidence import evidence_file
 from service.ingest import ingest
 from service.models import IngestRequest, IngestResponse, Observation
-from service.settings import Settings
+
+EvidenceImage = Literal["crop", "keyframe"]
 
 router = APIRouter(prefix="/observations", tags=["observations"])
 
@@ -45,21 +47,14 @@ def post_observations(
         return ingest(session, settings, categories, body.source, body.observations, user.id, now)
 
 
-@router.get("/{observation_id}/crop", response_class=FileResponse)
-def get_crop(observation_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> FileResponse:
-    """The observation's crop image; its path is read relative to the data folder."""
+@router.get("/{observation_id}/{image}", response_class=FileResponse)
+def get_image(
+    observation_id: int, image: EvidenceImage, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> FileResponse:
+    """The observation's ``crop`` (the object) or ``keyframe`` (its whole best frame); 404 when it has none."""
     obs = session.get(Observation, observation_id)
-    if obs is None or not obs.crop:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no crop for this observation")
-    path = evidence_file(settings, obs.crop)
+    relative = getattr(obs, image) if obs else None
+    path = evidence_file(settings, relative) if relative else None
     if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "crop file not found")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
     return FileResponse(path)
-
-
-def evidence_file(settings: Settings, relative: str) -> Path | None:
-    """The evidence file at ``relative`` (a path under the data folder); None when it lies outside
-    the folder or does not exist. The web view serves images through this too."""
-    root = settings.data_dir.resolve()
-    path = (root / relative).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 
 from service.api.deps import SessionDep, SettingsDep
-from service.api.routes.observations import evidence_file
+from service.evidence import evidence_file
 from service.models import Observation
 from service.web.deps import Viewer
 from service.web.queries import EVIDENCE

@@ -1,0 +1,132 @@
+"""Fixed street cameras (admins): register, list with their runtime state, edit, delete.
+
+Every change takes effect at once in this process's camera supervisor, for that camera only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from service.api.deps import AdminUser, CategoriesDep, NowDep, SessionDep, WriteLock
+from service.models import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
+from service.streams import Supervisor
+from service.streams.worker import CameraRuntime
+from vision.streams import StreamState
+
+router = APIRouter(prefix="/cameras", tags=["cameras"])
+
+NOT_SUPERVISED = CameraRuntime(
+    status=StreamState.stopped, last_error="the camera supervisor is not running in this server process"
+)
+
+
+def get_supervisor(request: Request) -> Supervisor | None:
+    """This process's camera supervisor; None when ``camera_supervisor`` is off."""
+    return request.app.state.supervisor
+
+
+SupervisorDep = Annotated[Supervisor | None, Depends(get_supervisor)]
+
+
+def public(camera: Camera, supervisor: Supervisor | None) -> CameraPublic:
+    """The stored camera merged with what its worker is doing now."""
+    runtime = supervisor.runtime(camera.id) if supervisor is not None else NOT_SUPERVISED
+    return CameraPublic.model_validate({**camera.model_dump(), **asdict(runtime)})
+
+
+def check_categories(dwell_s: dict[str, float] | None, categories: frozenset[str]) -> None:
+    unknown = sorted(set(dwell_s or {}) - categories)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"dwell_s: unknown category {', '.join(map(repr, unknown))} (known: {', '.join(sorted(categories))})",
+        )
+
+
+def save(session: Session, camera: Camera) -> None:
+    """Commit the camera; 409 when its name is taken."""
+    session.add(camera)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, f"a camera named {camera.name!r} exists") from None
+    session.refresh(camera)
+
+
+def get_camera(session: Session, camera_id: int) -> Camera:
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such camera")
+    return camera
+
+
+@router.post("", response_model=CameraPublic, status_code=status.HTTP_201_CREATED)
+def create_camera(
+    body: CameraCreate,
+    session: SessionDep,
+    categories: CategoriesDep,
+    lock: WriteLock,
+    supervisor: SupervisorDep,
+    user: AdminUser,
+) -> CameraPublic:
+    """Register a camera; it starts at once (unless ``enabled`` is false)."""
+    check_categories(body.dwell_s, categories)
+    camera = Camera.model_validate(body)
+    with lock:
+        save(session, camera)
+    if supervisor is not None:
+        supervisor.apply(camera)
+    return public(camera, supervisor)
+
+
+@router.get("", response_model=CamerasPublic)
+def list_cameras(session: SessionDep, supervisor: SupervisorDep, user: AdminUser) -> CamerasPublic:
+    cameras = session.exec(select(Camera).order_by(Camera.id)).all()
+    return CamerasPublic(items=[public(c, supervisor) for c in cameras], total=len(cameras))
+
+
+@router.get("/{camera_id}", response_model=CameraPublic)
+def read_camera(camera_id: int, session: SessionDep, supervisor: SupervisorDep, user: AdminUser) -> CameraPublic:
+    return public(get_camera(session, camera_id), supervisor)
+
+
+@router.patch("/{camera_id}", response_model=CameraPublic)
+def update_camera(
+    camera_id: int,
+    body: CameraUpdate,
+    session: SessionDep,
+    categories: CategoriesDep,
+    now: NowDep,
+    lock: WriteLock,
+    supervisor: SupervisorDep,
+    user: AdminUser,
+) -> CameraPublic:
+    """Change the fields given; the camera restarts with them (others keep running)."""
+    changes = body.model_dump(exclude_unset=True)
+    check_categories(changes.get("dwell_s"), categories)
+    with lock:
+        camera = get_camera(session, camera_id)
+        camera.sqlmodel_update({**changes, "updated_at": now})
+        save(session, camera)
+    if supervisor is not None:
+        supervisor.apply(camera)
+    return public(camera, supervisor)
+
+
+@router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_camera(
+    camera_id: int, session: SessionDep, lock: WriteLock, supervisor: SupervisorDep, user: AdminUser
+) -> Response:
+    """Stop the camera and forget it; its observations and cases stay."""
+    with lock:
+        session.delete(get_camera(session, camera_id))
+        session.commit()
+    if supervisor is not None:
+        supervisor.remove(camera_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

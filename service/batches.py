@@ -1,0 +1,262 @@
+"""Patrol batches: check each uploaded file, pair GPS tracks with videos, queue one job per video
+not seen before (by SHA-256); and the batch views the API returns."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from service.models import (
+    Batch,
+    BatchFile,
+    BatchFilePublic,
+    BatchPublic,
+    FileKind,
+    FileStatus,
+    Job,
+    JobStatus,
+    Observation,
+)
+from service.settings import Settings
+from service.uploads import Received, ReceivedFile
+from vision.frames import VideoError, verify
+from vision.geo import TRACK_SUFFIXES, GpsFormatError, load_track
+
+FILES_FIELD = "files"
+GPS_FOR_FIELD = "gps_for"
+_SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+class BatchRequestError(ValueError):
+    """A request that is wrong as a whole (not one bad file): answered with 422."""
+
+
+@dataclass
+class _Upload:
+    """One received file while the batch is put together."""
+
+    file: ReceivedFile
+    kind: FileKind
+    error: str | None = None
+    duration_s: float | None = None
+    track: _Upload | None = None  # a video's GPS track
+    used: bool = False  # a track paired with a video
+
+
+@dataclass
+class CheckedBatch:
+    """The files of one request, each read and classified, tracks paired with their videos."""
+
+    uploads: list[_Upload]
+
+
+def check_batch(received: Received) -> CheckedBatch:
+    """Read every received file and pair GPS tracks with videos (no database; seconds for hours of video).
+
+    A video's GPS track is the one ``gps_for`` ("VIDEO=TRACK" by file name, repeatable; one track
+    may serve several videos) names, else the track with the same file stem. Files that cannot
+    be read are rejected one by one, as is a video whose track is unreadable (so it can be sent
+    again with a good one). Raises BatchRequestError for a request without files, with unknown
+    fields or a bad ``gps_for``.
+    """
+    uploads = [_check(f) for f in received.files]
+    _pair(uploads, _explicit_pairs(received, uploads))
+    return CheckedBatch(uploads)
+
+
+def create_batch(
+    session: Session, settings: Settings, checked: CheckedBatch, user_id: int | None, now: datetime
+) -> int:
+    """Record a checked batch and queue a job for each new, readable video; returns the batch id.
+
+    A video processed or queued before is a ``duplicate`` of that job; one whose job failed is
+    queued again. Moves the kept files into the upload folder and commits.
+    """
+    batch = Batch(created_by=user_id, created_at=now)
+    session.add(batch)
+    session.flush()
+    jobs: dict[str, Job] = {}
+    for upload in checked.uploads:
+        row = BatchFile(
+            batch_id=batch.id, name=upload.file.name, kind=upload.kind, size=upload.file.size,
+            sha256=upload.file.sha256, error=upload.error,
+        )
+        if upload.kind == FileKind.video and upload.error is None:
+            job, row.duplicate = _job_for(session, settings, upload, jobs, user_id, now)
+            row.job_id = job.id
+            row.gps_name = upload.track.file.name if upload.track else None
+            jobs[upload.file.sha256] = job
+        session.add(row)
+    session.commit()
+    assert batch.id is not None
+    return batch.id
+
+
+def incoming(settings: Settings) -> Path:
+    """Where uploads are received before they are checked (emptied when the server starts)."""
+    return settings.upload_dir / "incoming"
+
+
+def _check(file: ReceivedFile) -> _Upload:
+    """Classify a file by its name (``TRACK_SUFFIXES``: a GPS track; else a video) and read it."""
+    if file.field != FILES_FIELD:
+        raise BatchRequestError(f"unknown file field {file.field!r}: send videos and GPS tracks as {FILES_FIELD!r}")
+    kind = FileKind.gps if Path(file.name).suffix.lower() in TRACK_SUFFIXES else FileKind.video
+    upload = _Upload(file, kind)
+    try:
+        if kind == FileKind.video:
+            upload.duration_s = verify(file.path).duration_s
+        else:
+            load_track(file.path)
+    except (VideoError, GpsFormatError, OSError) as exc:
+        upload.error = str(exc).replace(str(file.path), file.name)
+    return upload
+
+
+def _explicit_pairs(received: Received, uploads: list[_Upload]) -> dict[str, str]:
+    """video name -> track name from the ``gps_for`` fields, each checked against the files sent."""
+    if not uploads:
+        raise BatchRequestError(f"no files: send videos (and GPS tracks) in the repeated field {FILES_FIELD!r}")
+    names = {u.file.name: u.kind for u in uploads}
+    pairs: dict[str, str] = {}
+    for name, value in received.fields:
+        if name != GPS_FOR_FIELD:
+            raise BatchRequestError(f"unknown form field {name!r} (known: {FILES_FIELD}, {GPS_FOR_FIELD})")
+        video, sep, track = (part.strip() for part in value.partition("="))
+        if not sep or names.get(video) != FileKind.video or names.get(track) != FileKind.gps:
+            raise BatchRequestError(
+                f"{GPS_FOR_FIELD} {value!r}: expected VIDEO=TRACK naming a video and a GPS track sent"
+            )
+        pairs[video] = track
+    return pairs
+
+
+def _pair(uploads: list[_Upload], explicit: dict[str, str]) -> None:
+    """Give each video its track (explicit pairs, else the same stem); reject unpaired tracks and
+    videos whose track is unreadable."""
+    tracks = [u for u in uploads if u.kind == FileKind.gps]
+    for video in (u for u in uploads if u.kind == FileKind.video):
+        stem = Path(video.file.name).stem.lower()
+        wanted = explicit.get(video.file.name)
+        video.track = next(
+            (t for t in tracks if t.file.name == wanted or (wanted is None and Path(t.file.name).stem.lower() == stem)),
+            None,
+        )
+        if video.track is None:
+            continue
+        video.track.used = True
+        if video.track.error and video.error is None:
+            video.error = f"its GPS track {video.track.file.name} is unreadable; send both again with a good track"
+    for track in tracks:
+        if not track.used and track.error is None:
+            track.error = (
+                f"no video of this batch goes with it: name it like its video or pair them with {GPS_FOR_FIELD}"
+            )
+
+
+def _job_for(
+    session: Session, settings: Settings, video: _Upload, batch_jobs: dict[str, Job], user_id: int | None, now: datetime
+) -> tuple[Job, bool]:
+    """The job of this video's content and whether an earlier upload made it (then it is queued
+    again only if it failed), else a new job."""
+    sha = video.file.sha256
+    earlier = batch_jobs.get(sha) or session.exec(select(Job).where(Job.sha256 == sha)).first()
+    if earlier is not None and earlier.status != JobStatus.failed:
+        return earlier, True
+    job = earlier or Job(sha256=sha, name=video.file.name, created_by=user_id, created_at=now)
+    job.video = _keep(settings, video.file)
+    if video.track is not None:
+        job.gps = _keep(settings, video.track.file)
+    job.duration_s = video.duration_s
+    job.status, job.progress, job.attempts, job.error, job.updated_at = JobStatus.queued, 0.0, 0, None, now
+    session.add(job)
+    session.flush()
+    return job, earlier is not None
+
+
+def _keep(settings: Settings, file: ReceivedFile) -> str:
+    """Move a received file into the upload folder under its SHA-256 (once); returns its file name."""
+    suffix = Path(file.name).suffix.lower()
+    name = file.sha256 + (suffix if _SAFE_SUFFIX.match(suffix) else "")
+    if file.path.exists():
+        os.replace(file.path, settings.upload_dir / name)
+    return name
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def batch_views(session: Session, batches: Sequence[Batch]) -> list[BatchPublic]:
+    """The public view of each batch, in a fixed number of queries."""
+    rows = session.exec(
+        select(BatchFile, Job)
+        .outerjoin(Job, BatchFile.job_id == Job.id)
+        .where(BatchFile.batch_id.in_([b.id for b in batches]))
+        .order_by(BatchFile.id)
+    ).all()
+    sources = sorted({job.source for _, job in rows if job is not None})
+    counts = dict(
+        session.exec(
+            select(Observation.source, func.count()).where(Observation.source.in_(sources)).group_by(Observation.source)
+        ).all()
+    )
+    cases: dict[str, set[int]] = defaultdict(set)
+    for source, case_id in session.exec(
+        select(Observation.source, Observation.case_id)
+        .where(Observation.source.in_(sources), Observation.case_id.is_not(None))
+        .distinct()
+    ):
+        cases[source].add(case_id)
+    by_batch: dict[int, list[tuple[BatchFile, Job | None]]] = defaultdict(list)
+    for row, job in rows:
+        by_batch[row.batch_id].append((row, job))
+    return [_view(b, by_batch[b.id], counts, cases) for b in batches]
+
+
+def _view(
+    batch: Batch, rows: list[tuple[BatchFile, Job | None]], counts: dict[str, int], cases: dict[str, set[int]]
+) -> BatchPublic:
+    files = [_file_view(row, job, counts, cases) for row, job in rows]
+    jobs = list({job.id: job for _, job in rows if job is not None}.values())
+    status, progress = batch_status(jobs)
+    return BatchPublic(
+        id=batch.id, status=status, progress=progress, created_at=batch.created_at, files=files,
+        observations=sum(counts.get(j.source, 0) for j in jobs),
+        case_ids=sorted(set().union(*(cases[j.source] for j in jobs))),
+    )
+
+
+def _file_view(row: BatchFile, job: Job | None, counts: dict[str, int], cases: dict[str, set[int]]) -> BatchFilePublic:
+    if row.error is not None:
+        status = FileStatus.rejected
+    elif job is None:
+        status = FileStatus.attached
+    else:
+        status = FileStatus(job.status.value)
+    return BatchFilePublic(
+        name=row.name, kind=row.kind, status=status, error=row.error or (job.error if job else None),
+        size=row.size, sha256=row.sha256, job_id=row.job_id, duplicate=row.duplicate, gps=row.gps_name,
+        progress=job.progress if job else 0.0, attempts=job.attempts if job else 0,
+        observations=counts.get(job.source, 0) if job else 0,
+        case_ids=sorted(cases[job.source]) if job else [],
+    )
+
+
+def batch_status(jobs: list[Job]) -> tuple[JobStatus, float]:
+    """A batch's status and progress (0..1) from its jobs: failed without any job or when all
+    failed; done when all ended and some succeeded; queued while none started; else running."""
+    if not jobs:
+        return JobStatus.failed, 1.0
+    ended = (JobStatus.done, JobStatus.failed)
+    progress = sum(1.0 if j.status in ended else j.progress for j in jobs) / len(jobs)
+    statuses = {j.status for j in jobs}
+    if statuses <= set(ended):
+        return (JobStatus.failed if statuses == {JobStatus.failed} else JobStatus.done), 1.0
+    return (JobStatus.queued if statuses == {JobStatus.queued} else JobStatus.running), progress

@@ -1,0 +1,183 @@
+"""``streetscan upload``: send a patrol batch to a server with a progress bar, then follow its
+processing to the end (heavy imports in the handler)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+CHUNK = 1024 * 1024
+"""Bytes read from a file per step of the upload (memory stays flat whatever the file size)."""
+RECONNECT_S = 60.0
+"""How long following a batch waits for a server that stopped answering (restarting)."""
+DONE = ("done", "failed")
+
+
+class UploadFailed(Exception):
+    """What went wrong, in one line for the user."""
+
+
+def add_upload_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("upload", help="upload patrol videos and GPS tracks to a server and follow their processing")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="videos and GPS tracks; a track goes with the video of its name")
+    p.add_argument("--server", default=os.environ.get("STREETSCAN_SERVER", "http://127.0.0.1:8000"), help="server URL (default: $STREETSCAN_SERVER or http://127.0.0.1:8000)")
+    p.add_argument("--token", default=os.environ.get("STREETSCAN_TOKEN"), help="an uploader's API token (default: $STREETSCAN_TOKEN)")
+    p.add_argument("--gps", action="append", default=[], metavar="TRACK", help="GPS track of the video (with one video), or VIDEO=TRACK; repeatable")
+    p.add_argument("--no-follow", dest="follow", action="store_false", help="return once uploaded, without waiting for processing")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_upload)
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    """Exit status: 0 when every file was processed, 1 when some file was rejected or failed, 2 on
+    a usage, connection or server error."""
+    import httpx
+
+    try:
+        if not args.token:
+            raise UploadFailed("no API token: pass --token or set STREETSCAN_TOKEN")
+        files, fields = _parts(args.files, args.gps)
+        headers = {"Authorization": f"Bearer {args.token}"}
+        timeout = httpx.Timeout(30.0, read=600.0)
+        with httpx.Client(base_url=args.server.rstrip("/"), headers=headers, timeout=timeout) as client:
+            batch = _send(client, files, fields, args.quiet)
+            print(f"batch {batch['id']}: uploaded {len(files)} files", file=sys.stderr)
+            if args.follow:
+                batch = _follow(client, batch, args.poll, args.quiet)
+    except UploadFailed as exc:
+        print(f"streetscan upload: error: {exc}", file=sys.stderr)
+        return 2
+    for line in result_lines(batch):
+        print(line)
+    bad = any(f["status"] in ("rejected", "failed") for f in batch["files"])
+    return 1 if bad or batch["status"] == "failed" else 0
+
+
+def _parts(paths: list[Path], gps: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files to send (tracks from --gps added) and the ``gps_for`` fields."""
+    from vision.geo import TRACK_SUFFIXES
+
+    files = list(paths)
+    fields = []
+    videos = [p for p in paths if p.suffix.lower() not in TRACK_SUFFIXES]
+    for value in gps:
+        video, sep, track = value.rpartition("=")
+        if not sep:
+            if len(videos) != 1:
+                raise UploadFailed(f"--gps {value}: with {len(videos)} videos, say which: --gps VIDEO=TRACK")
+            video = videos[0].name
+        files.append(Path(track))
+        fields.append(("gps_for", f"{Path(video).name}={Path(track).name}"))
+    for path in files:
+        if not path.is_file():
+            raise UploadFailed(f"{path}: no such file")
+    return list(dict.fromkeys(files)), fields
+
+
+def multipart(
+    files: list[Path], fields: list[tuple[str, str]], boundary: str, sent: Callable[[int], Any]
+) -> tuple[int, Iterator[bytes]]:
+    """A ``multipart/form-data`` body, streamed: its length in bytes and a generator of its chunks
+    (files read ``CHUNK`` bytes at a time; ``sent`` is called with each chunk's size)."""
+
+    def head(name: str, filename: str | None = None) -> bytes:
+        quoted = "" if filename is None else '; filename="{}"'.format(
+            filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+        )
+        return f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{quoted}\r\n\r\n'.encode()
+
+    texts = [head(name) + value.encode() + b"\r\n" for name, value in fields]
+    heads = [head("files", path.name) for path in files]
+    tail = f"--{boundary}--\r\n".encode()
+    length = sum(map(len, texts)) + sum(len(h) + p.stat().st_size + 2 for h, p in zip(heads, files)) + len(tail)
+
+    def chunks() -> Iterator[bytes]:
+        yield from texts
+        for header, path in zip(heads, files):
+            yield header
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    sent(len(chunk))
+                    yield chunk
+            yield b"\r\n"
+        yield tail
+
+    return length, chunks()
+
+
+def _send(client: Any, files: list[Path], fields: list[tuple[str, str]], quiet: bool) -> dict:
+    """POST the batch with a byte progress bar on stderr; the server's batch."""
+    import httpx
+    from tqdm import tqdm
+
+    boundary = secrets.token_hex(16)
+    total = sum(p.stat().st_size for p in files)
+    with tqdm(
+        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="upload", disable=quiet, file=sys.stderr
+    ) as bar:
+        length, body = multipart(files, fields, boundary, bar.update)
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)}
+        try:
+            response = client.post("/api/batches", content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise UploadFailed(f"cannot reach {client.base_url}: {exc}") from None
+    return _json(response)
+
+
+def _follow(client: Any, batch: dict, poll: float, quiet: bool) -> dict:
+    """Poll the batch until it is done or failed, with a progress bar on stderr."""
+    import httpx
+    from tqdm import tqdm
+
+    lost_since: float | None = None
+    with tqdm(total=100, unit="%", desc="processing", disable=quiet, file=sys.stderr) as bar:
+        while True:
+            bar.update(round(batch["progress"] * 100) - bar.n)
+            if batch["status"] in DONE:
+                return batch
+            time.sleep(poll)
+            try:
+                batch = _json(client.get(f"/api/batches/{batch['id']}"))
+                lost_since = None
+            except httpx.TransportError as exc:
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > RECONNECT_S:
+                    raise UploadFailed(f"lost {client.base_url} for {RECONNECT_S:.0f} s: {exc}") from None
+
+
+def _json(response: Any) -> dict:
+    """The response body, or UploadFailed with the server's reason."""
+    if response.is_success:
+        return response.json()
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = response.text.strip()[:200]
+    hints = {401: "the server refused the token", 403: "this token's user may not upload", 413: "too large"}
+    raise UploadFailed(f"{hints.get(response.status_code, 'server error')} ({response.status_code}): {detail}")
+
+
+def result_lines(batch: dict) -> list[str]:
+    """One line per file, then the batch summary with its case ids."""
+    lines = []
+    for f in batch["files"]:
+        parts = [f"{f['name']}: {f['status']}"]
+        if f["kind"] == "video" and f["status"] != "rejected":
+            parts.append(f"{f['observations']} observations, cases {' '.join(map(str, f['case_ids'])) or 'none'}")
+            if f["gps"]:
+                parts.append(f"GPS {f['gps']}")
+            if f["duplicate"]:
+                parts.append(f"already uploaded (job {f['job_id']})")
+        if f["error"]:
+            parts.append(f["error"])
+        lines.append(", ".join(parts))
+    cases = " ".join(map(str, batch["case_ids"])) or "none"
+    lines.append(f"batch {batch['id']}: {batch['status']}, {batch['observations']} observations, cases {cases}")
+    return lines

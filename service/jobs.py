@@ -1,0 +1,248 @@
+"""Video jobs: ``process_video``, the one idempotent function that turns an uploaded video into
+observations and cases; the job queue in the database; the in-process pool of worker threads.
+
+A run is safe to repeat: the tracker gives the same track ids for the same video and settings,
+evidence images are stored by content, and ingest skips observations already stored for the
+video's ``source``. So a run cut off anywhere (a killed server) is simply run again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session
+
+from service.categories import known_categories
+from service.evidence import store
+from service.ingest import ingest
+from service.models import Job, JobStatus, utcnow
+from service.settings import Settings
+from vision.frames import DecodeStats, Frame
+from vision.geo import load_track
+from vision.observe import Observation
+from vision.pipeline import ScanOptions, Scanner
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 1.0
+"""How often a run writes its progress (and the observations found meanwhile) to the database."""
+POLL_S = 2.0
+"""How long an idle worker waits before it looks at the queue again (uploads wake it at once)."""
+
+
+class Stopped(Exception):
+    """The worker was asked to stop; the job goes back to the queue."""
+
+
+def build_scanner(settings: Settings) -> Scanner:
+    """A Scanner with the service's model, taxonomy and sampling rate (loads the model)."""
+    return Scanner(ScanOptions(model=settings.model_path, taxonomy=settings.taxonomy_path, fps=settings.scan_fps))
+
+
+def claim_next(engine: Engine) -> int | None:
+    """Mark the oldest queued job ``running`` (one more attempt) and return its id; None when none
+    waits. Of several claimers racing for one job, only one gets it."""
+    while True:
+        with engine.begin() as conn:
+            job_id = conn.execute(
+                select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.id).limit(1)
+            ).scalar()
+            if job_id is None:
+                return None
+            won = conn.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.queued)
+                .values(status=JobStatus.running, attempts=Job.attempts + 1, updated_at=utcnow())
+            ).rowcount
+        if won:
+            return job_id
+
+
+def requeue_interrupted(engine: Engine, max_attempts: int) -> int:
+    """Queue again the jobs a stopped server left ``running`` (killed mid-video); fail those that
+    have had ``max_attempts`` runs. Returns how many there were. Only for a server that is the
+    one job runner on its database."""
+    now = utcnow()
+    with engine.begin() as conn:
+        failed = conn.execute(
+            update(Job)
+            .where(Job.status == JobStatus.running, Job.attempts >= max_attempts)
+            .values(
+                status=JobStatus.failed, finished_at=now, updated_at=now,
+                error=f"the server stopped during each of its {max_attempts} runs; giving up",
+            )
+        ).rowcount
+        queued = conn.execute(
+            update(Job).where(Job.status == JobStatus.running).values(status=JobStatus.queued, updated_at=now)
+        ).rowcount
+    if failed + queued:
+        log.warning("%d interrupted jobs queued again, %d failed after %d runs", queued, failed, max_attempts)
+    return failed + queued
+
+
+def process_video(
+    engine: Engine,
+    settings: Settings,
+    job_id: int,
+    *,
+    scanner: Callable[[], Scanner] | None = None,
+    lock: AbstractContextManager | None = None,
+    stop: threading.Event | None = None,
+) -> JobStatus:
+    """Run job ``job_id`` to its end and return its status; a job already done is left alone.
+
+    Observations are ingested as their tracks end, in chunks (at most every ``PROGRESS_EVERY_S``),
+    with their crop and keyframe copied into the evidence store; ``progress`` is frames done over
+    frames expected. An error queues the job again until it has had ``settings.max_job_attempts``
+    runs, then fails it. ``scanner`` makes the Scanner (default: ``build_scanner``); ``lock`` is
+    held for every database write; when ``stop`` is set the run ends and the job is queued again.
+    """
+    lock = lock or nullcontext()
+    with Session(engine, expire_on_commit=False) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"no job {job_id}")
+        if job.status == JobStatus.done:
+            return JobStatus.done
+        if job.status != JobStatus.running:
+            with lock:
+                _update(session, job, status=JobStatus.running, attempts=job.attempts + 1)
+        session.expunge(job)
+    work = settings.data_dir / "work" / str(job_id)
+    shutil.rmtree(work, ignore_errors=True)
+    video = settings.upload_dir / job.video if job.video else None
+    run = _Run(engine, settings, job, lock, stop)
+    try:
+        if video is None:
+            raise FileNotFoundError("the video was deleted after an earlier run; upload it again")
+        gps = load_track(settings.upload_dir / job.gps) if job.gps else None
+        make_scanner = scanner or functools.partial(build_scanner, settings)
+        for observation in make_scanner().observations(video, work, gps, run.on_frame, run.stats):
+            run.add(observation, work)
+        run.flush()
+    except Stopped:
+        return run.end(JobStatus.queued, attempts=job.attempts - 1)
+    except Exception as exc:
+        log.exception("job %d (%s) failed", job_id, job.name)
+        error = f"{type(exc).__name__}: {exc}"
+        error = error.replace(str(video), job.name) if video else error
+        status = JobStatus.queued if job.attempts < settings.max_job_attempts else JobStatus.failed
+        return run.end(status, error=error[:2000])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if settings.video_retention == "delete":
+        video.unlink(missing_ok=True)
+        job.video = None
+    return run.end(JobStatus.done, progress=1.0, error=None, video=job.video)
+
+
+class _Run:
+    """One run of a job: counts frames, buffers ingest items, writes both to the database."""
+
+    def __init__(
+        self, engine: Engine, settings: Settings, job: Job, lock: AbstractContextManager, stop: threading.Event | None
+    ) -> None:
+        self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
+        self.categories = known_categories(settings.taxonomy_path)
+        self.expected = math.ceil(job.duration_s * settings.scan_fps) if job.duration_s else None
+        self.stats = DecodeStats()
+        self.items: list[dict[str, Any]] = []
+        self.flushed_at = time.monotonic()
+
+    def on_frame(self, _frame: Frame) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped
+        if time.monotonic() - self.flushed_at >= PROGRESS_EVERY_S:
+            self.flush()
+
+    def add(self, observation: Observation, work: Path) -> None:
+        """Move the observation's images into the evidence store and buffer it for ingest."""
+        item = observation.to_dict()
+        for image in ("crop", "keyframe"):
+            if item[image]:
+                item[image] = store(self.settings.evidence_dir, work / item[image])
+        self.items.append(item)
+
+    def flush(self) -> None:
+        """Ingest the buffered observations and write the progress."""
+        progress = min(0.99, self.stats.sampled / self.expected) if self.expected else 0.0
+        with self.lock, Session(self.engine) as session:
+            if self.items:
+                response = ingest(
+                    session, self.settings, self.categories, self.job.source, self.items, self.job.created_by, utcnow()
+                )
+                for result in response.results:
+                    if result.error:
+                        log.warning("job %d: observation %s not kept: %s", self.job.id, result.track_id, result.error)
+                self.items = []
+            _update(session, session.get(Job, self.job.id), progress=progress)
+        self.flushed_at = time.monotonic()
+
+    def end(self, status: JobStatus, **values: Any) -> JobStatus:
+        """Write the job's final state of this run."""
+        finished = {"finished_at": utcnow()} if status in (JobStatus.done, JobStatus.failed) else {}
+        with self.lock, Session(self.engine) as session:
+            _update(session, session.get(Job, self.job.id), status=status, **finished, **values)
+        return status
+
+
+def _update(session: Session, job: Job, **values: Any) -> None:
+    """Set fields of ``job`` (and ``updated_at``) and commit."""
+    for name, value in {**values, "updated_at": utcnow()}.items():
+        setattr(job, name, value)
+    session.add(job)
+    session.commit()
+
+
+class JobPool:
+    """Worker threads that take queued jobs from the database and run ``process_video``; each
+    loads its own Scanner on its first job. ``stop`` ends them, queueing a running job again."""
+
+    def __init__(self, engine: Engine, settings: Settings, lock: AbstractContextManager) -> None:
+        self.engine, self.settings, self.lock = engine, settings, lock
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, size: int) -> None:
+        """Start ``size`` workers (0: none; jobs wait in the queue)."""
+        for n in range(size):
+            thread = threading.Thread(target=self._work, name=f"streetscan-job-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        """Tell idle workers that a job was queued."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the workers and wait for them (a running video stops at its next frame)."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        scanner = functools.cache(functools.partial(build_scanner, self.settings))
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                with self.lock:
+                    job_id = claim_next(self.engine)
+                if job_id is not None:
+                    process_video(self.engine, self.settings, job_id, scanner=scanner, lock=self.lock, stop=self._stop)
+            except Exception:
+                log.exception("job worker error")
+                job_id = None
+            if job_id is None:
+                self._wake.wait(POLL_S)

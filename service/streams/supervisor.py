@@ -1,0 +1,139 @@
+"""The supervisor: starts, restarts and stops camera workers as the camera table changes, and owns the
+shared detector thread and the observation writer thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from service.models import Camera, utcnow
+from service.settings import Settings
+from service.streams.worker import CameraRuntime, CameraWorker, camera_config
+from service.streams.writer import ObservationWriter
+from vision.defaults import default_model
+from vision.detector import Detector
+from vision.inference import InferenceLoop
+from vision.streams import StreamState
+from vision.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    """Runs every enabled camera: one worker each (own reader thread, stop event, one-frame mailbox),
+    one detector for all of them (``InferenceLoop``), one writer to the database (``ObservationWriter``).
+
+    ``apply`` and ``remove`` change one camera at run time without touching the others; ``sync``
+    brings the running set in line with the camera table. ``load_detector`` (default: the weights of
+    ``$STREETSCAN_MODEL`` or the shipped model) is called once, when the first camera starts.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        write_lock: AbstractContextManager | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        load_detector: Callable[[], Detector] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.taxonomy = Taxonomy.load(settings.taxonomy_path)
+        lock = write_lock if write_lock is not None else threading.Lock()
+        self.writer = ObservationWriter(engine, settings, frozenset(self.taxonomy.categories), lock, clock)
+        self.inference = InferenceLoop(load_detector or (lambda: Detector(default_model())))
+        self.workers: dict[int, CameraWorker] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the writer and every enabled camera of the table."""
+        self.writer.start()
+        self.sync()
+
+    def sync(self) -> None:
+        """Start new and changed cameras, stop deleted and disabled ones, from the camera table."""
+        with Session(self.engine) as session:
+            cameras = list(session.exec(select(Camera)))
+        for camera in cameras:
+            self.apply(camera)
+        for camera_id in set(self.workers) - {c.id for c in cameras}:
+            self.remove(camera_id)
+
+    def apply(self, camera: Camera) -> None:
+        """Run ``camera`` as stored: start it, restart it if its settings changed, stop it if disabled."""
+        with self._lock:
+            old = self.workers.get(camera.id)
+            if old is not None and camera.enabled and old.config == camera_config(camera):
+                return
+            self._end(camera.id)
+            if not camera.enabled:
+                return
+            mailbox = self.inference.mailbox()
+            worker = CameraWorker(camera, self.settings, self.taxonomy, mailbox, self.writer.submit, self.clock)
+            self.workers[camera.id] = worker
+            self.inference.attach(camera.id, mailbox, worker.handle)
+            worker.start()
+            log.info("camera %d (%s) started: %s", camera.id, camera.name, camera.url)
+
+    def remove(self, camera_id: int) -> None:
+        """Stop a camera's worker (its reader thread ends on its own within the read timeout)."""
+        with self._lock:
+            self._end(camera_id)
+
+    def runtime(self, camera_id: int) -> CameraRuntime:
+        """What the camera is doing now (stopped when it has no worker)."""
+        worker = self.workers.get(camera_id)
+        if worker is None:
+            return CameraRuntime(status=StreamState.stopped)
+        return worker.runtime(self.inference.error)
+
+    def stop(self) -> None:
+        """Stop every camera and the detector, store what is queued, and wait for the threads."""
+        with self._lock:
+            workers = list(self.workers.values())
+            for camera_id in list(self.workers):
+                self._end(camera_id)
+        self.inference.stop()
+        for worker in workers:
+            worker.join(self.settings.camera_timeout_s + 1.0)
+        self.inference.join(30.0)
+        self.writer.stop()
+        self.writer.join(30.0)
+
+    def _end(self, camera_id: int) -> None:
+        worker = self.workers.pop(camera_id, None)
+        if worker is not None:
+            self.inference.detach(camera_id)
+            worker.stop()
+            log.info("camera %d stopped", camera_id)
+
+
+def run_until(settings: Settings, stop: threading.Event) -> None:
+    """Run the supervisor on its own (no HTTP) until ``stop`` is set, re-reading the camera table every
+    ``camera_sync_s`` seconds so cameras added, edited or deleted through the API take effect."""
+    from service.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    migrate(engine)
+    supervisor = Supervisor(engine, settings)
+    supervisor.start()
+    try:
+        while not stop.wait(settings.camera_sync_s):
+            supervisor.sync()
+            for camera_id, worker in sorted(supervisor.workers.items()):
+                state = worker.runtime(supervisor.inference.error)
+                log.info(
+                    "camera %d: %s, %d frames, %d reconnects, %d observations%s",
+                    camera_id, state.status.value, state.frames, state.reconnects, state.observations,
+                    f", last error: {state.last_error}" if state.last_error else "",
+                )
+    finally:
+        supervisor.stop()
+        engine.dispose()

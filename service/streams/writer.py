@@ -1,0 +1,76 @@
+"""The one thread that stores camera observations: a bounded queue drained into ``service.ingest.ingest``."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.ingest import ingest
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ObservationWriter:
+    """Takes (source, observations) from any thread; one thread stores them in arrival order.
+
+    Each batch is stored under ``write_lock`` (the lock the API's writers hold), through the same
+    ingest function as ``POST /api/observations``. The queue holds at most ``maxsize`` batches; when
+    the database falls that far behind, new batches are dropped and logged rather than piling up.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        categories: frozenset[str],
+        write_lock: AbstractContextManager,
+        clock: Callable[[], datetime],
+        maxsize: int = 1000,
+    ) -> None:
+        self.engine, self.settings, self.categories = engine, settings, categories
+        self.write_lock, self.clock = write_lock, clock
+        self.queue: queue.Queue[tuple[str, list[dict[str, Any]]] | None] = queue.Queue(maxsize)
+        self._thread = threading.Thread(target=self._run, name="observation-writer", daemon=True)
+
+    def submit(self, source: str, items: list[dict[str, Any]]) -> None:
+        try:
+            self.queue.put_nowait((source, items))
+        except queue.Full:
+            log.error("%s: observation queue full, dropped %d observations", source, len(items))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Store what is queued, then end; ``join`` waits."""
+        self.queue.put(None)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:  # None: stop() was called after everything before it
+            source, items = item
+            try:
+                self._store(source, items)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the writer
+                log.exception("%s: storing %d observations failed", source, len(items))
+
+    def _store(self, source: str, items: list[dict[str, Any]]) -> None:
+        with self.write_lock, Session(self.engine) as session:
+            response = ingest(session, self.settings, self.categories, source, items, None, self.clock())
+        for result in response.results:
+            if result.error:
+                log.warning("%s: observation %s rejected: %s", source, result.track_id, result.error)
+            else:
+                log.info("%s: observation %s -> case %s (%s)", source, result.track_id, result.case_id, result.outcome)

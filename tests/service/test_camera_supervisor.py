@@ -1,0 +1,177 @@
+"""The camera supervisor with a scripted detector: real looped-file streams, real tracking, dwell rules,
+writer thread and ingest into cases; run-time start/stop/edit and isolation between cameras."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from service.db import make_engine, migrate
+from service.models import Camera, Case, Observation
+from service.settings import Settings
+from service.streams import Supervisor
+from tests.vision.conftest import run_ffmpeg
+from vision.detector import Detections
+
+PERSON_TAXONOMY = Path(__file__).resolve().parents[1] / "vision" / "data" / "person-taxonomy.yaml"
+
+
+class ScriptedDetector:
+    """Sees one person standing at the same place in every frame while ``present`` is set."""
+
+    def __init__(self) -> None:
+        self.present = threading.Event()
+        self.present.set()
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        box = [[40, 20, 80, 110]] if self.present.is_set() else np.zeros((0, 4))
+        return [Detections(box, [0.9] * len(box), [0] * len(box), names={0: "person"}) for _ in images]
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cameras.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=str(engine.url),
+        data_dir=tmp_path,
+        hotspot_catalog=None,
+        taxonomy_path=PERSON_TAXONOMY,
+        camera_dwell_s={"street_vendor": 1.0},
+        camera_grace_s=0.5,
+        camera_gap_s=1.0,
+        camera_backoff_s=0.1,
+        camera_backoff_max_s=0.5,
+    )
+
+
+@pytest.fixture
+def detector() -> ScriptedDetector:
+    return ScriptedDetector()
+
+
+@pytest.fixture
+def supervisor(engine: Engine, settings: Settings, detector: ScriptedDetector) -> Iterator[Supervisor]:
+    running = Supervisor(engine, settings, load_detector=lambda: detector)
+    yield running
+    running.stop()
+
+
+def add(engine: Engine, **fields: object) -> Camera:
+    return save(engine, Camera(name="gate", lat=30.0, lon=120.0, fps=5.0), **fields)
+
+
+def save(engine: Engine, camera: Camera, **changes: object) -> Camera:
+    """Store the camera with ``changes`` applied, as the API does."""
+    camera.sqlmodel_update(changes)
+    with Session(engine, expire_on_commit=False) as session:
+        camera = session.merge(camera)
+        session.commit()
+        return camera
+
+
+def stored(engine: Engine) -> list[Observation]:
+    with Session(engine) as session:
+        return list(session.exec(select(Observation).order_by(Observation.id)))
+
+
+def test_a_stay_is_one_observation_and_a_return_a_new_one_in_the_same_case(
+    engine: Engine, supervisor: Supervisor, detector: ScriptedDetector, clip: Path
+) -> None:
+    camera = add(engine, url=str(clip), heading_deg=0.0, offset_m=10.0)
+    supervisor.start()
+    wait_until(lambda: len(stored(engine)) == 1)
+    time.sleep(2.0)  # the person stays: no second report
+    assert len(stored(engine)) == 1
+    detector.present.clear()
+    time.sleep(1.6)  # gone longer than the gap
+    detector.present.set()
+    wait_until(lambda: len(stored(engine)) == 2)
+    first, second = stored(engine)
+    assert first.source == second.source == f"camera:{camera.id}"
+    assert first.track_id != second.track_id
+    assert first.category == "street_vendor" and first.crop is None
+    assert first.lat == second.lat > 30.0 and first.lon == 120.0  # 10 m north of the camera
+    assert first.t_last >= 1.0 and abs((first.received_at - first.seen_at).total_seconds()) < 5
+    assert first.case_id == second.case_id
+    with Session(engine) as session:
+        assert session.get(Case, first.case_id).observation_count == 2
+    runtime = supervisor.runtime(camera.id)
+    assert runtime.status == "live" and runtime.observations == 2 and runtime.frames > 10
+    assert runtime.lag_s is not None and 0 <= runtime.lag_s < 2
+
+
+def test_cameras_start_stop_and_change_without_touching_each_other(
+    engine: Engine, supervisor: Supervisor, clip: Path, tmp_path: Path
+) -> None:
+    good = add(engine, name="good", url=str(clip))
+    bad = add(engine, name="bad", url=str(tmp_path / "missing.mp4"))
+    supervisor.start()
+    wait_until(lambda: supervisor.runtime(good.id).frames >= 3 and supervisor.runtime(bad.id).reconnects >= 2)
+    assert supervisor.runtime(bad.id).status == "reconnecting"
+    assert supervisor.runtime(good.id).status == "live"
+    running = supervisor.workers[good.id]
+
+    bad = save(engine, bad, url=clip.as_uri())  # fix the broken one at run time
+    supervisor.apply(bad)
+    wait_until(lambda: supervisor.runtime(bad.id).status == "live")
+    assert supervisor.workers[good.id] is running  # not restarted
+    supervisor.apply(good)  # unchanged: nothing happens
+    assert supervisor.workers[good.id] is running
+
+    with Session(engine) as session:
+        session.delete(session.get(Camera, good.id))
+        session.commit()
+    supervisor.sync()
+    assert supervisor.runtime(good.id).status == "stopped"
+    frames = supervisor.runtime(bad.id).frames
+    wait_until(lambda: supervisor.runtime(bad.id).frames > frames + 3)
+
+    supervisor.apply(save(engine, bad, enabled=False))
+    assert supervisor.runtime(bad.id).status == "stopped" and not supervisor.workers
+
+
+def test_a_camera_runs_only_in_its_scheduled_hours(
+    engine: Engine, settings: Settings, detector: ScriptedDetector, clip: Path
+) -> None:
+    noon_local = datetime(2025, 5, 12, 4, 0, tzinfo=timezone.utc)  # 12:00 in Asia/Shanghai
+    school_run = add(engine, name="school-run", url=str(clip), schedule=["07:00-09:00", "16:00-18:00"])
+    midday = add(engine, name="midday", url=str(clip), schedule=["11:30-13:00"])
+    supervisor = Supervisor(engine, settings, clock=lambda: noon_local, load_detector=lambda: detector)
+    supervisor.start()
+    try:
+        wait_until(lambda: supervisor.runtime(midday.id).frames >= 2 and not supervisor.runtime(school_run.id).in_schedule)
+        off = supervisor.runtime(school_run.id)
+        assert off.status == "stopped" and off.frames == 0 and off.last_frame_at is None
+        assert supervisor.runtime(midday.id).status == "live"
+    finally:
+        supervisor.stop()

@@ -1,0 +1,112 @@
+"""The job queue and the states of a run, without a detector: claiming, restart recovery, retries,
+shutdown, retention, batch status."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.batches import batch_status
+from service.jobs import claim_next, process_video, requeue_interrupted
+from service.models import Job, JobStatus
+from service.settings import Settings
+
+
+def add_job(engine: Engine, sha: str, **fields: Any) -> int:
+    with Session(engine) as session:
+        job = Job(**{"sha256": sha * 64, "name": f"{sha}.mp4", "video": f"{sha}.mp4", **fields})
+        session.add(job)
+        session.commit()
+        return job.id
+
+
+def load(engine: Engine, job_id: int) -> Job:
+    with Session(engine) as session:
+        return session.get(Job, job_id)
+
+
+class NoDetections:
+    """Stands in for a Scanner: visits one frame of any video and finds nothing."""
+
+    def observations(self, video: Path, out_dir: Path, gps: Any, on_frame: Any, stats: Any) -> Iterator[Any]:
+        on_frame(None)
+        yield from ()
+
+
+@pytest.fixture
+def job_settings(settings: Settings) -> Settings:
+    settings.upload_dir.mkdir(parents=True)
+    return settings
+
+
+def test_claims_the_oldest_queued_job_once(engine: Engine) -> None:
+    first, second = add_job(engine, "a"), add_job(engine, "b")
+    add_job(engine, "c", status=JobStatus.done)
+    assert [claim_next(engine), claim_next(engine), claim_next(engine)] == [first, second, None]
+    assert load(engine, first).status == JobStatus.running and load(engine, first).attempts == 1
+
+
+def test_restart_queues_interrupted_jobs_until_they_run_out_of_attempts(engine: Engine) -> None:
+    again = add_job(engine, "a", status=JobStatus.running, attempts=1)
+    spent = add_job(engine, "b", status=JobStatus.running, attempts=3)
+    waiting = add_job(engine, "c")
+    assert requeue_interrupted(engine, max_attempts=3) == 2
+    assert load(engine, again).status == JobStatus.queued and load(engine, again).attempts == 1
+    assert load(engine, spent).status == JobStatus.failed and "giving up" in load(engine, spent).error
+    assert load(engine, waiting).status == JobStatus.queued
+
+
+def test_a_failing_job_is_retried_then_fails(engine: Engine, job_settings: Settings) -> None:
+    job_id = add_job(engine, "a", video=None)
+    for attempt, status in [(1, JobStatus.queued), (2, JobStatus.queued), (3, JobStatus.failed)]:
+        assert claim_next(engine) == job_id
+        assert process_video(engine, job_settings, job_id) == status
+        job = load(engine, job_id)
+        assert job.attempts == attempt and "upload it again" in job.error
+    assert job.finished_at is not None and claim_next(engine) is None
+
+
+def test_a_stopped_run_goes_back_to_the_queue_uncounted(engine: Engine, job_settings: Settings) -> None:
+    job_id = add_job(engine, "a")
+    (job_settings.upload_dir / "a.mp4").write_bytes(b"video")
+    stop = threading.Event()
+    stop.set()
+    assert process_video(engine, job_settings, job_id, scanner=NoDetections, stop=stop) == JobStatus.queued
+    assert load(engine, job_id).attempts == 0
+
+
+@pytest.mark.parametrize(("retention", "kept"), [("keep", True), ("delete", False)])
+def test_a_finished_video_is_kept_or_deleted(
+    engine: Engine, job_settings: Settings, retention: str, kept: bool
+) -> None:
+    settings = job_settings.model_copy(update={"video_retention": retention})
+    job_id = add_job(engine, "a", duration_s=10.0)
+    (settings.upload_dir / "a.mp4").write_bytes(b"video")
+    assert process_video(engine, settings, job_id, scanner=NoDetections) == JobStatus.done
+    job = load(engine, job_id)
+    assert job.progress == 1.0 and job.attempts == 1 and job.finished_at is not None
+    assert (settings.upload_dir / "a.mp4").exists() == kept and (job.video is not None) == kept
+    assert process_video(engine, settings, job_id, scanner=NoDetections) == JobStatus.done  # done is done
+    assert load(engine, job_id).attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("statuses", "progress", "expected"),
+    [
+        ([], [], (JobStatus.failed, 1.0)),
+        (["queued", "queued"], [0, 0], (JobStatus.queued, 0.0)),
+        (["running", "queued"], [0.5, 0], (JobStatus.running, 0.25)),
+        (["done", "queued"], [1, 0], (JobStatus.running, 0.5)),
+        (["done", "failed"], [1, 0.3], (JobStatus.done, 1.0)),
+        (["failed", "failed"], [0.1, 0.3], (JobStatus.failed, 1.0)),
+    ],
+)
+def test_batch_status(statuses: list[str], progress: list[float], expected: tuple[JobStatus, float]) -> None:
+    jobs = [Job(sha256="x", name="x", status=JobStatus(s), progress=p) for s, p in zip(statuses, progress)]
+    assert batch_status(jobs) == expected

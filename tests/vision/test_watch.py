@@ -1,0 +1,57 @@
+"""A fixed camera after detection: taxonomy, tracking and dwell turn detections into observations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vision.detector import Detections
+from vision.dwell import DwellRules
+from vision.geo import haversine_m
+from vision.streams import LiveFrame
+from vision.taxonomy import Taxonomy
+from vision.watch import CameraPlace, CameraWatch
+
+PERSON_TAXONOMY = Path(__file__).parent / "data" / "person-taxonomy.yaml"
+IMAGE = np.zeros((720, 1280, 3), np.uint8)
+
+
+def person(x: float) -> Detections:
+    return Detections([[x, 300, x + 80, 560]], [0.9], [0], names={0: "person", 1: "car"})
+
+
+def test_camera_place_offsets_along_the_heading() -> None:
+    place = CameraPlace(30.0, 120.0, heading_deg=90.0, offset_m=20.0)
+    lat, lon = place.position()
+    assert haversine_m(30.0, 120.0, lat, lon) == pytest.approx(20.0, abs=0.01)
+    assert lon > 120.0 and lat == pytest.approx(30.0, abs=1e-6)  # east
+    assert CameraPlace(30.0, 120.0).position() == (30.0, 120.0)
+
+
+def test_a_standing_person_becomes_one_observation_after_the_dwell() -> None:
+    watch = CameraWatch(
+        CameraPlace(30.0, 120.0), DwellRules(dwell_s={"street_vendor": 2.0}), Taxonomy.load(PERSON_TAXONOMY), fps=2
+    )
+    start = 1_747_000_000.0
+    found = []
+    for k in range(12):  # 6 s at 2 frames/s, standing still
+        found += watch.update(LiveFrame(start + k / 2, IMAGE), person(400))
+    assert len(found) == 1
+    obs = found[0]
+    assert obs.category == "street_vendor" and obs.label == "person"
+    assert (obs.lat, obs.lon) == (30.0, 120.0) and obs.crop is None
+    assert obs.t_first == 0.0 and obs.t_last >= 2.0 and obs.t_first <= obs.t_best <= obs.t_last
+    assert obs.track_id.startswith(f"{round(start * 1000)}-")
+    best = datetime.fromisoformat(obs.observed_at.replace("Z", "+00:00")).timestamp()
+    assert best == pytest.approx(start + obs.t_best, abs=1e-3)
+
+
+def test_labels_outside_the_taxonomy_are_ignored() -> None:
+    watch = CameraWatch(
+        CameraPlace(30.0, 120.0), DwellRules(dwell_s={"street_vendor": 0.0}), Taxonomy.load(PERSON_TAXONOMY), fps=2
+    )
+    car = Detections([[100, 300, 400, 560]], [0.9], [1], names={0: "person", 1: "car"})
+    assert [watch.update(LiveFrame(float(k), IMAGE), car) for k in range(4)] == [[], [], [], []]
