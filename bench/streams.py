@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,7 +163,7 @@ def main() -> None:
     parser.add_argument("--max-cameras", type=int, default=16)
     parser.add_argument("--mode", choices=["both", "shared", "per-camera"], default="both")
     args = parser.parse_args()
-    print(f"{CLIP.name} looped live per camera, {WEIGHTS.name} on CPU, {os.cpu_count()} CPUs, {args.fps:g} frames/s each")
+    print(f"{CLIP.name} looped live per camera, {WEIGHTS.name} on CPU, {os.cpu_count()} CPUs, {args.fps:g} frames/s")
     modes = {"both": [True, False], "shared": [True], "per-camera": [False]}[args.mode]
     summary = []
     for shared in modes:

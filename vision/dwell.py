@@ -62,7 +62,8 @@ class DwellRules:
 
 @dataclass
 class Stay:
-    """One object staying in view. Times are wall seconds; boxes [x1, y1, x2, y2] pixels."""
+    """One object staying in view. Times are wall seconds; boxes [x1, y1, x2, y2] pixels;
+    ``best_image`` the (H, W, 3) frame of the best view when frames are given."""
 
     key: str
     first_at: float
@@ -75,14 +76,24 @@ class Stay:
     best_at: float = 0.0
     best_confidence: float = 0.0
     best_box: np.ndarray | None = None
+    best_image: np.ndarray | None = None
     reported: bool = False
 
     @property
     def category(self) -> str:
         return self.categories.most_common(1)[0][0]
 
-    def see(self, at: float, box: np.ndarray, confidence: float, category: str, label: str, track_id: int) -> None:
-        """Add one detection of this object."""
+    def see(
+        self,
+        at: float,
+        box: np.ndarray,
+        confidence: float,
+        category: str,
+        label: str,
+        track_id: int,
+        image: np.ndarray | None = None,
+    ) -> None:
+        """Add one detection of this object (``image``: its frame, kept if this is the best view)."""
         self.last_at, self.box = at, box
         self.track_ids.add(track_id)
         self.categories[category] += 1
@@ -90,12 +101,14 @@ class Stay:
         score = confidence * float(np.sqrt(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)))
         if score > self.best_score:
             self.best_score, self.best_at, self.best_confidence, self.best_box = score, at, confidence, box
+            self.best_image = image
 
 
 @dataclass(frozen=True)
 class Sighting:
     """A stay to report: ``key`` is unique per stay (its start in ms and first tracker id); times are
-    wall seconds (first seen, best view, now); ``bbox`` [x1, y1, x2, y2] pixels at the best view."""
+    wall seconds (first seen, best view, now); ``bbox`` [x1, y1, x2, y2] pixels at the best view;
+    ``image`` the (H, W, 3) frame of the best view (None when no frames were given)."""
 
     key: str
     category: str
@@ -105,6 +118,7 @@ class Sighting:
     best_at: float
     last_at: float
     bbox: list[float]
+    image: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def anchors(xyxy: np.ndarray) -> np.ndarray:
@@ -128,11 +142,11 @@ class DwellFilter:
         self.rules = rules
         self.stays: list[Stay] = []
 
-    def update(self, at: float, tracked: Detections) -> list[Sighting]:
+    def update(self, at: float, tracked: Detections, image: np.ndarray | None = None) -> list[Sighting]:
         """Fold in one frame at wall time ``at`` (seconds); return the stays that reach their dwell now.
 
         tracked: this frame's detections with ``tracker_id`` set and a ``category`` data column
-        (None: not a violation).
+        (None: not a violation). image: the (H, W, 3) frame, kept for the sightings' best views.
         """
         rules = self.rules
         self.stays = [s for s in self.stays if at - s.last_at <= (rules.gap_s if s.reported else rules.grace_s)]
@@ -154,7 +168,7 @@ class DwellFilter:
             matched[id(stay)] = (stay, i)
         for stay, i in matched.values():
             box, confidence, tid = tracked.xyxy[i], float(tracked.confidence[i]), int(tracked.tracker_id[i])
-            stay.see(at, box, confidence, categories[i], labels[i], tid)
+            stay.see(at, box, confidence, categories[i], labels[i], tid, image)
         return [self._report(s) for s in self.stays if not s.reported and s.last_at == at and self._due(s, at)]
 
     def _counted(self, tracked: Detections) -> list[int]:
@@ -193,4 +207,5 @@ class DwellFilter:
             best_at=stay.best_at,
             last_at=stay.last_at,
             bbox=[round(float(v), 1) for v in stay.best_box],
+            image=stay.best_image,
         )

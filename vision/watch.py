@@ -10,16 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from vision.defaults import FIXED_CAMERA_TRACKER
 from vision.detector import Detections
 from vision.dwell import DwellFilter, DwellRules, Sighting
 from vision.geo import destination
-from vision.observe import Observation
+from vision.observe import Observation, crop_box
 from vision.streams import LiveFrame
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
+
+JPEG_CROP = [cv2.IMWRITE_JPEG_QUALITY, 90]
+JPEG_KEYFRAME = [cv2.IMWRITE_JPEG_QUALITY, 85]
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,11 @@ class CameraPlace:
 
 
 class CameraWatch:
-    """Per-camera state after detection: a tracker (at the camera's ``fps``) and the dwell rules."""
+    """Per-camera state after detection: a tracker (at the camera's ``fps``) and the dwell rules.
+
+    With an ``out_dir``, each observation's crop and whole best frame are written to
+    ``out_dir/crops/`` and ``out_dir/keyframes/`` (paths in the observation relative to it).
+    """
 
     def __init__(
         self,
@@ -49,8 +57,12 @@ class CameraWatch:
         taxonomy: Taxonomy,
         fps: float,
         tracker: str | Path = FIXED_CAMERA_TRACKER,
+        out_dir: Path | None = None,
     ) -> None:
         self.place = place
+        self.out_dir = out_dir
+        for sub in ("crops", "keyframes") if out_dir is not None else ():
+            (out_dir / sub).mkdir(parents=True, exist_ok=True)
         self.taxonomy = taxonomy
         self.relevant = taxonomy.relevant_labels()
         self.tracker = Tracker(tracker, frame_rate=fps)
@@ -58,15 +70,17 @@ class CameraWatch:
 
     def update(self, frame: LiveFrame, detections: Detections) -> list[Observation]:
         """Observations whose dwell is reached in this frame; ``detections`` are the frame's, untracked."""
-        detections.data["category"] = np.array(self.taxonomy.classify(detections, frame.image.shape[:2]), dtype=object)
+        categories = self.taxonomy.classify(detections, frame.image.shape[:2])
+        detections.data["category"] = np.array(categories, dtype=object)
         det = detections[np.array([label in self.relevant for label in detections.labels], dtype=bool)]
         tracked = self.tracker.update(det, frame.image)
-        return [self._observation(s) for s in self.dwell.update(frame.at, tracked)]
+        return [self._observation(s) for s in self.dwell.update(frame.at, tracked, frame.image)]
 
     def _observation(self, sighting: Sighting) -> Observation:
         """Times t_* are seconds from the stay's start; ``observed_at`` is the best view's wall time."""
         lat, lon = self.place.position()
         best = datetime.fromtimestamp(sighting.best_at, timezone.utc)
+        crop, keyframe = self._write_images(sighting)
         return Observation(
             track_id=sighting.key,
             category=sighting.category,
@@ -79,5 +93,15 @@ class CameraWatch:
             bbox=sighting.bbox,
             lat=round(lat, 7),
             lon=round(lon, 7),
-            crop=None,
+            crop=crop,
+            keyframe=keyframe,
         )
+
+    def _write_images(self, sighting: Sighting) -> tuple[str | None, str | None]:
+        """Write the crop and the keyframe of a sighting; their paths relative to ``out_dir`` (None without)."""
+        if self.out_dir is None or sighting.image is None:
+            return None, None
+        crop, keyframe = f"crops/{sighting.key}.jpg", f"keyframes/{sighting.key}.jpg"
+        cv2.imwrite(str(self.out_dir / crop), crop_box(sighting.image, np.asarray(sighting.bbox)), JPEG_CROP)
+        cv2.imwrite(str(self.out_dir / keyframe), sighting.image, JPEG_KEYFRAME)
+        return crop, keyframe

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from service.evidence import store
 from service.hotspots import local_time, parse_hours, within_hours
 from service.models import Camera, utcnow
 from service.settings import Settings
@@ -60,11 +61,6 @@ def dwell_rules(camera: Camera, settings: Settings) -> DwellRules:
     )
 
 
-def source_name(camera_id: int) -> str:
-    """The observation source of a camera."""
-    return f"camera:{camera_id}"
-
-
 class CameraWorker:
     """Runs one camera: a ``StreamReader`` thread fills ``mailbox``; the shared detector calls ``handle``."""
 
@@ -77,17 +73,19 @@ class CameraWorker:
         sink: Sink,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.camera_id = camera.id
         self.config = camera_config(camera)
-        self.source = source_name(camera.id)
+        self.source = f"camera:{camera.id}"  # the observations' source
         self.mailbox = mailbox
         self.sink = sink
+        self.evidence_dir = settings.evidence_dir
+        self.work_dir = settings.data_dir / "cameras" / str(camera.id)
         self.watch = CameraWatch(
             CameraPlace(camera.lat, camera.lon, camera.heading_deg, camera.offset_m),
             dwell_rules(camera, settings),
             taxonomy,
             camera.fps,
             settings.camera_tracker or FIXED_CAMERA_TRACKER,
+            self.work_dir,
         )
         self.reader = StreamReader(
             camera.url,
@@ -117,19 +115,28 @@ class CameraWorker:
     def handle(self, frame: LiveFrame, detections: Detections, done_at: float) -> None:
         """One processed frame (called in the inference thread): dwell rules, observations to the sink."""
         try:
-            found = self.watch.update(frame, detections)
+            found = [self._with_evidence(o.to_dict()) for o in self.watch.update(frame, detections)]
         except Exception as exc:  # noqa: BLE001 - reported in the status; the next frame may be fine
             log.exception("%s: processing a frame failed", self.source)
             with self._lock:
                 self._error = f"processing failed: {exc}"
             return
         if found:
-            self.sink(self.source, [o.to_dict() for o in found])
+            self.sink(self.source, found)
         with self._lock:
             self._frames += 1
             self._observations += len(found)
             self._lag_s = round(done_at - frame.at, 3)
             self._error = None
+
+    def _with_evidence(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The observation with its crop and keyframe moved from the work folder into the evidence store."""
+        for image in ("crop", "keyframe"):
+            if item[image]:
+                written = self.work_dir / item[image]
+                item[image] = store(self.evidence_dir, written)
+                written.unlink()
+        return item
 
     def runtime(self, detector_error: str | None = None) -> CameraRuntime:
         """The camera's state now; ``detector_error`` is the shared detector's, shown when it has one."""
@@ -148,7 +155,9 @@ class CameraWorker:
             )
 
 
-def _schedule_check(schedule: list[str] | None, zone: ZoneInfo, clock: Callable[[], datetime]) -> Callable[[], bool] | None:
+def _schedule_check(
+    schedule: list[str] | None, zone: ZoneInfo, clock: Callable[[], datetime]
+) -> Callable[[], bool] | None:
     """A check that the local time is within ``schedule``; None (always on) without one."""
     if not schedule:
         return None

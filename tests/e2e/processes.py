@@ -6,12 +6,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,16 +44,6 @@ def stop(process: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` (and the end of ``log``) after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
-            pytest.fail(f"{what}: not within {timeout:g} s\n{tail}")
-        time.sleep(0.2)
 
 
 def port_open(port: int) -> bool:

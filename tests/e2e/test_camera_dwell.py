@@ -29,7 +29,8 @@ VISIT_S = 4.0  # people in view, then the same time of an empty street
 def comings_and_goings(tmp_path: Path, patrol_dir: Path) -> Path:
     """An 8 s clip: 4 s of a patrol frame with five pedestrians, 4 s of a grey frame (720p, 10 fps)."""
     still = tmp_path / "people.png"
-    run_ffmpeg("-ss", "6.0", "-i", str(patrol_dir / "patrol.mp4"), "-frames:v", "1", "-vf", "scale=1280:720", str(still))
+    patrol = patrol_dir / "patrol.mp4"
+    run_ffmpeg("-ss", "6.0", "-i", str(patrol), "-frames:v", "1", "-vf", "scale=1280:720", str(still))
     clip = tmp_path / "comings-and-goings.mp4"
     run_ffmpeg(
         "-loop", "1", "-framerate", "10", "-t", str(VISIT_S), "-i", str(still),

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import REPO, free_port, healthy, port_open, spawn, stop, streetscan, wait_until
+from tests.e2e.processes import REPO, free_port, healthy, port_open, spawn, stop, streetscan
+from tests.polling import wait_until
 
 PERSON_TAXONOMY = REPO / "tests" / "vision" / "data" / "person-taxonomy.yaml"
 MOVING_CAMERA_TRACKER = REPO / "models" / "tracker.yaml"  # the sample clip pans past the shop fronts
@@ -141,6 +142,11 @@ def test_rtsp_camera_streams_reports_and_survives_a_server_restart(relay: RtspRe
     cases = service.get("/api/cases")
     assert cases["total"] >= 1 and {c["category"] for c in cases["items"]} == {"street_vendor"}
     assert all(c["lat"] == pytest.approx(35.4905) and c["lon"] == pytest.approx(112.851) for c in cases["items"])
+    sighting = service.get(f"/api/cases/{cases['items'][0]['id']}")["observations"][0]
+    assert sighting["source"].startswith("camera:")
+    for url in (sighting["crop_url"], sighting["keyframe_url"]):
+        image = httpx.get(service.url + url, headers=service.headers, timeout=10)
+        assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"  # a JPEG
     before = camera()
     assert before["reconnects"] == 0 and before["last_frame_at"] and before["lag_s"] is not None
 

@@ -21,6 +21,7 @@ from service.auth import create_user
 from service.db import make_engine, migrate, scratch_database
 from service.models import Role
 from service.settings import Settings
+from tests.vision.conftest import run_ffmpeg
 
 PG_SERVER = os.environ.get("STREETSCAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [
@@ -105,3 +106,11 @@ def auth(engine: Engine) -> dict[str, dict[str, str]]:
             _, token = create_user(session, f"{role.value}-1", role)
             headers[role.value] = {"Authorization": f"Bearer {token}"}
     return headers
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A 2 s, 160x120, 10 frames/s H.264 test pattern (a stand-in camera stream when looped)."""
+    path = tmp_path / "clip.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p", str(path))
+    return path

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service.db import make_engine, migrate
+from service.evidence import evidence_file
 from service.models import Camera, Case, Observation
 from service.settings import Settings
 from service.streams import Supervisor
-from tests.vision.conftest import run_ffmpeg
+from tests.polling import wait_until
 from vision.detector import Detections
 
 PERSON_TAXONOMY = Path(__file__).resolve().parents[1] / "vision" / "data" / "person-taxonomy.yaml"
@@ -34,21 +36,6 @@ class ScriptedDetector:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         box = [[40, 20, 80, 110]] if self.present.is_set() else np.zeros((0, 4))
         return [Detections(box, [0.9] * len(box), [0] * len(box), names={0: "person"}) for _ in images]
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def clip(tmp_path: Path) -> Path:
-    path = tmp_path / "clip.mp4"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p", str(path))
-    return path
 
 
 @pytest.fixture
@@ -105,21 +92,24 @@ def stored(engine: Engine) -> list[Observation]:
 
 
 def test_a_stay_is_one_observation_and_a_return_a_new_one_in_the_same_case(
-    engine: Engine, supervisor: Supervisor, detector: ScriptedDetector, clip: Path
+    engine: Engine, settings: Settings, supervisor: Supervisor, detector: ScriptedDetector, clip: Path
 ) -> None:
     camera = add(engine, url=str(clip), heading_deg=0.0, offset_m=10.0)
     supervisor.start()
-    wait_until(lambda: len(stored(engine)) == 1)
+    wait_until(lambda: len(stored(engine)) == 1, 20)
     time.sleep(2.0)  # the person stays: no second report
     assert len(stored(engine)) == 1
     detector.present.clear()
     time.sleep(1.6)  # gone longer than the gap
     detector.present.set()
-    wait_until(lambda: len(stored(engine)) == 2)
+    wait_until(lambda: len(stored(engine)) == 2, 20)
     first, second = stored(engine)
     assert first.source == second.source == f"camera:{camera.id}"
     assert first.track_id != second.track_id
-    assert first.category == "street_vendor" and first.crop is None
+    assert first.category == "street_vendor"
+    crop, keyframe = (cv2.imread(str(evidence_file(settings, key))) for key in (first.crop, first.keyframe))
+    assert keyframe.shape == (120, 160, 3) and 90 <= crop.shape[0] <= 110 and 40 <= crop.shape[1] <= 50
+    assert not list((settings.data_dir / "cameras").rglob("*.jpg"))  # moved into the evidence store
     assert first.lat == second.lat > 30.0 and first.lon == 120.0  # 10 m north of the camera
     assert first.t_last >= 1.0 and abs((first.received_at - first.seen_at).total_seconds()) < 5
     assert first.case_id == second.case_id
@@ -136,14 +126,14 @@ def test_cameras_start_stop_and_change_without_touching_each_other(
     good = add(engine, name="good", url=str(clip))
     bad = add(engine, name="bad", url=str(tmp_path / "missing.mp4"))
     supervisor.start()
-    wait_until(lambda: supervisor.runtime(good.id).frames >= 3 and supervisor.runtime(bad.id).reconnects >= 2)
+    wait_until(lambda: supervisor.runtime(good.id).frames >= 3 and supervisor.runtime(bad.id).reconnects >= 2, 20)
     assert supervisor.runtime(bad.id).status == "reconnecting"
     assert supervisor.runtime(good.id).status == "live"
     running = supervisor.workers[good.id]
 
     bad = save(engine, bad, url=clip.as_uri())  # fix the broken one at run time
     supervisor.apply(bad)
-    wait_until(lambda: supervisor.runtime(bad.id).status == "live")
+    wait_until(lambda: supervisor.runtime(bad.id).status == "live", 20)
     assert supervisor.workers[good.id] is running  # not restarted
     supervisor.apply(good)  # unchanged: nothing happens
     assert supervisor.workers[good.id] is running
@@ -154,7 +144,7 @@ def test_cameras_start_stop_and_change_without_touching_each_other(
     supervisor.sync()
     assert supervisor.runtime(good.id).status == "stopped"
     frames = supervisor.runtime(bad.id).frames
-    wait_until(lambda: supervisor.runtime(bad.id).frames > frames + 3)
+    wait_until(lambda: supervisor.runtime(bad.id).frames > frames + 3, 20)
 
     supervisor.apply(save(engine, bad, enabled=False))
     assert supervisor.runtime(bad.id).status == "stopped" and not supervisor.workers
@@ -169,7 +159,8 @@ def test_a_camera_runs_only_in_its_scheduled_hours(
     supervisor = Supervisor(engine, settings, clock=lambda: noon_local, load_detector=lambda: detector)
     supervisor.start()
     try:
-        wait_until(lambda: supervisor.runtime(midday.id).frames >= 2 and not supervisor.runtime(school_run.id).in_schedule)
+        wait_until(lambda: supervisor.runtime(midday.id).frames >= 2, 20)
+        wait_until(lambda: not supervisor.runtime(school_run.id).in_schedule, 20)
         off = supervisor.runtime(school_run.id)
         assert off.status == "stopped" and off.frames == 0 and off.last_frame_at is None
         assert supervisor.runtime(midday.id).status == "live"

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from service.app import create_app
+from service.settings import Settings
+from tests.polling import wait_until
 from tests.service.builders import Auth
-from tests.vision.conftest import run_ffmpeg
+from tests.service.conftest import Clock
 
 
 def camera(**fields: Any) -> dict[str, Any]:
-    body = {"name": "gate-1", "url": "rtsp://127.0.0.1:9/none", "lat": 30.0, "lon": 120.0, "heading_deg": 90.0, "fps": 2}
-    return {**body, **fields}
+    body = {"name": "gate-1", "url": "rtsp://127.0.0.1:9/none", "lat": 30.0, "lon": 120.0, "heading_deg": 90.0}
+    return {**body, "fps": 2, **fields}
 
 
 def create(client: TestClient, auth: Auth, **fields: Any) -> dict[str, Any]:
@@ -24,23 +28,18 @@ def create(client: TestClient, auth: Auth, **fields: Any) -> dict[str, Any]:
     return response.json()
 
 
-def wait_for(client: TestClient, auth: Auth, camera_id: int, check, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ANN001
-    """Poll GET /api/cameras/{id} until ``check(body)`` holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(f"/api/cameras/{camera_id}", headers=auth["admin"]).json()
-        if check(body):
-            return body
-        if time.monotonic() > deadline:
-            pytest.fail(f"camera never reached the expected state: {body}")
-        time.sleep(0.1)
+def wait_for(
+    client: TestClient, auth: Auth, camera_id: int, check: Callable[[dict[str, Any]], bool], timeout: float = 20.0
+) -> dict[str, Any]:
+    """Poll GET /api/cameras/{id} until ``check(body)`` holds; the body."""
+    body: dict[str, Any] = {}
 
+    def reached() -> bool:
+        body.update(client.get(f"/api/cameras/{camera_id}", headers=auth["admin"]).json())
+        return check(body)
 
-@pytest.fixture
-def clip(tmp_path: Path) -> Path:
-    path = tmp_path / "clip.mp4"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p", str(path))
-    return path
+    wait_until(reached, timeout, f"camera {camera_id} state")
+    return body
 
 
 def test_only_admins_manage_cameras(client: TestClient, auth: Auth) -> None:
@@ -94,7 +93,8 @@ def test_names_are_unique(client: TestClient, auth: Auth) -> None:
 def test_patch_edits_and_stops_at_run_time(client: TestClient, auth: Auth, tmp_path: Path) -> None:
     made = create(client, auth, url=str(tmp_path / "missing.mp4"), schedule=["07:00-09:00"])
     path = f"/api/cameras/{made['id']}"
-    changed = client.patch(path, json={"fps": 1, "schedule": None, "regions": [[[0, 0], [9, 0], [9, 9]]]}, headers=auth["admin"])
+    edit = {"fps": 1, "schedule": None, "regions": [[[0, 0], [9, 0], [9, 9]]]}
+    changed = client.patch(path, json=edit, headers=auth["admin"])
     assert changed.status_code == 200, changed.text
     body = changed.json()
     assert body["fps"] == 1 and body["schedule"] is None and body["regions"] == [[[0, 0], [9, 0], [9, 9]]]
@@ -123,3 +123,12 @@ def test_a_live_camera_reports_frames_and_detector_trouble(
     assert "no-model.pt" in body["last_error"]  # the detector could not load: said on every camera
     other = client.get(f"/api/cameras/{failing['id']}", headers=auth["admin"]).json()
     assert other["status"] == "reconnecting"  # one camera failing does not stop another
+
+
+def test_without_the_supervisor_cameras_are_kept_but_not_run(
+    engine: Engine, settings: Settings, clock: Clock, auth: Auth
+) -> None:
+    settings.camera_supervisor = False  # e.g. `streetscan cameras run` runs them in another process
+    with TestClient(create_app(settings, clock)) as client:
+        made = create(client, auth)
+        assert made["status"] == "stopped" and "not running in this server process" in made["last_error"]

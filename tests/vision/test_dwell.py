@@ -111,7 +111,8 @@ def test_dwell_per_category(category: str, dwell: dict[str, float], expected_at:
 
 
 def test_detections_without_a_category_do_not_count() -> None:
-    assert run(DwellRules(dwell_s={"street_vendor": 1}), [(t, frame(VENDOR, category=None)) for t in seconds(0, 10)]) == []
+    timeline = [(t, frame(VENDOR, category=None)) for t in seconds(0, 10)]
+    assert run(DwellRules(dwell_s={"street_vendor": 1}), timeline) == []
 
 
 def test_only_the_active_region_counts_by_where_the_object_stands() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.polling import wait_until
 from tests.vision.conftest import MakeVideo
 from vision.streams import (
     Backoff,
@@ -20,14 +21,6 @@ from vision.streams import (
     file_path,
     read_live,
 )
-
-
-def wait_for(check, timeout: float = 10.0) -> None:  # noqa: ANN001 - a no-argument predicate
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
@@ -47,7 +40,12 @@ def test_mailbox_keeps_only_the_newest_frame() -> None:
 
 @pytest.mark.parametrize(
     ("url", "expected"),
-    [("rtsp://cam/1", None), ("https://cam/1.m3u8", None), ("file:///v/a.mp4", Path("/v/a.mp4")), ("a.mp4", Path("a.mp4"))],
+    [
+        ("rtsp://cam/1", None),
+        ("https://cam/1.m3u8", None),
+        ("file:///v/a.mp4", Path("/v/a.mp4")),
+        ("a.mp4", Path("a.mp4")),
+    ],
 )
 def test_file_path(url: str, expected: Path | None) -> None:
     assert file_path(url) == expected
@@ -79,7 +77,7 @@ def test_reader_goes_live_and_stops(make_video: MakeVideo) -> None:
     assert reader.status.state == StreamState.connecting
     reader.start()
     try:
-        wait_for(lambda: reader.status.frames >= 3)
+        wait_until(lambda: reader.status.frames >= 3, 10)
         status = reader.status
         assert status.state == StreamState.live and status.last_frame_at is not None and status.reconnects == 0
         assert box.take() is not None
@@ -93,7 +91,7 @@ def test_reader_retries_a_failing_source_with_backoff(tmp_path: Path) -> None:
     reader = StreamReader(str(tmp_path / "gone.mp4"), fps=2, mailbox=LatestFrame(), backoff=Backoff(0.05, 0.2))
     reader.start()
     try:
-        wait_for(lambda: reader.status.reconnects >= 3)
+        wait_until(lambda: reader.status.reconnects >= 3, 10)
         status = reader.status
         assert status.state == StreamState.reconnecting and "gone.mp4" in status.last_error
     finally:
@@ -106,10 +104,10 @@ def test_reader_stays_off_outside_its_schedule(make_video: MakeVideo) -> None:
     reader = StreamReader(str(make_video("clip.mp4", seconds=1, rate=10)), 5, LatestFrame(), active=on.is_set)
     reader.start()
     try:
-        wait_for(lambda: not reader.status.in_schedule)
+        wait_until(lambda: not reader.status.in_schedule, 10)
         assert reader.status.state == StreamState.stopped and reader.status.frames == 0
         on.set()
-        wait_for(lambda: reader.status.frames >= 1)
+        wait_until(lambda: reader.status.frames >= 1, 10)
         assert reader.status.in_schedule and reader.status.state == StreamState.live
     finally:
         reader.stop()

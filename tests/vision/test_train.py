@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from ultralytics.utils.loss import v8DetectionLoss
 
 from vision.detector import Detections, Detector, _merge, _tiles
 from vision.evaluate import Boxes, LabeledSplit, average_precision
 from vision.synth import SYNTH_CLASSES, Composer, load_cutouts
 from vision.train import (
+    KeepBaseLoss,
     Recipe,
     RecipeError,
     add_train_parser,
@@ -91,6 +94,29 @@ def test_grown_model_detects_like_the_base_and_trains_from_there(
             norm.train()
         trained = model(batch)[0]
     np.testing.assert_allclose(trained.numpy(), evaluated.numpy(), atol=0.05)
+
+
+def test_distillation_is_zero_while_the_student_scores_as_the_base(
+    coco_weights: Path, shared_dir: Path, names: list[str], tmp_path: Path
+) -> None:
+    images = [cv2.imread(str(p)) for p in sorted((shared_dir / "datasets/coco128/images/val").glob("*.jpg"))[:2]]
+    student = torch.load(expand_model(coco_weights, names, tmp_path / "grown.pt", images, 320), weights_only=False)
+    student = student["model"].float().train()
+    student.args = SimpleNamespace(box=7.5, cls=0.5, dfl=1.5)
+    teacher = torch.load(coco_weights, weights_only=False)["model"]
+    batch = {
+        "img": letterboxed(images, 320),
+        "batch_idx": torch.tensor([0.0, 1.0]),
+        "cls": torch.tensor([[83.0], [0.0]]),
+        "bboxes": torch.tensor([[0.5, 0.4, 0.3, 0.1], [0.5, 0.5, 0.4, 0.8]]),
+    }
+    plain = v8DetectionLoss(student)(student(batch["img"]), batch)[1]["cls_loss"]
+    keep = KeepBaseLoss(student, teacher, weight=1.0)
+    assert keep(student(batch["img"]), batch)[1]["cls_loss"] == pytest.approx(float(plain), abs=1e-3)
+    with torch.no_grad():
+        student.model[-1].cv3[0][-1].bias[:80] += 2.0  # the student drifts from the base
+    drifted = keep(student(batch["img"]), batch)[1]["cls_loss"]
+    assert drifted > v8DetectionLoss(student)(student(batch["img"]), batch)[1]["cls_loss"] + 0.1
 
 
 def test_synthetic_boxes_enclose_exactly_what_was_pasted(recipe: Recipe, names: list[str], shared_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_standing_person_becomes_one_observation_after_the_dwell() -> None:
     assert len(found) == 1
     obs = found[0]
     assert obs.category == "street_vendor" and obs.label == "person"
-    assert (obs.lat, obs.lon) == (30.0, 120.0) and obs.crop is None
+    assert (obs.lat, obs.lon) == (30.0, 120.0) and obs.crop is None and obs.keyframe is None  # no out_dir
     assert obs.t_first == 0.0 and obs.t_last >= 2.0 and obs.t_first <= obs.t_best <= obs.t_last
     assert obs.track_id.startswith(f"{round(start * 1000)}-")
     best = datetime.fromisoformat(obs.observed_at.replace("Z", "+00:00")).timestamp()
@@ -55,3 +56,18 @@ def test_labels_outside_the_taxonomy_are_ignored() -> None:
     )
     car = Detections([[100, 300, 400, 560]], [0.9], [1], names={0: "person", 1: "car"})
     assert [watch.update(LiveFrame(float(k), IMAGE), car) for k in range(4)] == [[], [], [], []]
+
+
+def test_with_an_out_dir_the_best_view_is_written(tmp_path: Path) -> None:
+    watch = CameraWatch(
+        CameraPlace(30.0, 120.0),
+        DwellRules(dwell_s={"street_vendor": 1.0}),
+        Taxonomy.load(PERSON_TAXONOMY),
+        fps=2,
+        out_dir=tmp_path,
+    )
+    found = [o for k in range(6) for o in watch.update(LiveFrame(100.0 + k / 2, IMAGE), person(400))]
+    assert len(found) == 1
+    crop, keyframe = cv2.imread(str(tmp_path / found[0].crop)), cv2.imread(str(tmp_path / found[0].keyframe))
+    assert keyframe.shape == IMAGE.shape
+    assert 260 <= crop.shape[0] <= 320 and 80 <= crop.shape[1] <= 100  # the box, grown by up to 10% a side
