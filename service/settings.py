@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(None, description="uploaded videos and GPS tracks; empty: data_dir/uploads")
     max_upload_mb: float = Field(4096.0, gt=0, description="the most one upload request may carry, in MiB")
     workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
-    model_path: Path = Field(default_factory=default_model, description="detector weights for uploaded videos")
+    model_path: Path = Field(default_factory=default_model, description="detector weights for uploaded videos and cameras")
     scan_fps: float = Field(5.0, gt=0, description="frames analysed per second of uploaded video")
     video_retention: Literal["keep", "delete"] = Field("keep", description="an uploaded video once processed")
     max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")

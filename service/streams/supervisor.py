@@ -16,7 +16,6 @@ from service.models import Camera, utcnow
 from service.settings import Settings
 from service.streams.worker import CameraRuntime, CameraWorker, camera_config
 from service.streams.writer import ObservationWriter
-from vision.defaults import default_model
 from vision.detector import Detector
 from vision.inference import InferenceLoop
 from vision.streams import StreamState
@@ -31,7 +30,7 @@ class Supervisor:
 
     ``apply`` and ``remove`` change one camera at run time without touching the others; ``sync``
     brings the running set in line with the camera table. ``load_detector`` (default: the weights of
-    ``$STREETSCAN_MODEL`` or the shipped model) is called once, when the first camera starts.
+    ``settings.model_path``) is called once, when the first camera starts.
     """
 
     def __init__(
@@ -48,7 +47,7 @@ class Supervisor:
         self.taxonomy = Taxonomy.load(settings.taxonomy_path)
         lock = write_lock if write_lock is not None else threading.Lock()
         self.writer = ObservationWriter(engine, settings, frozenset(self.taxonomy.categories), lock, clock)
-        self.inference = InferenceLoop(load_detector or (lambda: Detector(default_model())))
+        self.inference = InferenceLoop(load_detector or (lambda: Detector(settings.model_path)))
         self.workers: dict[int, CameraWorker] = {}
         self._lock = threading.Lock()
 
