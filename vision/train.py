@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from vision.synth import SYNTH_CLASSES, Composer, load_cutouts, patrol_frame, pa
 from vision.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
+
+CALIBRATION_IMAGES = 64  # training images whose statistics the BatchNorm layers get before fine-tuning
 
 
 def default_data_root() -> Path:
@@ -378,9 +381,11 @@ class KeepBaseLoss:
     towards the base model's scores (Bernoulli KL divergence summed over anchors and classes, divided by
     the base's score mass as the class loss is by its target mass, times ``weight`` and the class gain).
     What the base sees keeps its confidence, including the faint detections no pseudo-label carries.
+    ``shared``: the first layers are frozen and compute the same in both models, so the base model runs
+    on from the student's outputs of them instead of recomputing them.
     """
 
-    def __init__(self, student: Any, teacher: Any, weight: float) -> None:
+    def __init__(self, student: Any, teacher: Any, weight: float, shared: int = 0) -> None:
         from ultralytics.utils.loss import v8DetectionLoss
 
         self.detection = v8DetectionLoss(student)
@@ -388,6 +393,26 @@ class KeepBaseLoss:
         self.teacher.requires_grad_(False)
         self.n = teacher.model[-1].nc
         self.weight = weight
+        self.shared = shared
+        self.outputs: dict[int, Any] = {}
+        for i in range(shared):
+            student.model[i].register_forward_hook(partial(self._record, i))
+
+    def _record(self, i: int, _module: Any, _inputs: Any, output: Any) -> None:
+        self.outputs[i] = output
+
+    def _teacher_scores(self, images: Any) -> Any:
+        """(B, n, anchors) base-model class logits, continuing from the student's shared layers."""
+        if not self.shared:
+            return self.teacher(images)[1]["scores"]
+        y = [self.outputs[i] for i in range(self.shared)]
+        x = y[-1]
+        for m in self.teacher.model[self.shared :]:
+            if m.f != -1:
+                x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
+            x = m(x)
+            y.append(x)
+        return x[1]["scores"]
 
     def __call__(self, preds: Any, batch: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """(box, cls, dfl) loss times batch size, with distillation added to cls; and the detached items."""
@@ -397,7 +422,7 @@ class KeepBaseLoss:
         loss, items = self.detection(preds, batch)
         student = self.detection.parse_output(preds)["scores"][:, : self.n]
         with torch.no_grad():
-            logits = self.teacher(batch["img"])[1]["scores"]
+            logits = self._teacher_scores(batch["img"])
             target = logits.sigmoid()
         kl = bce(student, target, reduction="sum") - bce(logits, target, reduction="sum")
         keep = self.weight * self.detection.hyp.cls * kl / target.sum().clamp(min=1)
@@ -417,7 +442,9 @@ def fit(
         base = YOLO(str(teacher)).model
 
         def keep_base(trainer: Any) -> None:
-            trainer.model.criterion = KeepBaseLoss(trainer.model, base, distill)
+            frozen = args.get("freeze")
+            shared = frozen if isinstance(frozen, int) else 0
+            trainer.model.criterion = KeepBaseLoss(trainer.model, base, distill, shared)
 
         model.add_callback("on_train_start", keep_base)
     run = {"project": str(work), "name": "fit", "exist_ok": True, "plots": False, "val": False, "device": device}
@@ -604,6 +631,11 @@ def model_card(
         "",
         "Ultralytics arguments: " + ", ".join(f"`{k}={v}`" for k, v in recipe.train.items()) + ".",
         "",
+        f"- Before fine-tuning, the BatchNorm layers get the statistics of {CALIBRATION_IMAGES} training images "
+        "(the base weights carry identity statistics folded from an export); what the model computes does not change.",
+        f"- Base classes are distilled from the base model on every training image (weight "
+        f"{recipe.distill_base}), so their scores stay where the base had them.",
+        "",
         "## Evaluation",
         "",
         f"AP50 through the product's `Detector` (conf >= {recipe.evaluate['conf']}), COCO-style 101-point "
@@ -710,6 +742,13 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibration_images(folder: Path) -> list[np.ndarray]:
+    """Up to CALIBRATION_IMAGES images of a folder, picked reproducibly."""
+    paths = sorted(folder.glob("*.jpg"))
+    picks = np.random.default_rng(0).choice(len(paths), min(CALIBRATION_IMAGES, len(paths)), replace=False)
+    return [cv2.imread(str(paths[i])) for i in sorted(picks)]
+
+
 def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None = None) -> Path:
     """The whole run; returns the written weights (``out/<recipe.name>.pt``, card beside it)."""
     base = Detector(recipe.base, conf=recipe.pseudo_label["conf"], device=device)
@@ -719,9 +758,7 @@ def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None 
     t0 = time.monotonic()
     built = build_dataset(recipe, names, base, work / "dataset")
     log.info("dataset built in %.0f s: %s", time.monotonic() - t0, built.images)
-    train_images = sorted((built.data_yaml.parent / "images" / "train").glob("*.jpg"))
-    picks = np.random.default_rng(0).choice(len(train_images), min(64, len(train_images)), replace=False)
-    calibration = [cv2.imread(str(train_images[i])) for i in picks]
+    calibration = _calibration_images(built.data_yaml.parent / "images" / "train")
     init = expand_model(recipe.base, names, work / "init.pt", calibration, recipe.train["imgsz"])
     t1 = time.monotonic()
     trained = fit(init, built.data_yaml, recipe.train, work, device, recipe.base, recipe.distill_base)

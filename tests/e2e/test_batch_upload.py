@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.processes import REPO, free_port, healthy, spawn, stop, streetscan, wait_until
+from tests.e2e.processes import REPO, free_port, healthy, spawn, stop, streetscan
+from tests.polling import wait_until
 
 PERSON_TAXONOMY = REPO / "tests" / "vision" / "data" / "person-taxonomy.yaml"
 LIMIT_MB = 16
