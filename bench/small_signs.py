@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         sets = {"real": real, "patrol": patrol_set(real, recipe.evaluate["patrol"], Path(tmp), names)}
-        print(f"{len(real)} validation shop fronts; patrol scale: x{recipe.evaluate['patrol']['scale']:.3g} "
-              f"on {recipe.evaluate['patrol']['canvas']} canvases\n")  # fmt: skip
+        patrol = recipe.evaluate["patrol"]
+        print(f"{len(real)} validation shop fronts; patrol scale: x{patrol['scale']:.3g} on {patrol['canvas']} canvases\n")
         print(f"{'set, inference':44s} {'weights':>8s} {'baseline':>9s} {'ratio':>6s} {'s/frame':>8s}")
         for mode, (key, options) in modes.items():
             row = []

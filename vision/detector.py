@@ -137,7 +137,9 @@ class Detector:
         full = self._predict(images, self.imgsz)
         if self.tile <= 0:
             return full
-        windows = [(i, x, y) for i, im in enumerate(images) for x, y in _tiles(im.shape[:2], self.tile, self.tile_overlap)]
+        windows = [
+            (i, x, y) for i, im in enumerate(images) for x, y in _tiles(im.shape[:2], self.tile, self.tile_overlap)
+        ]
         found = self._predict([images[i][y : y + self.tile, x : x + self.tile] for i, x, y in windows], self.tile)
         per_image: list[list[tuple[Detections, int, int]]] = [[] for _ in images]
         for (i, x, y), det in zip(windows, found):

@@ -188,7 +188,8 @@ class Composer:
         for x in np.arange(x1 + step / 2, x2 - step / 4, step) if self.goods else ():
             label = self.goods[rng.integers(len(self.goods))]
             bottom = surface + rng.uniform(0, height * 0.1)
-            piece = self._cutout(canvas, label, height * rng.uniform(0.7, 1.1), x + rng.normal(0, step / 10), bottom, rng)
+            x_jitter, h = x + rng.normal(0, step / 10), height * rng.uniform(0.7, 1.1)
+            piece = self._cutout(canvas, label, h, x_jitter, bottom, rng)
             pieces += [piece] if piece is not None else []
         return pieces
 
@@ -200,13 +201,15 @@ class Composer:
         th = size * 0.45  # table height
         tw = th * rng.uniform(1.6, 2.8)
         if rng.random() < 0.5:
-            self._cutout(canvas, "person", th * rng.uniform(2.2, 2.8), x + rng.uniform(-0.3, 0.3) * tw, ground - th * 0.2, rng)
+            vendor_x = x + rng.uniform(-0.3, 0.3) * tw
+            self._cutout(canvas, "person", th * rng.uniform(2.2, 2.8), vendor_x, ground - th * 0.2, rng)
         if rng.random() < 0.25:
             self._cutout(canvas, "chair", th * 1.2, x + rng.choice([-1, 1]) * tw * 0.7, ground, rng)
         kind = rng.choice(["cart", "table", "cloth"], p=[0.45, 0.25, 0.3])
         if kind == "cloth":
             ch = max(th * 0.18, 3)
-            cloth = canvas.paste(_block(tw, ch, _color(rng))[0], _trapezoid(tw, ch, ch, 0), int(x - tw / 2), int(ground - ch))
+            cloth = _block(tw, ch, _color(rng))[0]
+            cloth = canvas.paste(cloth, _trapezoid(tw, ch, ch, 0), int(x - tw / 2), int(ground - ch))
             return [cloth] + self._goods_row(canvas, x - tw / 2, x + tw / 2, ground - ch / 2, th * 0.5, rng)
         pieces = []
         table = self._cutout(canvas, "dining table", th, x, ground, rng) if kind == "table" else None
@@ -214,12 +217,14 @@ class Composer:
             pieces.append(table)
         else:
             body, mask = _block(tw, th * 0.6, _color(rng))
-            cv2.rectangle(body, (0, 0), (body.shape[1] - 1, body.shape[0] - 1), _color(rng, 0, 80), max(int(th / 20), 1))
+            edge = (body.shape[1] - 1, body.shape[0] - 1)
+            cv2.rectangle(body, (0, 0), edge, _color(rng, 0, 80), max(int(th / 20), 1))
             pieces.append(canvas.paste(body, mask, int(x - tw / 2), int(ground - th)))
             r = max(int(th * 0.2), 2)
             wheel = _soft(cv2.circle(np.zeros((2 * r, 2 * r), np.uint8), (r, r), r - 1, 255, -1))
+            tyre = np.full((2 * r, 2 * r, 3), 25, np.uint8)
             for wx in (x - tw / 2 + r * 1.5, x + tw / 2 - r * 1.5):
-                pieces.append(canvas.paste(np.full((2 * r, 2 * r, 3), 25, np.uint8), wheel, int(wx - r), int(ground - 2 * r)))
+                pieces.append(canvas.paste(tyre, wheel, int(wx - r), int(ground - 2 * r)))
         top = ground - th
         if rng.random() < 0.6:
             pole_h = th * rng.uniform(0.8, 1.4)
@@ -293,7 +298,8 @@ class Composer:
             return [canvas.paste(framed, _soft(_trapezoid(fw, fh, inset, 0)), int(x - fw / 2), int(ground - fh))]
         base_h = max(fh * 0.06, 2)
         base = canvas.paste(*_block(fw * 1.1, base_h, (40, 40, 40)), int(x - fw * 0.55), int(ground - base_h))
-        return [base, canvas.paste(framed, np.full((fh, fw), 255, np.uint8), int(x - fw / 2), int(ground - base_h - fh))]
+        box = canvas.paste(framed, np.full((fh, fw), 255, np.uint8), int(x - fw / 2), int(ground - base_h - fh))
+        return [base, box]
 
     def _face(self, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
         """A w x h float32 BGR lightbox face: a real sign crop, turned upright, or letters on a bright panel."""
@@ -401,7 +407,11 @@ def shrink_paste(canvas: np.ndarray, image: np.ndarray, boxes: Boxes, scale: flo
 
 
 def patrol_frame(
-    image: np.ndarray, boxes: Boxes, rng: np.random.Generator, size: tuple[int, int] = (1920, 1080), scale: float = 1 / 3
+    image: np.ndarray,
+    boxes: Boxes,
+    rng: np.random.Generator,
+    size: tuple[int, int] = (1920, 1080),
+    scale: float = 1 / 3,
 ) -> tuple[np.ndarray, Boxes]:
     """A labeled photo shrunk by ``scale`` at a random place, wholly inside, on a grey W x H canvas."""
     W, H = size

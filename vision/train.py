@@ -459,6 +459,7 @@ def finalize(trained: Path, out: Path) -> Path:
     ckpt = torch.load(trained, map_location="cpu", weights_only=False)
     model = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
     model.args = _portable(getattr(model, "args", {}) or {})
+    model.pt_path = None  # where the weights were loaded from while training
     meta = {k: ckpt[k] for k in ("date", "version", "license", "docs") if k in ckpt}
     torch.save({**meta, "model": model.half(), "ema": None, "train_args": _portable(ckpt.get("train_args", {}))}, out)
     return out
@@ -702,18 +703,36 @@ def model_card(
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="build a dataset, fine-tune the detector, evaluate; writes weights + model card")
-    p.add_argument("--recipe", type=Path, required=True, help="training recipe YAML (e.g. models/streetscan-v1.recipe.yaml)")
+    p.add_argument("--recipe", type=Path, required=True, help="training recipe YAML, e.g. models/streetscan-v1.recipe.yaml")
     p.add_argument("--out", type=Path, required=True, help="output directory: <name>.pt, <name>.md, work/")
-    p.add_argument("--data-root", type=Path, default=None, help="folder the recipe's dataset and base paths are under (default: $STREETSCAN_SHARED, else ../shared)")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder holding the recipe's datasets and base weights (default: $STREETSCAN_SHARED, else ../shared)",
+    )
     p.add_argument("--base", type=Path, default=None, help="base weights (default: the recipe's)")
-    p.add_argument("--source", action="append", default=[], metavar="NAME=DATA_YAML", help="use this data.yaml for the recipe's source NAME")
-    p.add_argument("--export", action="append", type=Path, default=[], metavar="DIR", help="also train on a reviewers' export (images/, labels/, data.yaml with our class names)")
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=DATA_YAML",
+        help="read the recipe's source NAME from this data.yaml",
+    )
+    p.add_argument(
+        "--export",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also train on a reviewers' export: images/, labels/ and a data.yaml naming our classes",
+    )
     p.add_argument("--epochs", type=int, help="override the recipe's epochs")
     p.add_argument("--imgsz", type=int, help="override the recipe's training image size")
     p.add_argument("--batch", type=int, help="override the recipe's batch size")
-    p.add_argument("--limit", type=int, help="at most this many images per source and generated or evaluation set (smoke runs)")
+    p.add_argument("--limit", type=int, help="at most this many images per source, generated set and evaluation set")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--taxonomy", type=Path, default=None, help="taxonomy whose base classes must be kept (default: the shipped one)")
+    p.add_argument("--taxonomy", type=Path, default=None, help="taxonomy naming the base classes to keep (default: shipped)")
     p.set_defaults(func=run_train)
 
 

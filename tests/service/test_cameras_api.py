@@ -113,9 +113,9 @@ def test_a_failing_stream_reports_reconnecting(client: TestClient, auth: Auth, t
 
 
 def test_a_live_camera_reports_frames_and_detector_trouble(
-    client: TestClient, auth: Auth, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, auth: Auth, clip: Path, tmp_path: Path, settings: Settings
 ) -> None:
-    monkeypatch.setenv("STREETSCAN_MODEL", str(tmp_path / "no-model.pt"))
+    settings.model_path = tmp_path / "no-model.pt"
     failing = create(client, auth, name="broken", url=str(tmp_path / "missing.mp4"))
     made = create(client, auth, url=clip.as_uri())
     body = wait_for(client, auth, made["id"], lambda b: b["status"] == "live" and b["last_error"])
