@@ -21,7 +21,8 @@ from service.auth import create_user
 from service.db import make_engine, migrate, scratch_database
 from service.models import Role
 from service.settings import Settings
-from tests.vision.conftest import run_ffmpeg
+from tests.service.web_client import web_users  # noqa: F401 - fixture for the web tests
+from tests.vision.conftest import make_video, run_ffmpeg  # noqa: F401 - make_video: fixture
 
 PG_SERVER = os.environ.get("STREETSCAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [

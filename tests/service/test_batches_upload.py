@@ -15,7 +15,7 @@ from service.batches import incoming
 from service.models import Job, JobStatus
 from service.settings import Settings
 from tests.service.builders import Auth
-from tests.vision.conftest import MakeVideo, make_video  # noqa: F401 - fixture
+from tests.vision.conftest import MakeVideo
 
 MIB = 1024 * 1024
 GPX = """<?xml version="1.0"?><gpx version="1.1"><trk><trkseg>

@@ -14,7 +14,7 @@ from service.models import CaseStatus
 from service.web.queries import PAGE_SIZE
 from tests.service.builders import Auth, obs, post, send
 from tests.service.places import line, point
-from tests.service.web_client import logged_in, web_users  # noqa: F401 - fixture
+from tests.service.web_client import logged_in
 
 CATALOG = {
     "type": "FeatureCollection",

@@ -14,7 +14,7 @@ from service.auth import hash_password
 from service.models import User
 from service.web.sessions import COOKIE, TTL
 from tests.service.builders import Auth, obs, send
-from tests.service.web_client import PASSWORD, csrf_of, logged_in, login, web_users  # noqa: F401 - fixture
+from tests.service.web_client import PASSWORD, csrf_of, logged_in, login
 
 PAGES = ["/review", "/cases/1", "/hotspots", "/admin/users", "/review?order=confidence"]
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.detector import Detections, Detector, ModelError
+from vision.detector import Detections, Detector, ModelError, _merge, _tiles
 
 
 def test_detections_select_rows_with_masks_and_carry_data() -> None:
@@ -51,3 +51,17 @@ def test_detector_finds_people_in_a_coco_image(coco_weights: Path, shared_dir: P
     h, w = image.shape[:2]
     assert (det.xyxy[:, [0, 2]] <= w + 1).all() and (det.xyxy[:, [1, 3]] <= h + 1).all()
     assert np.allclose(results[2].xyxy, det.xyxy)  # batching does not change results
+
+
+def test_tiles_cover_a_1080p_frame_and_merge_cut_boxes() -> None:
+    windows = _tiles((1080, 1920), 640, 160)
+    covered = np.zeros((1080, 1920), bool)
+    for x, y in windows:
+        covered[y : y + 640, x : x + 640] = True
+    assert covered.all() and _tiles((480, 640), 640, 160) == []
+    names = {0: "shop_sign"}
+    full = Detections([[100, 100, 400, 200]], [0.6], [0], names=names)
+    inner_cut = Detections([[600, 100, 640, 140]], [0.9], [0], names=names)  # touches the window's right edge
+    whole = Detections([[101, 99, 399, 201], [300, 300, 340, 330]], [0.8, 0.7], [0, 0], names=names)
+    merged = _merge(full, [(inner_cut, 0, 0), (whole, 0, 0)], (1080, 1920), 640)
+    assert sorted(map(tuple, merged.xyxy.round().tolist())) == [(101, 99, 399, 201), (300, 300, 340, 330)]

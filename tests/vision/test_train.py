@@ -1,5 +1,5 @@
 """Training: class mapping, pseudo-label merging, the grown model, synthetic labels, held-out data, AP50,
-tiled inference, and one short end-to-end ``streetscan train`` run."""
+and one short end-to-end ``streetscan train`` run."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import torch
 from ultralytics.utils.loss import v8DetectionLoss
 
-from vision.detector import Detections, Detector, _merge, _tiles
+from vision.detector import Detector
 from vision.evaluate import Boxes, LabeledSplit, average_precision
 from vision.synth import SYNTH_CLASSES, Composer, load_cutouts
 from vision.train import (
@@ -159,20 +159,6 @@ def test_average_precision() -> None:
     with_false_alarm = Boxes([[50, 50, 60, 60], [0, 0, 10, 10]], ["shop_sign", "shop_sign"])
     ap = average_precision([with_false_alarm], [np.array([0.9, 0.5])], truth)
     assert ap["shop_sign"] == pytest.approx(0.5, abs=0.01) and ap["window_ad"] == 0.0
-
-
-def test_tiles_cover_a_1080p_frame_and_merge_cut_boxes() -> None:
-    windows = _tiles((1080, 1920), 640, 160)
-    covered = np.zeros((1080, 1920), bool)
-    for x, y in windows:
-        covered[y : y + 640, x : x + 640] = True
-    assert covered.all() and _tiles((480, 640), 640, 160) == []
-    names = {0: "shop_sign"}
-    full = Detections([[100, 100, 400, 200]], [0.6], [0], names=names)
-    inner_cut = Detections([[600, 100, 640, 140]], [0.9], [0], names=names)  # touches the window's right edge
-    whole = Detections([[101, 99, 399, 201], [300, 300, 340, 330]], [0.8, 0.7], [0, 0], names=names)
-    merged = _merge(full, [(inner_cut, 0, 0), (whole, 0, 0)], (1080, 1920), 640)
-    assert sorted(map(tuple, merged.xyxy.round().tolist())) == [(101, 99, 399, 201), (300, 300, 340, 330)]
 
 
 def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
