@@ -46,7 +46,15 @@ class Stopped(Exception):
 
 def build_scanner(settings: Settings) -> Scanner:
     """A Scanner with the service's model, taxonomy and sampling rate (loads the model)."""
-    return Scanner(ScanOptions(model=settings.model_path, taxonomy=settings.taxonomy_path, fps=settings.scan_fps))
+    return Scanner(
+        ScanOptions(
+            model=settings.model_path,
+            taxonomy=settings.taxonomy_path,
+            fps=settings.scan_fps,
+            imgsz=settings.scan_imgsz,
+            tile=settings.scan_tile,
+        )
+    )
 
 
 def claim_next(engine: Engine) -> int | None:

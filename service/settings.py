@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
     model_path: Path = Field(default_factory=default_model, description="detector weights for uploaded videos and cameras")
     scan_fps: float = Field(5.0, gt=0, description="frames analysed per second of uploaded video")
+    scan_imgsz: int = Field(640, ge=32, description="detector input size in pixels for uploaded video")
+    scan_tile: int = Field(0, ge=0, description="also detect in windows of this many pixels (0 = off)")
     video_retention: Literal["keep", "delete"] = Field("keep", description="an uploaded video once processed")
     max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")
 

@@ -27,6 +27,7 @@ def add_scan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=5.0, help="frames per second of video to analyse (default 5)")
     p.add_argument("--conf", type=float, default=0.25, help="minimum detection confidence (default 0.25)")
     p.add_argument("--imgsz", type=int, default=640, help="model input size in pixels (default 640)")
+    p.add_argument("--tile", type=int, default=0, help="also detect in TILE-pixel windows of large frames (0 = off)")
     p.add_argument("--min-hits", type=int, default=3, help="drop tracks seen in fewer sampled frames (default 3)")
     p.add_argument("--mount", choices=["forward", "left", "right"], help="side the camera faces; shifts positions toward it")
     p.add_argument("--mount-offset", type=float, default=5.0, help="metres from the camera to the objects (default 5)")
@@ -57,6 +58,7 @@ def run_scan(args: argparse.Namespace) -> int:
             fps=args.fps,
             conf=args.conf,
             imgsz=args.imgsz,
+            tile=args.tile,
             min_hits=args.min_hits,
             mount=args.mount,
             mount_offset_m=args.mount_offset,

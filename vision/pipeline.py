@@ -29,7 +29,8 @@ class ScanOptions:
     """How to scan. ``fps`` is sampled frames per second of video; ``mount`` is the side the camera
     faces (forward/left/right, None = report the camera position); ``mount_offset_m`` how far from
     the camera the objects usually are, in metres; ``start_time`` overrides the recording start;
-    ``keyframes`` also saves each observation's whole best frame."""
+    ``keyframes`` also saves each observation's whole best frame; ``imgsz`` is the model input in
+    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects)."""
 
     model: Path
     taxonomy: Path | None = None
@@ -37,6 +38,7 @@ class ScanOptions:
     fps: float = 5.0
     conf: float = 0.25
     imgsz: int = 640
+    tile: int = 0
     batch: int = 4
     min_hits: int = 3
     mount: str | None = None
@@ -72,7 +74,9 @@ class Scanner:
 
     def __init__(self, options: ScanOptions) -> None:
         self.options = options
-        self.detector = Detector(options.model, conf=options.conf, imgsz=options.imgsz, batch=options.batch)
+        self.detector = Detector(
+            options.model, conf=options.conf, imgsz=options.imgsz, batch=options.batch, tile=options.tile
+        )
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
 
