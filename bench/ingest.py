@@ -17,8 +17,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from sqlmodel import Session
 from service.app import create_app
 from service.auth import create_user
 from service.cases import CANDIDATES, candidate_params, grid_cell
-from service.db import make_engine, migrate, scratch_database
+from service.db import make_engine, migrated_database
 from service.geometry import M_PER_DEG
 from service.models import Case, CaseStatus, Hotspot, HotspotKind, Observation, Role
 from service.settings import Settings
@@ -147,29 +145,9 @@ def plan(engine: Engine) -> str:
     return " | ".join(str(row[-1]).strip() for row in rows)
 
 
-@contextmanager
-def fresh(backend: str, server: str, workdir: Path) -> Iterator[str]:
-    """A new migrated database of the backend."""
-    if backend == "sqlite":
-        path = Path(tempfile.mkdtemp(dir=workdir)) / "bench.db"
-        url = f"sqlite:///{path}"
-        _migrate(url)
-        yield url
-        return
-    with scratch_database(server) as url:
-        _migrate(url)
-        yield url
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-
-
 def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
     rng = random.Random(args.seed)
-    with fresh(backend, args.postgres, workdir) as url:
+    with migrated_database(backend, args.postgres, Path(tempfile.mkdtemp(dir=workdir))) as url:
         engine = make_engine(url)
         start = time.perf_counter()
         open_cases = bulk_load(engine, args.cases, args.observations, rng)
@@ -178,7 +156,7 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         engine.dispose()
         items = workload(args.measure, open_cases, rng)
         loaded = ingest_rate(url, items)
-    with fresh(backend, args.postgres, workdir) as url:
+    with migrated_database(backend, args.postgres, Path(tempfile.mkdtemp(dir=workdir))) as url:
         baseline = ingest_rate(url, items)
     print(f"{backend}: bulk-loaded {args.cases} cases + {args.observations} observations in {load_s:.1f} s")
     print(f"{backend}: candidate lookup plan: {how}")

@@ -20,8 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from sqlmodel import Session
 from service.app import create_app
 from service.auth import create_user
 from service.cases import grid_cell
-from service.db import make_engine, migrate, scratch_database
+from service.db import make_engine, migrated_database
 from service.geometry import M_PER_DEG
 from service.models import Case, CaseStatus, Hotspot, HotspotKind, Observation, Role
 from service.settings import Settings
@@ -162,27 +160,8 @@ def timings(url: str, data_dir: Path, repeat: int) -> dict[str, float]:
     return figures
 
 
-@contextmanager
-def fresh(backend: str, server: str, workdir: Path) -> Iterator[str]:
-    """A new migrated database of the backend."""
-    if backend == "sqlite":
-        url = f"sqlite:///{Path(tempfile.mkdtemp(dir=workdir)) / 'bench.db'}"
-        _migrate(url)
-        yield url
-        return
-    with scratch_database(server) as url:
-        _migrate(url)
-        yield url
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-
-
 def measure(backend: str, n_cases: int, args: argparse.Namespace, workdir: Path) -> tuple[dict[str, float], int]:
-    with fresh(backend, args.postgres, workdir) as url:
+    with migrated_database(backend, args.postgres, Path(tempfile.mkdtemp(dir=workdir))) as url:
         engine = make_engine(url)
         n_obs = bulk_load(engine, n_cases, random.Random(args.seed))
         engine.dispose()

@@ -63,3 +63,23 @@ def scratch_database(server_url: str) -> Iterator[str]:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+@contextmanager
+def migrated_database(backend: str, server_url: str, folder: Path) -> Iterator[str]:
+    """A new database with the newest schema, yielding its URL: a SQLite file in ``folder``
+    (``backend`` "sqlite") or a scratch database on the PostgreSQL server of ``server_url``."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'streetscan.db'}"
+        _migrate_url(url)
+        yield url
+        return
+    with scratch_database(server_url) as url:
+        _migrate_url(url)
+        yield url
+
+
+def _migrate_url(url: str) -> None:
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel
 
 from service.app import create_app
 from service.auth import create_user
-from service.db import make_engine, migrate, scratch_database
+from service.db import make_engine, migrated_database
 from service.models import Role
 from service.settings import Settings
 from tests.service.web_client import web_users  # noqa: F401 - fixture for the web tests
@@ -51,20 +51,8 @@ class Clock:
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database for the whole session, SQLite file or fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'streetscan.db'}"
-        _migrate(url)
+    with migrated_database(request.param, PG_SERVER, tmp_path_factory.mktemp("sqlite")) as url:
         yield url
-        return
-    with scratch_database(PG_SERVER) as url:
-        _migrate(url)
-        yield url
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
 
 
 @pytest.fixture
