@@ -90,14 +90,16 @@ def view_score(box: np.ndarray, confidence: float, frame_shape: tuple[int, int])
     return confidence * size * (0.5 if cut else 1.0)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box in a (N, 4) with every box in b (M, 4), xyxy: (N, M)."""
+def box_overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every box in a (N, 4) against every box in b (M, 4), xyxy: intersection over union, and
+    intersection over the smaller box's area (1 when one box lies inside the other); each (N, M)."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)[:, None]
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)[None, :]
+    iou = inter / np.maximum(area_a + area_b - inter, 1e-9)
+    return iou, inter / np.maximum(np.minimum(area_a, area_b), 1e-9)
 
 
 def crop_box(image: np.ndarray, box: np.ndarray, margin: float = 0.1) -> np.ndarray:
@@ -118,7 +120,9 @@ class TrackFolder:
     Tracks seen in fewer than ``min_hits`` sampled frames, or never classified into a category in
     at least ``min_category_hits`` of them, are dropped as noise. When the detector boxes one object
     twice and both boxes get tracks, the weaker track (its box overlapping the other's by more than
-    ``duplicate_iou`` in at least half of its frames) is dropped: one object, one observation.
+    ``duplicate_iou``, or lying inside a box of the same label to ``duplicate_inside`` of its area,
+    in at least half of its frames) is dropped: one object, one observation. The second case is a
+    part boxed beside the whole, such as one word of a shop sign.
     """
 
     def __init__(
@@ -127,11 +131,13 @@ class TrackFolder:
         min_category_hits: int = 2,
         max_idle_s: float = 3.0,
         duplicate_iou: float = 0.5,
+        duplicate_inside: float = 0.9,
     ) -> None:
         self.min_hits = min_hits
         self.min_category_hits = min_category_hits
         self.max_idle_s = max_idle_s
         self.duplicate_iou = duplicate_iou
+        self.duplicate_inside = duplicate_inside
         self.active: dict[int, TrackRecord] = {}
         self.kept: dict[int, TrackRecord] = {}  # finished, kept tracks an active one may duplicate
 
@@ -167,8 +173,10 @@ class TrackFolder:
 
     def _count_overlaps(self, tracked: Detections) -> None:
         """Note, for every pair of tracks in this frame, whether their boxes cover the same thing."""
-        ious = box_iou(tracked.xyxy, tracked.xyxy)
-        for i, j in zip(*np.nonzero(np.triu(ious > self.duplicate_iou, k=1))):
+        iou, inside = box_overlaps(tracked.xyxy, tracked.xyxy)
+        same_label = tracked.class_id[:, None] == tracked.class_id[None, :]
+        twins = (iou > self.duplicate_iou) | (same_label & (inside >= self.duplicate_inside))
+        for i, j in zip(*np.nonzero(np.triu(twins, k=1))):
             a, b = int(tracked.tracker_id[i]), int(tracked.tracker_id[j])
             self.active[a].overlaps[b] += 1
             self.active[b].overlaps[a] += 1

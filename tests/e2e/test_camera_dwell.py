@@ -19,7 +19,7 @@ from service.settings import Settings
 from service.streams import Supervisor
 from tests.vision.conftest import run_ffmpeg
 from vision.detector import Detector
-from vision.observe import box_iou
+from vision.observe import box_overlaps
 
 PERSON_TAXONOMY = Path(__file__).resolve().parents[1] / "vision" / "data" / "person-taxonomy.yaml"
 VISIT_S = 4.0  # people in view, then the same time of an empty street
@@ -90,10 +90,10 @@ def test_each_visit_is_reported_once_and_a_return_is_a_new_sighting(
     assert len(first) >= 3  # most of the five pedestrians
     for group in (first, second):
         boxes = np.array([o.bbox for o in group])
-        overlap = box_iou(boxes, boxes) - np.eye(len(boxes))
+        overlap = box_overlaps(boxes, boxes)[0] - np.eye(len(boxes))
         assert overlap.max(initial=0) < 0.7, "someone was reported twice in one visit"
     # the same people come back: each is reported again, under a new track id
-    again = box_iou(np.array([o.bbox for o in second]), np.array([o.bbox for o in first]))
+    again = box_overlaps(np.array([o.bbox for o in second]), np.array([o.bbox for o in first]))[0]
     assert (again.max(axis=1) > 0.7).mean() >= 0.6
     assert not {o.track_id for o in first} & {o.track_id for o in second}
     # the camera stands still, so every sighting joins its one case

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vision.detector import Detections
-from vision.observe import TrackFolder, box_iou, crop_box, view_score
+from vision.observe import TrackFolder, box_overlaps, crop_box, view_score
 
 NAMES = {0: "person", 1: "umbrella"}
 IMAGE = np.zeros((480, 640, 3), dtype=np.uint8)
@@ -81,6 +81,26 @@ def test_one_object_boxed_twice_is_reported_once() -> None:
     assert sorted(r.track_id for r in folder.flush()) == [1, 3]
 
 
+def test_a_part_boxed_inside_the_whole_is_not_a_second_object() -> None:
+    folder = TrackFolder(min_hits=3)
+    for i in range(5):
+        rows = [(1, [100, 100, 500, 180], 0.8, "outdoor_ad"), (2, [110, 105, 260, 175], 0.7, "outdoor_ad")]
+        folder.update(i * 0.2, IMAGE, tracked(rows))
+    assert [r.track_id for r in folder.flush()] == [1]
+
+
+def test_a_smaller_object_of_another_label_inside_a_box_is_kept() -> None:
+    folder = TrackFolder(min_hits=3)
+    for i in range(5):
+        rows = tracked([(1, [100, 100, 500, 400], 0.8, "street_vendor")]).xyxy.tolist()
+        det = Detections(
+            xyxy=rows + [[150, 150, 250, 300]], confidence=[0.8, 0.7], class_id=[1, 0], tracker_id=[1, 2],
+            names=NAMES, data={"category": np.array(["street_vendor", "street_vendor"], dtype=object)},
+        )
+        folder.update(i * 0.2, IMAGE, det)
+    assert sorted(r.track_id for r in folder.flush()) == [1, 2]
+
+
 def test_duplicate_ending_after_its_twin_is_still_dropped() -> None:
     folder = TrackFolder(min_hits=2, max_idle_s=0.3)
     for i in range(5):
@@ -95,6 +115,7 @@ def test_duplicate_ending_after_its_twin_is_still_dropped() -> None:
 def test_geometry_helpers() -> None:
     a = np.array([[0, 0, 10, 10]], dtype=np.float32)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], dtype=np.float32)
-    assert np.allclose(box_iou(a, b), [[1.0, 1 / 3, 0.0]])
+    iou, inside = box_overlaps(a, b)
+    assert np.allclose(iou, [[1.0, 1 / 3, 0.0]]) and np.allclose(inside, [[1.0, 0.5, 0.0]])
     assert crop_box(IMAGE, np.array([600, 400, 700, 500])).shape == (90, 50, 3)  # grown, then clipped to the frame
     assert view_score(np.array([100, 100, 200, 200]), 0.5, (480, 640)) == 50.0
