@@ -27,7 +27,8 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from vision.detector import Detector  # noqa: E402
 from vision.evaluate import score  # noqa: E402
-from vision.train import Recipe, default_data_root, evaluation_split, patrol_set, sign_groups  # noqa: E402
+from vision.model_eval import evaluation_split, patrol_set, sign_groups  # noqa: E402
+from vision.recipe import Recipe, default_data_root  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,21 +13,13 @@ import pytest
 import torch
 from ultralytics.utils.loss import v8DetectionLoss
 
+from vision.dataset import build_dataset, check_sources, merge_labels
 from vision.detector import Detector
 from vision.evaluate import Boxes, LabeledSplit, average_precision
+from vision.finetune import KeepBaseLoss, expand_model, letterboxed
+from vision.recipe import Recipe, RecipeError, class_names
 from vision.synth import SYNTH_CLASSES, Composer, load_cutouts
-from vision.train import (
-    KeepBaseLoss,
-    Recipe,
-    RecipeError,
-    add_train_parser,
-    build_dataset,
-    check_sources,
-    class_names,
-    expand_model,
-    letterboxed,
-    merge_labels,
-)
+from vision.train import add_train_parser
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "models" / "streetscan-v1.recipe.yaml"

@@ -1,0 +1,179 @@
+"""The model card (Markdown) written beside trained weights: classes, training data, recipe, scores, limits."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from vision.dataset import Built
+from vision.evaluate import Score
+from vision.finetune import CALIBRATION_IMAGES
+from vision.model_eval import Evaluation, kept_classes
+from vision.recipe import Recipe, Source
+from vision.synth import SYNTH_CLASSES
+from vision.taxonomy import Taxonomy
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _best_mode(recipe: Recipe, ours: Evaluation) -> str:
+    """The patrol inference mode with the highest sign AP50, with its Detector options."""
+    mode = max(ours.patrol, key=lambda m: np.nan_to_num(ours.patrol[m].groups["sign"], nan=-1.0))
+    options = ", ".join(f"{k}={v}" for k, v in recipe.evaluate["patrol"]["modes"][mode].items())
+    return f"{mode}: `{options}`"
+
+
+def _mapping(source: Source) -> str:
+    """How a source's classes become ours, in words."""
+    parts = [f"{a} -> `{b}`" for a, b in source.rename.items()]
+    parts += ["those named like ours keep their name"] if source.same_names else []
+    return ", ".join(parts)
+
+
+def ap_text(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"
+
+
+def model_card(
+    recipe: Recipe,
+    names: Sequence[str],
+    built: Built,
+    weights: Path,
+    ours: Evaluation,
+    base_coco: Score,
+    taxonomy: Taxonomy,
+    train_s: float,
+) -> str:
+    """The model card (Markdown) of trained weights: classes, data, recipe, scores and limits.
+
+    Base classes scored on COCO are those ``taxonomy`` uses (see ``kept_classes``).
+    """
+    new = recipe.classes
+    kept = kept_classes(names, recipe, taxonomy)
+    real_rename = recipe.source(recipe.evaluate["real"]["source"]).rename
+    origins = sorted({o for o, _ in built.images})
+    lines = [
+        f"# {weights.name}",
+        "",
+        f"YOLO detector for street vendors, goods outside shops and outdoor ads; {len(names)} classes: the "
+        f"{len(names) - len(new)} classes of the base model `{recipe.base.name}` in their order (ids 0-"
+        f"{len(names) - len(new) - 1}), then our {len(new)} (ids {len(names) - len(new)}-{len(names) - 1}).",
+        "",
+        f"- sha256: `{_sha256(weights)}`",
+        f"- trained: {datetime.now(timezone.utc):%Y-%m-%d} with `streetscan train --recipe {recipe.path.name}`, "
+        f"{train_s / 60:.0f} min of training",
+        f"- base: `{recipe.base.name}` (sha256 `{_sha256(recipe.base)[:16]}…`), all its weights carried over; "
+        f"`freeze={recipe.train.get('freeze')}` (backbone frozen)",
+        "",
+        "| id | class | violation category (taxonomy) |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {names.index(c)} | `{c}` | {taxonomy.labels.get(c, '-')} |" for c in new]
+    lines += [
+        "",
+        "## Training data",
+        "",
+        "| origin | train images | held-out images |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {o} | {built.images.get((o, 'train'), 0)} | {built.images.get((o, 'val'), 0)} |" for o in origins]
+    lines += [
+        "",
+        "Boxes per class of ours, by origin: "
+        + "; ".join(
+            f"`{c}` " + ", ".join(f"{o} {built.boxes[o, c]}" for o in origins if built.boxes.get((o, c)))
+            for c in new
+        )
+        + ".",
+        "",
+        f"- Base classes on images whose source does not label them come from the base model itself "
+        f"(confidence >= {recipe.pseudo_label['conf']}, dropped where they overlap a given box by IoU >= "
+        f"{recipe.pseudo_label['iou']}).",
+        "- Source classes: "
+        + "; ".join(f"{s.name}: {_mapping(s)}" for s in recipe.sources)
+        + ". Other source classes are not trained.",
+        f"- **Synthetic bootstrap.** Every `{'`, `'.join(SYNTH_CLASSES)}` box comes from composed images "
+        "(object cut-outs on procedural carts, cloths, crates, racks and sign boxes, pasted on real street "
+        "backgrounds; see `vision/synth.py`), not from photos of real stalls, goods or lightboxes. Expect "
+        "misses and false alarms on real video until reviewers' confirmed cases are exported and trained on.",
+        f"- Patrol-scale images: training street photos shrunk to {recipe.patrol['scale'][0]}-"
+        f"{recipe.patrol['scale'][1]} of their size in {recipe.patrol['size']}-px windows, as a tile of a "
+        "1080p patrol frame shows them.",
+        "",
+        "## Training",
+        "",
+        "Ultralytics arguments: " + ", ".join(f"`{k}={v}`" for k, v in recipe.train.items()) + ".",
+        "",
+        f"- Before fine-tuning, the BatchNorm layers get the statistics of {CALIBRATION_IMAGES} training images "
+        "(the base weights carry identity statistics folded from an export); what the model computes does not change.",
+        f"- Base classes are distilled from the base model on every training image (weight "
+        f"{recipe.distill_base}), so their scores stay where the base had them.",
+        "",
+        "## Evaluation",
+        "",
+        f"AP50 through the product's `Detector` (conf >= {recipe.evaluate['conf']}), COCO-style 101-point "
+        f"interpolation. Real shop fronts: `{recipe.evaluate['real']['source']}` "
+        f"{recipe.evaluate['real']['split']} ({ours.real.images} images, never trained on; its "
+        + ", ".join(f"{a} counted as `{b}`" for a, b in real_rename.items())
+        + ").",
+        "",
+        "| class | boxes | AP50 |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{c}` | {ours.real.truth_counts[c]} | {ap_text(v)} |" for c, v in sorted(ours.real.per_class.items())]
+    lines += [
+        f"| any sign (`{'` + `'.join(recipe.evaluate['sign_group'])}`), class-agnostic | | "
+        f"**{ap_text(ours.real.groups['sign'])}** |",
+        "",
+        f"Patrol scale: the same images at {recipe.evaluate['patrol']['scale']:.3g} of their size on a "
+        f"{recipe.evaluate['patrol']['canvas'][0]}x{recipe.evaluate['patrol']['canvas'][1]} grey canvas; "
+        "class-agnostic sign AP50 by inference mode:",
+        "",
+        "| inference | sign AP50 |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {mode} | **{ap_text(s.groups['sign'])}** |" for mode, s in ours.patrol.items()]
+    lines += [
+        "",
+        f"Base classes the taxonomy uses, on `{recipe.evaluate['coco']['source']}` "
+        f"{recipe.evaluate['coco']['split']} ({ours.coco.images} images), AP50 of this model vs. the base:",
+        "",
+        "| class | boxes | base | this model |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{c}` | {ours.coco.truth_counts[c]} | {ap_text(base_coco.per_class[c])} | {ap_text(ours.coco.per_class[c])} |"
+        for c in kept
+        if c in ours.coco.per_class
+    ]
+    lines += [
+        f"| mean | | {ap_text(base_coco.mean(kept))} | **{ap_text(ours.coco.mean(kept))}** |",
+        "",
+        f"Synthetic (reported apart: composed images, cut-outs of the `{recipe.evaluate['synthetic']['cutouts_split']}`"
+        f" split, {ours.synthetic.images} images; says the generator's classes are learned, not how they "
+        "fare on real streets):",
+        "",
+        "| class | boxes | AP50 |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{c}` | {ours.synthetic.truth_counts.get(c, 0)} | {ap_text(ours.synthetic.per_class.get(c, float('nan')))} |"
+        for c in SYNTH_CLASSES
+    ]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Stalls, goods displays and lightboxes are learned from synthetic images only (see above).",
+        f"- Far, small signs in 1080p frames: use the inference mode that scores best above "
+        f"({_best_mode(recipe, ours)}); `Detector` takes `imgsz` and `tile`.",
+        "- Shop-front photos come from one public dataset; other cities' signage may score lower.",
+        "",
+    ]
+    return "\n".join(lines)

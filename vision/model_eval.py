@@ -1,0 +1,93 @@
+"""Evaluation of trained weights on a recipe's held-out sets: real shop fronts, patrol-scale frames built
+from them (per inference mode), COCO and synthetic images; and the base classes that must not be lost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vision.dataset import DatasetWriter, street_composer
+from vision.detector import Detector
+from vision.evaluate import LabeledSplit, Score, score
+from vision.recipe import Recipe
+from vision.synth import patrol_frame
+from vision.taxonomy import Taxonomy
+
+
+@dataclass
+class Evaluation:
+    """Scores of one model: real shop fronts, patrol-scale frames (per inference mode), COCO, synthetic."""
+
+    real: Score
+    patrol: dict[str, Score]
+    coco: Score
+    synthetic: Score
+
+
+def evaluation_split(recipe: Recipe, key: str, names: Sequence[str]) -> LabeledSplit:
+    """The recipe's evaluation set ``key`` ("real" or "coco"), cut to ``evaluate.limit`` images if set."""
+    spec = recipe.evaluate[key]
+    return recipe.source(spec["source"]).open(names, spec["split"]).head(recipe.evaluate.get("limit"))
+
+
+def patrol_set(real: LabeledSplit, settings: dict[str, Any], out: Path, names: Sequence[str]) -> LabeledSplit:
+    """Write the patrol-scale benchmark: each real image shrunk by ``scale`` onto a grey canvas."""
+    writer = DatasetWriter(out, names)
+    rng = np.random.default_rng(settings["seed"])
+    for image, boxes in real:
+        frame, moved = patrol_frame(image, boxes, rng, tuple(settings["canvas"]), settings["scale"])
+        writer.add(frame, moved, "patrol", "val")
+    return writer.split("val")
+
+
+def synthetic_set(recipe: Recipe, names: Sequence[str], out: Path) -> LabeledSplit:
+    """Write held-out synthetic images: cut-outs of another split, backgrounds from the training sources."""
+    spec = recipe.evaluate["synthetic"]
+    street = next(s for s in recipe.sources if s.backgrounds)
+    backgrounds = list(street.open(names).head(spec["images"], spec["seed"]))
+    composer = street_composer(recipe, spec["cutouts_split"], names, backgrounds)
+    writer = DatasetWriter(out, names)
+    rng = np.random.default_rng(spec["seed"])
+    for image, boxes in backgrounds:
+        sample = composer.compose(image, boxes, rng)
+        writer.add(sample.image, sample.boxes, "synthetic", "val")
+    return writer.split("val")
+
+
+def patrol_scores(
+    weights: Path, split: LabeledSplit, recipe: Recipe, rename: dict[str, str] | None = None
+) -> dict[str, Score]:
+    """Sign AP50 on the patrol-scale set, for each inference mode of ``evaluate.patrol.modes``."""
+    conf, groups = recipe.evaluate["conf"], sign_groups(recipe)
+    return {
+        mode: score(Detector(weights, conf=conf, **options), split, groups, rename)
+        for mode, options in recipe.evaluate["patrol"]["modes"].items()
+    }
+
+
+def sign_groups(recipe: Recipe) -> dict[str, list[str]]:
+    """The class-agnostic group scored on shop fronts: "sign" = every sign class."""
+    return {"sign": list(recipe.evaluate["sign_group"])}
+
+
+def evaluate_model(recipe: Recipe, weights: Path, names: Sequence[str], work: Path) -> Evaluation:
+    """Score ``weights`` through the product's Detector on every evaluation set of the recipe."""
+    real = evaluation_split(recipe, "real", names)
+    detector = Detector(weights, conf=recipe.evaluate["conf"], imgsz=recipe.evaluate["imgsz"])
+    patrol = patrol_set(real, recipe.evaluate["patrol"], work / "patrol-scale", names)
+    return Evaluation(
+        real=score(detector, real, sign_groups(recipe)),
+        patrol=patrol_scores(weights, patrol, recipe),
+        coco=score(detector, evaluation_split(recipe, "coco", names)),
+        synthetic=score(detector, synthetic_set(recipe, names, work / "synthetic")),
+    )
+
+
+def kept_classes(names: Sequence[str], recipe: Recipe, taxonomy: Taxonomy) -> list[str]:
+    """Base classes the taxonomy uses: the ones fine-tuning must not lose."""
+    used = taxonomy.relevant_labels()
+    return [n for n in names if n in used and n not in recipe.classes]
