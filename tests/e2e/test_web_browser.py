@@ -10,10 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,9 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.processes import free_port, healthy, spawn, stop, streetscan
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts" / "screenshots"
@@ -61,33 +61,6 @@ class Server:
         response = httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
         assert response.status_code == 200, response.text
         return response.json()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail(f"server did not answer in 60 s: {log.read_text()[-2000:]}")
 
 
 def _crop(path: Path, colour: tuple[int, int, int], text: str) -> None:
@@ -164,19 +137,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {**os.environ, "STREETSCAN_DATA_DIR": str(data_dir), "STREETSCAN_DATABASE_URL": ""}
     tokens = {}
     for role in ("admin", "reviewer", "uploader"):
-        tokens[role] = _cli(env, "user", "add", f"{role}-e2e", "--role", role, "--password", PASSWORD).split()[-1]
-    port = _free_port()
+        tokens[role] = streetscan(env, "user", "add", f"{role}-e2e", "--role", role, "--password", PASSWORD).split()[-1]
+    port = free_port()
     log = data_dir / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = spawn([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], log, env)
     srv = Server(f"http://127.0.0.1:{port}", data_dir, tokens)
     try:
-        _wait_for(srv.url, process, log)
+        wait_until(lambda: process.poll() is not None or healthy(srv.url), 60, "server up", log)
+        assert process.poll() is None, log.read_text()[-2000:]
         srv.api("admin", "POST", "/api/hotspots/import", json=LOCATED)
         for track, category, *_ in SCENE:
             _crop(data_dir / "crops" / f"{track}.jpg", COLOURS[category], track)
@@ -185,8 +153,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert result["accepted"] == len(SCENE)
         yield srv
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 @pytest.fixture(scope="module")
