@@ -49,6 +49,7 @@ def model_card(
     base_coco: Score,
     taxonomy: Taxonomy,
     train_s: float,
+    device: str = "cpu",
 ) -> str:
     """The model card (Markdown) of trained weights: classes, data, recipe, scores and limits.
 
@@ -67,7 +68,7 @@ def model_card(
         "",
         f"- sha256: `{_sha256(weights)}`",
         f"- trained: {datetime.now(timezone.utc):%Y-%m-%d} with `streetscan train --recipe {recipe.path.name}`, "
-        f"{train_s / 60:.0f} min of training",
+        f"{train_s / 60:.0f} min of training on `{device}`" + (" (CPU)" if device == "cpu" else ""),
         f"- base: `{recipe.base.name}` (sha256 `{_sha256(recipe.base)[:16]}…`), all its weights carried over; "
         f"`freeze={recipe.train.get('freeze')}` (backbone frozen)",
         "",
@@ -167,6 +168,22 @@ def model_card(
         for c in SYNTH_CLASSES
     ]
     lines += [
+        "",
+        "## Licences",
+        "",
+    ]
+    lines += [f"- {name}: {text}" for name, text in recipe.licences.items()]
+    lines += [
+        "- Synthetic and patrol-scale images are derived from the sources above and share their terms.",
+        "",
+        "## Reproduce",
+        "",
+        "With the base weights and datasets under a data root laid out as the recipe's paths say:",
+        "",
+        f"    streetscan train --recipe models/{recipe.path.name} --data-root DATA_ROOT --out OUT --device {device}",
+        "",
+        "then copy `OUT/<name>.pt` and `OUT/<name>.md` to `models/`. Seeds are fixed in the recipe; CPU "
+        "training is deterministic up to floating-point summation order.",
         "",
         "## Limits",
         "",

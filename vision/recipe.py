@@ -52,7 +52,9 @@ class Source:
 
 @dataclass
 class Recipe:
-    """How a model is trained and evaluated; read from YAML (see ``models/streetscan-v1.recipe.yaml``)."""
+    """How a model is trained and evaluated; read from YAML (see ``models/streetscan-v1.recipe.yaml``).
+
+    ``licences``: what each input (base weights, each source) may be used under, for the model card."""
 
     name: str
     base: Path
@@ -65,6 +67,7 @@ class Recipe:
     holdout_every: int
     train: dict[str, Any]
     evaluate: dict[str, Any]
+    licences: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     @classmethod

@@ -120,7 +120,7 @@ def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None 
     ours = evaluate_model(recipe, weights, names, work)
     reference = Detector(recipe.base, conf=recipe.evaluate["conf"], imgsz=recipe.evaluate["imgsz"])
     base_coco = score(reference, evaluation_split(recipe, "coco", names))
-    card = model_card(recipe, names, built, weights, ours, base_coco, rules, train_s)
+    card = model_card(recipe, names, built, weights, ours, base_coco, rules, train_s, device)
     (out / f"{recipe.name}.md").write_text(card, encoding="utf-8")
     kept = kept_classes(names, recipe, rules)
     print(

@@ -166,5 +166,6 @@ def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
     assert [model.names[i] for i in range(80, 86)] == OURS
     text = card.read_text()
     assert "Synthetic bootstrap" in text and "class-agnostic" in text and "| `person` |" in text
+    assert "## Licences" in text and "AGPL-3.0" in text and "CC0" in text and "## Reproduce" in text
     assert str(tmp_path).encode() not in weights.read_bytes()
     assert torch.load(weights, weights_only=False)["model"].names[85] == "window_ad"
