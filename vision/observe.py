@@ -131,7 +131,7 @@ class TrackFolder:
         min_category_hits: int = 2,
         max_idle_s: float = 3.0,
         duplicate_iou: float = 0.5,
-        duplicate_inside: float = 0.9,
+        duplicate_inside: float = 0.8,
     ) -> None:
         self.min_hits = min_hits
         self.min_category_hits = min_category_hits

@@ -135,3 +135,34 @@ def test_bad_gps_file_is_a_clear_error(tmp_path: Path, patrol_dir: Path, coco_we
     proc = streetscan("scan", str(patrol_dir / "patrol.mp4"), "--gps", str(gps), "--model", str(coco_weights), "--out", str(tmp_path))
     assert proc.returncode == 2
     assert "track.gpx" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def sign_scan(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path) -> list[dict]:
+    """The shipped model and taxonomy on the patrol clip, as a user runs it."""
+    out = tmp_path_factory.mktemp("signs")
+    proc = streetscan("scan", str(patrol_dir / "patrol.mp4"), "--gps", str(patrol_dir / "patrol.gpx"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in (out / "observations.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def strip_box(observation: dict) -> np.ndarray:
+    """The observation's best box in the coordinates of the facade strip the clip pans over."""
+    shift = PAN_PX_PER_S * observation["t_best"]
+    return np.asarray(observation["bbox"]) + [shift, 0, shift, 0]
+
+
+@pytest.mark.slow
+def test_signboards_are_found_once_each_where_they_are(sign_scan: list[dict], patrol_dir: Path) -> None:
+    truth = json.loads((patrol_dir / "truth.json").read_text(encoding="utf-8"))
+    signboards = [o for o in truth["objects"] if o["class"] == "signboard" and o["visible_s"][1] - o["visible_s"][0] >= 1.0]
+    ads = [o for o in sign_scan if o["category"] == "outdoor_ad"]
+    found = 0
+    for sign in signboards:
+        box = np.asarray(sign["strip_box"])
+        matches = [o for o in ads if iou(strip_box(o), box) >= 0.3]
+        assert len(matches) <= 1, ("reported twice", sign, matches)
+        if matches:
+            found += 1
+            assert haversine_m(matches[0]["lat"], matches[0]["lon"], sign["lat"], sign["lon"]) < 15.0
+    assert found >= 0.7 * len(signboards), f"found {found} of {len(signboards)} signboards"
