@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
+from databases import add_backend_options, each_backend
 from service.app import create_app
 from service.auth import create_user
 from service.cases import CANDIDATES, candidate_params, grid_cell
@@ -169,19 +169,12 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default="sqlite,postgres")
+    add_backend_options(parser)
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--observations", type=int, default=100_000)
     parser.add_argument("--measure", type=int, default=4_000, help="observations ingested in each timed run")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("STREETSCAN_TEST_POSTGRES") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-    )
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        for backend in args.backends.split(","):
-            run(backend.strip(), args, Path(workdir))
+    each_backend(parser.parse_args(), run)
 
 
 if __name__ == "__main__":
