@@ -1,9 +1,10 @@
-"""Service sub-commands of ``streetscan``: ``serve``, ``user add`` and ``cameras run`` (heavy imports in the
-handlers)."""
+"""Service sub-commands of ``streetscan``: ``serve``, ``user add``, ``cameras run`` and ``export-dataset``
+(heavy imports in the handlers)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_serve_parser(sub: argparse._SubParsersAction) -> None:
@@ -90,4 +91,39 @@ def _cameras_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     run_until(Settings(), stop)
+    return 0
+
+
+def add_export_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-dataset",
+        help="write reviewed observations' keyframes as a YOLO dataset (confirmed and recategorised: boxes; "
+        "rejected: hard negatives) for `streetscan train --export DIR`",
+    )
+    p.add_argument("--out", type=Path, required=True, help="new or empty folder to write")
+    p.set_defaults(func=_export_dataset)
+
+
+def _export_dataset(args: argparse.Namespace) -> int:
+    import sys
+
+    from sqlmodel import Session
+
+    from service.dataset_export import ExportError, export_dataset
+    from service.db import make_engine, migrate
+    from service.settings import Settings
+    from vision.taxonomy import Taxonomy
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            summary = export_dataset(session, settings, args.out, Taxonomy.load(settings.taxonomy_path))
+    except (ExportError, OSError) as exc:
+        print(f"streetscan export-dataset: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"{args.out}: {summary.text()}")
     return 0

@@ -1,0 +1,122 @@
+"""``streetscan export-dataset``: reviewed keyframes as a YOLO dataset that ``streetscan train --export``
+reads back with our class names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.cli import main
+from service.dataset_export import ExportError, export_dataset
+from service.settings import Settings
+from tests.service.builders import Auth, obs, post, send
+from vision.recipe import Recipe
+from vision.taxonomy import Taxonomy
+
+NAMES = ["person", "vendor_stall", "goods_display", "lightbox", "shop_sign", "projecting_sign", "window_ad"]
+
+
+def frame(path: Path, colour: int) -> None:
+    """A 320x240 keyframe filled with one grey level, with a white patch at 200..300 x 20..60."""
+    image = np.full((240, 320, 3), colour, np.uint8)
+    image[20:60, 200:300] = 255
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+@pytest.fixture
+def reviewed(client: TestClient, auth: Auth, settings: Settings) -> dict[str, int]:
+    """Cases on two keyframes: confirmed sign + unreviewed stall on frame a; rejected goods + a vendor
+    recategorised as a lightbox on frame b; an unreviewed case alone on frame c; one without keyframe."""
+    for name, colour in (("a", 40), ("b", 80), ("c", 120)):
+        frame(settings.data_dir / "frames" / f"{name}.jpg", colour)
+    items = [
+        obs("sign", category="outdoor_ad", label="shop_sign", bbox=[200, 20, 300, 60], keyframe="frames/a.jpg"),
+        obs("stall", north=60, label="vendor_stall", bbox=[10, 100, 110, 230], keyframe="frames/a.jpg"),
+        obs("goods", north=120, category="goods_spill", label="bottle", bbox=[50, 50, 150, 150], keyframe="frames/b.jpg"),
+        obs("box", north=180, label="umbrella", bbox=[160, 120, 330, 250], keyframe="frames/b.jpg"),
+        obs("alone", north=240, label="vendor_stall", bbox=[0, 0, 50, 50], keyframe="frames/c.jpg"),
+        obs("nokey", north=300, category="outdoor_ad", label="shop_sign"),
+    ]
+    cases = {item["track_id"]: r["case_id"] for item, r in zip(items, send(client, auth, items)["results"])}
+    for track, body in (
+        ("sign", {"decision": "confirm"}),
+        ("goods", {"decision": "reject"}),
+        ("box", {"decision": "recategorize", "category": "lightbox_ad"}),
+        ("nokey", {"decision": "confirm"}),
+    ):
+        post(client, auth["reviewer"], f"/api/cases/{cases[track]}/review", body)
+    return cases
+
+
+def labels(folder: Path, image: str) -> list[list[float]]:
+    rows = (folder / "labels" / image).with_suffix(".txt").read_text().split("\n")
+    return [[float(v) for v in row.split()] for row in rows if row]
+
+
+def test_export_writes_boxes_negatives_and_greys_the_undecided(
+    engine: Engine, settings: Settings, reviewed: dict[str, int], tmp_path: Path
+) -> None:
+    out = tmp_path / "export"
+    taxonomy = Taxonomy.load()
+    with Session(engine) as session:
+        summary = export_dataset(session, settings, out, taxonomy)
+    assert summary.images == 2 and summary.negatives == 1 and summary.greyed == 1
+    assert summary.boxes == {"shop_sign": 1, "lightbox": 1}
+    assert summary.skipped == {"no keyframe": 1}
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["a.jpg", "b.jpg"]  # c: nobody decided
+
+    names = list(taxonomy.labels)
+    assert labels(out, "a.jpg") == [pytest.approx([names.index("shop_sign"), 250 / 320, 40 / 240, 100 / 320, 40 / 240], abs=1e-5)]
+    # recategorised umbrella -> the lightbox class, clipped to the image; the rejected goods: no box
+    assert labels(out, "b.jpg") == [pytest.approx([names.index("lightbox"), 240 / 320, 180 / 240, 160 / 320, 120 / 240], abs=1e-5)]
+
+    a = cv2.imread(str(out / "images" / "a.jpg"))
+    assert abs(int(a[150, 60, 0]) - 114) <= 3  # the undecided stall is painted grey
+    assert abs(int(a[40, 250, 0]) - 255) <= 3 and abs(int(a[10, 10, 0]) - 40) <= 3  # sign and background kept
+    b = cv2.imread(str(out / "images" / "b.jpg"))
+    assert abs(int(b[100, 100, 0]) - 80) <= 3  # a hard negative keeps its pixels
+
+    table = (out / "observations.csv").read_text().splitlines()
+    assert table[0] == "image,observation_id,case_id,decision,class"
+    assert sorted(row.split(",")[3] for row in table[1:]) == ["box", "box", "negative", "unreviewed"]
+
+
+def test_train_reads_the_export_with_our_class_names(
+    engine: Engine, settings: Settings, reviewed: dict[str, int], tmp_path: Path
+) -> None:
+    out = tmp_path / "export"
+    with Session(engine) as session:
+        export_dataset(session, settings, out, Taxonomy.load())
+    recipe = Recipe.load(Path(__file__).parents[2] / "models" / "streetscan-v1.recipe.yaml", tmp_path)
+    recipe.add_export(out)
+    split = recipe.sources[-1].open(NAMES)
+    truth = {path.name: split.read(path)[1] for path in split.images}
+    assert list(truth["a.jpg"].labels) == ["shop_sign"] and list(truth["b.jpg"].labels) == ["lightbox"]
+    np.testing.assert_allclose(truth["b.jpg"].xyxy, [[160, 120, 320, 240]], atol=0.5)
+
+
+def test_export_refuses_a_folder_with_files(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "keep.txt").write_text("mine")
+    with Session(engine) as session, pytest.raises(ExportError, match="not an empty folder"):
+        export_dataset(session, settings, tmp_path / "busy", Taxonomy.load())
+    assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
+
+
+def test_export_command(
+    settings: Settings, reviewed: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STREETSCAN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("STREETSCAN_DATA_DIR", str(settings.data_dir))
+    assert main(["export-dataset", "--out", str(tmp_path / "export")]) == 0
+    assert "2 images; boxes: lightbox 1, shop_sign 1; hard negatives 1" in capsys.readouterr().out
+    assert main(["export-dataset", "--out", str(tmp_path / "export")]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
