@@ -1,5 +1,5 @@
-"""Fine-tuning the base model: growing its class list, BatchNorm calibration, distillation of the base
-classes, the Ultralytics training run, and weights that name no machine's folders.
+"""Fine-tuning the base model: growing its class list, BatchNorm calibration, the Ultralytics training run,
+and the shipped weights (grafted with the base model's own layers, naming no machine's folders).
 
 torch and Ultralytics are imported inside the functions that use them.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -122,91 +121,27 @@ def _portable(args: Any) -> dict[str, Any]:
     return {k: Path(v).name if isinstance(v, str) and os.path.isabs(v) else v for k, v in args.items()}
 
 
-class KeepBaseLoss:
-    """The Ultralytics detection loss plus distillation of the base classes from the frozen base model.
-
-    On every training image the student's logits of the first ``n`` classes (the base model's) are pulled
-    towards the base model's scores (Bernoulli KL divergence summed over anchors and classes, divided by
-    the base's score mass as the class loss is by its target mass, times ``weight`` and the class gain).
-    What the base sees keeps its confidence, including the faint detections no pseudo-label carries.
-    ``shared``: the first layers are frozen and compute the same in both models, so the base model runs
-    on from the student's outputs of them instead of recomputing them.
-    """
-
-    def __init__(self, student: Any, teacher: Any, weight: float, shared: int = 0) -> None:
-        from ultralytics.utils.loss import v8DetectionLoss
-
-        self.detection = v8DetectionLoss(student)
-        self.teacher = teacher.float().eval().to(next(student.parameters()).device)
-        self.teacher.requires_grad_(False)
-        self.n = teacher.model[-1].nc
-        self.weight = weight
-        self.shared = shared
-        self.outputs: dict[int, Any] = {}
-        for i in range(shared):
-            student.model[i].register_forward_hook(partial(self._record, i))
-
-    def _record(self, i: int, _module: Any, _inputs: Any, output: Any) -> None:
-        self.outputs[i] = output
-
-    def _teacher_scores(self, images: Any) -> Any:
-        """(B, n, anchors) base-model class logits, continuing from the student's shared layers."""
-        if not self.shared:
-            return self.teacher(images)[1]["scores"]
-        y = [self.outputs[i] for i in range(self.shared)]
-        x = y[-1]
-        for m in self.teacher.model[self.shared :]:
-            if m.f != -1:
-                x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
-            x = m(x)
-            y.append(x)
-        return x[1]["scores"]
-
-    def __call__(self, preds: Any, batch: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """(box, cls, dfl) loss times batch size, with distillation added to cls; and the detached items."""
-        import torch
-        from torch.nn.functional import binary_cross_entropy_with_logits as bce
-
-        loss, items = self.detection(preds, batch)
-        student = self.detection.parse_output(preds)["scores"][:, : self.n]
-        with torch.no_grad():
-            logits = self._teacher_scores(batch["img"])
-            target = logits.sigmoid()
-        kl = bce(student, target, reduction="sum") - bce(logits, target, reduction="sum")
-        keep = self.weight * self.detection.hyp.cls * kl / target.sum().clamp(min=1)
-        loss = loss + torch.stack([torch.zeros_like(keep), keep * len(student), torch.zeros_like(keep)])
-        return loss, {**items, "cls_loss": items["cls_loss"] + keep.detach()}
-
-
-def fit(
-    init: Path, data_yaml: Path, args: dict[str, Any], work: Path, device: str, teacher: Path, distill: float
-) -> Path:
-    """Fine-tune ``init`` with Ultralytics, distilling the base classes from ``teacher`` with weight
-    ``distill`` (0: plain fine-tuning); returns the last weights."""
+def fit(init: Path, data_yaml: Path, args: dict[str, Any], work: Path, device: str) -> Path:
+    """Fine-tune ``init`` with Ultralytics; returns the last weights."""
     from ultralytics import YOLO
 
-    model = YOLO(str(init))
-    if distill:
-        base = YOLO(str(teacher)).model
-
-        def keep_base(trainer: Any) -> None:
-            frozen = args.get("freeze")
-            shared = frozen if isinstance(frozen, int) else 0
-            trainer.model.criterion = KeepBaseLoss(trainer.model, base, distill, shared)
-
-        model.add_callback("on_train_start", keep_base)
     run = {"project": str(work), "name": "fit", "exist_ok": True, "plots": False, "val": False, "device": device}
-    model.train(data=str(data_yaml), **run, **args)
+    YOLO(str(init)).train(data=str(data_yaml), **run, **args)
     return work / "fit" / "weights" / "last.pt"
 
 
-def finalize(trained: Path, out: Path) -> Path:
-    """Copy trained weights to ``out`` without optimizer state or any path of the machine that trained them."""
+def finalize(trained: Path, base: Path, shared: int, out: Path) -> Path:
+    """Save the fine-tuned weights grafted with the ``base`` model's own layers after the ``shared`` frozen
+    ones (see ``vision.graft``) to ``out``, without optimizer state or any path of the machine that trained them."""
     import torch
 
+    from vision.graft import graft
+
     ckpt = torch.load(trained, map_location="cpu", weights_only=False)
-    model = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
-    model.args = _portable(getattr(model, "args", {}) or {})
+    tuned = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
+    original = torch.load(base, map_location="cpu", weights_only=False)
+    model = graft(original["ema"] if original.get("ema") is not None else original["model"], tuned, shared)
+    model.args = _portable(getattr(tuned, "args", {}) or {})
     model.pt_path = None  # where the weights were loaded from while training
     meta = {k: ckpt[k] for k in ("date", "version", "license", "docs") if k in ckpt}
     torch.save({**meta, "model": model.half(), "ema": None, "train_args": _portable(ckpt.get("train_args", {}))}, out)

@@ -54,7 +54,7 @@ def graft(base: Any, tuned: Any, shared: int) -> Any:
     a ``TwoHeads`` layer. The first ``shared`` layers must compute the same in both models (frozen while
     fine-tuning); the result keeps ``tuned``'s.
     """
-    model = copy.deepcopy(tuned).float().eval()
+    model = copy.deepcopy(tuned).float()
     base = copy.deepcopy(base).float().eval()
     tuned_layers, base_layers = list(model.model), list(base.model)
     tuned_head, base_head = tuned_layers[-1], base_layers[-1]
@@ -81,4 +81,4 @@ def graft(base: Any, tuned: Any, shared: int) -> Any:
     layers.append(heads)
     model.model = nn.Sequential(*layers)
     model.save = sorted({j for m in layers for j in ([m.f] if isinstance(m.f, int) else m.f) if j != -1})
-    return model
+    return model.eval()

@@ -113,8 +113,10 @@ def model_card(
         "",
         f"- Before fine-tuning, the BatchNorm layers get the statistics of {CALIBRATION_IMAGES} training images "
         "(the base weights carry identity statistics folded from an export); what the model computes does not change.",
-        f"- Base classes are distilled from the base model on every training image (weight "
-        f"{recipe.distill_base}), so their scores stay where the base had them.",
+        f"- The shipped weights score the base classes with the base model's own layers, which run beside the "
+        f"fine-tuned ones after the {recipe.train['freeze']} frozen layers both share (`vision/graft.py`): the "
+        "base classes are detected exactly as by the base, the new classes by the fine-tuned layers. The price "
+        "is those layers run twice: about 1.5 times the time of the base model per image.",
         "",
         "## Evaluation",
         "",
@@ -188,6 +190,8 @@ def model_card(
         "## Limits",
         "",
         "- Stalls, goods displays and lightboxes are learned from synthetic images only (see above).",
+        "- To train further, start again from the base model with this recipe (and reviewers' exports); the "
+        "grafted weights themselves cannot be fine-tuned.",
         f"- Far, small signs in 1080p frames: use the inference mode that scores best above "
         f"({_best_mode(recipe, ours)}); `Detector` takes `imgsz` and `tile`.",
         "- Shop-front photos come from one public dataset; other cities' signage may score lower.",

@@ -61,7 +61,6 @@ class Recipe:
     classes: list[str]
     sources: list[Source]
     pseudo_label: dict[str, float]
-    distill_base: float
     synthetic: dict[str, Any]
     patrol: dict[str, Any]
     holdout_every: int
@@ -82,6 +81,9 @@ class Recipe:
             raise RecipeError(f"{path}: not a usable recipe: {exc!r}") from exc
         for key in ("real", "coco"):
             recipe.source(recipe.evaluate[key]["source"])
+        freeze = recipe.train.get("freeze")
+        if not isinstance(freeze, int) or isinstance(freeze, bool) or freeze < 1:
+            raise RecipeError(f"{path}: train.freeze must be the number of frozen first layers the base shares")
         return recipe
 
     def source(self, name: str) -> Source:

@@ -4,7 +4,8 @@ the base model with our classes appended to its own, evaluate, and write the wei
 The class list is the base model's classes in its order (80 COCO classes) followed by the recipe's new
 classes, and the new model starts with every base weight, so it first detects exactly what the base
 detects. Images from sources that do not label the base classes get them from the base model itself
-(pseudo-labels), so no image teaches that a person or a car is background.
+(pseudo-labels), so no image teaches that a person or a car is background. The shipped weights keep the
+base model's own layers beside the fine-tuned ones for the base classes (``vision.graft``).
 
 Pieces: ``vision.recipe`` (recipes, class list), ``vision.dataset`` (the training set),
 ``vision.finetune`` (growing, calibrating and fine-tuning the model), ``vision.model_eval`` (scores on
@@ -114,9 +115,9 @@ def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None 
     calibration = _calibration_images(built.data_yaml.parent / "images" / "train")
     init = expand_model(recipe.base, names, work / "init.pt", calibration, recipe.train["imgsz"])
     t1 = time.monotonic()
-    trained = fit(init, built.data_yaml, recipe.train, work, device, recipe.base, recipe.distill_base)
+    trained = fit(init, built.data_yaml, recipe.train, work, device)
     train_s = time.monotonic() - t1
-    weights = finalize(trained, out / f"{recipe.name}.pt")
+    weights = finalize(trained, recipe.base, recipe.train["freeze"], out / f"{recipe.name}.pt")
     ours = evaluate_model(recipe, weights, names, work)
     reference = Detector(recipe.base, conf=recipe.evaluate["conf"], imgsz=recipe.evaluate["imgsz"])
     base_coco = score(reference, evaluation_split(recipe, "coco", names))

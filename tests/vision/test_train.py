@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from ultralytics.utils.loss import v8DetectionLoss
 
 from vision.dataset import build_dataset, check_sources, merge_labels
 from vision.detector import Detector
 from vision.evaluate import Boxes, LabeledSplit, average_precision
-from vision.finetune import KeepBaseLoss, expand_model, letterboxed
+from vision.finetune import expand_model, letterboxed
+from vision.graft import graft
 from vision.recipe import Recipe, RecipeError, class_names
 from vision.synth import SYNTH_CLASSES, Composer, load_cutouts
 from vision.train import add_train_parser
@@ -88,27 +87,30 @@ def test_grown_model_detects_like_the_base_and_trains_from_there(
     np.testing.assert_allclose(trained.numpy(), evaluated.numpy(), atol=0.05)
 
 
-def test_distillation_is_zero_while_the_student_scores_as_the_base(
+def test_grafted_model_scores_base_classes_with_the_base_and_ours_with_the_tuned_layers(
     coco_weights: Path, shared_dir: Path, names: list[str], tmp_path: Path
 ) -> None:
     images = [cv2.imread(str(p)) for p in sorted((shared_dir / "datasets/coco128/images/val").glob("*.jpg"))[:2]]
-    student = torch.load(expand_model(coco_weights, names, tmp_path / "grown.pt", images, 320), weights_only=False)
-    student = student["model"].float().train()
-    student.args = SimpleNamespace(box=7.5, cls=0.5, dfl=1.5)
-    teacher = torch.load(coco_weights, weights_only=False)["model"]
-    batch = {
-        "img": letterboxed(images, 320),
-        "batch_idx": torch.tensor([0.0, 1.0]),
-        "cls": torch.tensor([[83.0], [0.0]]),
-        "bboxes": torch.tensor([[0.5, 0.4, 0.3, 0.1], [0.5, 0.5, 0.4, 0.8]]),
-    }
-    plain = v8DetectionLoss(student)(student(batch["img"]), batch)[1]["cls_loss"]
-    keep = KeepBaseLoss(student, teacher, weight=1.0)
-    assert keep(student(batch["img"]), batch)[1]["cls_loss"] == pytest.approx(float(plain), abs=1e-3)
+    tuned = torch.load(expand_model(coco_weights, names, tmp_path / "grown.pt"), weights_only=False)["model"].float()
+    with torch.no_grad():  # fine-tuning changed every layer after the 10 frozen ones
+        for layer in tuned.model[10:]:
+            for weight in layer.parameters():
+                weight.mul_(1 + 0.1 * torch.randn_like(weight))
+        tuned.model[-1].cv3[0][-1].bias[80:] += 4.0
+    base = torch.load(coco_weights, weights_only=False)["model"].float().eval()
+    grafted = graft(base, tuned, shared=10)
+    batch = letterboxed(images, 320)
     with torch.no_grad():
-        student.model[-1].cv3[0][-1].bias[:80] += 2.0  # the student drifts from the base
-    drifted = keep(student(batch["img"]), batch)[1]["cls_loss"]
-    assert drifted > v8DetectionLoss(student)(student(batch["img"]), batch)[1]["cls_loss"] + 0.1
+        y, expected, tuned_y = grafted(batch)[0], base(batch)[0], tuned.eval()(batch)[0]
+    anchors = expected.shape[2]
+    assert y.shape == (2, 4 + 86, 2 * anchors)
+    torch.testing.assert_close(y[:, : 4 + 80, :anchors], expected, atol=1e-4, rtol=1e-4)  # the base, exactly
+    assert not y[:, 4 + 80 :, :anchors].any() and not y[:, 4 : 4 + 80, anchors:].any()
+    torch.testing.assert_close(y[:, :4, anchors:], tuned_y[:, :4])  # our classes: the tuned layers
+    torch.testing.assert_close(y[:, 4 + 80 :, anchors:], tuned_y[:, 4 + 80 :])
+    assert not torch.equal(tuned_y[:, : 4 + 80], expected)
+    with pytest.raises(RuntimeError, match="cannot be trained"):
+        grafted.train()(batch)
 
 
 def test_synthetic_boxes_enclose_exactly_what_was_pasted(recipe: Recipe, names: list[str], shared_dir: Path) -> None:
@@ -169,3 +171,11 @@ def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
     assert "## Licences" in text and "AGPL-3.0" in text and "CC0" in text and "## Reproduce" in text
     assert str(tmp_path).encode() not in weights.read_bytes()
     assert torch.load(weights, weights_only=False)["model"].names[85] == "window_ad"
+    # the base classes come out as the base model finds them: the shared layers stayed frozen in training
+    images = [cv2.imread(str(p)) for p in sorted((shared_dir / "datasets/coco128/images/val").glob("*.jpg"))[:3]]
+    base = Detector(shared_dir / "models" / "yolo11n-coco.pt")
+    for ours, theirs in zip(model.detect(images), base.detect(images)):
+        kept = ours.class_id < 80
+        assert kept.sum() == len(theirs) > 0
+        np.testing.assert_array_equal(ours.class_id[kept], theirs.class_id)
+        np.testing.assert_allclose(ours.xyxy[kept], theirs.xyxy, atol=1.0)
