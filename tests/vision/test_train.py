@@ -158,8 +158,17 @@ def test_average_precision() -> None:
 def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_train_parser(parser.add_subparsers(dest="command", required=True))
-    out = tmp_path / "out"
-    command = f"train --recipe {RECIPE} --out {out} --data-root {shared_dir} --limit 4 --epochs 1 --imgsz 160 --batch 8"
+    out, export = tmp_path / "out", tmp_path / "reviewed"
+    (export / "images").mkdir(parents=True)  # laid out as `streetscan export-dataset` writes it
+    (export / "labels").mkdir()
+    (export / "data.yaml").write_text("path: .\nnames: {0: vendor_stall, 1: shop_sign}\n")
+    for k, image in enumerate(sorted((shared_dir / "datasets/facade-ads/images/train").glob("*.jpg"))[:2]):
+        (export / "images" / f"{k}.jpg").write_bytes(image.read_bytes())
+        (export / "labels" / f"{k}.txt").write_text("1 0.5 0.2 0.6 0.1\n" if k else "")  # one hard negative
+    command = (
+        f"train --recipe {RECIPE} --out {out} --data-root {shared_dir} --export {export} --limit 4 --epochs 1 "
+        "--imgsz 160 --batch 8"
+    )
     args = parser.parse_args(command.split())
     assert args.func(args) == 0
     weights, card = out / "streetscan-v1.pt", out / "streetscan-v1.md"
@@ -169,6 +178,7 @@ def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
     text = card.read_text()
     assert "Synthetic bootstrap" in text and "class-agnostic" in text and "| `person` |" in text
     assert "## Licences" in text and "AGPL-3.0" in text and "CC0" in text and "## Reproduce" in text
+    assert "| export:reviewed | 2 | 0 |" in text  # both images trained on
     assert str(tmp_path).encode() not in weights.read_bytes()
     assert torch.load(weights, weights_only=False)["model"].names[85] == "window_ad"
     # the base classes come out as the base model finds them: the shared layers stayed frozen in training
