@@ -24,14 +24,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision.dataset import build_dataset
+from vision.dataset import Built, build_dataset
 from vision.detector import Detector
 from vision.evaluate import DatasetError, score
 from vision.finetune import CALIBRATION_IMAGES, expand_model, finalize, fit
 from vision.model_card import ap_text, model_card
 from vision.model_eval import evaluate_model, evaluation_split, kept_classes
 from vision.recipe import Recipe, RecipeError, class_names, default_data_root
-from vision.taxonomy import Taxonomy
+from vision.taxonomy import Taxonomy, TaxonomyError
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def run_train(args: argparse.Namespace) -> int:
             {k: v for k, v in (("epochs", args.epochs), ("imgsz", args.imgsz), ("batch", args.batch)) if v}
         )
         train(recipe, args.out.resolve(), args.device, args.taxonomy)
-    except (RecipeError, DatasetError, OSError) as exc:
+    except (RecipeError, DatasetError, TaxonomyError, OSError) as exc:
         print(f"streetscan train: error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -116,9 +116,22 @@ def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None 
     init = expand_model(recipe.base, names, work / "init.pt", calibration, recipe.train["imgsz"])
     t1 = time.monotonic()
     trained = fit(init, built.data_yaml, recipe.train, work, device)
-    train_s = time.monotonic() - t1
+    return publish(recipe, names, built, trained, out, time.monotonic() - t1, rules, device)
+
+
+def publish(
+    recipe: Recipe,
+    names: list[str],
+    built: Built,
+    trained: Path,
+    out: Path,
+    train_s: float,
+    rules: Taxonomy,
+    device: str = "cpu",
+) -> Path:
+    """Graft the ``trained`` weights, evaluate them and write ``out/<recipe.name>.pt`` and its card."""
     weights = finalize(trained, recipe.base, recipe.train["freeze"], out / f"{recipe.name}.pt")
-    ours = evaluate_model(recipe, weights, names, work)
+    ours = evaluate_model(recipe, weights, names, out / "work")
     reference = Detector(recipe.base, conf=recipe.evaluate["conf"], imgsz=recipe.evaluate["imgsz"])
     base_coco = score(reference, evaluation_split(recipe, "coco", names))
     card = model_card(recipe, names, built, weights, ours, base_coco, rules, train_s, device)
