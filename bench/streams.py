@@ -2,7 +2,7 @@
 
 Each camera is the sample patrol clip (1080p, 30 frames/s, H.264) looped as a live source at its own
 frame rate, so every camera costs a real-time decode; it is sampled at ``--fps`` by wall clock and
-processed by the current model (COCO YOLO11n, 640 px, CPU), the fixed-camera tracker and the dwell
+processed by the shipped model (``models/streetscan-v1.pt``, 640 px, CPU), the fixed-camera tracker and the dwell
 rules, exactly as the camera supervisor does. Two ways to share the CPU are compared:
 
 - shared: one detector, one inference thread batching the newest frame of every camera (what the
@@ -16,7 +16,7 @@ is the baseline its figures are compared with.
 
     python bench/streams.py [--seconds 15] [--fps 2] [--max-cameras 16] [--mode both|shared|per-camera]
 
-Reads the clip and the weights from STREETSCAN_SHARED (default ../shared beside the checkout).
+Reads the clip from STREETSCAN_SHARED (default ../shared beside the checkout).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vision.defaults import default_model
 from vision.detector import Detections, Detector
 from vision.dwell import DwellRules
 from vision.inference import InferenceLoop
@@ -41,7 +42,7 @@ from vision.watch import CameraPlace, CameraWatch
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))
 CLIP = SHARED / "samples" / "patrol-facades" / "patrol.mp4"
-WEIGHTS = SHARED / "models" / "yolo11n-coco.pt"
+WEIGHTS = default_model()
 WARMUP_S = 5.0
 
 

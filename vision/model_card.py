@@ -116,7 +116,7 @@ def model_card(
         f"- The shipped weights score the base classes with the base model's own layers, which run beside the "
         f"fine-tuned ones after the {recipe.train['freeze']} frozen layers both share (`vision/graft.py`): the "
         "base classes are detected exactly as by the base, the new classes by the fine-tuned layers. The price "
-        "is those layers run twice: about 1.5 times the time of the base model per image.",
+        "is those layers run twice: about 1.6 times the time of the base model per image (`bench/detector.py`).",
         "",
         "## Evaluation",
         "",
