@@ -54,7 +54,8 @@ class TrackRecord:
     best_confidence: float = 0.0
     best_bbox: list[float] = field(default_factory=list)
     frame: np.ndarray | None = None
-    overlaps: Counter[int] = field(default_factory=Counter)
+    overlaps: Counter[int] = field(default_factory=Counter)  # other track -> frames both boxed the same thing
+    together: Counter[int] = field(default_factory=Counter)  # other track -> frames both were seen in
 
     @property
     def strength(self) -> tuple[int, int]:
@@ -122,7 +123,9 @@ class TrackFolder:
     twice and both boxes get tracks, the weaker track (its box overlapping the other's by more than
     ``duplicate_iou``, or lying inside a box of the same label to ``duplicate_inside`` of its area,
     in at least half of its frames) is dropped: one object, one observation. The second case is a
-    part boxed beside the whole, such as one word of a shop sign.
+    part boxed beside the whole, such as one word of a shop sign. A track that took over an object from
+    a track already reported (their boxes the same thing in at least half of the frames both were seen
+    in, often a single one as an object leaves the frame) is dropped too, however long it goes on.
     """
 
     def __init__(
@@ -176,21 +179,24 @@ class TrackFolder:
         iou, inside = box_overlaps(tracked.xyxy, tracked.xyxy)
         same_label = tracked.class_id[:, None] == tracked.class_id[None, :]
         twins = (iou > self.duplicate_iou) | (same_label & (inside >= self.duplicate_inside))
-        for i, j in zip(*np.nonzero(np.triu(twins, k=1))):
-            a, b = int(tracked.tracker_id[i]), int(tracked.tracker_id[j])
-            self.active[a].overlaps[b] += 1
-            self.active[b].overlaps[a] += 1
+        ids = [int(t) for t in tracked.tracker_id]
+        for i, j in zip(*np.triu_indices(len(ids), k=1)):
+            a, b = ids[i], ids[j]
+            self.active[a].together[b] += 1
+            self.active[b].together[a] += 1
+            if twins[i, j]:
+                self.active[a].overlaps[b] += 1
+                self.active[b].overlaps[a] += 1
 
     def _is_duplicate(self, record: TrackRecord) -> bool:
         for other_id, frames in record.overlaps.items():
             other = self.active.get(other_id) or self.kept.get(other_id)
-            if (
-                other is not None
-                and frames >= record.hits / 2
-                and other.strength > record.strength
-                and other.category in (None, record.category)
-            ):
+            if other is None or other.category not in (None, record.category):
+                continue
+            if frames >= record.hits / 2 and other.strength > record.strength:
                 return True
+            if other_id in self.kept and frames >= record.together[other_id] / 2:
+                return True  # took over an object already reported
         return False
 
     def _keep(self, records: list[TrackRecord]) -> list[TrackRecord]:

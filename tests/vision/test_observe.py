@@ -112,6 +112,20 @@ def test_duplicate_ending_after_its_twin_is_still_dropped() -> None:
     assert [r.track_id for r in done] == [1]
 
 
+def test_a_track_taking_over_a_reported_object_is_not_a_second_object() -> None:
+    folder = TrackFolder(min_hits=3, max_idle_s=0.3)
+    done = []
+    for i in range(20):  # a sign pans left; its track is lost after frame 9, a new one took over at 9
+        x = 600 - 20 * i
+        rows = [(1, [x, 100, x + 200, 160], 0.8, "outdoor_ad")] if i <= 9 else []
+        if i >= 9:
+            rows.append((2, [x + 15, 102, x + 215, 158], 0.6, "outdoor_ad"))
+        rows.append((3, [10, 300, 60, 350], 0.7, "outdoor_ad"))  # another sign, in view all along
+        done += folder.update(i * 0.2, IMAGE, tracked(rows))
+    done += folder.flush()
+    assert sorted(r.track_id for r in done) == [1, 3]
+
+
 def test_geometry_helpers() -> None:
     a = np.array([[0, 0, 10, 10]], dtype=np.float32)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], dtype=np.float32)
