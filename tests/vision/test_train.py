@@ -4,6 +4,7 @@ and one short end-to-end ``streetscan train`` run."""
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import cv2
@@ -179,6 +180,7 @@ def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
     assert "Synthetic bootstrap" in text and "class-agnostic" in text and "| `person` |" in text
     assert "## Licences" in text and "AGPL-3.0" in text and "CC0" in text and "## Reproduce" in text
     assert "| export:reviewed | 2 | 0 |" in text  # both images trained on
+    assert re.search(r"Weak on real shop fronts \(AP50 below 0.5\): .*`shop_sign` 0\.[0-4]\d\d \(\d+ validation", text)
     assert str(tmp_path).encode() not in weights.read_bytes()
     assert torch.load(weights, weights_only=False)["model"].names[85] == "window_ad"
     # the base classes come out as the base model finds them: the shared layers stayed frozen in training
