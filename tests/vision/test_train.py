@@ -48,6 +48,13 @@ def test_class_list_is_base_then_ours(base: Detector, names: list[str]) -> None:
         class_names(base.names, ["person"])
 
 
+def test_recipe_must_freeze_the_layers_the_graft_shares(tmp_path: Path, shared_dir: Path) -> None:
+    unfrozen = tmp_path / "unfrozen.yaml"
+    unfrozen.write_text(RECIPE.read_text().replace("  freeze: 10", "  freeze: 0"))
+    with pytest.raises(RecipeError, match="train.freeze"):
+        Recipe.load(unfrozen, shared_dir)
+
+
 def test_sources_map_classes_to_ours(recipe: Recipe, names: list[str]) -> None:
     facade = recipe.source("facade-ads").open(names)
     assert sorted(facade.keep.values()) == ["projecting_sign", "shop_sign", "window_ad"]
