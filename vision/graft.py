@@ -4,9 +4,7 @@ layers for the new classes, grafted onto the backbone both share.
 Fine-tuning the layers after the frozen backbone makes the base classes drift however the training is
 weighted. A grafted model runs the frozen backbone once, then both the base model's neck and head (its
 classes, exactly as the base scores them) and the fine-tuned neck and head (only the new classes). It
-costs the fine-tuned layers once more (about half again the time of one model at 640 px).
-
-torch and Ultralytics are imported inside the functions that use them.
+costs the fine-tuned layers once more (about 1.6 times the time of one model, ``bench/detector.py``).
 """
 
 from __future__ import annotations
@@ -22,8 +20,8 @@ class TwoHeads(nn.Module):
     """Last layer of a grafted model: the fine-tuned head on the first three feature maps, the base head on
     the last three.
 
-    In inference both heads' decoded outputs, (B, 4 + nc, A) each, are stacked along the anchors into
-    (B, 4 + nc, 2A): the base head's anchors score the base classes (ids below ``n_base``), the fine-tuned
+    In inference the heads' decoded outputs, (B, 4 + nc, A) and (B, 4 + n_base, A) for A anchors, are
+    stacked along the anchors into (B, 4 + nc, 2A) (box xywh in input pixels, then class scores 0..1): the base head's anchors score the base classes (ids below ``n_base``), the fine-tuned
     head's anchors only the classes from ``n_base`` on. Training a grafted model is not supported: train
     from the base model and graft again.
     """
@@ -38,6 +36,7 @@ class TwoHeads(nn.Module):
         self.export = False
 
     def forward(self, x: list[Any]) -> Any:
+        """x: the tuned branch's three feature maps, then the base branch's; returns (y, raw tuned outputs)."""
         if self.training:
             raise RuntimeError("a grafted model cannot be trained; fine-tune the base model and graft again")
         tuned, raw = self.tuned(x[:3])
