@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from service.evidence import evidence_file
 from service.models import Case, CaseAction, CaseEvent, CaseStatus, Observation
 from service.settings import Settings
+from vision.evaluate import Boxes
 from vision.taxonomy import Taxonomy
 
 POSITIVE = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed, CaseStatus.reopened})
@@ -77,16 +78,18 @@ def category_classes(taxonomy: Taxonomy) -> dict[str, str]:
     return out
 
 
-def training_label(label: str, category: str, taxonomy: Taxonomy) -> str | None:
+def training_label(label: str, category: str, taxonomy: Taxonomy, classes: dict[str, str]) -> str | None:
     """The class of an observation decided to be ``category``: its own ``label`` when the taxonomy maps it
-    there directly, else the category's class (None when the taxonomy maps no label to it)."""
+    there directly, else the category's class in ``classes`` (see ``category_classes``; None when the
+    taxonomy maps no label to it)."""
     if taxonomy.labels.get(label) == category:
         return label
-    return category_classes(taxonomy).get(category)
+    return classes.get(category)
 
 
 def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> dict[str, list[Decided]]:
     """Keyframe key -> its observations with the reviewers' decision on each."""
+    classes = category_classes(taxonomy)
     recategorised = set(session.exec(select(CaseEvent.case_id).where(CaseEvent.action == CaseAction.recategorize)))
     rows = session.exec(
         select(Observation, Case).join(Case, Observation.case_id == Case.id, isouter=True).order_by(Observation.id)
@@ -100,7 +103,7 @@ def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> d
         if case is not None and case.status == CaseStatus.rejected:
             decision = "negative"
         elif case is not None and (case.status in POSITIVE or case.id in recategorised):
-            label = training_label(obs.label, case.category, taxonomy)
+            label = training_label(obs.label, case.category, taxonomy, classes)
             decision = "box" if label else "unreviewed"
             if not label:
                 summary.skipped[f"no class for category {case.category}"] += 1
@@ -108,31 +111,20 @@ def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> d
     return frames
 
 
-def _yolo_rows(boxes: Iterable[Decided], shape: tuple[int, ...], ids: dict[str, int]) -> list[str]:
-    """YOLO label lines (class cx cy w h, normalized) of the boxes, clipped to the image."""
-    h, w = shape[:2]
-    rows = []
-    for d in boxes:
-        x1, y1, x2, y2 = np.clip(d.bbox, 0, [w, h, w, h])
-        if x2 > x1 and y2 > y1:
-            rows.append(f"{ids[d.label]} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}")
-    return rows
+def _region(bbox: list[float]) -> tuple[slice, slice]:
+    """Rows and columns of an image that the box [x1, y1, x2, y2] (pixels) covers."""
+    x1, y1, x2, y2 = (max(int(round(v)), 0) for v in bbox)
+    return slice(y1, y2), slice(x1, x2)
 
 
-def grey_out(image: np.ndarray, unreviewed: Iterable[Decided], boxes: Iterable[Decided]) -> int:
-    """Paint the unreviewed boxes of ``image`` (H x W x 3, in place) grey, except where a box lies; returns
-    how many were painted."""
+def grey_out(image: np.ndarray, unreviewed: Iterable[Decided], boxes: Iterable[Decided]) -> None:
+    """Paint the unreviewed boxes of ``image`` (H x W x 3, in place) grey, except where a box lies."""
     mask = np.zeros(image.shape[:2], dtype=bool)
-    count = 0
     for d in unreviewed:
-        x1, y1, x2, y2 = (int(round(v)) for v in d.bbox)
-        mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = True
-        count += 1
+        mask[_region(d.bbox)] = True
     for d in boxes:
-        x1, y1, x2, y2 = (int(round(v)) for v in d.bbox)
-        mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = False
+        mask[_region(d.bbox)] = False
     image[mask] = GREY
-    return count
 
 
 def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Taxonomy) -> ExportSummary:
@@ -159,17 +151,15 @@ def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Ta
             boxes = [d for d in group if d.decision == "box"]
             unreviewed = [d for d in group if d.decision == "unreviewed"]
             name = Path(key).stem + ".jpg"
-            if unreviewed:
-                summary.greyed += grey_out(image, unreviewed, boxes)
+            grey_out(image, unreviewed, boxes)
+            if unreviewed or source.suffix.lower() not in (".jpg", ".jpeg"):
                 cv2.imwrite(str(out / "images" / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            elif source.suffix.lower() in (".jpg", ".jpeg"):
-                shutil.copyfile(source, out / "images" / name)
             else:
-                cv2.imwrite(str(out / "images" / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            (out / "labels" / name).with_suffix(".txt").write_text(
-                "".join(row + "\n" for row in _yolo_rows(boxes, image.shape, ids)), encoding="utf-8"
-            )
+                shutil.copyfile(source, out / "images" / name)
+            labelled = Boxes([d.bbox for d in boxes], [d.label for d in boxes])
+            (out / "labels" / name).with_suffix(".txt").write_text(labelled.to_yolo(image.shape, ids), encoding="utf-8")
             summary.images += 1
+            summary.greyed += len(unreviewed)
             summary.boxes.update(d.label for d in boxes)
             summary.negatives += sum(d.decision == "negative" for d in group)
             for d in group:
