@@ -4,7 +4,31 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from service.settings import Settings
+
+
+@contextmanager
+def database_session(settings: Settings) -> Iterator[Session]:
+    """A session on the configured database, migrated to the latest schema first; the engine is closed after."""
+    from sqlmodel import Session
+
+    from service.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def add_serve_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,10 +63,8 @@ def _user_add(args: argparse.Namespace) -> int:
     import sys
 
     from pydantic import ValidationError
-    from sqlmodel import Session
 
     from service.auth import create_user
-    from service.db import make_engine, migrate
     from service.models import UserCreate, validation_message
     from service.settings import Settings
 
@@ -51,17 +73,12 @@ def _user_add(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"streetscan user add: {validation_message(exc)}", file=sys.stderr)
         return 2
-    settings = Settings()
-    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
     try:
-        migrate(engine)
-        with Session(engine) as session:
+        with database_session(Settings()) as session:
             user, token = create_user(session, wanted.name, wanted.role, wanted.password)
     except ValueError as exc:
         print(f"streetscan user add: {exc}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     print(f"added {user.role} {user.name!r} (id {user.id}); API token:")
     print(token)
     return 0
@@ -107,23 +124,16 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
 def _export_dataset(args: argparse.Namespace) -> int:
     import sys
 
-    from sqlmodel import Session
-
     from service.dataset_export import ExportError, export_dataset
-    from service.db import make_engine, migrate
     from service.settings import Settings
     from vision.taxonomy import Taxonomy
 
     settings = Settings()
-    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
     try:
-        migrate(engine)
-        with Session(engine) as session:
+        with database_session(settings) as session:
             summary = export_dataset(session, settings, args.out, Taxonomy.load(settings.taxonomy_path))
     except (ExportError, OSError) as exc:
         print(f"streetscan export-dataset: {exc}", file=sys.stderr)
         return 2
-    finally:
-        engine.dispose()
     print(f"{args.out}: {summary.text()}")
     return 0
