@@ -18,6 +18,11 @@ import numpy as np
 CALIBRATION_IMAGES = 64  # training images whose statistics the BatchNorm layers get before fine-tuning
 
 
+def checkpoint_model(ckpt: dict[str, Any]) -> Any:
+    """The model of an Ultralytics checkpoint: its EMA weights where it has them."""
+    return ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
+
+
 def expand_model(
     base: Path, names: Sequence[str], out: Path, calibration: Sequence[np.ndarray] = (), imgsz: int = 640
 ) -> Path:
@@ -33,7 +38,7 @@ def expand_model(
     from ultralytics.nn.tasks import DetectionModel
 
     ckpt = torch.load(base, map_location="cpu", weights_only=False)
-    old = (ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]).float()
+    old = checkpoint_model(ckpt).float()
     cfg = copy.deepcopy(old.yaml)
     cfg["nc"] = len(names)
     new = DetectionModel(cfg, nc=len(names), verbose=False)
@@ -138,9 +143,8 @@ def finalize(trained: Path, base: Path, shared: int, out: Path) -> Path:
     from vision.graft import graft
 
     ckpt = torch.load(trained, map_location="cpu", weights_only=False)
-    tuned = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
-    original = torch.load(base, map_location="cpu", weights_only=False)
-    model = graft(original["ema"] if original.get("ema") is not None else original["model"], tuned, shared)
+    tuned = checkpoint_model(ckpt)
+    model = graft(checkpoint_model(torch.load(base, map_location="cpu", weights_only=False)), tuned, shared)
     model.args = _portable(getattr(tuned, "args", {}) or {})
     model.pt_path = None  # where the weights were loaded from while training
     meta = {k: ckpt[k] for k in ("date", "version", "license", "docs") if k in ckpt}
