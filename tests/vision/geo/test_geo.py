@@ -22,7 +22,7 @@ from vision.geo import (
     parse_track,
 )
 
-TRACKS = Path(__file__).resolve().parents[2] / "samples" / "tracks"
+TRACKS = Path(__file__).resolve().parents[3] / "samples" / "tracks"
 CST = timezone(timedelta(hours=8))
 SAMPLE_START = datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
 
