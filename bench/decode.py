@@ -18,7 +18,7 @@ from pathlib import Path
 
 import av
 
-from vision.frames import DecodeStats, iter_frames, probe
+from vision import DecodeStats, iter_frames, probe
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))

@@ -16,9 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from vision.defaults import default_model
-from vision.detector import Detector
-from vision.frames import iter_frames
+from vision import Detector, default_model, iter_frames
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))

@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from vision.detector import Detector  # noqa: E402
-from vision.evaluate import score  # noqa: E402
-from vision.model_eval import evaluation_split, patrol_set, sign_groups  # noqa: E402
-from vision.recipe import Recipe, default_data_root  # noqa: E402
+from vision import Detector  # noqa: E402
+from vision.training.evaluate import score  # noqa: E402
+from vision.training.model_eval import evaluation_split, patrol_set, sign_groups  # noqa: E402
+from vision.training.recipe import Recipe, default_data_root  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

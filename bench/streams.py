@@ -31,13 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.defaults import default_model
-from vision.detector import Detections, Detector
-from vision.dwell import DwellRules
-from vision.inference import InferenceLoop
-from vision.streams import LiveFrame, StreamReader
-from vision.taxonomy import Taxonomy
-from vision.watch import CameraPlace, CameraWatch
+from vision import (
+    CameraPlace,
+    CameraWatch,
+    Detections,
+    Detector,
+    DwellRules,
+    InferenceLoop,
+    LiveFrame,
+    StreamReader,
+    Taxonomy,
+    default_model,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))

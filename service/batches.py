@@ -26,8 +26,7 @@ from service.models import (
 )
 from service.settings import Settings
 from service.uploads import Received, ReceivedFile
-from vision.frames import VideoError, verify
-from vision.geo import TRACK_SUFFIXES, GpsFormatError, load_track
+from vision import TRACK_SUFFIXES, GpsFormatError, VideoError, load_track, verify
 
 FILES_FIELD = "files"
 GPS_FOR_FIELD = "gps_for"

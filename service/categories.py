@@ -7,6 +7,6 @@ from pathlib import Path
 
 def known_categories(taxonomy_path: Path | None = None) -> frozenset[str]:
     """Category ids of the taxonomy at ``taxonomy_path`` (None: the shipped one)."""
-    from vision.taxonomy import Taxonomy
+    from vision import Taxonomy
 
     return frozenset(Taxonomy.load(taxonomy_path).categories)

@@ -62,7 +62,7 @@ def run_upload(args: argparse.Namespace) -> int:
 
 def _parts(paths: list[Path], gps: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     """The files to send (tracks from --gps added) and the ``gps_for`` fields."""
-    from vision.geo import TRACK_SUFFIXES
+    from vision import TRACK_SUFFIXES
 
     files = list(paths)
     fields = []

@@ -126,7 +126,7 @@ def _export_dataset(args: argparse.Namespace) -> int:
 
     from service.dataset_export import ExportError, export_dataset
     from service.settings import Settings
-    from vision.taxonomy import Taxonomy
+    from vision import Taxonomy
 
     settings = Settings()
     try:

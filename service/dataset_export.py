@@ -28,8 +28,7 @@ from sqlmodel import Session, select
 from service.evidence import evidence_file
 from service.models import Case, CaseAction, CaseEvent, CaseStatus, Observation
 from service.settings import Settings
-from vision.evaluate import Boxes
-from vision.taxonomy import Taxonomy
+from vision import Detections, Taxonomy
 
 POSITIVE = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed, CaseStatus.reopened})
 GREY = 114
@@ -156,7 +155,7 @@ def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Ta
                 cv2.imwrite(str(out / "images" / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
             else:
                 shutil.copyfile(source, out / "images" / name)
-            labelled = Boxes([d.bbox for d in boxes], [d.label for d in boxes])
+            labelled = Detections.labeled([d.bbox for d in boxes], [d.label for d in boxes])
             (out / "labels" / name).with_suffix(".txt").write_text(labelled.to_yolo(image.shape, ids), encoding="utf-8")
             summary.images += 1
             summary.greyed += len(unreviewed)

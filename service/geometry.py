@@ -9,20 +9,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-EARTH_RADIUS_M = 6_371_008.8
+from vision import EARTH_RADIUS_M, haversine_m
+
 M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon")
 
 Position = tuple[float, float]  # (lon, lat) as in GeoJSON
 Box = tuple[float, float, float, float]  # (min_lat, min_lon, max_lat, max_lon), degrees
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _positions(value: Any, minimum: int, what: str) -> list[Position]:

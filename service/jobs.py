@@ -27,10 +27,7 @@ from service.evidence import store
 from service.ingest import ingest
 from service.models import Job, JobStatus, utcnow
 from service.settings import Settings
-from vision.frames import DecodeStats, Frame
-from vision.geo import load_track
-from vision.observe import Observation
-from vision.pipeline import ScanOptions, Scanner
+from vision import DecodeStats, Frame, Observation, ScanOptions, Scanner, load_track
 
 log = logging.getLogger(__name__)
 

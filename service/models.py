@@ -23,7 +23,7 @@ from pydantic import (
 from sqlmodel import Field, SQLModel
 
 from service.geometry import validate_geometry
-from vision.streams import LIVE_SCHEMES, StreamState
+from vision import LIVE_SCHEMES, StreamState
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vision.detector import Detections
+from vision.boxes import Detections, box_area
 
 DEFAULT_DWELL_S: dict[str, float] = {
     "street_vendor": 180.0,
@@ -98,7 +98,7 @@ class Stay:
         self.track_ids.add(track_id)
         self.categories[category] += 1
         self.labels[label] += 1
-        score = confidence * float(np.sqrt(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)))
+        score = confidence * float(np.sqrt(box_area(box)))
         if score > self.best_score:
             self.best_score, self.best_at, self.best_confidence, self.best_box = score, at, confidence, box
             self.best_image = image

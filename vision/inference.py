@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
-from vision.detector import Detections, Detector
+from vision.boxes import Detections
+from vision.detector import Detector
 from vision.streams import LatestFrame, LiveFrame
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from vision.detector import Detections
+from vision.boxes import Detections, box_area, box_overlaps
 
 
-@dataclass
+@dataclass(frozen=True)
 class Observation:
-    """One real-world object seen in one source (a video or a camera).
+    """One real-world object seen in one source (a video or a camera): what the vision side hands on
+    (``observations.jsonl`` lines, uploads, cameras), one JSON object each through ``to_dict``.
 
     Times are seconds from the video start; ``observed_at`` is ISO-8601 UTC of the best frame
     (None when the recording start is unknown); ``bbox`` is [x1, y1, x2, y2] pixels in the best
@@ -36,6 +37,7 @@ class Observation:
     keyframe: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The observation contract's JSON fields (plus ``keyframe``), in this order."""
         return asdict(self)
 
 
@@ -85,22 +87,10 @@ def view_score(box: np.ndarray, confidence: float, frame_shape: tuple[int, int])
     """
     h, w = frame_shape
     x1, y1, x2, y2 = box
-    size = float(np.sqrt(max(x2 - x1, 0.0) * max(y2 - y1, 0.0)))
+    size = float(np.sqrt(box_area(box)))
     margin = 2.0
     cut = x1 <= margin or y1 <= margin or x2 >= w - margin or y2 >= h - margin
     return confidence * size * (0.5 if cut else 1.0)
-
-
-def box_overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every box in a (N, 4) against every box in b (M, 4), xyxy: intersection over union, and
-    intersection over the smaller box's area (1 when one box lies inside the other); each (N, M)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)[:, None]
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)[None, :]
-    iou = inter / np.maximum(area_a + area_b - inter, 1e-9)
-    return iou, inter / np.maximum(np.minimum(area_a, area_b), 1e-9)
 
 
 def crop_box(image: np.ndarray, box: np.ndarray, margin: float = 0.1) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from vision.defaults import DEFAULT_TAXONOMY
-from vision.detector import Detections
+from vision.boxes import Detections
 
 
 @dataclass(frozen=True)

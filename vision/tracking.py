@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +11,7 @@ import numpy as np
 import yaml
 
 from vision.defaults import DEFAULT_TRACKER
-from vision.detector import Detections
+from vision.boxes import Detections
 
 CONFIG_KEYS = {
     "tracker_type",
@@ -29,27 +28,6 @@ CONFIG_KEYS = {
     "model",
     "frame_rate",
 }
-
-
-@dataclass
-class _Boxes:
-    """The slice of ``ultralytics.engine.results.Boxes`` the tracker reads: xyxy (N, 4), conf (N,), cls (N,)."""
-
-    xyxy: np.ndarray
-    conf: np.ndarray
-    cls: np.ndarray
-
-    @property
-    def xywh(self) -> np.ndarray:
-        """(N, 4) centre x, centre y, width, height."""
-        wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
-        return np.concatenate([self.xyxy[:, :2] + wh / 2, wh], axis=1)
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    def __getitem__(self, mask: np.ndarray) -> _Boxes:
-        return _Boxes(self.xyxy[mask], self.conf[mask], self.cls[mask])
 
 
 def load_config(path: str | Path | None = None, frame_rate: float = 5.0) -> SimpleNamespace:
@@ -87,8 +65,7 @@ class Tracker:
 
         image: (H, W, 3) uint8 BGR of the same frame, for the camera-motion estimate.
         """
-        boxes = _Boxes(detections.xyxy, detections.confidence, detections.class_id.astype(np.float32))
-        tracks = self._tracker.update(boxes, image)
+        tracks = self._tracker.update(detections, image)
         if len(tracks) == 0:
             return detections[np.zeros(len(detections), dtype=bool)]
         out = detections[tracks[:, 7].astype(np.int64)]

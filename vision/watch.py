@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vision.defaults import FIXED_CAMERA_TRACKER
-from vision.detector import Detections
+from vision.boxes import Detections
 from vision.dwell import DwellFilter, DwellRules, Sighting
 from vision.geo import destination
 from vision.observe import Observation, crop_box

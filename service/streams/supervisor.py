@@ -16,10 +16,7 @@ from service.models import Camera, utcnow
 from service.settings import Settings
 from service.streams.worker import CameraRuntime, CameraWorker, camera_config
 from service.streams.writer import ObservationWriter
-from vision.detector import Detector
-from vision.inference import InferenceLoop
-from vision.streams import StreamState
-from vision.taxonomy import Taxonomy
+from vision import Detector, InferenceLoop, StreamState, Taxonomy
 
 log = logging.getLogger(__name__)
 

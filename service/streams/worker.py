@@ -15,12 +15,19 @@ from service.evidence import store
 from service.hotspots import local_time, parse_hours, within_hours
 from service.models import Camera, utcnow
 from service.settings import Settings
-from vision.defaults import FIXED_CAMERA_TRACKER
-from vision.detector import Detections
-from vision.dwell import DwellRules
-from vision.streams import Backoff, LatestFrame, LiveFrame, StreamReader, StreamState
-from vision.taxonomy import Taxonomy
-from vision.watch import CameraPlace, CameraWatch
+from vision import (
+    FIXED_CAMERA_TRACKER,
+    Backoff,
+    CameraPlace,
+    CameraWatch,
+    Detections,
+    DwellRules,
+    LatestFrame,
+    LiveFrame,
+    StreamReader,
+    StreamState,
+    Taxonomy,
+)
 
 log = logging.getLogger(__name__)
 

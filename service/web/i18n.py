@@ -173,6 +173,6 @@ class Labels:
 @lru_cache(maxsize=8)
 def taxonomy_categories(path: Path | None) -> dict[str, tuple[str, str]]:
     """Category id -> (zh, en) from the taxonomy at ``path`` (None: the shipped one), in file order."""
-    from vision.taxonomy import Taxonomy
+    from vision import Taxonomy
 
     return {c.id: (c.zh, c.en) for c in Taxonomy.load(path).categories.values()}

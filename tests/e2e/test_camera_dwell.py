@@ -18,8 +18,7 @@ from service.models import Camera, Case, Observation
 from service.settings import Settings
 from service.streams import Supervisor
 from tests.vision.conftest import run_ffmpeg
-from vision.detector import Detector
-from vision.observe import box_overlaps
+from vision import Detector, box_overlaps
 
 PERSON_TAXONOMY = Path(__file__).resolve().parents[1] / "vision" / "data" / "person-taxonomy.yaml"
 VISIT_S = 4.0  # people in view, then the same time of an empty street

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.geo import haversine_m, load_track
+from vision import haversine_m, load_track
 
 REPO = Path(__file__).resolve().parents[2]
 PERSON_TAXONOMY = REPO / "tests" / "vision" / "data" / "person-taxonomy.yaml"

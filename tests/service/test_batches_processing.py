@@ -20,7 +20,7 @@ from service.jobs import build_scanner, process_video
 from service.models import Job, JobStatus, Observation, Role
 from service.settings import Settings
 from tests.vision.conftest import run_ffmpeg
-from vision.pipeline import Scanner
+from vision import Scanner
 
 REPO = Path(__file__).resolve().parents[2]
 PERSON_TAXONOMY = REPO / "tests" / "vision" / "data" / "person-taxonomy.yaml"

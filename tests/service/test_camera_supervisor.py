@@ -21,7 +21,7 @@ from service.models import Camera, Case, Observation
 from service.settings import Settings
 from service.streams import Supervisor
 from tests.polling import wait_until
-from vision.detector import Detections
+from vision import Detections
 
 PERSON_TAXONOMY = Path(__file__).resolve().parents[1] / "vision" / "data" / "person-taxonomy.yaml"
 

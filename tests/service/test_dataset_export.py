@@ -16,8 +16,8 @@ from service.cli import main
 from service.dataset_export import ExportError, export_dataset
 from service.settings import Settings
 from tests.service.builders import Auth, obs, post, send
-from vision.recipe import Recipe
-from vision.taxonomy import Taxonomy
+from vision import Taxonomy
+from vision.training.recipe import Recipe
 
 NAMES = ["person", "vendor_stall", "goods_display", "lightbox", "shop_sign", "projecting_sign", "window_ad"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import pytest
 
-from vision.detector import Detections
+from vision.boxes import Detections
 from vision.dwell import DwellFilter, DwellRules, Sighting, inside_any
 
 NAMES = {0: "person", 1: "umbrella"}

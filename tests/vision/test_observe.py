@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.detector import Detections
-from vision.observe import TrackFolder, box_overlaps, crop_box, view_score
+from vision.boxes import Detections, box_overlaps
+from vision.observe import TrackFolder, crop_box, view_score
 
 NAMES = {0: "person", 1: "umbrella"}
 IMAGE = np.zeros((480, 640, 3), dtype=np.uint8)

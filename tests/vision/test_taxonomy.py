@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vision.detector import Detections
+from vision.boxes import Detections
 from vision.taxonomy import CORE_CATEGORIES, Taxonomy, TaxonomyError
 
 FRAME = (1000, 2000)  # (H, W) pixels

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from vision.defaults import DEFAULT_TRACKER
-from vision.detector import Detections, Detector
+from vision.boxes import Detections
+from vision.detector import Detector
 from vision.tracking import Tracker, load_config
 
 REPO = Path(__file__).resolve().parents[2]

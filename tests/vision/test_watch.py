@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.detector import Detections
+from vision.boxes import Detections
 from vision.dwell import DwellRules
 from vision.geo import haversine_m
 from vision.streams import LiveFrame

@@ -14,20 +14,20 @@ import cv2
 import numpy as np
 import yaml
 
-from vision.detector import Detector
-from vision.evaluate import Boxes, LabeledSplit, iou_matrix
-from vision.recipe import Recipe, RecipeError
-from vision.synth import Composer, load_cutouts, patrol_tile, sign_faces
+from vision import Detections, Detector, iou_matrix
+from vision.training.evaluate import LabeledSplit
+from vision.training.recipe import Recipe, RecipeError
+from vision.training.synth import Composer, load_cutouts, patrol_tile, sign_faces
 
 log = logging.getLogger(__name__)
 
 
-def merge_labels(labels: Boxes, extra: Boxes, iou: float) -> Boxes:
+def merge_labels(labels: Detections, extra: Detections, iou: float) -> Detections:
     """``labels`` plus the ``extra`` boxes that overlap none of them by IoU >= ``iou`` (no object twice)."""
     if not len(labels) or not len(extra):
-        return Boxes.concat([labels, extra])
+        return Detections.concat([labels, extra])
     fresh = iou_matrix(extra.xyxy, labels.xyxy).max(axis=1) < iou
-    return Boxes.concat([labels, extra[fresh]])
+    return Detections.concat([labels, extra[fresh]])
 
 
 class DatasetWriter:
@@ -44,7 +44,7 @@ class DatasetWriter:
             (root / "images" / split).mkdir(parents=True, exist_ok=True)
             (root / "labels" / split).mkdir(parents=True, exist_ok=True)
 
-    def add(self, image: np.ndarray, boxes: Boxes, origin: str, split: str = "train") -> Path:
+    def add(self, image: np.ndarray, boxes: Detections, origin: str, split: str = "train") -> Path:
         """Write one image and its boxes; returns the image path."""
         path = self.root / "images" / split / f"{self.count:06d}.jpg"
         self.count += 1
@@ -106,9 +106,9 @@ def build_dataset(recipe: Recipe, names: Sequence[str], base: Detector, out: Pat
     """
     writer = DatasetWriter(out, names)
     rng = np.random.default_rng(recipe.synthetic["seed"])
-    backgrounds: list[tuple[Path, Boxes]] = []
+    backgrounds: list[tuple[Path, Detections]] = []
 
-    def add(image: np.ndarray, boxes: Boxes, origin: str) -> Path:
+    def add(image: np.ndarray, boxes: Detections, origin: str) -> Path:
         view = "val" if writer.count % recipe.holdout_every == 0 else "train"
         return writer.add(image, boxes, origin, view)
 
@@ -120,7 +120,7 @@ def build_dataset(recipe: Recipe, names: Sequence[str], base: Detector, out: Pat
             for k, (image, boxes) in enumerate(loaded):
                 if source.pseudo_label:
                     det = found[k][found[k].confidence >= pseudo_conf]
-                    boxes = merge_labels(boxes, Boxes.from_detections(det), pseudo_iou)
+                    boxes = merge_labels(boxes, det, pseudo_iou)
                 path = add(image, boxes, source.name)
                 if source.backgrounds and path.parent.name == "train":
                     backgrounds.append((path, boxes))
@@ -149,7 +149,7 @@ def build_dataset(recipe: Recipe, names: Sequence[str], base: Detector, out: Pat
 
 
 def street_composer(
-    recipe: Recipe, split: str, names: Sequence[str], backgrounds: Iterable[tuple[np.ndarray, Boxes]]
+    recipe: Recipe, split: str, names: Sequence[str], backgrounds: Iterable[tuple[np.ndarray, Detections]]
 ) -> Composer:
     """A Composer with the recipe's cut-outs of ``split``, and lightbox faces cut from the backgrounds' signs."""
     cutouts = load_cutouts(LabeledSplit.open(recipe.synthetic["cutouts"], split, same_names=names))

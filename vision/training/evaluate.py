@@ -1,4 +1,4 @@
-"""Ground truth and scoring: labeled boxes, YOLO dataset splits on disk, and AP50 of a detector on them."""
+"""Ground truth and scoring: YOLO dataset splits on disk read as labelled ``Detections``, and AP50 of a detector on them."""
 
 from __future__ import annotations
 
@@ -10,74 +10,9 @@ import cv2
 import numpy as np
 import yaml
 
-from vision.detector import Detections, Detector
+from vision import Detections, Detector, iou_matrix
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
-
-
-@dataclass
-class Boxes:
-    """Labeled boxes of one image: xyxy (N, 4) float32 pixels x1, y1, x2, y2; labels (N,) class names."""
-
-    xyxy: np.ndarray
-    labels: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
-        self.labels = np.asarray(self.labels, dtype=object).reshape(-1)
-        if len(self.labels) != len(self.xyxy):
-            raise ValueError("Boxes needs one label per box")
-
-    @classmethod
-    def empty(cls) -> Boxes:
-        return cls(np.zeros((0, 4)), [])
-
-    @classmethod
-    def concat(cls, parts: Iterable[Boxes]) -> Boxes:
-        parts = list(parts)
-        if not parts:
-            return cls.empty()
-        return cls(np.concatenate([p.xyxy for p in parts]), np.concatenate([p.labels for p in parts]))
-
-    @classmethod
-    def from_detections(cls, det: Detections) -> Boxes:
-        return cls(det.xyxy, det.labels)
-
-    def __len__(self) -> int:
-        return len(self.xyxy)
-
-    def __getitem__(self, index: np.ndarray | slice | list[int]) -> Boxes:
-        return Boxes(self.xyxy[index], self.labels[index])
-
-    def scaled(self, factor: float, dx: float = 0.0, dy: float = 0.0) -> Boxes:
-        """The boxes after the image is resized by ``factor`` and shifted by (dx, dy) pixels."""
-        return Boxes(self.xyxy * factor + np.array([dx, dy, dx, dy], dtype=np.float32), self.labels)
-
-    def to_yolo(self, shape: tuple[int, ...], class_ids: Mapping[str, int]) -> str:
-        """YOLO label-file text (class cx cy w h, normalized) for an image of ``shape`` (H, W, ...)."""
-        h, w = shape[:2]
-        lines = []
-        for (x1, y1, x2, y2), label in zip(self.xyxy, self.labels):
-            x1, x2 = np.clip([x1, x2], 0, w)
-            y1, y2 = np.clip([y1, y2], 0, h)
-            if x2 - x1 < 1 or y2 - y1 < 1:
-                continue
-            cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h
-            lines.append(f"{class_ids[label]} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
-        return "".join(line + "\n" for line in lines)
-
-
-def box_area(xyxy: np.ndarray) -> np.ndarray:
-    """(..., ) areas of (..., 4) xyxy boxes; empty boxes have area 0."""
-    return np.prod(np.clip(xyxy[..., 2:] - xyxy[..., :2], 0, None), axis=-1)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) intersection over union of xyxy boxes a (N, 4) and b (M, 4)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = box_area(np.concatenate([lt, rb], axis=2))
-    return inter / np.maximum(box_area(a)[:, None] + box_area(b)[None, :] - inter, 1e-9)
 
 
 class DatasetError(ValueError):
@@ -147,7 +82,7 @@ class LabeledSplit:
         parts[i] = self.labels_dir
         return Path(*parts).with_suffix(".txt")
 
-    def read(self, image: Path) -> tuple[np.ndarray, Boxes]:
+    def read(self, image: Path) -> tuple[np.ndarray, Detections]:
         """The BGR image (H x W x 3 uint8) and its kept boxes in pixels."""
         pixels = cv2.imread(str(image), cv2.IMREAD_COLOR)
         if pixels is None:
@@ -157,19 +92,19 @@ class LabeledSplit:
         rows = [line.split() for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
         rows = [r for r in rows if int(r[0]) in self.keep and len(r) == 5]
         if not rows:
-            return pixels, Boxes.empty()
+            return pixels, Detections.empty()
         cxcywh = np.array([r[1:] for r in rows], dtype=np.float32) * np.array([w, h, w, h], dtype=np.float32)
         xyxy = np.concatenate([cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], axis=1)
-        return pixels, Boxes(xyxy, [self.keep[int(r[0])] for r in rows])
+        return pixels, Detections.labeled(xyxy, [self.keep[int(r[0])] for r in rows])
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, Boxes]]:
+    def __iter__(self) -> Iterator[tuple[np.ndarray, Detections]]:
         return (self.read(p) for p in self.images)
 
     def __len__(self) -> int:
         return len(self.images)
 
 
-def _matches(pred: Boxes, conf: np.ndarray, truth: Boxes, iou: float) -> np.ndarray:
+def _matches(pred: Detections, conf: np.ndarray, truth: Detections, iou: float) -> np.ndarray:
     """(N,) bool: which predictions of one image are true positives (greedy by confidence, same label)."""
     hit = np.zeros(len(pred), dtype=bool)
     if not len(pred) or not len(truth):
@@ -212,9 +147,9 @@ class Score:
 
 
 def average_precision(
-    preds: Sequence[Boxes], confs: Sequence[np.ndarray], truths: Sequence[Boxes], iou: float = 0.5
+    preds: Sequence[Detections], confs: Sequence[np.ndarray], truths: Sequence[Detections], iou: float = 0.5
 ) -> dict[str, float]:
-    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; one Boxes and (N,) conf per image."""
+    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; one labelled Detections and (N,) conf per image."""
     labels = sorted({str(label) for t in truths for label in t.labels})
     out = {}
     for label in labels:
@@ -228,14 +163,14 @@ def average_precision(
     return out
 
 
-def _members(boxes: Boxes, labels: Iterable[str]) -> np.ndarray:
+def _members(boxes: Detections, labels: Iterable[str]) -> np.ndarray:
     """(N,) bool: boxes whose label is one of ``labels``."""
     return np.isin(boxes.labels.astype(str), list(labels))
 
 
 def score(
     detector: Detector,
-    samples: Iterable[tuple[np.ndarray, Boxes]],
+    samples: Iterable[tuple[np.ndarray, Detections]],
     groups: Mapping[str, Iterable[str]] | None = None,
     rename: Mapping[str, str] | None = None,
     chunk: int = 8,
@@ -246,14 +181,14 @@ def score(
     rename: model label -> our label, for models trained with a dataset's own class names.
     """
     groups, rename = groups or {}, rename or {}
-    preds: list[Boxes] = []
+    preds: list[Detections] = []
     confs: list[np.ndarray] = []
-    truths: list[Boxes] = []
+    truths: list[Detections] = []
     batch: list[np.ndarray] = []
 
     def flush() -> None:
         for det in detector.detect(batch):
-            preds.append(Boxes(det.xyxy, [rename.get(label, label) for label in det.labels]))
+            preds.append(Detections.labeled(det.xyxy, [rename.get(label, label) for label in det.labels]))
             confs.append(det.confidence)
         batch.clear()
 
@@ -272,9 +207,9 @@ def score(
         keep = [_members(p, members) for p in preds]
         kept_truth = [t[_members(t, members)] for t in truths]
         merged = average_precision(
-            [Boxes(p.xyxy[k], [group] * int(k.sum())) for p, k in zip(preds, keep)],
+            [Detections.labeled(p.xyxy[k], [group] * int(k.sum())) for p, k in zip(preds, keep)],
             [c[k] for c, k in zip(confs, keep)],
-            [Boxes(t.xyxy, [group] * len(t)) for t in kept_truth],
+            [Detections.labeled(t.xyxy, [group] * len(t)) for t in kept_truth],
         )
         result.groups[group] = merged.get(group, float("nan"))
     return result

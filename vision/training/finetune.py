@@ -137,10 +137,10 @@ def fit(init: Path, data_yaml: Path, args: dict[str, Any], work: Path, device: s
 
 def finalize(trained: Path, base: Path, shared: int, out: Path) -> Path:
     """Save the fine-tuned weights grafted with the ``base`` model's own layers after the ``shared`` frozen
-    ones (see ``vision.graft``) to ``out``, without optimizer state or any path of the machine that trained them."""
+    ones (see ``vision.training.graft``) to ``out``, without optimizer state or any path of the machine that trained them."""
     import torch
 
-    from vision.graft import graft
+    from vision.training.graft import graft
 
     ckpt = torch.load(trained, map_location="cpu", weights_only=False)
     tuned = checkpoint_model(ckpt)

@@ -5,6 +5,7 @@ Fine-tuning the layers after the frozen backbone makes the base classes drift ho
 weighted. A grafted model runs the frozen backbone once, then both the base model's neck and head (its
 classes, exactly as the base scores them) and the fine-tuned neck and head (only the new classes). It
 costs the fine-tuned layers once more (about 1.6 times the time of one model, ``bench/detector.py``).
+The layer that joins the branches, ``TwoHeads``, lives in ``vision.layers``: weights files name it by path.
 """
 
 from __future__ import annotations
@@ -12,39 +13,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import torch
 from torch import nn
 
-
-class TwoHeads(nn.Module):
-    """Last layer of a grafted model: the fine-tuned head on the first three feature maps, the base head on
-    the last three.
-
-    In inference the heads' decoded outputs, (B, 4 + nc, A) and (B, 4 + n_base, A) for A anchors, are
-    stacked along the anchors into (B, 4 + nc, 2A) (box xywh in input pixels, then class scores 0..1): the base head's anchors score the base classes (ids below ``n_base``), the fine-tuned
-    head's anchors only the classes from ``n_base`` on. Training a grafted model is not supported: train
-    from the base model and graft again.
-    """
-
-    end2end = False
-
-    def __init__(self, tuned: nn.Module, base: nn.Module) -> None:
-        super().__init__()
-        self.tuned, self.base = tuned, base
-        self.nc, self.n_base = tuned.nc, base.nc
-        self.stride = tuned.stride
-        self.export = False
-
-    def forward(self, x: list[Any]) -> Any:
-        """x: the tuned branch's three feature maps, then the base branch's; returns (y, raw tuned outputs)."""
-        if self.training:
-            raise RuntimeError("a grafted model cannot be trained; fine-tune the base model and graft again")
-        tuned, raw = self.tuned(x[:3])
-        base = self.base(x[3:])[0]
-        tuned = torch.cat([tuned[:, :4], torch.zeros_like(tuned[:, 4 : 4 + self.n_base]), tuned[:, 4 + self.n_base :]], 1)
-        pad = torch.zeros_like(tuned[:, : self.nc - self.n_base])
-        y = torch.cat([torch.cat([base, pad], 1), tuned], 2)
-        return y if self.export else (y, raw)
+from vision.layers import TwoHeads
 
 
 def graft(base: Any, tuned: Any, shared: int) -> Any:
@@ -75,7 +46,7 @@ def graft(base: Any, tuned: Any, shared: int) -> Any:
         m.f = moved(m.f, k == 0) if isinstance(m.f, int) else [moved(j, k == 0) for j in m.f]
         layers.append(m)
     heads = TwoHeads(tuned_head, base_head)
-    heads.i, heads.type = len(layers), "vision.graft.TwoHeads"
+    heads.i, heads.type = len(layers), f"{TwoHeads.__module__}.{TwoHeads.__name__}"
     heads.f = list(tuned_head.f) + [moved(j) for j in base_head.f]
     layers.append(heads)
     model.model = nn.Sequential(*layers)

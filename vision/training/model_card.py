@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.dataset import Built
-from vision.evaluate import Score
-from vision.finetune import CALIBRATION_IMAGES
-from vision.model_eval import Evaluation, kept_classes
-from vision.recipe import Recipe, Source
-from vision.synth import SYNTH_CLASSES
-from vision.taxonomy import Taxonomy
+from vision import Taxonomy
+from vision.training.dataset import Built
+from vision.training.evaluate import Score
+from vision.training.finetune import CALIBRATION_IMAGES
+from vision.training.model_eval import Evaluation, kept_classes
+from vision.training.recipe import Recipe, Source
+from vision.training.synth import SYNTH_CLASSES
 
 
 WEAK_AP50 = 0.5  # classes scoring below this on real images are named under Limits

@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from vision.dataset import DatasetWriter, street_composer
-from vision.detector import Detector
-from vision.evaluate import LabeledSplit, Score, score
-from vision.recipe import Recipe
-from vision.synth import patrol_frame
-from vision.taxonomy import Taxonomy
+from vision import Detector, Taxonomy
+from vision.training.dataset import DatasetWriter, street_composer
+from vision.training.evaluate import LabeledSplit, Score, score
+from vision.training.recipe import Recipe
+from vision.training.synth import patrol_frame
 
 
 @dataclass

@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from vision.evaluate import DatasetError, LabeledSplit
+from vision.training.evaluate import DatasetError, LabeledSplit
 
 
 def default_data_root() -> Path:
     """Where recipe paths point into: ``STREETSCAN_SHARED``, else ``shared/`` beside the checkout."""
-    return Path(os.environ.get("STREETSCAN_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
+    return Path(os.environ.get("STREETSCAN_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 
 
 class RecipeError(ValueError):

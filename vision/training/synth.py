@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.evaluate import Boxes, LabeledSplit, box_area
+from vision import Detections, box_area
+from vision.training.evaluate import LabeledSplit
 
 GOODS = (
     "banana", "apple", "orange", "broccoli", "carrot", "bottle", "cup", "bowl", "vase", "donut", "cake",
@@ -317,7 +318,7 @@ class Composer:
         return face.astype(np.float32)
 
     def compose(
-        self, background: np.ndarray, boxes: Boxes, rng: np.random.Generator, count: int | None = None
+        self, background: np.ndarray, boxes: Detections, rng: np.random.Generator, count: int | None = None
     ) -> SynthSample:
         """Place 1-3 compositions (``count`` if given) on the lower part of a labeled background.
 
@@ -341,17 +342,17 @@ class Composer:
         for kind, pieces in groups:
             box = canvas.box(pieces)
             if box is not None:
-                out.append(Boxes(box[None], [kind]))
+                out.append(Detections.labeled(box[None], [kind]))
                 members.append(tuple(pieces))
         for piece, label in enumerate(canvas.labels):
             box = canvas.box([piece])
             if label is not None and box is not None and canvas.visible(piece) >= 0.5:
-                out.append(Boxes(box[None], [label]))
+                out.append(Detections.labeled(box[None], [label]))
                 members.append((piece,))
         kept = _visible_fraction(canvas.owner, boxes.xyxy) >= 0.5
         out.append(boxes[kept])
         members += [()] * int(kept.sum())
-        return SynthSample(canvas.image, Boxes.concat(out), canvas.owner, members)
+        return SynthSample(canvas.image, Detections.concat(out), canvas.owner, members)
 
 
 def _visible_fraction(owner: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
@@ -374,12 +375,12 @@ class SynthSample:
     """
 
     image: np.ndarray
-    boxes: Boxes
+    boxes: Detections
     owner: np.ndarray
     members: list[tuple[int, ...]]
 
 
-def sign_faces(image: np.ndarray, boxes: Boxes, labels: Sequence[str]) -> list[np.ndarray]:
+def sign_faces(image: np.ndarray, boxes: Detections, labels: Sequence[str]) -> list[np.ndarray]:
     """Crops of the boxes with one of ``labels``, to serve as lightbox faces."""
     out = []
     H, W = image.shape[:2]
@@ -389,7 +390,7 @@ def sign_faces(image: np.ndarray, boxes: Boxes, labels: Sequence[str]) -> list[n
     return out
 
 
-def shrink_paste(canvas: np.ndarray, image: np.ndarray, boxes: Boxes, scale: float, x: int, y: int) -> Boxes:
+def shrink_paste(canvas: np.ndarray, image: np.ndarray, boxes: Detections, scale: float, x: int, y: int) -> Detections:
     """Paste ``image`` resized by ``scale`` with its top-left at (x, y) on ``canvas`` (in place).
 
     Returns its boxes in canvas pixels, clipped to the canvas; boxes less than half inside are dropped.
@@ -403,16 +404,16 @@ def shrink_paste(canvas: np.ndarray, image: np.ndarray, boxes: Boxes, scale: flo
     moved = boxes.scaled(scale, x, y)
     clipped = np.clip(moved.xyxy, 0, [W, H, W, H])
     keep = box_area(clipped) >= 0.5 * np.maximum(box_area(moved.xyxy), 1e-6)
-    return Boxes(clipped[keep], moved.labels[keep])
+    return Detections.labeled(clipped[keep], moved.labels[keep])
 
 
 def patrol_frame(
     image: np.ndarray,
-    boxes: Boxes,
+    boxes: Detections,
     rng: np.random.Generator,
     size: tuple[int, int] = (1920, 1080),
     scale: float = 1 / 3,
-) -> tuple[np.ndarray, Boxes]:
+) -> tuple[np.ndarray, Detections]:
     """A labeled photo shrunk by ``scale`` at a random place, wholly inside, on a grey W x H canvas."""
     W, H = size
     canvas = np.full((H, W, 3), 114, np.uint8)
@@ -422,11 +423,11 @@ def patrol_frame(
 
 
 def patrol_tile(
-    items: Sequence[tuple[np.ndarray, Boxes]],
+    items: Sequence[tuple[np.ndarray, Detections]],
     rng: np.random.Generator,
     size: int = 640,
     scale: tuple[float, float] = (0.25, 0.5),
-) -> tuple[np.ndarray, Boxes]:
+) -> tuple[np.ndarray, Detections]:
     """A size x size window of a patrol frame: 1-2 labeled photos shrunk by ``scale`` onto a plain,
     coloured or blurred-photo background; a photo may run past the window's edges like in a real tile."""
     kind = rng.choice(["grey", "colour", "blur"])
@@ -444,11 +445,11 @@ def patrol_tile(
         x = int(rng.integers(-w // 4, max(size - 3 * w // 4, -w // 4 + 1)))
         y = int(rng.integers(-h // 4, max(size - 3 * h // 4, -h // 4 + 1)))
         if k and out:  # a later photo hides the boxes of earlier ones it covers
-            covered = Boxes.concat(out)
+            covered = Detections.concat(out)
             hidden = _covered(covered.xyxy, (x, y, x + w, y + h))
             out = [covered[~hidden]]
         out.append(shrink_paste(canvas, image, boxes, s, x, y))
-    return canvas, Boxes.concat(out)
+    return canvas, Detections.concat(out)
 
 
 def _covered(xyxy: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:

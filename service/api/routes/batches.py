@@ -20,7 +20,7 @@ from service.batches import (
 )
 from service.models import Batch, BatchesPublic, BatchPublic
 from service.uploads import UploadError, receive
-from vision.geo import TRACK_SUFFIXES
+from vision import TRACK_SUFFIXES
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 

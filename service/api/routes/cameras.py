@@ -16,7 +16,7 @@ from service.api.deps import AdminUser, CategoriesDep, NowDep, SessionDep, Write
 from service.models import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
 from service.streams import Supervisor
 from service.streams.worker import CameraRuntime
-from vision.streams import StreamState
+from vision import StreamState
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

@@ -12,16 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from vision.dataset import build_dataset, check_sources, merge_labels
+from vision.boxes import Detections
 from vision.detector import Detector
-from vision.evaluate import Boxes, LabeledSplit, average_precision
-from vision.finetune import expand_model, letterboxed
-from vision.graft import graft
-from vision.recipe import Recipe, RecipeError, class_names
-from vision.synth import SYNTH_CLASSES, Composer, load_cutouts
-from vision.train import add_train_parser
+from vision.training import add_train_parser
+from vision.training.dataset import build_dataset, check_sources, merge_labels
+from vision.training.evaluate import LabeledSplit, average_precision
+from vision.training.finetune import expand_model, letterboxed
+from vision.training.graft import graft
+from vision.training.recipe import Recipe, RecipeError, class_names
+from vision.training.synth import SYNTH_CLASSES, Composer, load_cutouts
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RECIPE = REPO / "models" / "streetscan-v1.recipe.yaml"
 OURS = ["vendor_stall", "goods_display", "lightbox", "shop_sign", "projecting_sign", "window_ad"]
 
@@ -65,11 +66,11 @@ def test_sources_map_classes_to_ours(recipe: Recipe, names: list[str]) -> None:
 
 
 def test_pseudo_labels_never_duplicate_a_given_box() -> None:
-    given = Boxes([[10, 10, 110, 60]], ["shop_sign"])
-    pseudo = Boxes([[12, 11, 108, 62], [200, 50, 240, 160]], ["tv", "person"])
+    given = Detections.labeled([[10, 10, 110, 60]], ["shop_sign"])
+    pseudo = Detections.labeled([[12, 11, 108, 62], [200, 50, 240, 160]], ["tv", "person"])
     merged = merge_labels(given, pseudo, iou=0.5)
     assert list(merged.labels) == ["shop_sign", "person"]
-    assert list(merge_labels(Boxes.empty(), pseudo, 0.5).labels) == ["tv", "person"]
+    assert list(merge_labels(Detections.empty(), pseudo, 0.5).labels) == ["tv", "person"]
 
 
 def test_grown_model_detects_like_the_base_and_trains_from_there(
@@ -126,7 +127,7 @@ def test_synthetic_boxes_enclose_exactly_what_was_pasted(recipe: Recipe, names: 
     background = cv2.imread(str(recipe.source("facade-ads").open(names).images[0]))
     rng = np.random.default_rng(3)
     for _ in range(8):
-        sample = composer.compose(background, Boxes.empty(), rng, count=1)
+        sample = composer.compose(background, Detections.empty(), rng, count=1)
         changed = (sample.image != background).any(axis=2)
         assert changed.any() and not (changed & (sample.owner < 0)).any()  # every changed pixel is a pasted piece's
         kinds = [label for label in sample.boxes.labels if label in SYNTH_CLASSES]
@@ -155,10 +156,10 @@ def test_building_never_reads_evaluation_images(
 
 
 def test_average_precision() -> None:
-    truth = [Boxes([[0, 0, 10, 10], [20, 20, 30, 30]], ["shop_sign", "window_ad"])]
-    perfect = Boxes([[0, 0, 10, 10], [20, 20, 30, 30]], ["shop_sign", "window_ad"])
+    truth = [Detections.labeled([[0, 0, 10, 10], [20, 20, 30, 30]], ["shop_sign", "window_ad"])]
+    perfect = Detections.labeled([[0, 0, 10, 10], [20, 20, 30, 30]], ["shop_sign", "window_ad"])
     assert average_precision([perfect], [np.array([0.9, 0.8])], truth) == {"shop_sign": 1.0, "window_ad": 1.0}
-    with_false_alarm = Boxes([[50, 50, 60, 60], [0, 0, 10, 10]], ["shop_sign", "shop_sign"])
+    with_false_alarm = Detections.labeled([[50, 50, 60, 60], [0, 0, 10, 10]], ["shop_sign", "shop_sign"])
     ap = average_precision([with_false_alarm], [np.array([0.9, 0.5])], truth)
     assert ap["shop_sign"] == pytest.approx(0.5, abs=0.01) and ap["window_ad"] == 0.0
 
