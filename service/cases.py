@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from service.geometry import M_PER_DEG, Box, bounds, expand, haversine_m, point
 from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
-from service.models import Case, CaseAction, CaseEvent, CaseStatus, Hotspot, Observation, UTCDateTime
+from service.models import Case, CaseAction, CaseEvent, CaseStatus, Hotspot, HotspotKind, Observation, UTCDateTime
 from service.settings import Settings
 
 GRID_CELL_M = 50.0
@@ -192,7 +192,8 @@ class Matcher:
     def _assign(self, obs: Observation) -> tuple[int | None, Outcome]:
         if obs.lat is None or obs.lon is None:
             return self._assign_unlocated(obs)
-        if obs.category == "street_vendor":
+        policy = self.settings.policy(obs.category)
+        if policy is not None and HotspotKind.vending_zone.value in policy.exempt_in:
             zone = vending_zone_at(obs.lat, obs.lon, self.shapes)
             if zone is not None:
                 obs.zone_hotspot_id = zone

@@ -1,12 +1,22 @@
-"""The violation categories the service accepts: the taxonomy's (the four core ones plus any it adds)."""
+"""The violation categories the service accepts and their policy (radius, dwell, exemptions, names): the
+taxonomy's, read once per taxonomy file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
+
+from vision import CategoryPolicy, Taxonomy
+
+
+@lru_cache(maxsize=8)
+def category_policies(taxonomy_path: Path | None = None) -> Mapping[str, CategoryPolicy]:
+    """Category id -> policy of the taxonomy at ``taxonomy_path`` (None: the shipped one), in file order."""
+    return MappingProxyType(Taxonomy.load(taxonomy_path).categories)
 
 
 def known_categories(taxonomy_path: Path | None = None) -> frozenset[str]:
     """Category ids of the taxonomy at ``taxonomy_path`` (None: the shipped one)."""
-    from vision import Taxonomy
-
-    return frozenset(Taxonomy.load(taxonomy_path).categories)
+    return frozenset(category_policies(taxonomy_path))

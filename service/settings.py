@@ -9,15 +9,8 @@ from typing import Literal
 from pydantic import Field, NonNegativeFloat, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vision import default_model
-
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-DEFAULT_RADII_M: dict[str, float] = {
-    "street_vendor": 25.0,
-    "goods_spill": 25.0,
-    "lightbox_ad": 12.0,
-    "outdoor_ad": 12.0,
-}
+from service.categories import category_policies
+from vision import SAMPLES_DIR, CategoryPolicy, default_model
 
 
 def default_workers() -> int:
@@ -40,9 +33,9 @@ class Settings(BaseSettings):
     )
 
     radius_m: dict[str, float] = Field(
-        default_factory=dict, description="dedup radius per category, merged over the defaults"
+        default_factory=dict, description="dedup radius per category, over the taxonomy's radius_m"
     )
-    default_radius_m: float = Field(25.0, gt=0, description="radius for categories not in radius_m")
+    default_radius_m: float = Field(25.0, gt=0, description="radius for categories that have none set")
     lookback_days: float = Field(30.0, ge=0, description="a resolved case this recent reopens (回头看)")
     hotspot_max_distance_m: float = Field(150.0, ge=0)
     timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")
@@ -56,7 +49,7 @@ class Settings(BaseSettings):
     camera_supervisor: bool = Field(True, description="run the camera supervisor inside `streetscan serve`")
     camera_dwell_s: dict[str, NonNegativeFloat] = Field(
         default_factory=dict,
-        description="seconds an object must stay, per category, over vision.dwell.DEFAULT_DWELL_S; a camera's own wins",
+        description="seconds an object must stay, per category, over the taxonomy's dwell_s; a camera's own wins",
     )
     camera_grace_s: float = Field(20.0, ge=0, description="a stay not yet reported is forgotten when unseen this long")
     camera_gap_s: float = Field(300.0, ge=0, description="a reported stay ends when unseen this long; a return is new")
@@ -79,10 +72,10 @@ class Settings(BaseSettings):
 
     @field_validator("radius_m")
     @classmethod
-    def _merge_radii(cls, value: dict[str, float]) -> dict[str, float]:
+    def _positive_radii(cls, value: dict[str, float]) -> dict[str, float]:
         if any(r <= 0 for r in value.values()):
             raise ValueError("radii must be positive")
-        return {**DEFAULT_RADII_M, **value}
+        return value
 
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:
@@ -97,7 +90,13 @@ class Settings(BaseSettings):
         """``max_upload_mb`` in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
 
+    def policy(self, category: str) -> CategoryPolicy | None:
+        """The taxonomy's policy for one category (None: not one of its categories)."""
+        return category_policies(self.taxonomy_path).get(category)
+
     def radius_for(self, category: str) -> float:
-        """Dedup radius in metres for one category."""
-        return self.radius_m.get(category, self.default_radius_m)
+        """Dedup radius in metres for one category: ``radius_m``'s, else the taxonomy's, else ``default_radius_m``."""
+        policy = self.policy(category)
+        default = policy.radius_m if policy is not None and policy.radius_m is not None else self.default_radius_m
+        return self.radius_m.get(category, default)
 

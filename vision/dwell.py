@@ -10,8 +10,8 @@ sightings to report. The rules:
 - A *stay* follows one object: its tracker id, and a new tracker id that appears close to where
   the stay was last seen (within ``reach`` box heights) while the stay is still alive, so a short
   track loss (occlusion, a missed detection) does not restart it.
-- A stay is reported once, when it has lasted ``dwell_s`` of its category (``DEFAULT_DWELL_S``,
-  else ``default_dwell_s``); never again while it stays.
+- A stay is reported once, when it has lasted ``dwell_s`` of its category (else ``default_dwell_s``;
+  ``DwellRules.over`` lays the taxonomy's per-category dwell beneath); never again while it stays.
 - A stay not seen for ``grace_s`` before it was reported is forgotten (a passer-by); after it was
   reported it is kept for ``gap_s`` so the object can step out of view and back without a new
   report. Seen again later, it is a new stay: reported again after its own dwell (a new sighting;
@@ -22,21 +22,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from vision.boxes import Detections, box_area
-
-DEFAULT_DWELL_S: dict[str, float] = {
-    "street_vendor": 180.0,
-    "goods_spill": 180.0,
-    # Ads do not walk away, so the dwell only has to outlast a bus or truck carrying an ad past the
-    # camera and a detector flicker: half a minute.
-    "lightbox_ad": 30.0,
-    "outdoor_ad": 30.0,
-}
 
 Polygon = Sequence[tuple[float, float]]
 """A polygon in image pixels: (x, y) vertices, at least three."""
@@ -44,9 +35,9 @@ Polygon = Sequence[tuple[float, float]]
 
 @dataclass(frozen=True)
 class DwellRules:
-    """Seconds per category an object must stay (merged over ``DEFAULT_DWELL_S``), how long a stay
-    survives unseen before (``grace_s``) and after (``gap_s``) it was reported, re-association
-    distance in box heights (``reach``), and the active and ignored regions (image pixels)."""
+    """Seconds per category an object must stay (``default_dwell_s`` for categories not in ``dwell_s``),
+    how long a stay survives unseen before (``grace_s``) and after (``gap_s``) it was reported,
+    re-association distance in box heights (``reach``), and the active and ignored regions (image pixels)."""
 
     dwell_s: Mapping[str, float] = field(default_factory=dict)
     default_dwell_s: float = 180.0
@@ -57,7 +48,12 @@ class DwellRules:
     ignore: Sequence[Polygon] = ()
 
     def dwell_for(self, category: str) -> float:
-        return self.dwell_s.get(category, DEFAULT_DWELL_S.get(category, self.default_dwell_s))
+        return self.dwell_s.get(category, self.default_dwell_s)
+
+    def over(self, defaults: Mapping[str, float]) -> DwellRules:
+        """These rules with ``defaults`` (seconds per category, e.g. ``Taxonomy.dwell_s()``) for the
+        categories ``dwell_s`` does not set."""
+        return replace(self, dwell_s={**defaults, **self.dwell_s})
 
 
 @dataclass

@@ -1,6 +1,9 @@
-"""Model labels -> violation categories: a direct label map plus composite rules, loaded from YAML.
+"""Violation categories and their policy, and model labels -> categories: a direct label map plus
+composite rules, loaded from YAML.
 
-The schema and every shipped rule are documented in ``models/taxonomy.md``.
+Each category's code, display names, case radius, camera dwell and exemptions live in its taxonomy
+entry (``CategoryPolicy``) and nowhere else. The schema and every shipped rule are documented in
+``models/taxonomy.md``.
 """
 
 from __future__ import annotations
@@ -17,24 +20,26 @@ from vision.defaults import DEFAULT_TAXONOMY
 from vision.boxes import Detections
 
 
+EXEMPTING_PLACES = frozenset({"vending_zone"})
+"""Kinds of designated place a category may be exempt in: vending points (便民经营点)."""
+
+
 @dataclass(frozen=True)
-class Category:
-    """A kind of violation the service reports."""
+class CategoryPolicy:
+    """One kind of violation and how every part of the product treats it.
+
+    id: the code observations and cases carry; zh, en: display names. radius_m: sightings of it this
+    close (metres) are one case (None: the service's default). dwell_s: seconds a fixed camera must see
+    it stay before it is reported (None: the dwell rules' default). exempt_in: kinds of designated place
+    (``EXEMPTING_PLACES``) where it is no violation.
+    """
 
     id: str
     zh: str
     en: str
-
-
-CORE_CATEGORIES: dict[str, Category] = {
-    c.id: c
-    for c in (
-        Category("street_vendor", "流动摊贩/占道经营", "street vendor / business on the road"),
-        Category("goods_spill", "店外经营", "goods displayed outside the shop"),
-        Category("lightbox_ad", "占道灯箱广告", "lightbox ad standing on the road"),
-        Category("outdoor_ad", "户外广告", "outdoor advertisement"),
-    )
-}
+    radius_m: float | None = None
+    dwell_s: float | None = None
+    exempt_in: frozenset[str] = frozenset()
 
 
 class TaxonomyError(ValueError):
@@ -136,12 +141,13 @@ def _components(adjacent: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Taxonomy:
-    """Which model labels are reported as which category.
+    """The categories (id -> policy, in file order) and which model labels are reported as which.
 
-    ``categories`` always holds the four core categories plus any the file adds.
+    Every taxonomy holds the shipped taxonomy's categories; another file may add categories (and repeat
+    shipped ones unchanged) but not redefine them.
     """
 
-    categories: dict[str, Category] = field(default_factory=lambda: dict(CORE_CATEGORIES))
+    categories: dict[str, CategoryPolicy] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
 
@@ -149,6 +155,8 @@ class Taxonomy:
     def load(cls, path: str | Path | None = None) -> Taxonomy:
         """Read and strictly validate a taxonomy YAML; None -> the shipped ``models/taxonomy.yaml``."""
         path = Path(path) if path is not None else DEFAULT_TAXONOMY
+        shipped = path.resolve() == DEFAULT_TAXONOMY.resolve()
+        built_in = {} if shipped else cls.load().categories
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -156,9 +164,13 @@ class Taxonomy:
         except yaml.YAMLError as exc:
             raise TaxonomyError(f"{path}: not valid YAML: {exc}") from exc
         try:
-            return _parse(data)
+            return _parse(data, built_in)
         except TaxonomyError as exc:
             raise TaxonomyError(f"{path}: {exc}") from None
+
+    def dwell_s(self) -> dict[str, float]:
+        """Category id -> seconds a fixed camera must see it stay, for the categories that set one."""
+        return {c.id: c.dwell_s for c in self.categories.values() if c.dwell_s is not None}
 
     def relevant_labels(self) -> set[str]:
         """Labels mapped directly or used by any rule, as subject or context."""
@@ -182,16 +194,16 @@ class Taxonomy:
         return out
 
 
-def _parse(data: Any) -> Taxonomy:
-    """Build a Taxonomy from parsed YAML, raising TaxonomyError (without the file name) on any problem."""
+def _parse(data: Any, built_in: dict[str, CategoryPolicy]) -> Taxonomy:
+    """Build a Taxonomy from parsed YAML over the ``built_in`` categories, raising TaxonomyError (without the
+    file name) on any problem."""
     data = _check_keys(data if data is not None else {}, "top level", optional={"categories", "labels", "rules"})
-    categories = dict(CORE_CATEGORIES)
-    for cid, names in _mapping(data.get("categories", {}), "categories").items():
-        where = f"category {cid!r}"
-        _check_keys(names, where, required={"zh", "en"})
-        if cid in CORE_CATEGORIES:
-            raise TaxonomyError(f"{where} is built in and cannot be redefined")
-        categories[cid] = Category(_text(cid, where), _text(names["zh"], where), _text(names["en"], where))
+    categories = dict(built_in)
+    for cid, raw in _mapping(data.get("categories", {}), "categories").items():
+        policy = _parse_category(cid, raw)
+        if cid in built_in and built_in[cid] != policy:
+            raise TaxonomyError(f"category {cid!r} is built in (the shipped taxonomy) and cannot be redefined")
+        categories[cid] = policy
 
     def known(value: Any, where: str) -> str:
         if _text(value, where) not in categories:
@@ -213,6 +225,27 @@ def _parse(data: Any) -> Taxonomy:
             raise TaxonomyError(f"rule name {rule.name!r} is used twice")
         rules.append(rule)
     return Taxonomy(categories, labels, rules)
+
+
+def _parse_category(cid: Any, raw: Any) -> CategoryPolicy:
+    """One entry of ``categories:``."""
+    where = f"category {cid!r}"
+    raw = _check_keys(raw, where, required={"zh", "en"}, optional={"radius_m", "dwell_s", "exempt_in"})
+    radius = _number(raw["radius_m"], f"{where} radius_m") if "radius_m" in raw else None
+    if radius == 0:
+        raise TaxonomyError(f"{where} radius_m must be more than 0")
+    exempt = frozenset(_text(v, f"{where} exempt_in") for v in _list(raw.get("exempt_in", []), f"{where} exempt_in"))
+    if exempt - EXEMPTING_PLACES:
+        unknown = ", ".join(sorted(exempt - EXEMPTING_PLACES))
+        raise TaxonomyError(f"{where} exempt_in: unknown place kind {unknown} (known: {', '.join(sorted(EXEMPTING_PLACES))})")
+    return CategoryPolicy(
+        id=_text(cid, where),
+        zh=_text(raw["zh"], f"{where} zh"),
+        en=_text(raw["en"], f"{where} en"),
+        radius_m=radius,
+        dwell_s=_number(raw["dwell_s"], f"{where} dwell_s") if "dwell_s" in raw else None,
+        exempt_in=exempt,
+    )
 
 
 def _parse_rule(raw: Any, where: str) -> Rule:
@@ -290,6 +323,12 @@ def _number(value: Any, where: str) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
         raise TaxonomyError(f"{where} must be a number >= 0, got {value!r}")
     return float(value)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TaxonomyError(f"{where} must be a list, got {type(value).__name__}")
+    return value
 
 
 def _label_set(value: Any, where: str) -> frozenset[str]:

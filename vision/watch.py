@@ -44,7 +44,8 @@ class CameraPlace:
 
 
 class CameraWatch:
-    """Per-camera state after detection: a tracker (at the camera's ``fps``) and the dwell rules.
+    """Per-camera state after detection: a tracker (at the camera's ``fps``) and the dwell rules, over the
+    taxonomy's dwell per category.
 
     With an ``out_dir``, each observation's crop and whole best frame are written to
     ``out_dir/crops/`` and ``out_dir/keyframes/`` (paths in the observation relative to it).
@@ -66,7 +67,7 @@ class CameraWatch:
         self.taxonomy = taxonomy
         self.relevant = taxonomy.relevant_labels()
         self.tracker = Tracker(tracker, frame_rate=fps)
-        self.dwell = DwellFilter(rules)
+        self.dwell = DwellFilter(rules.over(taxonomy.dwell_s()))
 
     def update(self, frame: LiveFrame, detections: Detections) -> list[Observation]:
         """Observations whose dwell is reached in this frame; ``detections`` are the frame's, untracked."""

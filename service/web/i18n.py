@@ -1,16 +1,16 @@
 """Chinese (default) and English labels: interface text, statuses, hotspot kinds, audit actions.
 
-Category labels come from the taxonomy (``vision.taxonomy``), which names every category in both.
+Category labels come from the taxonomy (``models/taxonomy.yaml``), which names every category in both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
 
+from service.categories import category_policies
 from service.models import CaseAction, CaseStatus, HotspotKind
 
 LANGS = ("zh", "en")
@@ -170,9 +170,6 @@ class Labels:
         return names[self._i] if names else category
 
 
-@lru_cache(maxsize=8)
 def taxonomy_categories(path: Path | None) -> dict[str, tuple[str, str]]:
     """Category id -> (zh, en) from the taxonomy at ``path`` (None: the shipped one), in file order."""
-    from vision import Taxonomy
-
-    return {c.id: (c.zh, c.en) for c in Taxonomy.load(path).categories.values()}
+    return {c.id: (c.zh, c.en) for c in category_policies(path).values()}

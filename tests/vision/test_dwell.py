@@ -9,6 +9,7 @@ import pytest
 
 from vision.boxes import Detections
 from vision.dwell import DwellFilter, DwellRules, Sighting, inside_any
+from vision.taxonomy import Taxonomy
 
 NAMES = {0: "person", 1: "umbrella"}
 VENDOR = (1, 1000, 500, 1100, 800)  # track id, x1, y1, x2, y2: a person standing on the sidewalk
@@ -106,8 +107,10 @@ def test_a_new_track_far_away_is_not_the_same_stay() -> None:
     [("lightbox_ad", {}, 30.0), ("goods_spill", {}, 180.0), ("street_vendor", {"street_vendor": 0}, 0.0)],
 )
 def test_dwell_per_category(category: str, dwell: dict[str, float], expected_at: float) -> None:
+    """The shipped taxonomy's dwell per category, under the rules' own."""
     timeline = [(t, frame(VENDOR, category=category)) for t in seconds(0, 300)]
-    assert [at for at, _ in run(DwellRules(dwell_s=dwell), timeline)] == [expected_at]
+    rules = DwellRules(dwell_s=dwell).over(Taxonomy.load().dwell_s())
+    assert [at for at, _ in run(rules, timeline)] == [expected_at]
 
 
 def test_detections_without_a_category_do_not_count() -> None:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from vision.boxes import Detections
-from vision.taxonomy import CORE_CATEGORIES, Taxonomy, TaxonomyError
+from vision.defaults import DEFAULT_TAXONOMY
+from vision.taxonomy import CategoryPolicy, Taxonomy, TaxonomyError
 
 FRAME = (1000, 2000)  # (H, W) pixels
 PERSON_TAXONOMY = Path(__file__).parent / "data" / "person-taxonomy.yaml"
@@ -32,7 +33,7 @@ def default() -> Taxonomy:
 
 
 def test_default_has_core_categories_and_domain_labels(default: Taxonomy) -> None:
-    assert set(CORE_CATEGORIES) <= set(default.categories)
+    assert list(default.categories) == ["street_vendor", "goods_spill", "lightbox_ad", "outdoor_ad"]
     assert default.categories["goods_spill"].zh == "店外经营"
     assert default.labels == {
         "vendor_stall": "street_vendor",
@@ -42,6 +43,32 @@ def test_default_has_core_categories_and_domain_labels(default: Taxonomy) -> Non
         "projecting_sign": "outdoor_ad",
         "window_ad": "outdoor_ad",
     }
+
+
+def test_shipped_category_policy(default: Taxonomy) -> None:
+    """Each category's names, case radius, camera dwell and exemptions come from the taxonomy file."""
+    assert default.categories["street_vendor"] == CategoryPolicy(
+        "street_vendor", "流动摊贩/占道经营", "street vendor / business on the road", 25.0, 180.0, frozenset({"vending_zone"})
+    )
+    policy = {c.id: (c.radius_m, c.dwell_s, c.exempt_in) for c in default.categories.values()}
+    assert policy == {
+        "street_vendor": (25.0, 180.0, {"vending_zone"}),
+        "goods_spill": (25.0, 180.0, set()),
+        "lightbox_ad": (12.0, 30.0, set()),
+        "outdoor_ad": (12.0, 30.0, set()),
+    }
+    assert default.dwell_s() == {"street_vendor": 180.0, "goods_spill": 180.0, "lightbox_ad": 30.0, "outdoor_ad": 30.0}
+
+
+def test_other_files_keep_the_shipped_categories_and_may_add_some(tmp_path: Path, default: Taxonomy) -> None:
+    assert Taxonomy.load(PERSON_TAXONOMY).categories == default.categories
+    added = "categories:\n  fruit_stand: {zh: 水果摊, en: fruit stand, dwell_s: 60}\n"
+    copy = tmp_path / "taxonomy.yaml"
+    copy.write_text(DEFAULT_TAXONOMY.read_text(encoding="utf-8").replace("categories:\n", added, 1), encoding="utf-8")
+    tax = Taxonomy.load(copy)  # repeats the shipped categories unchanged, adds one
+    assert list(tax.categories) == [*default.categories, "fruit_stand"]
+    assert tax.categories["fruit_stand"] == CategoryPolicy("fruit_stand", "水果摊", "fruit stand", None, 60.0)
+    assert tax.dwell_s()["fruit_stand"] == 60.0 and tax.labels == default.labels
 
 
 def test_direct_map_and_unmapped_labels(default: Taxonomy) -> None:
@@ -163,6 +190,13 @@ RULE = "rules:\n  - {name: r, category: street_vendor, subject: [umbrella]%s}\n"
         ("rules:\n  - {name: r, category: street_vendor}\n", "missing key(s) 'subject'"),
         (RULE.replace("\n", "\n  - {name: r, category: goods_spill, subject: [chair]}\n", 1) % "", "used twice"),
         ("categories:\n  goods_spill: {zh: x, en: y}\n", "built in"),
+        ("categories:\n  goods_spill: {zh: 店外经营, en: goods displayed outside the shop, radius_m: 40}\n", "built in"),
+        ("categories:\n  x: {zh: a}\n", "missing key(s) 'en'"),
+        ("categories:\n  x: {zh: a, en: b, colour: red}\n", "unknown key(s) 'colour'"),
+        ("categories:\n  x: {zh: a, en: b, radius_m: 0}\n", "radius_m must be more than 0"),
+        ("categories:\n  x: {zh: a, en: b, dwell_s: -5}\n", "dwell_s must be a number >= 0"),
+        ("categories:\n  x: {zh: a, en: b, exempt_in: vending_zone}\n", "exempt_in must be a list"),
+        ("categories:\n  x: {zh: a, en: b, exempt_in: [market]}\n", "unknown place kind market"),
         ("labels: [a, b]\n", "must be a mapping"),
         ("labels: {a: [unclosed\n", "not valid YAML"),
     ],
