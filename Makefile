@@ -1,16 +1,18 @@
-# Two entry points: `make serve` runs the service on its embedded default (SQLite file),
-# `make test` installs everything the tests need on a fresh Debian machine and runs them.
+# Entry points: `make serve` runs the service on its embedded default (SQLite file),
+# `make test` installs everything the tests need on a fresh Debian machine and runs them,
+# `make lint` runs ruff (lint and format) and mypy on LINT_PATHS with the settings in pyproject.toml.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
+LINT_PATHS := vision
 
-.PHONY: serve test venv system-packages services
+.PHONY: serve test lint venv system-packages services
 
 $(BIN)/streetscan: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $@
 
 venv: $(BIN)/streetscan
@@ -30,3 +32,8 @@ services:
 
 test: system-packages services venv
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy $(LINT_PATHS)

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from vision.geo import load_track as load_track
     from vision.inference import InferenceLoop as InferenceLoop
     from vision.observe import Observation as Observation
-    from vision.pipeline import ScanOptions as ScanOptions
     from vision.pipeline import Scanner as Scanner
+    from vision.pipeline import ScanOptions as ScanOptions
     from vision.pipeline import ScanSummary as ScanSummary
     from vision.pipeline import scan as scan
     from vision.streams import LIVE_SCHEMES as LIVE_SCHEMES

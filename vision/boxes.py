@@ -16,7 +16,8 @@ from numpy.typing import ArrayLike
 
 def box_area(xyxy: np.ndarray) -> np.ndarray:
     """(...,) areas in square pixels of (..., 4) xyxy boxes; a box with x2 < x1 or y2 < y1 has area 0."""
-    return np.prod(np.clip(xyxy[..., 2:] - xyxy[..., :2], 0, None), axis=-1)
+    area: np.ndarray = np.prod(np.clip(xyxy[..., 2:] - xyxy[..., :2], 0, None), axis=-1)
+    return area
 
 
 def box_overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

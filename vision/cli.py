@@ -6,7 +6,7 @@ import argparse
 import logging
 import math
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from vision.defaults import default_model
@@ -15,21 +15,27 @@ from vision.defaults import default_model
 def _utc(text: str) -> datetime:
     """ISO-8601 time; a naive one is taken as UTC."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def add_scan_parser(sub: argparse._SubParsersAction) -> None:
+def add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("scan", help="find violations in one video; writes observations.jsonl, crops/ and keyframes/")
     p.add_argument("video", type=Path, help="video file (MP4, MOV, AVI, MKV, TS; H.264/H.265)")
     p.add_argument("--gps", type=Path, help="GPS track of the drive: GPX, NMEA, CSV or DJI-style SRT")
-    p.add_argument("--model", type=Path, default=None, help="YOLO weights file (default: $STREETSCAN_MODEL or the shipped model)")
-    p.add_argument("--taxonomy", type=Path, default=None, help="label -> category rules YAML (default: the shipped taxonomy)")
+    p.add_argument(
+        "--model", type=Path, default=None, help="YOLO weights file (default: $STREETSCAN_MODEL or the shipped model)"
+    )
+    p.add_argument(
+        "--taxonomy", type=Path, default=None, help="label -> category rules YAML (default: the shipped taxonomy)"
+    )
     p.add_argument("--fps", type=float, default=5.0, help="frames per second of video to analyse (default 5)")
     p.add_argument("--conf", type=float, default=0.25, help="minimum detection confidence (default 0.25)")
     p.add_argument("--imgsz", type=int, default=640, help="model input size in pixels (default 640)")
     p.add_argument("--tile", type=int, default=0, help="also detect in TILE-pixel windows of large frames (0 = off)")
     p.add_argument("--min-hits", type=int, default=3, help="drop tracks seen in fewer sampled frames (default 3)")
-    p.add_argument("--mount", choices=["forward", "left", "right"], help="side the camera faces; shifts positions toward it")
+    p.add_argument(
+        "--mount", choices=["forward", "left", "right"], help="side the camera faces; shifts positions toward it"
+    )
     p.add_argument("--mount-offset", type=float, default=5.0, help="metres from the camera to the objects (default 5)")
     p.add_argument("--start", type=_utc, help="recording start (ISO-8601; default: from the video, else the GPS track)")
     p.add_argument("--no-keyframes", dest="keyframes", action="store_false", help="save crops only, not whole frames")

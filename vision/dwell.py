@@ -202,6 +202,6 @@ class DwellFilter:
             first_at=stay.first_at,
             best_at=stay.best_at,
             last_at=stay.last_at,
-            bbox=[round(float(v), 1) for v in stay.best_box],
+            bbox=[round(float(v), 1) for v in (stay.box if stay.best_box is None else stay.best_box)],
             image=stay.best_image,
         )

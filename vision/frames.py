@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -110,7 +111,7 @@ def verify(path: str | Path) -> VideoInfo:
 
 def iter_frames(
     path: str | Path, fps: float | None = 5.0, stats: DecodeStats | None = None
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Decode a video and yield frames sampled at ``fps`` frames per second of video time.
 
     Frames are picked by presentation timestamp: a frame is yielded when it reaches the next
@@ -127,18 +128,18 @@ def iter_frames(
     container, stream = _open(path)
     stream.thread_type = "AUTO"
     source_fps = _rate(stream)
-    every = fps is None or fps >= source_fps
+    sample_fps = None if fps is None or fps >= source_fps else fps  # None: every frame
     # Container time bases round timestamps (MKV to 1 ms): let a frame be a quarter frame early.
     early_s = 0.25 / source_fps
-    start = stream.start_time or 0
+    start, time_base = stream.start_time or 0, time_base_of(stream, path)
     decoded = sampled = next_slot = 0
     try:
         for frame in _decoded_frames(container, stream, stats):
-            t = decoded / source_fps if frame.pts is None else float((frame.pts - start) * stream.time_base)
+            t = decoded / source_fps if frame.pts is None else float((frame.pts - start) * time_base)
             decoded += 1
             stats.decoded += 1
-            if not every:
-                slot = math.floor((t + early_s) * fps)
+            if sample_fps is not None:
+                slot = math.floor((t + early_s) * sample_fps)
                 if slot < next_slot:
                     continue
                 next_slot = slot + 1
@@ -162,7 +163,7 @@ def _open(path: str | Path) -> tuple[InputContainer, VideoStream]:
         reason = "file is empty" if os.path.isfile(name) and os.path.getsize(name) == 0 else _reason(err)
         raise VideoError(f"{name}: cannot open video: {reason}") from None
     stream = container.streams.best("video")
-    if stream is None or not stream.width or not _rate(stream):
+    if not isinstance(stream, VideoStream) or not stream.width or not _rate(stream):
         container.close()
         problem = "no video stream" if stream is None else "unreadable video stream"
         raise VideoError(f"{name}: {problem}")
@@ -174,6 +175,13 @@ def _reason(err: Exception) -> str:
     return getattr(err, "strerror", None) or str(err)
 
 
+def time_base_of(stream: VideoStream, name: str | Path) -> Fraction:
+    """Seconds per timestamp unit of a stream; VideoError naming the file when it has none."""
+    if stream.time_base is None:
+        raise VideoError(f"{name}: video stream without a time base")
+    return stream.time_base
+
+
 def _rate(stream: VideoStream) -> float:
     """Average frame rate in frames/s (FFmpeg's guess when the container gives none, else 0)."""
     return float(stream.average_rate or stream.guessed_rate or 0)
@@ -182,7 +190,7 @@ def _rate(stream: VideoStream) -> float:
 def _duration(container: InputContainer, stream: VideoStream) -> float | None:
     """Duration in seconds: the stream's, else the container's, else None."""
     if stream.duration is not None:
-        return float(stream.duration * stream.time_base)
+        return float(stream.duration * time_base_of(stream, container.name))
     if container.duration is not None:
         return container.duration / av.time_base
     return None
@@ -197,7 +205,7 @@ def _creation_time(container: InputContainer, stream: VideoStream) -> datetime |
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _decoded_frames(container: InputContainer, stream: VideoStream, stats: DecodeStats) -> Iterator[VideoFrame]:

@@ -92,7 +92,7 @@ class InferenceLoop:
     def _process(self, detector: Detector, batch: list[tuple[LiveFrame, Handler]]) -> None:
         try:
             found = detector.detect([frame.image for frame, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - keep serving; the next batch may be fine
+        except Exception as exc:  # keep serving; the next batch may be fine
             self.error = f"detector failed: {exc}"
             log.exception("detector failed on a batch of %d frames", len(batch))
             return
@@ -101,5 +101,5 @@ class InferenceLoop:
         for (frame, handle), detections in zip(batch, found):
             try:
                 handle(frame, detections, done)
-            except Exception:  # noqa: BLE001 - one camera's failure must not stop the others
+            except Exception:  # one camera's failure must not stop the others
                 log.exception("camera handler failed")

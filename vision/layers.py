@@ -54,10 +54,12 @@ class TwoHeads(nn.Module):
 
     end2end = False
 
-    def __init__(self, tuned: nn.Module, base: nn.Module) -> None:
+    def __init__(self, tuned: Any, base: Any) -> None:
+        """tuned, base: the two Ultralytics ``Detect`` heads (``nc`` classes each, the base's first)."""
         super().__init__()
         self.tuned, self.base = tuned, base
-        self.nc, self.n_base = tuned.nc, base.nc
+        self.nc: int = tuned.nc
+        self.n_base: int = base.nc
         self.stride = tuned.stride
         self.export = False
 

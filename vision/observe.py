@@ -48,6 +48,7 @@ class TrackRecord:
     track_id: int
     t_first: float
     t_last: float
+    frame: np.ndarray
     hits: int = 0
     labels: Counter[str] = field(default_factory=Counter)
     categories: Counter[str] = field(default_factory=Counter)
@@ -55,7 +56,6 @@ class TrackRecord:
     best_t: float = 0.0
     best_confidence: float = 0.0
     best_bbox: list[float] = field(default_factory=list)
-    frame: np.ndarray | None = None
     overlaps: Counter[int] = field(default_factory=Counter)  # other track -> frames both boxed the same thing
     together: Counter[int] = field(default_factory=Counter)  # other track -> frames both were seen in
 
@@ -143,7 +143,7 @@ class TrackFolder:
         for box, conf, tid, label, category in zip(
             tracked.xyxy, tracked.confidence, tracked.tracker_id, tracked.labels, categories
         ):
-            record = self.active.setdefault(int(tid), TrackRecord(int(tid), t_first=t, t_last=t))
+            record = self.active.setdefault(int(tid), TrackRecord(int(tid), t_first=t, t_last=t, frame=image))
             record.t_last = t
             record.hits += 1
             record.labels[label] += 1

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -16,7 +16,7 @@ import numpy as np
 
 from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
-from vision.geo import GpsTrack, camera_offset
+from vision.geo import GpsTrack, Mount, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
@@ -41,7 +41,7 @@ class ScanOptions:
     tile: int = 0
     batch: int = 4
     min_hits: int = 3
-    mount: str | None = None
+    mount: Mount | None = None
     mount_offset_m: float = 5.0
     start_time: datetime | None = None
     keyframes: bool = True
@@ -85,7 +85,7 @@ class Scanner:
         video: str | Path,
         out_dir: Path,
         gps: GpsTrack | None = None,
-        on_frame: Callable[[Frame], None] | None = None,
+        on_frame: Callable[[Frame], object] | None = None,
         stats: DecodeStats | None = None,
     ) -> Iterator[Observation]:
         """Yield observations of one video as their tracks end; images go to ``out_dir/crops/`` and
@@ -116,7 +116,7 @@ class Scanner:
     def _start_time(self, video: str | Path, gps: GpsTrack | None) -> datetime | None:
         """Recording start: the override, else the container's creation time, else the GPS track start."""
         if self.options.start_time:
-            return self.options.start_time.astimezone(timezone.utc)
+            return self.options.start_time.astimezone(UTC)
         start = probe(video).start_time
         if start is None and gps is not None and not gps.video_relative:
             start = gps.start
@@ -133,7 +133,8 @@ class Scanner:
         when = start + timedelta(seconds=record.best_t) if start else None
         lat = lon = None
         if gps is not None:
-            pos = gps.at(record.best_t if gps.video_relative else when) if (when or gps.video_relative) else None
+            at = record.best_t if gps.video_relative else when
+            pos = gps.at(at) if at is not None else None
             if pos is not None:
                 lat, lon = (
                     camera_offset(pos, self.options.mount, self.options.mount_offset_m)
@@ -162,7 +163,7 @@ def scan(
     out_dir: Path,
     options: ScanOptions,
     gps: GpsTrack | None = None,
-    on_frame: Callable[[Frame], None] | None = None,
+    on_frame: Callable[[Frame], object] | None = None,
 ) -> ScanSummary:
     """Scan one video into ``out_dir/observations.jsonl`` and its images; lines are written as tracks end."""
     began = time.monotonic()

@@ -12,18 +12,19 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import av
 import numpy as np
 from av.error import FFmpegError
 
-from vision.frames import VideoError
+from vision.frames import VideoError, time_base_of
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def read_live(
         decoded.close()
 
 
-def _network(url: str, transport: str, timeout_s: float) -> Iterator[av.VideoFrame]:
+def _network(url: str, transport: str, timeout_s: float) -> Generator[av.VideoFrame, None, None]:
     """Decoded frames of a network stream; raises StreamError when it cannot be opened, fails or ends."""
     container = _open_network(url, transport, timeout_s)
     try:
@@ -180,7 +181,7 @@ def _open_network(url: str, transport: str, timeout_s: float) -> av.container.In
     raise StreamError(f"{url}: cannot open stream: {'; '.join(errors)}")
 
 
-def _looped_file(path: Path, stop: threading.Event, clock: Callable[[], float]) -> Iterator[av.VideoFrame]:
+def _looped_file(path: Path, stop: threading.Event, clock: Callable[[], float]) -> Generator[av.VideoFrame, None, None]:
     """Decoded frames of a video file, released at its own frame rate and looped until ``stop``."""
     while not stop.is_set():
         try:
@@ -191,9 +192,9 @@ def _looped_file(path: Path, stop: threading.Event, clock: Callable[[], float]) 
             if not container.streams.video:
                 raise StreamError(f"{path}: no video stream")
             stream = container.streams.video[0]
-            start, began, shown = stream.start_time or 0, clock(), 0
+            start, time_base, began, shown = stream.start_time or 0, time_base_of(stream, path), clock(), 0
             for frame in container.decode(stream):
-                t = float((frame.pts - start) * stream.time_base) if frame.pts is not None else 0.0
+                t = float((frame.pts - start) * time_base) if frame.pts is not None else 0.0
                 if stop.wait(max(0.0, began + t - clock())):
                     return
                 shown += 1
@@ -250,7 +251,7 @@ class StreamReader:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
-    def _set(self, **changes: object) -> None:
+    def _set(self, **changes: Any) -> None:
         with self._lock:
             self._status = replace(self._status, **changes)
 
@@ -289,7 +290,7 @@ class StreamReader:
             status = self.status
             self._set(
                 state=StreamState.live,
-                last_frame_at=datetime.fromtimestamp(frame.at, timezone.utc),
+                last_frame_at=datetime.fromtimestamp(frame.at, UTC),
                 frames=status.frames + 1,
             )
             if time.monotonic() - checked >= 1.0:

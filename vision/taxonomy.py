@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from vision.defaults import DEFAULT_TAXONOMY
 from vision.boxes import Detections
-
+from vision.defaults import DEFAULT_TAXONOMY
 
 EXEMPTING_PLACES = frozenset({"vending_zone"})
 """Kinds of designated place a category may be exempt in: vending points (便民经营点)."""
@@ -121,7 +120,8 @@ def _close(xyxy: np.ndarray, max_gap: float) -> np.ndarray:
     x1, y1, x2, y2 = xyxy.T
     gap = np.maximum(0.0, np.maximum(x1[None, :] - x2[:, None], x1[:, None] - x2[None, :]))
     vertical = np.minimum(y2[:, None], y2[None, :]) > np.maximum(y1[:, None], y1[None, :])
-    return vertical & (gap <= max_gap * (x2 - x1)[:, None])
+    close: np.ndarray = vertical & (gap <= max_gap * (x2 - x1)[:, None])
+    return close
 
 
 def _components(adjacent: np.ndarray) -> np.ndarray:
@@ -135,7 +135,7 @@ def _components(adjacent: np.ndarray) -> np.ndarray:
         while stack:
             for j in np.flatnonzero(adjacent[stack.pop()] & (group < 0)):
                 group[j] = seed
-                stack.append(j)
+                stack.append(int(j))
     return group
 
 
@@ -208,7 +208,7 @@ def _parse(data: Any, built_in: dict[str, CategoryPolicy]) -> Taxonomy:
     def known(value: Any, where: str) -> str:
         if _text(value, where) not in categories:
             raise TaxonomyError(f"{where} names unknown category {value!r}; known: {', '.join(sorted(categories))}")
-        return value
+        return str(value)
 
     labels = {
         _text(label, "labels"): known(cid, f"label {label!r}")
@@ -237,7 +237,9 @@ def _parse_category(cid: Any, raw: Any) -> CategoryPolicy:
     exempt = frozenset(_text(v, f"{where} exempt_in") for v in _list(raw.get("exempt_in", []), f"{where} exempt_in"))
     if exempt - EXEMPTING_PLACES:
         unknown = ", ".join(sorted(exempt - EXEMPTING_PLACES))
-        raise TaxonomyError(f"{where} exempt_in: unknown place kind {unknown} (known: {', '.join(sorted(EXEMPTING_PLACES))})")
+        raise TaxonomyError(
+            f"{where} exempt_in: unknown place kind {unknown} (known: {', '.join(sorted(EXEMPTING_PLACES))})"
+        )
     return CategoryPolicy(
         id=_text(cid, where),
         zh=_text(raw["zh"], f"{where} zh"),
@@ -302,15 +304,15 @@ def _check_keys(
     raw: Any, where: str, required: AbstractSet[str] = frozenset(), optional: AbstractSet[str] = frozenset()
 ) -> dict[str, Any]:
     """``raw`` as a mapping that holds every required key and no key outside required | optional."""
-    raw = _mapping(raw, where)
-    unknown = sorted(map(str, set(raw) - required - optional))
+    mapping = _mapping(raw, where)
+    unknown = sorted(map(str, set(mapping) - required - optional))
     if unknown:
         allowed = ", ".join(sorted(required | optional))
         raise TaxonomyError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {allowed}")
-    missing = sorted(required - set(raw))
+    missing = sorted(required - set(mapping))
     if missing:
         raise TaxonomyError(f"{where}: missing key(s) {', '.join(map(repr, missing))}")
-    return raw
+    return mapping
 
 
 def _text(value: Any, where: str) -> str:

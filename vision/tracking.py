@@ -10,8 +10,8 @@ import lap  # noqa: F401  # imported first: a missing lap fails here instead of 
 import numpy as np
 import yaml
 
-from vision.defaults import DEFAULT_TRACKER
 from vision.boxes import Detections
+from vision.defaults import DEFAULT_TRACKER
 
 CONFIG_KEYS = {
     "tracker_type",

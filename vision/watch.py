@@ -7,14 +7,14 @@ frame with its detections and returns the observations to report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vision.defaults import FIXED_CAMERA_TRACKER
 from vision.boxes import Detections
+from vision.defaults import FIXED_CAMERA_TRACKER
 from vision.dwell import DwellFilter, DwellRules, Sighting
 from vision.geo import destination
 from vision.observe import Observation, crop_box
@@ -62,8 +62,9 @@ class CameraWatch:
     ) -> None:
         self.place = place
         self.out_dir = out_dir
-        for sub in ("crops", "keyframes") if out_dir is not None else ():
-            (out_dir / sub).mkdir(parents=True, exist_ok=True)
+        if out_dir is not None:
+            for sub in ("crops", "keyframes"):
+                (out_dir / sub).mkdir(parents=True, exist_ok=True)
         self.taxonomy = taxonomy
         self.relevant = taxonomy.relevant_labels()
         self.tracker = Tracker(tracker, frame_rate=fps)
@@ -80,7 +81,7 @@ class CameraWatch:
     def _observation(self, sighting: Sighting) -> Observation:
         """Times t_* are seconds from the stay's start; ``observed_at`` is the best view's wall time."""
         lat, lon = self.place.position()
-        best = datetime.fromtimestamp(sighting.best_at, timezone.utc)
+        best = datetime.fromtimestamp(sighting.best_at, UTC)
         crop, keyframe = self._write_images(sighting)
         return Observation(
             track_id=sighting.key,

@@ -5,14 +5,7 @@ Distances are metres, angles degrees (bearings 0 = north, clockwise), times epoc
 track is ``video_relative`` (then seconds from the video start).
 """
 
-from vision.geo.geodesy import (
-    EARTH_RADIUS_M,
-    Position,
-    bearing_deg,
-    camera_offset,
-    destination,
-    haversine_m,
-)
+from vision.geo.geodesy import EARTH_RADIUS_M, Mount, Position, bearing_deg, camera_offset, destination, haversine_m
 from vision.geo.reader import FORMATS, TRACK_SUFFIXES, load_track, parse_track
 from vision.geo.track import GpsFormatError, GpsTrack
 
@@ -22,6 +15,7 @@ __all__ = [
     "TRACK_SUFFIXES",
     "GpsFormatError",
     "GpsTrack",
+    "Mount",
     "Position",
     "bearing_deg",
     "camera_offset",

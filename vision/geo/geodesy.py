@@ -31,7 +31,8 @@ def haversine_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLi
     """Great-circle distance in metres between points in degrees (scalars or arrays of one shape)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    distance: float | np.ndarray = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return distance
 
 
 def bearing_deg(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> float | np.ndarray:
@@ -40,7 +41,8 @@ def bearing_deg(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLi
     dl = np.radians(np.subtract(lon2, lon1))
     y = np.sin(dl) * np.cos(p2)
     x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)
-    return np.degrees(np.arctan2(y, x)) % 360.0
+    bearing: float | np.ndarray = np.degrees(np.arctan2(y, x)) % 360.0
+    return bearing
 
 
 def destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tuple[float, float]:
@@ -55,10 +57,12 @@ def destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tu
     return math.degrees(p2), (math.degrees(l2) + 180.0) % 360.0 - 180.0
 
 
+Mount = Literal["forward", "left", "right"]
+"""The side a vehicle's camera faces."""
 _MOUNT_TURN_DEG = {"forward": 0.0, "right": 90.0, "left": -90.0}
 
 
-def camera_offset(pos: Position, mount: Literal["forward", "left", "right"], metres: float) -> tuple[float, float]:
+def camera_offset(pos: Position, mount: Mount, metres: float) -> tuple[float, float]:
     """Where an object ``metres`` from the camera lies, toward the side the camera faces, as (lat, lon).
 
     forward = along the heading, right = heading + 90, left = heading - 90; without a heading the camera position.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import timezone, tzinfo
+from datetime import UTC, tzinfo
 
 from vision.geo.track import (
     Fix,
@@ -31,7 +31,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
         try:
             fixes.append(
                 Fix(
-                    parse_time(children["time"], timezone.utc),
+                    parse_time(children["time"], UTC),
                     float(point.get("lat", "")),
                     float(point.get("lon", "")),
                     optional_float(children.get("course", "")),

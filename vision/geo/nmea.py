@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import reduce
 from operator import xor
 
@@ -41,7 +41,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
     _date_from_neighbours(reversed(found))  # GGA before the first RMC
     fixes = [
         Fix(
-            datetime.combine(f.day, time(), timezone.utc).timestamp() + f.tod,
+            datetime.combine(f.day, time(), UTC).timestamp() + f.tod,
             f.lat,
             f.lon,
             f.course,
@@ -116,9 +116,9 @@ def _nmea_angle(value: str, hemisphere: str, hemispheres: str) -> float:
 def _date_from_neighbours(fixes: Iterable[_NmeaFix]) -> None:
     """Date each undated fix from the latest dated fix before it in ``fixes``, across midnight when the
     time of day jumps by more than 12 hours."""
-    ref: _NmeaFix | None = None
+    ref: tuple[date, float] | None = None  # day and time of day of the latest dated fix
     for fix in fixes:
         if fix.day is None and ref is not None:
-            fix.day = ref.day + timedelta(days=-round((fix.tod - ref.tod) / 86400.0))
+            fix.day = ref[0] + timedelta(days=-round((fix.tod - ref[1]) / 86400.0))
         if fix.day is not None:
-            ref = fix
+            ref = fix.day, fix.tod

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import UTC, tzinfo
 from pathlib import Path
-from datetime import timezone, tzinfo
 
 from vision.geo import csv as csv_track
 from vision.geo import gpx, nmea, srt
@@ -22,7 +22,7 @@ _PARSERS = {
 }
 
 
-def load_track(path: str | Path, fmt: str | None = None, tz: tzinfo = timezone.utc) -> GpsTrack:
+def load_track(path: str | Path, fmt: str | None = None, tz: tzinfo = UTC) -> GpsTrack:
     """Read a track file; ``fmt`` one of FORMATS or None to recognise it from its content, then its extension.
 
     Naive times (CSV without offset, DJI SRT clock) are in ``tz``; GPX and NMEA times are UTC.
@@ -35,7 +35,7 @@ def load_track(path: str | Path, fmt: str | None = None, tz: tzinfo = timezone.u
     return parse_track(text, fmt or _sniff(text, path), tz, name=str(path))
 
 
-def parse_track(text: str, fmt: str, tz: tzinfo = timezone.utc, name: str = "<track>") -> GpsTrack:
+def parse_track(text: str, fmt: str, tz: tzinfo = UTC, name: str = "<track>") -> GpsTrack:
     """Parse track text in ``fmt`` (one of FORMATS); ``name`` is used in error messages."""
     if fmt not in _PARSERS:
         raise GpsFormatError(f"{name}: unknown GPS track format {fmt!r} (expected one of {', '.join(FORMATS)})")

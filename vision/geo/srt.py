@@ -27,7 +27,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
             continue
     absolute = any(clock is not None for _, clock, _, _ in parsed)
     fixes = [
-        Fix(clock if absolute else start, lat, lon)
+        Fix(start if clock is None else clock, lat, lon)
         for start, clock, lat, lon in parsed
         if clock is not None or not absolute
     ]

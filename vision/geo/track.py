@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 
 import numpy as np
@@ -71,12 +71,12 @@ class GpsTrack:
     @property
     def start(self) -> datetime:
         """The first fix (UTC; the epoch plus the offset when video_relative)."""
-        return datetime.fromtimestamp(float(self.t[0]), timezone.utc)
+        return datetime.fromtimestamp(float(self.t[0]), UTC)
 
     @property
     def end(self) -> datetime:
         """The last fix (UTC; the epoch plus the offset when video_relative)."""
-        return datetime.fromtimestamp(float(self.t[-1]), timezone.utc)
+        return datetime.fromtimestamp(float(self.t[-1]), UTC)
 
     def at(self, when: datetime | float, max_gap_s: float = 10.0) -> Position | None:
         """The position at ``when`` (aware datetime, naive = UTC, or epoch seconds), linearly interpolated.
@@ -191,7 +191,7 @@ def _known(value: float) -> float | None:
 def _epoch(when: datetime | float) -> float:
     """Epoch seconds from an aware datetime (naive = UTC) or a number of seconds."""
     if isinstance(when, datetime):
-        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
     return float(when)
 
 

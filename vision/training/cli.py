@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 
-def add_train_parser(sub: argparse._SubParsersAction) -> None:
+def add_train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="build a dataset, fine-tune the detector, evaluate; writes weights + model card")
-    p.add_argument("--recipe", type=Path, required=True, help="training recipe YAML, e.g. models/streetscan-v1.recipe.yaml")
+    p.add_argument(
+        "--recipe", type=Path, required=True, help="training recipe YAML, e.g. models/streetscan-v1.recipe.yaml"
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory: <name>.pt, <name>.md, work/")
     p.add_argument(
         "--data-root",
@@ -40,7 +42,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, help="override the recipe's batch size")
     p.add_argument("--limit", type=int, help="at most this many images per source, generated set and evaluation set")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--taxonomy", type=Path, default=None, help="taxonomy naming the base classes to keep (default: shipped)")
+    p.add_argument(
+        "--taxonomy", type=Path, default=None, help="taxonomy naming the base classes to keep (default: shipped)"
+    )
     p.set_defaults(func=run_train)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from vision import Detections, Detector, iou_matrix
-from vision.training.evaluate import LabeledSplit
+from vision.training.evaluate import LabeledSplit, read_image
 from vision.training.recipe import Recipe, RecipeError
 from vision.training.synth import Composer, load_cutouts, patrol_tile, sign_faces
 
@@ -130,19 +130,19 @@ def build_dataset(recipe: Recipe, names: Sequence[str], base: Detector, out: Pat
 
     face_images = [backgrounds[i] for i in rng.permutation(len(backgrounds))[:40]]
     composer = street_composer(
-        recipe, recipe.synthetic["cutouts_split"], names, ((cv2.imread(str(p)), b) for p, b in face_images)
+        recipe, recipe.synthetic["cutouts_split"], names, ((read_image(p), b) for p, b in face_images)
     )
     street = list(backgrounds)
     for _ in range(recipe.synthetic["images"]):
         path, boxes = backgrounds[rng.integers(len(backgrounds))]
-        sample = composer.compose(cv2.imread(str(path)), boxes, rng)
+        sample = composer.compose(read_image(path), boxes, rng)
         street.append((add(sample.image, sample.boxes, "synthetic"), sample.boxes))
 
     patrol = recipe.patrol
     prng = np.random.default_rng(patrol["seed"])
     for _ in range(patrol["images"]):
         picks = [street[i] for i in prng.integers(len(street), size=2)]
-        items = [(cv2.imread(str(p)), b) for p, b in picks]
+        items = [(read_image(p), b) for p, b in picks]
         image, boxes = patrol_tile(items, prng, patrol["size"], tuple(patrol["scale"]))
         add(image, boxes, "patrol-scale")
     return Built(writer.write_yaml(), dict(writer.images), dict(writer.boxes))

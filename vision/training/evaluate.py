@@ -1,4 +1,5 @@
-"""Ground truth and scoring: YOLO dataset splits on disk read as labelled ``Detections``, and AP50 of a detector on them."""
+"""Ground truth and scoring: YOLO dataset splits on disk read as labelled ``Detections``, and AP50 of a detector
+on them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
 
 class DatasetError(ValueError):
-    """A dataset description that cannot be used; the message names the file."""
+    """A dataset description or image that cannot be used; the message names the file."""
+
+
+def read_image(path: Path) -> np.ndarray:
+    """The (H, W, 3) uint8 BGR pixels of an image file; DatasetError naming it when it cannot be read."""
+    pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise DatasetError(f"cannot read image {path}")
+    return np.asarray(pixels)
 
 
 @dataclass(frozen=True)
@@ -84,9 +93,7 @@ class LabeledSplit:
 
     def read(self, image: Path) -> tuple[np.ndarray, Detections]:
         """The BGR image (H x W x 3 uint8) and its kept boxes in pixels."""
-        pixels = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if pixels is None:
-            raise DatasetError(f"cannot read image {image}")
+        pixels = read_image(image)
         h, w = pixels.shape[:2]
         path = self.label_path(image)
         rows = [line.split() for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
@@ -149,7 +156,8 @@ class Score:
 def average_precision(
     preds: Sequence[Detections], confs: Sequence[np.ndarray], truths: Sequence[Detections], iou: float = 0.5
 ) -> dict[str, float]:
-    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; one labelled Detections and (N,) conf per image."""
+    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; per image one labelled Detections and its
+    (N,) confidences."""
     labels = sorted({str(label) for t in truths for label in t.labels})
     out = {}
     for label in labels:
@@ -200,9 +208,7 @@ def score(
     if batch:
         flush()
     result = Score(average_precision(preds, confs, truths), images=len(truths))
-    result.truth_counts = {
-        label: sum(int((t.labels == label).sum()) for t in truths) for label in result.per_class
-    }
+    result.truth_counts = {label: sum(int((t.labels == label).sum()) for t in truths) for label in result.per_class}
     for group, members in groups.items():
         keep = [_members(p, members) for p in preds]
         kept_truth = [t[_members(t, members)] for t in truths]

@@ -92,7 +92,7 @@ def calibrate_batchnorm(model: Any, images: Sequence[np.ndarray], imgsz: int = 6
     """
     import torch
 
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    norms: list[Any] = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     moments: dict[Any, list[Any]] = {m: [0, 0.0, 0.0] for m in norms}
 
     def record(module: Any, inputs: tuple[Any, ...], _output: Any) -> None:
@@ -137,7 +137,8 @@ def fit(init: Path, data_yaml: Path, args: dict[str, Any], work: Path, device: s
 
 def finalize(trained: Path, base: Path, shared: int, out: Path) -> Path:
     """Save the fine-tuned weights grafted with the ``base`` model's own layers after the ``shared`` frozen
-    ones (see ``vision.training.graft``) to ``out``, without optimizer state or any path of the machine that trained them."""
+    ones (see ``vision.training.graft``) to ``out``, without optimizer state or any path of the machine that
+    trained them."""
     import torch
 
     from vision.training.graft import graft

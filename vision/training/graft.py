@@ -45,7 +45,7 @@ def graft(base: Any, tuned: Any, shared: int) -> Any:
         m.i += offset
         m.f = moved(m.f, k == 0) if isinstance(m.f, int) else [moved(j, k == 0) for j in m.f]
         layers.append(m)
-    heads = TwoHeads(tuned_head, base_head)
+    heads: Any = TwoHeads(tuned_head, base_head)  # carries Ultralytics' layer fields i, f and type
     heads.i, heads.type = len(layers), f"{TwoHeads.__module__}.{TwoHeads.__name__}"
     heads.f = list(tuned_head.f) + [moved(j) for j in base_head.f]
     layers.append(heads)

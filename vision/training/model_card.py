@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,6 @@ from vision.training.finetune import CALIBRATION_IMAGES
 from vision.training.model_eval import Evaluation, kept_classes
 from vision.training.recipe import Recipe, Source
 from vision.training.synth import SYNTH_CLASSES
-
 
 WEAK_AP50 = 0.5  # classes scoring below this on real images are named under Limits
 
@@ -70,7 +69,7 @@ def model_card(
         f"{len(names) - len(new) - 1}), then our {len(new)} (ids {len(names) - len(new)}-{len(names) - 1}).",
         "",
         f"- sha256: `{_sha256(weights)}`",
-        f"- trained: {datetime.now(timezone.utc):%Y-%m-%d} with `streetscan train --recipe {recipe.path.name}`, "
+        f"- trained: {datetime.now(UTC):%Y-%m-%d} with `streetscan train --recipe {recipe.path.name}`, "
         f"{train_s / 60:.0f} min of training on `{device}`" + (" (CPU)" if device == "cpu" else ""),
         f"- base: `{recipe.base.name}` (sha256 `{_sha256(recipe.base)[:16]}…`), all its weights carried over; "
         f"`freeze={recipe.train.get('freeze')}` (backbone frozen)",
@@ -91,8 +90,7 @@ def model_card(
         "",
         "Boxes per class of ours, by origin: "
         + "; ".join(
-            f"`{c}` " + ", ".join(f"{o} {built.boxes[o, c]}" for o in origins if built.boxes.get((o, c)))
-            for c in new
+            f"`{c}` " + ", ".join(f"{o} {built.boxes[o, c]}" for o in origins if built.boxes.get((o, c))) for c in new
         )
         + ".",
         "",
@@ -154,7 +152,8 @@ def model_card(
         "| --- | --- | --- | --- |",
     ]
     lines += [
-        f"| `{c}` | {ours.coco.truth_counts[c]} | {ap_text(base_coco.per_class[c])} | {ap_text(ours.coco.per_class[c])} |"
+        f"| `{c}` | {ours.coco.truth_counts[c]} | {ap_text(base_coco.per_class[c])} | "
+        f"{ap_text(ours.coco.per_class[c])} |"
         for c in kept
         if c in ours.coco.per_class
     ]
@@ -169,7 +168,8 @@ def model_card(
         "| --- | --- | --- |",
     ]
     lines += [
-        f"| `{c}` | {ours.synthetic.truth_counts.get(c, 0)} | {ap_text(ours.synthetic.per_class.get(c, float('nan')))} |"
+        f"| `{c}` | {ours.synthetic.truth_counts.get(c, 0)} | "
+        f"{ap_text(ours.synthetic.per_class.get(c, float('nan')))} |"
         for c in SYNTH_CLASSES
     ]
     lines += [
@@ -200,9 +200,15 @@ def model_card(
         "- Shop-front photos come from one public dataset; other cities' signage may score lower.",
     ]
     weak = [c for c, v in sorted(ours.real.per_class.items()) if v < WEAK_AP50]
-    lines += [
-        f"- Weak on real shop fronts (AP50 below {WEAK_AP50}): "
-        + ", ".join(f"`{c}` {ap_text(ours.real.per_class[c])} ({ours.real.truth_counts[c]} validation boxes)" for c in weak)
-        + "; boxes of these classes still count for the class-agnostic sign score."
-    ] if weak else []
-    return "\n".join(lines + [""])
+    lines += (
+        [
+            f"- Weak on real shop fronts (AP50 below {WEAK_AP50}): "
+            + ", ".join(
+                f"`{c}` {ap_text(ours.real.per_class[c])} ({ours.real.truth_counts[c]} validation boxes)" for c in weak
+            )
+            + "; boxes of these classes still count for the class-agnostic sign score."
+        ]
+        if weak
+        else []
+    )
+    return "\n".join([*lines, ""])

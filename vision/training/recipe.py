@@ -66,8 +66,8 @@ class Recipe:
     holdout_every: int
     train: dict[str, Any]
     evaluate: dict[str, Any]
+    path: Path
     licences: dict[str, str] = field(default_factory=dict)
-    path: Path | None = None
 
     @classmethod
     def load(cls, path: Path, data_root: Path) -> Recipe:
@@ -94,9 +94,7 @@ class Recipe:
 
     def add_export(self, folder: Path) -> None:
         """Train also on a reviewers' export: ``folder/data.yaml`` naming our classes, images/, labels/."""
-        self.sources.append(
-            Source(f"export:{folder.name}", folder / "data.yaml", same_names=True, pseudo_label=True)
-        )
+        self.sources.append(Source(f"export:{folder.name}", folder / "data.yaml", same_names=True, pseudo_label=True))
 
     def limit(self, n: int) -> None:
         """Shrink every source, generated set and evaluation set to about ``n`` images (smoke runs)."""

@@ -22,11 +22,28 @@ import cv2
 import numpy as np
 
 from vision import Detections, box_area
-from vision.training.evaluate import LabeledSplit
+from vision.training.evaluate import LabeledSplit, read_image
 
 GOODS = (
-    "banana", "apple", "orange", "broccoli", "carrot", "bottle", "cup", "bowl", "vase", "donut", "cake",
-    "book", "handbag", "teddy bear", "potted plant", "wine glass", "sandwich", "suitcase", "backpack",
+    "banana",
+    "apple",
+    "orange",
+    "broccoli",
+    "carrot",
+    "bottle",
+    "cup",
+    "bowl",
+    "vase",
+    "donut",
+    "cake",
+    "book",
+    "handbag",
+    "teddy bear",
+    "potted plant",
+    "wine glass",
+    "sandwich",
+    "suitcase",
+    "backpack",
 )
 SYNTH_CLASSES = ("vendor_stall", "goods_display", "lightbox")
 
@@ -57,7 +74,7 @@ def load_cutouts(split: LabeledSplit, min_side: int = 24) -> dict[str, list[Cuto
             if len(values) < 7 or int(values[0]) not in split.keep:
                 continue
             if image is None:
-                image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                image = read_image(path)
             h, w = image.shape[:2]
             poly = (np.array(values[1:], dtype=np.float32).reshape(-1, 2) * [w, h]).round().astype(np.int32)
             x1, y1 = poly.min(axis=0)
@@ -137,7 +154,8 @@ def _trapezoid(w: float, h: float, top_inset: float, bottom_inset: float) -> np.
 
 
 def _color(rng: np.random.Generator, lo: int = 30, hi: int = 230) -> tuple[int, int, int]:
-    return tuple(int(v) for v in rng.integers(lo, hi, 3))
+    b, g, r = (int(v) for v in rng.integers(lo, hi, 3))
+    return b, g, r
 
 
 Kind = Callable[[Canvas, float, float, float, np.random.Generator], list[int]]
@@ -151,11 +169,11 @@ class Composer:
     """
 
     def __init__(self, cutouts: dict[str, list[Cutout]], faces: Sequence[np.ndarray] = ()) -> None:
-        upright = {  # open umbrellas seen from the side; people standing
+        upright: dict[str, Callable[[Cutout], bool]] = {  # open umbrellas seen from the side; people standing
             "umbrella": lambda c: c.mask.shape[1] >= 1.3 * c.mask.shape[0],
             "person": lambda c: c.mask.shape[0] >= 1.8 * c.mask.shape[1],
         }
-        cutouts = {k: [c for c in v if upright.get(k, lambda _: True)(c)] for k, v in cutouts.items()}
+        cutouts = {k: [c for c in v if k not in upright or upright[k](c)] for k, v in cutouts.items()}
         self.cutouts = {k: v for k, v in cutouts.items() if v}
         self.goods = [g for g in GOODS if g in self.cutouts]
         self.faces = [f for f in faces if min(f.shape[:2]) >= 16]
@@ -209,9 +227,10 @@ class Composer:
         kind = rng.choice(["cart", "table", "cloth"], p=[0.45, 0.25, 0.3])
         if kind == "cloth":
             ch = max(th * 0.18, 3)
-            cloth = _block(tw, ch, _color(rng))[0]
-            cloth = canvas.paste(cloth, _trapezoid(tw, ch, ch, 0), int(x - tw / 2), int(ground - ch))
-            return [cloth] + self._goods_row(canvas, x - tw / 2, x + tw / 2, ground - ch / 2, th * 0.5, rng)
+            cloth = canvas.paste(
+                _block(tw, ch, _color(rng))[0], _trapezoid(tw, ch, ch, 0), int(x - tw / 2), int(ground - ch)
+            )
+            return [cloth, *self._goods_row(canvas, x - tw / 2, x + tw / 2, ground - ch / 2, th * 0.5, rng)]
         pieces = []
         table = self._cutout(canvas, "dining table", th, x, ground, rng) if kind == "table" else None
         if table is not None:
@@ -289,12 +308,14 @@ class Composer:
         w = max(int(h / rng.uniform(1.3, 3.0)), 8)
         lit = np.clip(self._face(w, h, rng) * rng.uniform(1.1, 1.5) + rng.uniform(10, 50), 0, 255).astype(np.uint8)
         border = max(int(w * 0.06), 2)
-        framed = cv2.copyMakeBorder(lit, *[border] * 4, cv2.BORDER_CONSTANT, value=_color(rng, 20, 200))
+        framed = cv2.copyMakeBorder(
+            lit, border, border, border, border, cv2.BORDER_CONSTANT, value=_color(rng, 20, 200)
+        )
         fh, fw = framed.shape[:2]
         if rng.random() < 0.4:  # A-frame: narrower at the top
             inset = fw * rng.uniform(0.1, 0.2)
-            quad = np.float32([[inset, 0], [fw - inset, 0], [fw, fh], [0, fh]])
-            warp = cv2.getPerspectiveTransform(np.float32([[0, 0], [fw, 0], [fw, fh], [0, fh]]), quad)
+            quad = np.array([[inset, 0], [fw - inset, 0], [fw, fh], [0, fh]], np.float32)
+            warp = cv2.getPerspectiveTransform(np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], np.float32), quad)
             framed = cv2.warpPerspective(framed, warp, (fw, fh))
             return [canvas.paste(framed, _soft(_trapezoid(fw, fh, inset, 0)), int(x - fw / 2), int(ground - fh))]
         base_h = max(fh * 0.06, 2)
@@ -395,7 +416,7 @@ def shrink_paste(canvas: np.ndarray, image: np.ndarray, boxes: Detections, scale
 
     Returns its boxes in canvas pixels, clipped to the canvas; boxes less than half inside are dropped.
     """
-    h, w = (max(int(round(n * scale)), 1) for n in image.shape[:2])
+    h, w = (max(round(n * scale), 1) for n in image.shape[:2])
     small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     H, W = canvas.shape[:2]
     x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
@@ -417,7 +438,7 @@ def patrol_frame(
     """A labeled photo shrunk by ``scale`` at a random place, wholly inside, on a grey W x H canvas."""
     W, H = size
     canvas = np.full((H, W, 3), 114, np.uint8)
-    h, w = (int(round(n * scale)) for n in image.shape[:2])
+    h, w = (round(n * scale) for n in image.shape[:2])
     x, y = int(rng.integers(0, max(W - w, 0) + 1)), int(rng.integers(0, max(H - h, 0) + 1))
     return canvas, shrink_paste(canvas, image, boxes, scale, x, y)
 
@@ -432,14 +453,14 @@ def patrol_tile(
     coloured or blurred-photo background; a photo may run past the window's edges like in a real tile."""
     kind = rng.choice(["grey", "colour", "blur"])
     if kind == "blur":
-        back = items[rng.integers(len(items))][0]
+        back = items[int(rng.integers(len(items)))][0]
         canvas = cv2.GaussianBlur(cv2.resize(back, (size, size)), (0, 0), size / 25)
     else:
         tone = (114, 114, 114) if kind == "grey" else _color(rng)
         canvas = np.full((size, size, 3), tone, np.uint8)
-    out = []
+    out: list[Detections] = []
     for k in range(min(int(rng.integers(1, 3)), len(items))):
-        image, boxes = items[rng.integers(len(items))]
+        image, boxes = items[int(rng.integers(len(items)))]
         s = rng.uniform(*scale)
         h, w = (int(n * s) for n in image.shape[:2])
         x = int(rng.integers(-w // 4, max(size - 3 * w // 4, -w // 4 + 1)))
@@ -455,4 +476,5 @@ def patrol_tile(
 def _covered(xyxy: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
     """(N,) bool: boxes more than half covered by rect (x1, y1, x2, y2)."""
     inside = np.concatenate([np.maximum(xyxy[:, :2], rect[:2]), np.minimum(xyxy[:, 2:], rect[2:])], axis=1)
-    return box_area(inside) > 0.5 * np.maximum(box_area(xyxy), 1e-6)
+    covered: np.ndarray = box_area(inside) > 0.5 * np.maximum(box_area(xyxy), 1e-6)
+    return covered

@@ -20,12 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from vision import Detector, Taxonomy
 from vision.training.dataset import Built, build_dataset
-from vision.training.evaluate import score
+from vision.training.evaluate import read_image, score
 from vision.training.finetune import CALIBRATION_IMAGES, expand_model, finalize, fit
 from vision.training.model_card import ap_text, model_card
 from vision.training.model_eval import evaluate_model, evaluation_split, kept_classes
@@ -38,7 +37,7 @@ def _calibration_images(folder: Path) -> list[np.ndarray]:
     """Up to CALIBRATION_IMAGES images of a folder, picked reproducibly."""
     paths = sorted(folder.glob("*.jpg"))
     picks = np.random.default_rng(0).choice(len(paths), min(CALIBRATION_IMAGES, len(paths)), replace=False)
-    return [cv2.imread(str(paths[i])) for i in sorted(picks)]
+    return [read_image(paths[i]) for i in sorted(picks)]
 
 
 def train(recipe: Recipe, out: Path, device: str = "cpu", taxonomy: Path | None = None) -> Path:
