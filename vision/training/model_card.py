@@ -102,7 +102,7 @@ def model_card(
         + ". Other source classes are not trained.",
         f"- **Synthetic bootstrap.** Every `{'`, `'.join(SYNTH_CLASSES)}` box comes from composed images "
         "(object cut-outs on procedural carts, cloths, crates, racks and sign boxes, pasted on real street "
-        "backgrounds; see `vision/synth.py`), not from photos of real stalls, goods or lightboxes. Expect "
+        "backgrounds; see `vision/training/synth.py`), not from photos of real stalls, goods or lightboxes. Expect "
         "misses and false alarms on real video until reviewers' confirmed cases are exported and trained on.",
         f"- Patrol-scale images: training street photos shrunk to {recipe.patrol['scale'][0]}-"
         f"{recipe.patrol['scale'][1]} of their size in {recipe.patrol['size']}-px windows, as a tile of a "
@@ -115,9 +115,10 @@ def model_card(
         f"- Before fine-tuning, the BatchNorm layers get the statistics of {CALIBRATION_IMAGES} training images "
         "(the base weights carry identity statistics folded from an export); what the model computes does not change.",
         f"- The shipped weights score the base classes with the base model's own layers, which run beside the "
-        f"fine-tuned ones after the {recipe.train['freeze']} frozen layers both share (`vision/graft.py`): the "
-        "base classes are detected exactly as by the base, the new classes by the fine-tuned layers. The price "
-        "is those layers run twice: about 1.6 times the time of the base model per image (`bench/detector.py`).",
+        f"fine-tuned ones after the {recipe.train['freeze']} frozen layers both share "
+        "(`vision/training/graft.py`, joined by `vision/layers.py`): the base classes are detected exactly as by "
+        "the base, the new classes by the fine-tuned layers. The price is those layers run twice: about 1.6 times "
+        "the time of the base model per image (`bench/detector.py`).",
         "",
         "## Evaluation",
         "",
