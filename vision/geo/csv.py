@@ -6,14 +6,7 @@ import csv
 import re
 from datetime import tzinfo
 
-from vision.geo.track import (
-    Fix,
-    GpsFormatError,
-    GpsTrack,
-    build_track,
-    optional_float,
-    parse_time,
-)
+from vision.geo.track import Fix, GpsFormatError, GpsTrack, build_track, optional_float, parse_time
 
 COLUMNS = {
     "time": ("time", "timestamp", "datetime", "date_time", "gps_time"),

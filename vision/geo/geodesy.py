@@ -50,10 +50,7 @@ def destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tu
     d = metres / EARTH_RADIUS_M
     p1, l1, b = math.radians(lat), math.radians(lon), math.radians(bearing_deg)
     p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
-    l2 = l1 + math.atan2(
-        math.sin(b) * math.sin(d) * math.cos(p1),
-        math.cos(d) - math.sin(p1) * math.sin(p2),
-    )
+    l2 = l1 + math.atan2(math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2))
     return math.degrees(p2), (math.degrees(l2) + 180.0) % 360.0 - 180.0
 
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, tzinfo
 
-from vision.geo.track import (
-    Fix,
-    GpsFormatError,
-    GpsTrack,
-    build_track,
-    optional_float,
-    parse_time,
-)
+from vision.geo.track import Fix, GpsFormatError, GpsTrack, build_track, optional_float, parse_time
 
 
 def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:

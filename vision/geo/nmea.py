@@ -40,13 +40,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
     _date_from_neighbours(found)
     _date_from_neighbours(reversed(found))  # GGA before the first RMC
     fixes = [
-        Fix(
-            datetime.combine(f.day, time(), UTC).timestamp() + f.tod,
-            f.lat,
-            f.lon,
-            f.course,
-            f.speed,
-        )
+        Fix(datetime.combine(f.day, time(), UTC).timestamp() + f.tod, f.lat, f.lon, f.course, f.speed)
         for f in found
         if f.day is not None
     ]
@@ -78,10 +72,7 @@ def _nmea_sentence(line: str) -> _NmeaFix | None:
     if kind == "GGA":
         if fields[6] in ("", "0"):
             raise ValueError("GGA without a fix")
-        lat, lon = (
-            _nmea_angle(fields[2], fields[3], "NS"),
-            _nmea_angle(fields[4], fields[5], "EW"),
-        )
+        lat, lon = _nmea_angle(fields[2], fields[3], "NS"), _nmea_angle(fields[4], fields[5], "EW")
         return _NmeaFix(_nmea_time(fields[1]), None, lat, lon)
     return None
 

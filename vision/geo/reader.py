@@ -14,12 +14,7 @@ from vision.geo.track import GpsFormatError, GpsTrack
 FORMATS = ("gpx", "nmea", "csv", "srt")
 TRACK_SUFFIXES = frozenset({".gpx", ".nmea", ".nma", ".csv", ".srt", ".txt", ".log"})
 """File name endings taken for GPS tracks (``.txt``/``.log``: NMEA logs) when files come mixed with videos."""
-_PARSERS = {
-    "gpx": gpx.parse,
-    "nmea": nmea.parse,
-    "csv": csv_track.parse,
-    "srt": srt.parse,
-}
+_PARSERS = {"gpx": gpx.parse, "nmea": nmea.parse, "csv": csv_track.parse, "srt": srt.parse}
 
 
 def load_track(path: str | Path, fmt: str | None = None, tz: tzinfo = UTC) -> GpsTrack:
@@ -53,13 +48,7 @@ def _sniff(text: str, path: Path) -> str:
     header = text.lstrip().split("\n", 1)[0]
     if csv_track.header_columns(next(csv.reader([header], delimiter=csv_track.delimiter(header)), [])) is not None:
         return "csv"
-    by_extension = {
-        ".gpx": "gpx",
-        ".nmea": "nmea",
-        ".nma": "nmea",
-        ".csv": "csv",
-        ".srt": "srt",
-    }
+    by_extension = {".gpx": "gpx", ".nmea": "nmea", ".nma": "nmea", ".csv": "csv", ".srt": "srt"}
     if path.suffix.lower() in by_extension:
         return by_extension[path.suffix.lower()]
     raise GpsFormatError(f"{path}: not a recognised GPS track (GPX, NMEA 0183, CSV or SRT)")

@@ -113,12 +113,7 @@ class GpsTrack:
         heading = self._course[k]
         if math.isnan(heading) and k > 0:
             heading = self._held_heading[k - 1]
-        return Position(
-            float(self.lat[k]),
-            float(self.lon[k]),
-            _known(heading),
-            _known(self._speed[k]),
-        )
+        return Position(float(self.lat[k]), float(self.lon[k]), _known(heading), _known(self._speed[k]))
 
 
 class Fix(NamedTuple):
@@ -147,15 +142,7 @@ def build_track(fixes: list[Fix], skipped: int, name: str, video_relative: bool 
     if not merged:
         raise GpsFormatError(f"{name}: no valid GPS fix ({skipped} invalid lines or points skipped)")
     t, lat, lon, course, speed = zip(*merged)
-    return GpsTrack(
-        t,
-        lat,
-        lon,
-        _column(course),
-        _column(speed),
-        video_relative=video_relative,
-        skipped_lines=skipped,
-    )
+    return GpsTrack(t, lat, lon, _column(course), _column(speed), video_relative=video_relative, skipped_lines=skipped)
 
 
 def _valid_latlon(lat: float, lon: float) -> bool:
