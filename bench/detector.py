@@ -1,7 +1,7 @@
 """Detector speed: milliseconds per 1080p patrol frame of the shipped model against its base model, per
 inference mode (one 640-px pass; 640-px tiles plus the whole frame).
 
-The shipped model runs the base model's own layers beside its fine-tuned ones (``vision/graft.py``), so
+The shipped model runs the base model's own layers beside its fine-tuned ones (``vision/training/graft.py``), so
 it costs more than the base; this prints how much. Reads the base weights and the patrol clip from
 ``$STREETSCAN_SHARED`` (default: ``shared`` beside the repository). Modes run round-robin REPEATS
 times over FRAMES frames; the fastest run counts.
