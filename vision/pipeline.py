@@ -14,10 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vision.appearance import encode_signature, signature
 from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
 from vision.geo import GpsTrack, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
+from vision.ocr import OcrError, SignReader, SignText
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
 
@@ -30,7 +32,8 @@ class ScanOptions:
     faces (forward/left/right, None = report the camera position); ``mount_offset_m`` how far from
     the camera the objects usually are, in metres; ``start_time`` overrides the recording start;
     ``keyframes`` also saves each observation's whole best frame; ``imgsz`` is the model input in
-    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects)."""
+    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects);
+    ``ocr`` reads the text on sign tracks (the taxonomy's ``signs``)."""
 
     model: Path
     taxonomy: Path | None = None
@@ -45,6 +48,7 @@ class ScanOptions:
     mount_offset_m: float = 5.0
     start_time: datetime | None = None
     keyframes: bool = True
+    ocr: bool = True
 
 
 @dataclass
@@ -79,6 +83,19 @@ class Scanner:
         )
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
+        self.reader: SignReader | None = SignReader() if options.ocr else None  # loads on the first sign
+
+    def read_sign(self, record: TrackRecord) -> SignText | None:
+        """The text on a sign track's best crop or two; None when nothing legible is found or OCR is
+        off. An OCR engine that cannot load is reported once and OCR stays off for this scanner."""
+        if self.reader is None:
+            return None
+        try:
+            return self.reader.read_best(record.crops)
+        except OcrError as exc:
+            log.error("sign text is not read: %s", exc)
+            self.reader = None
+            return None
 
     def observations(
         self,
@@ -140,6 +157,10 @@ class Scanner:
                     if self.options.mount
                     else (pos.lat, pos.lon)
                 )
+        read = look = None
+        if self.taxonomy.is_sign(record.label) and record.frame is not None:
+            read = self.read_sign(record)
+            look = encode_signature(signature(record.frame, record.best_bbox))
         return Observation(
             track_id=str(record.track_id),
             category=str(record.category),
@@ -154,6 +175,9 @@ class Scanner:
             lon=round(lon, 7) if lon is not None else None,
             crop=crop,
             keyframe=keyframe,
+            text=read.text if read else None,
+            text_confidence=read.confidence if read else None,
+            signature=look,
         )
 
 

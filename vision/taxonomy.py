@@ -144,6 +144,9 @@ class Taxonomy:
     categories: dict[str, Category] = field(default_factory=lambda: dict(CORE_CATEGORIES))
     labels: dict[str, str] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
+    signs: frozenset[str] = frozenset()
+    """Model labels that are signs (shop signs, projecting signs, window ads, lightboxes): their tracks
+    get the text read on them and an appearance signature, and the service keeps them in the sign register."""
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
@@ -181,10 +184,14 @@ class Taxonomy:
             decided |= hits
         return out
 
+    def is_sign(self, label: str) -> bool:
+        """Whether tracks of this model label are signs (see ``signs``)."""
+        return label in self.signs
+
 
 def _parse(data: Any) -> Taxonomy:
     """Build a Taxonomy from parsed YAML, raising TaxonomyError (without the file name) on any problem."""
-    data = _check_keys(data if data is not None else {}, "top level", optional={"categories", "labels", "rules"})
+    data = _check_keys(data if data is not None else {}, "top level", optional={"categories", "labels", "rules", "signs"})
     categories = dict(CORE_CATEGORIES)
     for cid, names in _mapping(data.get("categories", {}), "categories").items():
         where = f"category {cid!r}"
@@ -212,7 +219,13 @@ def _parse(data: Any) -> Taxonomy:
         if rule.name in {r.name for r in rules}:
             raise TaxonomyError(f"rule name {rule.name!r} is used twice")
         rules.append(rule)
-    return Taxonomy(categories, labels, rules)
+    taxonomy = Taxonomy(categories, labels, rules)
+    if "signs" in data:
+        taxonomy.signs = _label_set(data["signs"], "signs")
+        unreported = sorted(taxonomy.signs - taxonomy.relevant_labels())
+        if unreported:
+            raise TaxonomyError(f"signs: {', '.join(map(repr, unreported))} is neither mapped under 'labels' nor a rule's label")
+    return taxonomy
 
 
 def _parse_rule(raw: Any, where: str) -> Rule:

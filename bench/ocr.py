@@ -1,0 +1,141 @@
+"""Sign OCR: character accuracy per crop set, and what reading signs costs a scan.
+
+Accuracy (1 - character error rate, texts compared after ``vision.identity.normalize_text``):
+- rendered: Chinese shop-sign crops drawn with the Noto CJK fonts (``vision.sign_render``), 30-300 px
+  wide, perspective, blur, JPEG noise; by width band and for vertical (projecting) signs;
+- shop fronts: real sign crops of ``datasets/facade-ads`` val whose text was transcribed by hand
+  (``tests/vision/data/facade-sign-text.json``: image, box, text), cut as the scanner cuts them (box grown
+  by 10%); Latin-script signs, and Cyrillic ones (outside the recogniser's alphabet) apart.
+
+Cost: the patrol clip scanned twice in this run with the shipped model and taxonomy, with OCR and
+without (``--no-ocr``): seconds per scanned minute of video for each and their ratio, the crops read and
+milliseconds per crop, and the appearance signatures' milliseconds per crop.
+
+    python bench/ocr.py [--rendered N] [--runtime openvino|onnxruntime] [--skip-scan] [--data-root DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from vision.appearance import signature  # noqa: E402
+from vision.defaults import default_model  # noqa: E402
+from vision.frames import probe  # noqa: E402
+from vision.observe import crop_box  # noqa: E402
+from vision.ocr import SignReader, character_accuracy  # noqa: E402
+from vision.pipeline import Scanner, ScanOptions  # noqa: E402
+from vision.recipe import default_data_root  # noqa: E402
+from vision.sign_render import render_signs  # noqa: E402
+
+FACADE_TEXT = REPO / "tests" / "vision" / "data" / "facade-sign-text.json"
+
+
+def rendered_accuracy(reader: SignReader, n: int, seed: int = 0) -> dict[str, tuple[float, int]]:
+    """Accuracy and crop count of ``n`` rendered signs, by kind and width band, and over all."""
+    groups: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+    for sign in render_signs(n, seed=seed):
+        found = reader.read(sign.image)
+        width = sign.image.shape[1]
+        band = "vertical" if sign.vertical else ("30-59 px" if width < 60 else "60-119 px" if width < 120 else "120-300 px")
+        pair = (found.text if found else None, sign.text)
+        groups[band].append(pair)
+        groups["all"].append(pair)
+    return {k: (character_accuracy(v), len(v)) for k, v in groups.items()}
+
+
+def facade_accuracy(reader: SignReader, data_root: Path) -> dict[str, tuple[float, int]]:
+    """Accuracy and crop count of the transcribed shop-front signs, by script."""
+    images = data_root / "datasets" / "facade-ads" / "images" / "val"
+    groups: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+    for item in json.loads(FACADE_TEXT.read_text(encoding="utf-8")):
+        image = cv2.imread(str(images / item["image"]))
+        if image is None:
+            raise OSError(f"cannot read {images / item['image']}")
+        found = reader.read(crop_box(image, np.asarray(item["box"], dtype=float)))
+        groups[item["script"]].append((found.text if found else None, item["text"]))
+    return {k: (character_accuracy(v), len(v)) for k, v in groups.items()}
+
+
+def scan_cost(clip: Path, runs: int = 2) -> None:
+    """Scan the clip without and with OCR (same scanner settings, same run; the faster of ``runs`` scans
+    each) and print the cost."""
+    minutes = (probe(clip).duration_s or 0.0) / 60
+    if minutes <= 0:
+        raise OSError(f"{clip} has no duration")
+    seconds: dict[bool, float] = {}
+    for ocr in (False, True):
+        scanner = Scanner(ScanOptions(model=default_model(), ocr=ocr, keyframes=False))
+        best = float("inf")
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(runs):
+                began = time.perf_counter()
+                observations = list(scanner.observations(clip, Path(tmp)))
+                best = min(best, time.perf_counter() - began)
+        seconds[ocr] = best
+        signs = [o for o in observations if o.signature]
+        print(f"  {'with' if ocr else 'without'} OCR: {best / minutes:6.1f} s per scanned minute; "
+              f"{len(signs)} sign observations, {sum(o.text is not None for o in signs)} with text")
+        if ocr and scanner.reader is not None:
+            reader = scanner.reader
+            print(f"  OCR read {reader.crops_read} crops in {reader.seconds:.2f} s "
+                  f"({1000 * reader.seconds / max(reader.crops_read, 1):.0f} ms per crop, "
+                  f"{reader.seconds / minutes:.1f} s per scanned minute)")
+    print(f"  ratio with / without OCR: {seconds[True] / seconds[False]:.3f}")
+
+
+def signature_cost(data_root: Path, repeats: int = 3) -> float:
+    """Milliseconds per appearance signature on the transcribed shop-front sign boxes."""
+    images = data_root / "datasets" / "facade-ads" / "images" / "val"
+    items = []
+    for item in json.loads(FACADE_TEXT.read_text(encoding="utf-8")):
+        image = cv2.imread(str(images / item["image"]))
+        if image is None:
+            raise OSError(f"cannot read {images / item['image']}")
+        items.append((image, item["box"]))
+    began = time.perf_counter()
+    for _ in range(repeats):
+        for image, box in items:
+            signature(image, box)
+    return 1000 * (time.perf_counter() - began) / (repeats * len(items))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-root", type=Path, default=None, help="default: $STREETSCAN_SHARED, else ../shared")
+    p.add_argument("--rendered", type=int, default=300, help="rendered crops to read (default 300)")
+    p.add_argument("--runtime", choices=["openvino", "onnxruntime"], default="openvino")
+    p.add_argument("--skip-scan", action="store_true", help="accuracy and per-crop cost only")
+    args = p.parse_args(argv)
+    root = (args.data_root or default_data_root()).resolve()
+
+    reader = SignReader(runtime=args.runtime)
+    reader.read(np.full((40, 120, 3), 255, np.uint8))  # load the models outside the timing
+    reader.crops_read, reader.seconds = 0, 0.0
+    print(f"character accuracy (1 - CER), PP-OCRv6 small on {args.runtime}:")
+    for name, result in (("rendered", rendered_accuracy(reader, args.rendered)), ("shop fronts", facade_accuracy(reader, root))):
+        for group, (accuracy, n) in result.items():
+            print(f"  {name:12s} {group:11s} {accuracy:6.3f}  ({n} crops)")
+    print(f"OCR: {1000 * reader.seconds / reader.crops_read:.0f} ms per crop ({reader.crops_read} crops)")
+    print(f"appearance signature: {signature_cost(root):.2f} ms per crop")
+    if not args.skip_scan:
+        print("patrol clip, shipped model and taxonomy, 5 frames/s:")
+        scan_cost(root / "samples" / "patrol-facades" / "patrol.mp4")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

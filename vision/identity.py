@@ -1,0 +1,128 @@
+"""Is it the same sign? Pure comparisons of what two sightings of a sign look like: the text read on
+them and their appearance signatures (see ``vision.appearance``). The sign register calls these after
+its position gate; nothing here knows about positions.
+
+Thresholds were measured on the shop-front validation photos and the sample patrol clip; the README's
+"Sign identity" section gives the figures behind each.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+MIN_TEXT_CHARS = 2
+"""Texts shorter than this after normalising (one character, or nothing) say nothing about identity."""
+TEXT_SAME = 0.6
+"""Text similarity at or above which two readings are taken for the same sign."""
+TEXT_DIFFERENT = 0.3
+"""Text similarity at or below which two readings are taken for different signs, whatever they look like."""
+MIN_PARTIAL_CHARS = 4
+"""A reading this long (normalised) may match part of a longer one: one line of a two-line sign."""
+SIGNATURE_SAME = 0.8
+"""Signature similarity at or above which two crops are taken for the same sign (when text cannot decide)."""
+
+
+def normalize_text(text: str) -> str:
+    """The letters and digits of ``text``, compared loosely: full-width forms folded to half-width
+    (NFKC), case folded, spaces, punctuation and symbols dropped. "ＫＦＣ 肯德基！" -> "kfc肯德基"."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest single-character insertions, deletions and substitutions."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _infix_distance(short: str, long: str) -> int:
+    """Edit distance from ``short`` to the closest substring of ``long`` (free skips at both ends of long)."""
+    previous = [0] * (len(long) + 1)
+    for i, cs in enumerate(short, 1):
+        current = [i]
+        for j, cl in enumerate(long, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cs != cl)))
+        previous = current
+    return min(previous)
+
+
+def text_similarity(a: str | None, b: str | None) -> float | None:
+    """How alike two sign readings are, 0..1, after ``normalize_text``; None when either has fewer than
+    ``MIN_TEXT_CHARS`` characters (nothing to compare).
+
+    1 - edit distance / length of the longer; when the shorter has at least ``MIN_PARTIAL_CHARS``
+    characters it may instead match inside the longer one (a sign read whole on one day, one line of it
+    on another): 1 - its distance to the closest part of the longer / its own length, whichever is higher.
+    """
+    x, y = normalize_text(a or ""), normalize_text(b or "")
+    if min(len(x), len(y)) < MIN_TEXT_CHARS:
+        return None
+    whole = 1.0 - edit_distance(x, y) / max(len(x), len(y))
+    short, long = sorted((x, y), key=len)
+    if len(short) < MIN_PARTIAL_CHARS:
+        return whole
+    return max(whole, 1.0 - _infix_distance(short, long) / len(short))
+
+
+def signature_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
+    """Cosine similarity of two appearance signatures (1-D, same length), -1..1; None when either is missing."""
+    if a is None or b is None:
+        return None
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"signatures of different lengths: {a.shape} and {b.shape}")
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm > 0 else 0.0
+
+
+class Basis(str, Enum):
+    """What decided a comparison."""
+
+    TEXT = "text"
+    SIGNATURE = "signature"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether two sightings look like the same sign; ``score`` 0..1 is the similarity that decided it
+    (0 when nothing could be compared)."""
+
+    same: bool
+    score: float
+    basis: Basis
+
+
+def same_appearance(
+    text_a: str | None,
+    text_b: str | None,
+    signature_a: np.ndarray | None,
+    signature_b: np.ndarray | None,
+) -> Verdict:
+    """Whether two sightings are the same sign by what they look like (the caller gates by position and kind).
+
+    - Both read (``MIN_TEXT_CHARS`` or more): text similarity >= ``TEXT_SAME`` -> same; <= ``TEXT_DIFFERENT``
+      -> different, however alike they look (neighbouring signs of one chain or mall style); in between,
+      the signatures decide.
+    - Only one side read, or neither: a missing reading is no evidence (a far or blurred view reads
+      nothing), so the signatures decide: similarity >= ``SIGNATURE_SAME`` -> same.
+    - Nothing to compare at all: not the same (the register opens a new entry rather than merge blindly).
+    """
+    text = text_similarity(text_a, text_b)
+    if text is not None and (text >= TEXT_SAME or text <= TEXT_DIFFERENT):
+        return Verdict(text >= TEXT_SAME, text, Basis.TEXT)
+    look = signature_similarity(signature_a, signature_b)
+    if look is None:
+        return Verdict(False, 0.0, Basis.NOTHING)
+    return Verdict(look >= SIGNATURE_SAME, max(look, 0.0), Basis.SIGNATURE)
