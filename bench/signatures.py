@@ -57,12 +57,14 @@ def another_day(image: np.ndarray, box: np.ndarray, rng: np.random.Generator, st
     right, bottom = int(min(x2 + 0.6 * w, width)), int(min(y2 + 0.6 * h, height))
     region = image[top:bottom, left:right]
     rh, rw = region.shape[:2]
-    src = np.float32([[0, 0], [rw, 0], [rw, rh], [0, rh]])
+    src = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], dtype=np.float32)
     dst = src + rng.uniform(-0.06, 0.06, (4, 2)).astype(np.float32) * [w, h] * strength
     dst -= dst.min(axis=0)
     warp = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     region = cv2.warpPerspective(region, warp, (int(dst[:, 0].max()), int(dst[:, 1].max())), borderMode=cv2.BORDER_REPLICATE)
-    corners = np.float32([[[x1 - left, y1 - top], [x2 - left, y1 - top], [x2 - left, y2 - top], [x1 - left, y2 - top]]])
+    corners = np.array(
+        [[[x1 - left, y1 - top], [x2 - left, y1 - top], [x2 - left, y2 - top], [x1 - left, y2 - top]]], dtype=np.float32
+    )
     moved = cv2.perspectiveTransform(corners, warp)[0]
     new = np.array([*moved.min(axis=0), *moved.max(axis=0)])
     scale = 1.0 - rng.uniform(0.0, 0.65) * strength
@@ -70,14 +72,14 @@ def another_day(image: np.ndarray, box: np.ndarray, rng: np.random.Generator, st
     new *= scale
     bw, bh = new[2] - new[0], new[3] - new[1]
     new += rng.uniform(-0.07, 0.07, 4) * [bw, bh, bw, bh] * strength
-    lit = (region.astype(np.float32) / 255.0) ** (1.0 + rng.uniform(-0.3, 0.4) * strength)
+    lit: np.ndarray = (region.astype(np.float32) / 255.0) ** (1.0 + rng.uniform(-0.3, 0.4) * strength)
     lit = lit * (1.0 + rng.uniform(-0.4, 0.4) * strength) * (1.0 + rng.uniform(-0.1, 0.1, 3) * strength)
     lit = np.clip((lit + rng.uniform(-0.1, 0.1) * strength) * 255 + rng.normal(0, 3, lit.shape), 0, 255).astype(np.uint8)
     sigma = rng.uniform(0.0, 1.0)
     if sigma > 0.3:
         lit = cv2.GaussianBlur(lit, (0, 0), sigma)
     _, jpeg = cv2.imencode(".jpg", lit, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 91))])
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR), new
+    return np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)), new
 
 
 def facade_pairs(data_root: Path, seed: int = 0) -> dict[str, list[Pair]]:

@@ -102,7 +102,7 @@ def _perspective(board: np.ndarray, rng: np.random.Generator, amount: float) -> 
     set into a wall-coloured margin of 10% as the scanner crops."""
     h, w = board.shape[:2]
     mx, my = int(0.1 * w), int(0.1 * h)
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     jitter = rng.uniform(-amount, amount, (4, 2)) * [w, h]
     dst = (src + jitter + [mx, my]).astype(np.float32)
     wall = tuple(int(c) for c in rng.integers(60, 200, 3))
@@ -123,7 +123,7 @@ def camera_view(image: np.ndarray, width: int, rng: np.random.Generator) -> np.n
     out = np.clip(noisy, 0, 255).astype(np.uint8)
     quality = int(rng.integers(35, 91))
     _, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR))
 
 
 def render_signs(
