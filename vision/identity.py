@@ -21,7 +21,7 @@ TEXT_SAME = 0.6
 TEXT_DIFFERENT = 0.3
 """Text similarity at or below which two readings are taken for different signs, whatever they look like."""
 MIN_PARTIAL_CHARS = 4
-"""A reading this long (normalised) may match part of a longer one: one line of a two-line sign."""
+"""A reading this long (normalised) may be found inside a longer one: one line of a two-line sign."""
 SIGNATURE_SAME = 0.8
 """Signature similarity at or above which two crops are taken for the same sign (when text cannot decide)."""
 
@@ -57,22 +57,33 @@ def _infix_distance(short: str, long: str) -> int:
     return min(previous)
 
 
-def text_similarity(a: str | None, b: str | None) -> float | None:
-    """How alike two sign readings are, 0..1, after ``normalize_text``; None when either has fewer than
-    ``MIN_TEXT_CHARS`` characters (nothing to compare).
-
-    1 - edit distance / length of the longer; when the shorter has at least ``MIN_PARTIAL_CHARS``
-    characters it may instead match inside the longer one (a sign read whole on one day, one line of it
-    on another): 1 - its distance to the closest part of the longer / its own length, whichever is higher.
-    """
+def _comparable(a: str | None, b: str | None) -> tuple[str, str] | None:
     x, y = normalize_text(a or ""), normalize_text(b or "")
-    if min(len(x), len(y)) < MIN_TEXT_CHARS:
+    return (x, y) if min(len(x), len(y)) >= MIN_TEXT_CHARS else None
+
+
+def text_similarity(a: str | None, b: str | None) -> float | None:
+    """How alike two sign readings are, 0..1: 1 - edit distance / length of the longer, after
+    ``normalize_text``; None when either has fewer than ``MIN_TEXT_CHARS`` characters (nothing to compare)."""
+    pair = _comparable(a, b)
+    if pair is None:
         return None
-    whole = 1.0 - edit_distance(x, y) / max(len(x), len(y))
-    short, long = sorted((x, y), key=len)
-    if len(short) < MIN_PARTIAL_CHARS:
-        return whole
-    return max(whole, 1.0 - _infix_distance(short, long) / len(short))
+    x, y = pair
+    return 1.0 - edit_distance(x, y) / max(len(x), len(y))
+
+
+def contained_similarity(a: str | None, b: str | None) -> float | None:
+    """How well the shorter reading matches some part of the longer one, 0..1: 1 - its edit distance to the
+    closest part / its own length. None when either is shorter than ``MIN_PARTIAL_CHARS``.
+
+    A sign read whole on one day and one line of it on another scores high; so do two different shops
+    that share a generic ending ("有限公司") when only that ending was read on one, which is why a high
+    score here only keeps the readings from counting against each other (see ``same_appearance``)."""
+    pair = _comparable(a, b)
+    if pair is None or min(len(pair[0]), len(pair[1])) < MIN_PARTIAL_CHARS:
+        return None
+    short, long = sorted(pair, key=len)
+    return 1.0 - _infix_distance(short, long) / len(short)
 
 
 def signature_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
@@ -113,15 +124,18 @@ def same_appearance(
     """Whether two sightings are the same sign by what they look like (the caller gates by position and kind).
 
     - Both read (``MIN_TEXT_CHARS`` or more): text similarity >= ``TEXT_SAME`` -> same; <= ``TEXT_DIFFERENT``
-      -> different, however alike they look (neighbouring signs of one chain or mall style); in between,
-      the signatures decide.
+      -> different, however alike they look (neighbouring signs of one chain or mall style), unless the
+      shorter reading is found inside the longer (``contained_similarity`` >= ``TEXT_SAME``: one line of
+      the sign read on one day, all of it on another); otherwise the signatures decide.
     - Only one side read, or neither: a missing reading is no evidence (a far or blurred view reads
       nothing), so the signatures decide: similarity >= ``SIGNATURE_SAME`` -> same.
     - Nothing to compare at all: not the same (the register opens a new entry rather than merge blindly).
     """
     text = text_similarity(text_a, text_b)
-    if text is not None and (text >= TEXT_SAME or text <= TEXT_DIFFERENT):
-        return Verdict(text >= TEXT_SAME, text, Basis.TEXT)
+    if text is not None and text >= TEXT_SAME:
+        return Verdict(True, text, Basis.TEXT)
+    if text is not None and text <= TEXT_DIFFERENT and (contained_similarity(text_a, text_b) or 0.0) < TEXT_SAME:
+        return Verdict(False, text, Basis.TEXT)
     look = signature_similarity(signature_a, signature_b)
     if look is None:
         return Verdict(False, 0.0, Basis.NOTHING)

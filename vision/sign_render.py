@@ -69,7 +69,7 @@ def sign_texts(rng: np.random.Generator) -> list[str]:
     return [name]
 
 
-def _draw_board(lines: Sequence[str], font_path: Path, vertical: bool, colors: tuple, rng: np.random.Generator) -> np.ndarray:
+def draw_board(lines: Sequence[str], font_path: Path, vertical: bool, colors: tuple, rng: np.random.Generator) -> np.ndarray:
     """The flat board at a large size (text about 96 px high), BGR uint8."""
     size = 96
     font = ImageFont.truetype(str(font_path), size, index=SC_FACE)
@@ -143,7 +143,7 @@ def render_signs(
         if vertical:
             lines = lines[:1]
         colors = BOARDS[int(rng.integers(len(BOARDS)))]
-        board = _draw_board(lines, fonts[int(rng.integers(len(fonts)))], vertical, colors, rng)
+        board = draw_board(lines, fonts[int(rng.integers(len(fonts)))], vertical, colors, rng)
         board = _perspective(board, rng, amount=0.06)
         width = float(np.exp(rng.uniform(np.log(widths[0]), np.log(widths[1]))))
         width = max(20, round(width / 3)) if vertical else round(width)
