@@ -11,7 +11,10 @@ Cost: the patrol clip scanned twice in this run with the shipped model and taxon
 without (``--no-ocr``): seconds per scanned minute of video for each and their ratio, the crops read and
 milliseconds per crop, and the appearance signatures' milliseconds per crop.
 
-    python bench/ocr.py [--rendered N] [--runtime openvino|onnxruntime] [--skip-scan] [--data-root DIR]
+Text thresholds: rendered signs read in two independent views (same sign) and against their neighbour
+(different signs): how often the similarity reaches ``TEXT_SAME`` or falls to ``TEXT_DIFFERENT``.
+
+    python bench/ocr.py [--rendered N] [--pairs N] [--runtime openvino|onnxruntime] [--skip-scan] [--data-root DIR]
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from vision.observe import crop_box  # noqa: E402
 from vision.ocr import SignReader, character_accuracy  # noqa: E402
 from vision.pipeline import Scanner, ScanOptions  # noqa: E402
 from vision.recipe import default_data_root  # noqa: E402
-from vision.sign_render import render_signs  # noqa: E402
+from vision.identity import TEXT_DIFFERENT, TEXT_SAME, text_similarity  # noqa: E402
+from vision.sign_render import BOARDS, default_fonts, draw_board, render_signs, seen, sign_texts  # noqa: E402
 
 FACADE_TEXT = REPO / "tests" / "vision" / "data" / "facade-sign-text.json"
 
@@ -68,6 +72,25 @@ def facade_accuracy(reader: SignReader, data_root: Path) -> dict[str, tuple[floa
         found = reader.read(crop_box(image, np.asarray(item["box"], dtype=float)))
         groups[item["script"]].append((found.text if found else None, item["text"]))
     return {k: (character_accuracy(v), len(v)) for k, v in groups.items()}
+
+
+def text_thresholds(reader: SignReader, n: int, seed: int = 5) -> None:
+    """Text similarity of one rendered sign read in two independent views (two passes: other angle, size,
+    light, JPEG) and of neighbouring different signs; prints how often each side of the thresholds is hit."""
+    rng = np.random.default_rng(seed)
+    fonts = default_fonts()
+    readings = []
+    for _ in range(n):
+        lines = sign_texts(rng)
+        board = draw_board(lines, fonts[int(rng.integers(len(fonts)))], False, BOARDS[int(rng.integers(len(BOARDS)))], rng)
+        views = [reader.read(seen(board, False, (60, 300), rng)) for _ in range(2)]
+        readings.append([v.text if v else None for v in views])
+    same = [text_similarity(a, b) for a, b in readings]
+    different = [text_similarity(readings[i][0], readings[i - 1][1]) for i in range(n)]
+    for name, scores in (("same sign, two passes", same), ("different signs", different)):
+        known = np.array([s for s in scores if s is not None])
+        print(f"  {name:22s} both read {len(known)}/{n}: >= {TEXT_SAME} (same) {np.mean(known >= TEXT_SAME):.3f}, "
+              f"<= {TEXT_DIFFERENT} (different) {np.mean(known <= TEXT_DIFFERENT):.3f}, between {np.mean((known > TEXT_DIFFERENT) & (known < TEXT_SAME)):.3f}")
 
 
 def scan_cost(clip: Path, runs: int = 2) -> None:
@@ -117,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-root", type=Path, default=None, help="default: $STREETSCAN_SHARED, else ../shared")
     p.add_argument("--rendered", type=int, default=300, help="rendered crops to read (default 300)")
+    p.add_argument("--pairs", type=int, default=150, help="rendered signs read in two views each (default 150)")
     p.add_argument("--runtime", choices=["openvino", "onnxruntime"], default="openvino")
     p.add_argument("--skip-scan", action="store_true", help="accuracy and per-crop cost only")
     args = p.parse_args(argv)
@@ -131,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:12s} {group:11s} {accuracy:6.3f}  ({n} crops)")
     print(f"OCR: {1000 * reader.seconds / reader.crops_read:.0f} ms per crop ({reader.crops_read} crops)")
     print(f"appearance signature: {signature_cost(root):.2f} ms per crop")
+    print("text similarity of rendered signs 60-300 px wide:")
+    text_thresholds(reader, args.pairs)
     if not args.skip_scan:
         print("patrol clip, shipped model and taxonomy, 5 frames/s:")
         scan_cost(root / "samples" / "patrol-facades" / "patrol.mp4")

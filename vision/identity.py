@@ -22,7 +22,7 @@ TEXT_DIFFERENT = 0.3
 """Text similarity at or below which two readings are taken for different signs, whatever they look like."""
 MIN_PARTIAL_CHARS = 4
 """A reading this long (normalised) may be found inside a longer one: one line of a two-line sign."""
-SIGNATURE_SAME = 0.8
+SIGNATURE_SAME = 0.82
 """Signature similarity at or above which two crops are taken for the same sign (when text cannot decide)."""
 
 

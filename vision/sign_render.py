@@ -144,7 +144,12 @@ def render_signs(
             lines = lines[:1]
         colors = BOARDS[int(rng.integers(len(BOARDS)))]
         board = draw_board(lines, fonts[int(rng.integers(len(fonts)))], vertical, colors, rng)
-        board = _perspective(board, rng, amount=0.06)
-        width = float(np.exp(rng.uniform(np.log(widths[0]), np.log(widths[1]))))
-        width = max(20, round(width / 3)) if vertical else round(width)
-        yield RenderedSign(camera_view(board, width, rng), " ".join(lines), vertical)
+        yield RenderedSign(seen(board, vertical, widths, rng), " ".join(lines), vertical)
+
+
+def seen(board: np.ndarray, vertical: bool, widths: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """One camera's crop of a flat board: slight perspective, then ``camera_view`` at a width drawn
+    log-uniformly from ``widths`` (a third of it for a vertical sign, at least 20 px)."""
+    warped = _perspective(board, rng, amount=0.06)
+    width = float(np.exp(rng.uniform(np.log(widths[0]), np.log(widths[1]))))
+    return camera_view(warped, max(20, round(width / 3)) if vertical else round(width), rng)
