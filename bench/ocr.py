@@ -112,8 +112,8 @@ def scan_cost(clip: Path, runs: int = 2) -> None:
         signs = [o for o in observations if o.signature]
         print(f"  {'with' if ocr else 'without'} OCR: {best / minutes:6.1f} s per scanned minute; "
               f"{len(signs)} sign observations, {sum(o.text is not None for o in signs)} with text")
-        if ocr and scanner.reader is not None:
-            reader = scanner.reader
+        if ocr and scanner.signs.reader is not None:
+            reader = scanner.signs.reader
             print(f"  OCR read {reader.crops_read} crops in {reader.seconds:.2f} s "
                   f"({1000 * reader.seconds / max(reader.crops_read, 1):.0f} ms per crop, "
                   f"{reader.seconds / minutes:.1f} s per scanned minute)")

@@ -14,12 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision.appearance import encode_signature, signature
 from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
 from vision.geo import GpsTrack, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
-from vision.ocr import OcrError, SignReader, SignText
+from vision.signs import SignDescriber
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
 
@@ -83,19 +82,7 @@ class Scanner:
         )
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
-        self.reader: SignReader | None = SignReader() if options.ocr else None  # loads on the first sign
-
-    def read_sign(self, record: TrackRecord) -> SignText | None:
-        """The text on a sign track's best crop or two; None when nothing legible is found or OCR is
-        off. An OCR engine that cannot load is reported once and OCR stays off for this scanner."""
-        if self.reader is None:
-            return None
-        try:
-            return self.reader.read_best(record.crops)
-        except OcrError as exc:
-            log.error("sign text is not read: %s", exc)
-            self.reader = None
-            return None
+        self.signs = SignDescriber(self.taxonomy, ocr=options.ocr)  # OCR loads on the first sign
 
     def observations(
         self,
@@ -157,10 +144,7 @@ class Scanner:
                     if self.options.mount
                     else (pos.lat, pos.lon)
                 )
-        read = look = None
-        if self.taxonomy.is_sign(record.label) and record.frame is not None:
-            read = self.read_sign(record)
-            look = encode_signature(signature(record.frame, record.best_bbox))
+        look = self.signs.describe(record.label, record.frame, record.best_bbox, record.crops)
         return Observation(
             track_id=str(record.track_id),
             category=str(record.category),
@@ -175,9 +159,9 @@ class Scanner:
             lon=round(lon, 7) if lon is not None else None,
             crop=crop,
             keyframe=keyframe,
-            text=read.text if read else None,
-            text_confidence=read.confidence if read else None,
-            signature=look,
+            text=look.text,
+            text_confidence=look.text_confidence,
+            signature=look.signature,
         )
 
 

@@ -18,6 +18,7 @@ from vision.detector import Detections
 from vision.dwell import DwellFilter, DwellRules, Sighting
 from vision.geo import destination
 from vision.observe import Observation, crop_box
+from vision.signs import SignDescriber
 from vision.streams import LiveFrame
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
@@ -67,6 +68,7 @@ class CameraWatch:
         self.relevant = taxonomy.relevant_labels()
         self.tracker = Tracker(tracker, frame_rate=fps)
         self.dwell = DwellFilter(rules)
+        self.signs = SignDescriber(taxonomy)  # sign text and signature; OCR loads on the first sign
 
     def update(self, frame: LiveFrame, detections: Detections) -> list[Observation]:
         """Observations whose dwell is reached in this frame; ``detections`` are the frame's, untracked."""
@@ -81,6 +83,8 @@ class CameraWatch:
         lat, lon = self.place.position()
         best = datetime.fromtimestamp(sighting.best_at, timezone.utc)
         crop, keyframe = self._write_images(sighting)
+        crops = [crop_box(sighting.image, np.asarray(sighting.bbox))] if sighting.image is not None else []
+        look = self.signs.describe(sighting.label, sighting.image, sighting.bbox, crops)
         return Observation(
             track_id=sighting.key,
             category=sighting.category,
@@ -95,6 +99,9 @@ class CameraWatch:
             lon=round(lon, 7),
             crop=crop,
             keyframe=keyframe,
+            text=look.text,
+            text_confidence=look.text_confidence,
+            signature=look.signature,
         )
 
     def _write_images(self, sighting: Sighting) -> tuple[str | None, str | None]:

@@ -48,14 +48,14 @@ def test_sign_tracks_get_text_and_signature(sign_piece: Path, tmp_path: Path) ->
     for o in observations:
         if not scanner.taxonomy.is_sign(o.label):
             assert o.text is None and o.signature is None
-    assert scanner.reader is not None and 0 < scanner.reader.crops_read <= 2 * len(signs)  # a crop or two each
+    assert scanner.signs.reader is not None and 0 < scanner.signs.reader.crops_read <= 2 * len(signs)  # a crop or two each
 
 
 @pytest.mark.slow
 def test_ocr_off_keeps_signatures_and_reads_nothing(sign_piece: Path, tmp_path: Path) -> None:
     scanner, observations = scan(ScanOptions(model=default_model(), keyframes=False, ocr=False), sign_piece, tmp_path)
     signs = [o for o in observations if scanner.taxonomy.is_sign(o.label)]
-    assert signs and scanner.reader is None
+    assert signs and scanner.signs.reader is None
     assert all(o.text is None and o.text_confidence is None and decode_signature(o.signature) is not None for o in signs)
 
 
@@ -64,4 +64,4 @@ def test_no_sign_track_never_loads_the_ocr_engine(patrol_dir: Path, coco_weights
     people = cut(patrol_dir / "patrol.mp4", tmp_path / "people.mp4", 5.0, 2.5)  # pedestrians pass at 6 s
     scanner, observations = scan(ScanOptions(model=coco_weights, taxonomy=PERSON_TAXONOMY, keyframes=False), people, tmp_path)
     assert observations and all(o.label == "person" and o.signature is None for o in observations)
-    assert scanner.reader is not None and scanner.reader._engine is None and scanner.reader.crops_read == 0
+    assert scanner.signs.reader is not None and scanner.signs.reader._engine is None and scanner.signs.reader.crops_read == 0
