@@ -33,28 +33,21 @@ def normalize_text(text: str) -> str:
     return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance: the fewest single-character insertions, deletions and substitutions."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
+def _last_row(a: str, b: str, free_skip: bool) -> list[int]:
+    """Last row of the Levenshtein table of ``a`` (rows) against ``b`` (columns): entry j is the distance
+    from ``a`` to ``b[:j]``, or with ``free_skip`` to the closest substring of ``b`` ending at j."""
+    previous = [0] * (len(b) + 1) if free_skip else list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
-    return previous[-1]
+    return previous
 
 
-def _infix_distance(short: str, long: str) -> int:
-    """Edit distance from ``short`` to the closest substring of ``long`` (free skips at both ends of long)."""
-    previous = [0] * (len(long) + 1)
-    for i, cs in enumerate(short, 1):
-        current = [i]
-        for j, cl in enumerate(long, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cs != cl)))
-        previous = current
-    return min(previous)
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest single-character insertions, deletions and substitutions."""
+    return _last_row(a, b, free_skip=False)[-1]
 
 
 def _comparable(a: str | None, b: str | None) -> tuple[str, str] | None:
@@ -83,7 +76,7 @@ def contained_similarity(a: str | None, b: str | None) -> float | None:
     if pair is None or min(len(pair[0]), len(pair[1])) < MIN_PARTIAL_CHARS:
         return None
     short, long = sorted(pair, key=len)
-    return 1.0 - _infix_distance(short, long) / len(short)
+    return 1.0 - min(_last_row(short, long, free_skip=True)) / len(short)
 
 
 def signature_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
