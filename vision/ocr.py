@@ -8,7 +8,6 @@ the measured accuracy and cost and why this engine was chosen.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from typing import Any
 import numpy as np
 
 from vision.identity import edit_distance, normalize_text
-
-log = logging.getLogger(__name__)
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -72,10 +69,7 @@ class SignReader:
         missing = [m for m in (DET_MODEL, REC_MODEL, CLS_MODEL) if not (models / m).is_file()]
         if missing:
             raise OcrError(f"the installed rapidocr has no {', '.join(missing)} in {models}; install rapidocr>=3.10")
-        try:
-            from rapidocr import EngineType, RapidOCR
-        except ImportError as exc:  # pragma: no cover - _model_dir imported it already
-            raise OcrError(str(exc)) from exc
+        from rapidocr import EngineType, RapidOCR  # importable: _model_dir imported the package
         params: dict[str, Any] = {
             "Global.log_level": "error",  # an empty crop is no warning
             "Global.use_cls": False,  # signs hang upright: the 180-degree classifier only costs time
