@@ -10,7 +10,7 @@ blocks' cosines:
 - shape: the box's log aspect ratio, soft-binned over 10 centres (a sign keeps its proportions).
 
 Measured against colour histograms and the detector's own backbone features on the shop-front validation
-signs and the patrol clip (``bench/signatures.py``; figures in README "Sign identity"). It costs well
+signs and the patrol clip (``bench/signatures.py``; figures in README "Signs: text and appearance"). It costs well
 under a millisecond per crop and needs no model.
 """
 

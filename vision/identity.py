@@ -3,7 +3,7 @@ them and their appearance signatures (see ``vision.appearance``). The sign regis
 its position gate; nothing here knows about positions.
 
 Thresholds were measured on the shop-front validation photos and the sample patrol clip; the README's
-"Sign identity" section gives the figures behind each.
+"Signs: text and appearance" section gives the figures behind each.
 """
 
 from __future__ import annotations

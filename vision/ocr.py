@@ -2,7 +2,7 @@
 
 The models are the PP-OCRv6 small detector and recogniser shipped inside the installed ``rapidocr``
 wheel (Chinese, English letters and digits); they are loaded by path, so nothing is downloaded. The
-engine loads on first use, so a scan that meets no sign never pays for it. README "Text on signs" gives
+engine loads on first use, so a scan that meets no sign never pays for it. README "Signs: text and appearance" gives
 the measured accuracy and cost and why this engine was chosen.
 """
 
