@@ -39,6 +39,7 @@ def add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--mount-offset", type=float, default=5.0, help="metres from the camera to the objects (default 5)")
     p.add_argument("--start", type=_utc, help="recording start (ISO-8601; default: from the video, else the GPS track)")
     p.add_argument("--no-keyframes", dest="keyframes", action="store_false", help="save crops only, not whole frames")
+    p.add_argument("--no-ocr", dest="ocr", action="store_false", help="do not read the text on signs")
     p.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_scan)
@@ -70,6 +71,7 @@ def run_scan(args: argparse.Namespace) -> int:
             mount_offset_m=args.mount_offset,
             start_time=args.start,
             keyframes=args.keyframes,
+            ocr=args.ocr,
         )
         total = math.ceil(info.duration_s * args.fps) if info.duration_s else None
         with tqdm(total=total, unit="frame", desc=args.video.name, disable=args.quiet, file=sys.stderr) as bar:

@@ -20,6 +20,9 @@ class Observation:
     (None when the recording start is unknown); ``bbox`` is [x1, y1, x2, y2] pixels in the best
     frame; ``lat``/``lon`` are WGS-84 degrees (None without GPS); ``crop`` (the object) and
     ``keyframe`` (the whole best frame, None when not kept) are paths relative to the output directory.
+    Signs only (None otherwise, and when nothing legible was found or OCR is off): ``text`` read on the
+    sign and ``text_confidence`` 0..1; ``signature``: the encoded appearance signature of the best view
+    (``vision.appearance.encode_signature``).
     """
 
     track_id: str
@@ -35,6 +38,9 @@ class Observation:
     lon: float | None
     crop: str | None
     keyframe: str | None = None
+    text: str | None = None
+    text_confidence: float | None = None
+    signature: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The observation contract's JSON fields (plus ``keyframe``), in this order."""
@@ -56,6 +62,8 @@ class TrackRecord:
     best_t: float = 0.0
     best_confidence: float = 0.0
     best_bbox: list[float] = field(default_factory=list)
+    runner_up_score: float = -1.0
+    runner_up: np.ndarray | None = None  # (h, w, 3) BGR crop of the second-best view, from another frame
     overlaps: Counter[int] = field(default_factory=Counter)  # other track -> frames both boxed the same thing
     together: Counter[int] = field(default_factory=Counter)  # other track -> frames both were seen in
 
@@ -68,6 +76,11 @@ class TrackRecord:
     def crop(self) -> np.ndarray:
         """(h, w, 3) BGR crop of the object in its best frame."""
         return crop_box(self.frame, np.asarray(self.best_bbox))
+
+    @property
+    def crops(self) -> list[np.ndarray]:
+        """The best crop, then the second-best view's crop when there is one."""
+        return [self.crop] + ([self.runner_up] if self.runner_up is not None else [])
 
     @property
     def label(self) -> str:
@@ -151,10 +164,14 @@ class TrackFolder:
                 record.categories[category] += 1
             score = view_score(box, float(conf), image.shape[:2])
             if score > record.best_score:
+                if record.best_bbox:
+                    record.runner_up_score, record.runner_up = record.best_score, record.crop
                 record.best_score, record.best_t = score, t
                 record.best_confidence = float(conf)
                 record.best_bbox = [round(float(v), 1) for v in box]
                 record.frame = image
+            elif score > record.runner_up_score:
+                record.runner_up_score, record.runner_up = score, crop_box(image, box)
         self._count_overlaps(tracked)
         idle = [tid for tid, r in self.active.items() if t - r.t_last > self.max_idle_s]
         return self._keep([self.active.pop(tid) for tid in idle])

@@ -18,6 +18,7 @@ from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
 from vision.geo import GpsTrack, Mount, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
+from vision.signs import SignDescriber
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
 
@@ -30,7 +31,8 @@ class ScanOptions:
     faces (forward/left/right, None = report the camera position); ``mount_offset_m`` how far from
     the camera the objects usually are, in metres; ``start_time`` overrides the recording start;
     ``keyframes`` also saves each observation's whole best frame; ``imgsz`` is the model input in
-    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects)."""
+    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects);
+    ``ocr`` reads the text on sign tracks (the taxonomy's ``signs``)."""
 
     model: Path
     taxonomy: Path | None = None
@@ -45,6 +47,7 @@ class ScanOptions:
     mount_offset_m: float = 5.0
     start_time: datetime | None = None
     keyframes: bool = True
+    ocr: bool = True
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Scanner:
         )
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
+        self.signs = SignDescriber(self.taxonomy, ocr=options.ocr)  # OCR loads on the first sign
 
     def observations(
         self,
@@ -141,6 +145,7 @@ class Scanner:
                     if self.options.mount
                     else (pos.lat, pos.lon)
                 )
+        look = self.signs.describe(record.label, record.frame, record.best_bbox, record.crops)
         return Observation(
             track_id=str(record.track_id),
             category=str(record.category),
@@ -155,6 +160,9 @@ class Scanner:
             lon=round(lon, 7) if lon is not None else None,
             crop=crop,
             keyframe=keyframe,
+            text=look.text,
+            text_confidence=look.text_confidence,
+            signature=look.signature,
         )
 
 

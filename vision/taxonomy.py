@@ -150,6 +150,9 @@ class Taxonomy:
     categories: dict[str, CategoryPolicy] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
+    signs: frozenset[str] = frozenset()
+    """Model labels that are signs (shop signs, projecting signs, window ads, lightboxes): their tracks
+    get the text read on them and an appearance signature, and the service keeps them in the sign register."""
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
@@ -193,11 +196,17 @@ class Taxonomy:
             decided |= hits
         return out
 
+    def is_sign(self, label: str) -> bool:
+        """Whether tracks of this model label are signs (see ``signs``)."""
+        return label in self.signs
+
 
 def _parse(data: Any, built_in: dict[str, CategoryPolicy]) -> Taxonomy:
     """Build a Taxonomy from parsed YAML over the ``built_in`` categories, raising TaxonomyError (without the
     file name) on any problem."""
-    data = _check_keys(data if data is not None else {}, "top level", optional={"categories", "labels", "rules"})
+    data = _check_keys(
+        data if data is not None else {}, "top level", optional={"categories", "labels", "rules", "signs"}
+    )
     categories = dict(built_in)
     for cid, raw in _mapping(data.get("categories", {}), "categories").items():
         policy = _parse_category(cid, raw)
@@ -224,7 +233,15 @@ def _parse(data: Any, built_in: dict[str, CategoryPolicy]) -> Taxonomy:
         if rule.name in {r.name for r in rules}:
             raise TaxonomyError(f"rule name {rule.name!r} is used twice")
         rules.append(rule)
-    return Taxonomy(categories, labels, rules)
+    taxonomy = Taxonomy(categories, labels, rules)
+    if "signs" in data:
+        taxonomy.signs = _label_set(data["signs"], "signs")
+        unreported = sorted(taxonomy.signs - taxonomy.relevant_labels())
+        if unreported:
+            raise TaxonomyError(
+                f"signs: {', '.join(map(repr, unreported))} is neither mapped under 'labels' nor a rule's label"
+            )
+    return taxonomy
 
 
 def _parse_category(cid: Any, raw: Any) -> CategoryPolicy:

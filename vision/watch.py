@@ -18,6 +18,7 @@ from vision.defaults import FIXED_CAMERA_TRACKER
 from vision.dwell import DwellFilter, DwellRules, Sighting
 from vision.geo import destination
 from vision.observe import Observation, crop_box
+from vision.signs import SignDescriber
 from vision.streams import LiveFrame
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
@@ -69,6 +70,7 @@ class CameraWatch:
         self.relevant = taxonomy.relevant_labels()
         self.tracker = Tracker(tracker, frame_rate=fps)
         self.dwell = DwellFilter(rules.over(taxonomy.dwell_s()))
+        self.signs = SignDescriber(taxonomy)  # sign text and signature; OCR loads on the first sign
 
     def update(self, frame: LiveFrame, detections: Detections) -> list[Observation]:
         """Observations whose dwell is reached in this frame; ``detections`` are the frame's, untracked."""
@@ -83,6 +85,8 @@ class CameraWatch:
         lat, lon = self.place.position()
         best = datetime.fromtimestamp(sighting.best_at, UTC)
         crop, keyframe = self._write_images(sighting)
+        crops = [crop_box(sighting.image, np.asarray(sighting.bbox))] if sighting.image is not None else []
+        look = self.signs.describe(sighting.label, sighting.image, sighting.bbox, crops)
         return Observation(
             track_id=sighting.key,
             category=sighting.category,
@@ -97,6 +101,9 @@ class CameraWatch:
             lon=round(lon, 7),
             crop=crop,
             keyframe=keyframe,
+            text=look.text,
+            text_confidence=look.text_confidence,
+            signature=look.signature,
         )
 
     def _write_images(self, sighting: Sighting) -> tuple[str | None, str | None]:

@@ -61,6 +61,25 @@ def test_best_view_is_large_confident_and_inside_the_frame() -> None:
     assert record.crop.shape == (228, 216, 3)  # the box grown by 10% on each side
 
 
+def test_second_best_view_is_kept_as_a_crop_of_its_own_frame() -> None:
+    folder = TrackFolder(min_hits=1, min_category_hits=1)
+    frames = [np.full((480, 640, 3), shade, np.uint8) for shade in (10, 20, 30, 40)]
+    boxes = [[100, 100, 150, 150], [100, 100, 280, 290], [100, 100, 200, 200], [100, 100, 120, 120]]
+    for i, (frame, box) in enumerate(zip(frames, boxes)):  # sizes: small, best, second, smallest
+        folder.update(i * 0.2, frame, tracked([(1, box, 0.8, "street_vendor")]))
+    (record,) = folder.flush()
+    best, second = record.crops
+    assert best.shape == (228, 216, 3) and (best == 20).all()
+    assert second.shape == (120, 120, 3) and (second == 30).all()  # from the third frame, grown by 10%
+
+
+def test_one_view_has_one_crop() -> None:
+    folder = TrackFolder(min_hits=1, min_category_hits=1)
+    folder.update(0.0, IMAGE, tracked([(1, [100, 100, 200, 200], 0.8, "street_vendor")]))
+    (record,) = folder.flush()
+    assert len(record.crops) == 1
+
+
 def test_finished_tracks_are_handed_back_while_streaming() -> None:
     folder = TrackFolder(min_hits=2, max_idle_s=1.0)
     for i in range(3):

@@ -147,9 +147,16 @@ def test_relevant_labels(default: Taxonomy) -> None:
     assert not {"car", "dog"} & relevant
 
 
+def test_signs(default: Taxonomy) -> None:
+    assert default.signs == {"shop_sign", "projecting_sign", "window_ad", "lightbox", "tv"}
+    assert default.is_sign("projecting_sign") and default.is_sign("lightbox")
+    assert not default.is_sign("vendor_stall") and not default.is_sign("person") and not default.is_sign("car")
+
+
 def test_person_taxonomy() -> None:
     tax = Taxonomy.load(PERSON_TAXONOMY)
     assert tax.relevant_labels() == {"person"}
+    assert tax.signs == frozenset()  # no signs list: nothing is read
     assert tax.classify(dets(("person", 0, 0, 10, 30), ("car", 0, 0, 50, 30)), FRAME) == ["street_vendor", None]
 
 
@@ -199,6 +206,9 @@ RULE = "rules:\n  - {name: r, category: street_vendor, subject: [umbrella]%s}\n"
         ("categories:\n  x: {zh: a, en: b, exempt_in: [market]}\n", "unknown place kind market"),
         ("labels: [a, b]\n", "must be a mapping"),
         ("labels: {a: [unclosed\n", "not valid YAML"),
+        ("labels: {shop_sign: outdoor_ad}\nsigns: [shop_sign, billboard]\n", "'billboard' is neither mapped"),
+        ("labels: {shop_sign: outdoor_ad}\nsigns: shop_sign\n", "signs must be a non-empty list"),
+        ("labels: {shop_sign: outdoor_ad}\nsigns: []\n", "signs must be a non-empty list"),
     ],
 )
 def test_yaml_errors(tmp_path: Path, text: str, message: str) -> None:

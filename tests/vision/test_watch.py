@@ -9,9 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from vision.appearance import decode_signature
 from vision.boxes import Detections
 from vision.dwell import DwellRules
 from vision.geo import haversine_m
+from vision.identity import TEXT_SAME, text_similarity
+from vision.sign_render import render_signs
 from vision.streams import LiveFrame
 from vision.taxonomy import Taxonomy
 from vision.watch import CameraPlace, CameraWatch
@@ -44,6 +47,7 @@ def test_a_standing_person_becomes_one_observation_after_the_dwell() -> None:
     obs = found[0]
     assert obs.category == "street_vendor" and obs.label == "person"
     assert (obs.lat, obs.lon) == (30.0, 120.0) and obs.crop is None and obs.keyframe is None  # no out_dir
+    assert obs.text is None and obs.signature is None  # not a sign
     assert obs.t_first == 0.0 and obs.t_last >= 2.0 and obs.t_first <= obs.t_best <= obs.t_last
     assert obs.track_id.startswith(f"{round(start * 1000)}-")
     best = datetime.fromisoformat(obs.observed_at.replace("Z", "+00:00")).timestamp()
@@ -71,3 +75,17 @@ def test_with_an_out_dir_the_best_view_is_written(tmp_path: Path) -> None:
     crop, keyframe = cv2.imread(str(tmp_path / found[0].crop)), cv2.imread(str(tmp_path / found[0].keyframe))
     assert keyframe.shape == IMAGE.shape
     assert 260 <= crop.shape[0] <= 320 and 80 <= crop.shape[1] <= 100  # the box, grown by up to 10% a side
+
+
+def test_a_sign_in_view_gets_its_text_and_signature() -> None:
+    sign = next(s for s in render_signs(10, seed=2, widths=(240, 300), vertical_share=0.0) if " " not in s.text)
+    image = IMAGE.copy()
+    h, w = sign.image.shape[:2]
+    image[100 : 100 + h, 500 : 500 + w] = sign.image
+    box = [500 + 0.1 * w / 1.2, 100 + 0.1 * h / 1.2, 500 + w - 0.1 * w / 1.2, 100 + h - 0.1 * h / 1.2]  # inside the margin
+    watch = CameraWatch(CameraPlace(30.0, 120.0), DwellRules(dwell_s={"outdoor_ad": 1.0}), Taxonomy.load(), fps=2)
+    board = Detections([box], [0.9], [0], names={0: "shop_sign"})
+    found = [o for k in range(6) for o in watch.update(LiveFrame(100.0 + k / 2, image), board)]
+    assert len(found) == 1 and found[0].category == "outdoor_ad"
+    assert (text_similarity(found[0].text, sign.text) or 0) >= TEXT_SAME, (found[0].text, sign.text)
+    assert decode_signature(found[0].signature) is not None
