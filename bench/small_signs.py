@@ -25,9 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from vision.detector import Detector  # noqa: E402
 from vision.evaluate import score  # noqa: E402
-from vision.model_eval import evaluation_split, patrol_set, sign_groups  # noqa: E402
+from vision.model_eval import evaluation_split, mode_detector, patrol_set, sign_groups  # noqa: E402
 from vision.recipe import Recipe, default_data_root  # noqa: E402
 
 
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         for mode, (key, options) in modes.items():
             row = []
             for path in (args.weights, baseline):
-                detector = Detector(path, conf=conf, **options)
+                detector = mode_detector(path, conf, options)
                 t0 = time.perf_counter()
                 ap = score(detector, sets[key], groups, rename).groups["sign"]
                 row.append((ap, (time.perf_counter() - t0) / len(sets[key])))

@@ -18,6 +18,7 @@ from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
 from vision.geo import GpsTrack, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
+from vision.regions import FocusedDetector, FocusPolicy
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
 
@@ -30,7 +31,10 @@ class ScanOptions:
     faces (forward/left/right, None = report the camera position); ``mount_offset_m`` how far from
     the camera the objects usually are, in metres; ``start_time`` overrides the recording start;
     ``keyframes`` also saves each observation's whole best frame; ``imgsz`` is the model input in
-    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects)."""
+    pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects);
+    ``focus`` looks again at the band of the frame where signs stand, at full resolution, for sign-like
+    classes (``vision.regions``: the mount's window, or ``focus_band`` as (top, bottom) fractions of the
+    height and ``focus_width`` as a fraction of the width)."""
 
     model: Path
     taxonomy: Path | None = None
@@ -39,6 +43,9 @@ class ScanOptions:
     conf: float = 0.25
     imgsz: int = 640
     tile: int = 0
+    focus: bool = True
+    focus_band: tuple[float, float] | None = None
+    focus_width: float | None = None
     batch: int = 4
     min_hits: int = 3
     mount: str | None = None
@@ -77,6 +84,9 @@ class Scanner:
         self.detector = Detector(
             options.model, conf=options.conf, imgsz=options.imgsz, batch=options.batch, tile=options.tile
         )
+        policy = FocusPolicy.for_mount(options.mount).adjusted(options.focus_band, options.focus_width)
+        focus = policy if options.focus else None
+        self.focused = FocusedDetector(self.detector, focus)
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
 
@@ -98,7 +108,7 @@ class Scanner:
         batch: list[Frame] = []
 
         def run(frames: list[Frame]) -> Iterator[TrackRecord]:
-            for frame, det in zip(frames, self.detector.detect([f.image for f in frames])):
+            for frame, det in zip(frames, self.focused.detect([f.image for f in frames])):
                 det.data["category"] = np.array(self.taxonomy.classify(det, frame.image.shape[:2]), dtype=object)
                 det = det[np.array([label in self.relevant for label in det.labels], dtype=bool)]
                 yield from folder.update(frame.t, frame.image, tracker.update(det, frame.image))
