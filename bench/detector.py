@@ -56,8 +56,8 @@ def main() -> None:
         ours_ms = best_s["shipped", mode] / len(frames) * 1000
         one_pass_ms = best_s["shipped", "640 px"] / len(frames) * 1000
         print(
-            f"{mode:22s} base {base_ms:6.1f} ms/frame  {shipped.name} {ours_ms:6.1f} ms/frame  x{ours_ms / base_ms:.2f} "
-            f"of base, x{ours_ms / one_pass_ms:.2f} of one 640-px pass"
+            f"{mode:22s} base {base_ms:6.1f} ms/frame  {shipped.name} {ours_ms:6.1f} ms/frame  "
+            f"x{ours_ms / base_ms:.2f} of base, x{ours_ms / one_pass_ms:.2f} of one 640-px pass"
         )
 
 

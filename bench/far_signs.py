@@ -1,10 +1,11 @@
 """Far, small signs through the whole `streetscan scan`: recall per distance and pixel-height band, today's
-settings (one 640-px pass, ``--no-focus``) against the default (with the focus pass), in one run.
+settings (one 640-px pass, ``--no-focus``) against the default (with the focus window), in one run.
 
 Clips:
 - forward drive: the facade val photos rendered as a forward-looking 1080p30 drive at 8 m/s with exact
   ground truth (``vision/training/forward_drive.py``), made once into ``--cache``;
-- the sample side-looking patrol clip (``samples/patrol-facades``, camera facing right).
+- the sample side-looking patrol clip (``samples/patrol-facades``, camera facing right): today, the
+  default with ``--mount right`` (no window), a window asked for, and the forward window (no ``--mount``).
 
 How a sign counts as found (object level): an observation with a sign-like label (shop_sign,
 projecting_sign, window_ad, lightbox) matches the labeled sign whose box, in the observation's best frame,
@@ -14,8 +15,9 @@ overlaps its best box most, when that IoU is at least 0.3. A sign is found when 
 - by distance / by height at the time (forward drive): a sign is in a band for the frames it is wholly in
   view at that distance (metres from the camera) or height; it is found in that band when a matching
   observation's track (t_first..t_last) overlaps those frames. Spans shorter than 0.4 s are not counted.
-Also printed: extra observations of found signs (duplicates), sign observations matching no sign, and
-the wall time per sampled frame of each scan (decode, detect, track, write).
+Also printed: extra observations of found signs (duplicates), sign observations matching no sign, the
+wall time per sampled frame of each scan (decode, detect, track, write), and the ratio of the last run's
+recall to the first's.
 
     python bench/far_signs.py [--cache DIR] [--seconds 60] [--weights PT] [--skip-patrol]
 """
@@ -90,13 +92,13 @@ def band_name(lo: float, hi: float, unit: str) -> str:
 def print_table(title: str, bands: list[str], rows: dict[str, list[tuple[int, int]]]) -> None:
     """rows: run name -> (found, total) per band."""
     print(f"\n{title}")
-    print(f"{'band':16s}" + "".join(f"{name:>18s}" for name in rows) + f"{'ratio':>8s}")
+    print(f"{'band':16s}" + "".join(f"{name:>18s}" for name in rows) + f"{'last/1st':>9s}")
     for b, band in enumerate(bands):
         cells = [rows[name][b] for name in rows]
         recalls = [f / t if t else float("nan") for f, t in cells]
         ratio = recalls[-1] / recalls[0] if recalls[0] else float("inf") if recalls[-1] else float("nan")
         print(
-            f"{band:16s}" + "".join(f"{r:8.2f} ({f:3d}/{t:3d})" for r, (f, t) in zip(recalls, cells)) + f"{ratio:8.2f}"
+            f"{band:16s}" + "".join(f"{r:8.2f} ({f:3d}/{t:3d})" for r, (f, t) in zip(recalls, cells)) + f"{ratio:9.2f}"
         )
 
 
@@ -115,7 +117,7 @@ class DriveTruth:
 
     def match(self, observation: dict) -> int | None:
         """The sign an observation's best box matches (IoU >= MATCH_IOU in its best frame), else None."""
-        here = self.by_frame.get(int(round(observation["t_best"] * self.fps)), [])
+        here = self.by_frame.get(round(observation["t_best"] * self.fps), [])
         if not here:
             return None
         iou = iou_matrix(np.asarray([observation["bbox"]], np.float32), np.asarray([b for _, b in here], np.float32))[0]
@@ -135,12 +137,18 @@ class DriveTruth:
 
 
 def forward_drive(args: argparse.Namespace, runs: dict[str, list[str]]) -> None:
+    """Recall per band on the forward drive, for each run's scan options (the first is the baseline)."""
     split = open_split(SHARED / "datasets" / "facade-ads" / "data.yaml", "val")
     files = ensure_drive(split, args.cache, DriveSettings(seconds=args.seconds))
     truth = DriveTruth(files.truth)
-    print(f"forward drive: {files.video} ({args.seconds:g} s at 8 m/s, 1920x1080), {len(truth.signs)} labeled signs in view")
+    print(
+        f"forward drive: {files.video} ({args.seconds:g} s at 8 m/s, 1920x1080), "
+        f"{len(truth.signs)} labeled signs in view"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        done = [scan(files.video, files.gps, Path(tmp) / name, name, extra, args.weights) for name, extra in runs.items()]
+        done = [
+            scan(files.video, files.gps, Path(tmp) / name, name, extra, args.weights) for name, extra in runs.items()
+        ]
     biggest = np.array([rows[:, 6].max() for rows in truth.rows])
     by_size: dict[str, list[tuple[int, int]]] = {}
     by_distance: dict[str, list[tuple[int, int]]] = {}
@@ -174,35 +182,60 @@ def forward_drive(args: argparse.Namespace, runs: dict[str, list[str]]) -> None:
             f"smaller than 48 px; {extra} extra observations of found signs, {unmatched} matching no sign; "
             f"{run.ms_per_frame:.0f} ms per sampled frame ({run.frames} frames)"
         )
-    print_table("signs found, by the largest height they reach in view", [band_name(lo, hi, "px") for lo, hi in HEIGHT_BANDS], by_size)
-    print_table("signs followed while at this distance", [band_name(lo, hi, "m") for lo, hi in DISTANCE_BANDS], by_distance)
+    print_table(
+        "signs found, by the largest height they reach in view",
+        [band_name(lo, hi, "px") for lo, hi in HEIGHT_BANDS],
+        by_size,
+    )
+    print_table(
+        "signs followed while at this distance", [band_name(lo, hi, "m") for lo, hi in DISTANCE_BANDS], by_distance
+    )
     print_table("signs followed while this high", [band_name(lo, hi, "px") for lo, hi in HEIGHT_BANDS], by_height)
     base, new = done[0], done[-1]
-    print(f"\ncost: {base.ms_per_frame:.0f} vs {new.ms_per_frame:.0f} ms per sampled frame, x{new.ms_per_frame / base.ms_per_frame:.2f}")
+    print(
+        f"\ncost: {base.ms_per_frame:.0f} vs {new.ms_per_frame:.0f} ms per sampled frame, "
+        f"x{new.ms_per_frame / base.ms_per_frame:.2f}"
+    )
+
+
+PATROL_RUNS = {  # the camera faces right of travel
+    "today": ["--no-focus", "--mount", "right"],
+    "default, right": ["--mount", "right"],
+    "right, window": ["--mount", "right", "--focus-width", "0.3333"],
+    "forward window": [],
+}
 
 
 def patrol(args: argparse.Namespace, runs: dict[str, list[str]]) -> None:
+    """Signs of the side-looking sample clip found per height, for each run's scan options."""
     folder = SHARED / "samples" / "patrol-facades"
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     signs = [o for o in truth["objects"] if o["class"] in PATROL_SIGNS and o["visible_s"][1] - o["visible_s"][0] >= 1.0]
     boxes = np.asarray([o["strip_box"] for o in signs], np.float32)
     heights = boxes[:, 3] - boxes[:, 1]
-    print(f"\nside-looking patrol clip: {folder / 'patrol.mp4'} (--mount right), {len(signs)} labeled signs in view >= 1 s")
+    print(f"\nside-looking patrol clip: {folder / 'patrol.mp4'}, {len(signs)} labeled signs in view >= 1 s")
     rows: dict[str, list[tuple[int, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, extra in runs.items():
-            run = scan(folder / "patrol.mp4", folder / "patrol.gpx", Path(tmp) / name, name, extra + ["--mount", "right"], args.weights)
+            run = scan(folder / "patrol.mp4", folder / "patrol.gpx", Path(tmp) / name, name, extra, args.weights)
             found: set[int] = set()
             for o in sign_observations(run):
                 shift = PATROL_PAN_PX_PER_S * o["t_best"]
-                iou = iou_matrix(np.asarray([o["bbox"]], np.float32) + [shift, 0, shift, 0], boxes)[0]
+                strip_box = np.asarray([o["bbox"]], np.float32) + np.array([shift, 0, shift, 0], np.float32)
+                iou = iou_matrix(strip_box, boxes)[0]
                 if iou.max() >= MATCH_IOU:
                     found.add(int(np.argmax(iou)))
             rows[name] = [
-                (sum(i in found for i in np.flatnonzero((heights >= lo) & (heights < hi))), int(((heights >= lo) & (heights < hi)).sum()))
+                (
+                    sum(i in found for i in np.flatnonzero((heights >= lo) & (heights < hi))),
+                    int(((heights >= lo) & (heights < hi)).sum()),
+                )
                 for lo, hi in HEIGHT_BANDS
             ]
-            print(f"  {name}: found {len(found)} of {len(signs)} signs; {run.ms_per_frame:.0f} ms per sampled frame")
+            print(
+                f"  {name} ({' '.join(extra)}): found {len(found)} of {len(signs)} signs; "
+                f"{run.ms_per_frame:.0f} ms per sampled frame"
+            )
     print_table("signs found, by height", [band_name(lo, hi, "px") for lo, hi in HEIGHT_BANDS], rows)
 
 
@@ -213,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", type=Path, default=None, help="model (default: the shipped one)")
     p.add_argument("--skip-patrol", action="store_true", help="only the forward drive")
     args = p.parse_args(argv)
-    runs = {"today (--no-focus)": ["--no-focus"], "default (focus)": []}
-    forward_drive(args, runs)
+    forward_drive(args, {"today (--no-focus)": ["--no-focus"], "default (focus)": []})
     if not args.skip_patrol:
-        patrol(args, runs)
+        patrol(args, PATROL_RUNS)
     return 0
 
 

@@ -6,8 +6,10 @@ import argparse
 import logging
 import math
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from vision.defaults import default_model
 
@@ -18,28 +20,18 @@ def _utc(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _band(text: str) -> tuple[float, float]:
-    """A --focus-band value, checked as the policy checks it."""
-    from vision.regions import FocusPolicy, parse_band
+def _focus(kind: str) -> Callable[[str], Any]:
+    """The argparse type of a focus window value, ``kind`` "band" or "width", checked by ``vision.regions``."""
 
-    try:
-        band = parse_band(text)
-        FocusPolicy(band=band)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return band
+    def convert(text: str) -> Any:
+        from vision.regions import parse_band, parse_width
 
+        try:
+            return (parse_band if kind == "band" else parse_width)(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _width(text: str) -> float:
-    """A --focus-width value: a fraction of the frame width."""
-    from vision.regions import FocusPolicy
-
-    try:
-        width = float(text)
-        FocusPolicy(width=width)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return width
+    return convert
 
 
 def add_scan_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,17 +49,18 @@ def add_scan_parser(sub: argparse._SubParsersAction) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="look again at the band of the frame where signs stand, at full resolution, for small, far signs "
-        "(default on; about 1.5 passes more per 1080p frame)",
+        "(default on: forward cameras, about 1.5 passes more per 1080p frame; side mounts only with "
+        "--focus-band or --focus-width)",
     )
     p.add_argument(
         "--focus-band",
-        type=_band,
+        type=_focus("band"),
         metavar="TOP,BOTTOM",
         help="rows of that band as fractions of the frame height (default: by --mount; forward 0.28,0.62)",
     )
     p.add_argument(
         "--focus-width",
-        type=_width,
+        type=_focus("width"),
         metavar="FRACTION",
         help="width of the window looked at again, a fraction of the frame width (default: by --mount; forward 0.5)",
     )

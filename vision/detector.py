@@ -143,7 +143,8 @@ class Detector:
         if self.tile <= 0:
             return full
         windows = [
-            [(x, y, self.tile, self.tile) for x, y in _tiles(im.shape[:2], self.tile, self.tile_overlap)] for im in images
+            [(x, y, self.tile, self.tile) for x, y in _tiles(im.shape[:2], self.tile, self.tile_overlap)]
+            for im in images
         ]
         return self.look_closer(images, full, windows)
 
@@ -153,12 +154,11 @@ class Detector:
         found: Sequence[Detections],
         windows: Sequence[Sequence[Window]],
         labels: Collection[str] | None = None,
-        scale: float = 1.0,
     ) -> list[Detections]:
         """``found`` (one Detections per image, frame pixels) merged with a second pass over ``windows`` of
-        each image at ``scale`` of full resolution (the model input is a window's longer side times
-        ``scale``), keeping only ``labels`` from it (every class when None). A window's box that touches one
-        of its inner edges is dropped (the object is cut there); then per-class NMS."""
+        each image at full resolution (the model input is a window's longer side), keeping only ``labels``
+        from it (every class when None). A window's box that touches one of its inner edges is dropped (the
+        object is cut there); then per-class NMS."""
         jobs = [(i, window) for i, image_windows in enumerate(windows) for window in image_windows]
         if not jobs:
             return list(found)
@@ -172,7 +172,7 @@ class Detector:
             for k in members:
                 i, (x, y, _, _) = jobs[k]
                 crops.append(images[i][y : y + h, x : x + w])
-            for k, det in zip(members, self._predict(crops, 32 * math.ceil(max(w, h) * scale / 32), classes)):
+            for k, det in zip(members, self._predict(crops, 32 * math.ceil(max(w, h) / 32), classes)):
                 seen[k] = det
         per_image: list[list[tuple[Detections, Window]]] = [[] for _ in images]
         for k, (i, window) in enumerate(jobs):

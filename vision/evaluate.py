@@ -197,7 +197,11 @@ def _ap(hit: np.ndarray, conf: np.ndarray, n_truth: int) -> float:
     return float(np.mean([envelope[i] if i < len(envelope) else 0.0 for i in at]))
 
 
-SIZES: dict[str, tuple[float, float]] = {"small": (0.0, 32.0**2), "medium": (32.0**2, 96.0**2), "large": (96.0**2, np.inf)}
+SIZES: dict[str, tuple[float, float]] = {
+    "small": (0.0, 32.0**2),
+    "medium": (32.0**2, 96.0**2),
+    "large": (96.0**2, np.inf),
+}
 """Box sizes as COCO counts them: pixel area of the box in the image scored."""
 
 
@@ -247,7 +251,9 @@ def average_precision(
             else:
                 sized = _in_area(truth.xyxy[t], area)
                 n_truth += int(sized.sum())
-                counted = np.where(matched >= 0, sized[np.maximum(matched, 0)], _in_area(pred.xyxy[p], area))
+                counted = _in_area(pred.xyxy[p], area)
+                hit = matched >= 0
+                counted[hit] = sized[matched[hit]]
             hits.append((matched >= 0)[counted])
             scores.append(conf[p][counted])
         out[label] = _ap(np.concatenate(hits), np.concatenate(scores), n_truth) if n_truth else float("nan")

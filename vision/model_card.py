@@ -177,10 +177,11 @@ def model_card(
         forward = recipe.evaluate["forward"]
         lines += [
             "",
-            f"Forward drive: {ours.forward[next(iter(ours.forward))].images} frames of a {forward['seconds']:g} s drive past the same images "
-            "rendered as a forward-looking 1920x1080 dashcam sees them (`vision/training/forward_drive.py`: facades in "
-            f"perspective, signs shrinking toward the vanishing point; signs at least {forward.get('min_height', 12.0):g} "
-            "px high); class-agnostic sign AP50 by inference mode:",
+            f"Forward drive: {next(iter(ours.forward.values())).images} frames of a {forward['seconds']:g} s drive "
+            "past the same images rendered as a forward-looking 1920x1080 dashcam sees them "
+            "(`vision/training/forward_drive.py`: facades in perspective, signs shrinking toward the vanishing "
+            f"point; signs at least {forward.get('min_height', 12.0):g} px high); class-agnostic sign AP50 by "
+            "inference mode:",
             "",
             "| inference | sign AP50 |",
             "| --- | --- |",

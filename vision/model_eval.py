@@ -15,7 +15,7 @@ from vision.dataset import DatasetWriter, street_composer
 from vision.detector import Detector
 from vision.evaluate import LabeledSplit, Score, score
 from vision.recipe import Recipe
-from vision.regions import FocusedDetector, FocusPolicy
+from vision.regions import FocusedDetector, focus_policy
 from vision.synth import patrol_frame
 from vision.taxonomy import Taxonomy
 from vision.training.forward_drive import DriveSettings, drive_frames
@@ -80,15 +80,21 @@ def mode_detector(weights: Path, conf: float, options: dict[str, Any]) -> Detect
     options = dict(options)
     mount = options.pop("focus", None)
     detector = Detector(weights, conf=conf, **options)
-    return FocusedDetector(detector, FocusPolicy.for_mount(mount)) if mount else detector
+    return FocusedDetector(detector, focus_policy(mount)) if mount else detector
 
 
 def mode_scores(
-    weights: Path, split: LabeledSplit, recipe: Recipe, modes: dict[str, dict[str, Any]], rename: dict[str, str] | None = None
+    weights: Path,
+    split: LabeledSplit,
+    recipe: Recipe,
+    modes: dict[str, dict[str, Any]],
+    rename: dict[str, str] | None = None,
 ) -> dict[str, Score]:
     """Sign AP50 on ``split`` for each inference mode of ``modes`` (name -> ``mode_detector`` options)."""
     conf, groups = recipe.evaluate["conf"], sign_groups(recipe)
-    return {mode: score(mode_detector(weights, conf, options), split, groups, rename) for mode, options in modes.items()}
+    return {
+        mode: score(mode_detector(weights, conf, options), split, groups, rename) for mode, options in modes.items()
+    }
 
 
 def sign_groups(recipe: Recipe) -> dict[str, list[str]]:
@@ -102,14 +108,13 @@ def evaluate_model(recipe: Recipe, weights: Path, names: Sequence[str], work: Pa
     detector = Detector(weights, conf=recipe.evaluate["conf"], imgsz=recipe.evaluate["imgsz"])
     patrol = patrol_set(real, recipe.evaluate["patrol"], work / "patrol-scale", names)
     forward = recipe.evaluate.get("forward")
+    drive = forward_set(real, forward, work / "forward-drive", names) if forward else None
     return Evaluation(
         real=score(detector, real, sign_groups(recipe)),
         patrol=mode_scores(weights, patrol, recipe, recipe.evaluate["patrol"]["modes"]),
         coco=score(detector, evaluation_split(recipe, "coco", names)),
         synthetic=score(detector, synthetic_set(recipe, names, work / "synthetic")),
-        forward=mode_scores(weights, forward_set(real, forward, work / "forward-drive", names), recipe, forward["modes"])
-        if forward
-        else {},
+        forward=mode_scores(weights, drive, recipe, forward["modes"]) if forward and drive else {},
     )
 
 

@@ -18,7 +18,7 @@ from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
 from vision.geo import GpsTrack, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
-from vision.regions import FocusedDetector, FocusPolicy
+from vision.regions import FocusedDetector, focus_policy
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
 
@@ -33,8 +33,8 @@ class ScanOptions:
     ``keyframes`` also saves each observation's whole best frame; ``imgsz`` is the model input in
     pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects);
     ``focus`` looks again at the band of the frame where signs stand, at full resolution, for sign-like
-    classes (``vision.regions``: the mount's window, or ``focus_band`` as (top, bottom) fractions of the
-    height and ``focus_width`` as a fraction of the width)."""
+    classes (``vision.regions.focus_policy``: the mount's window, with ``focus_band`` as (top, bottom)
+    fractions of the height and ``focus_width`` as a fraction of the width when given)."""
 
     model: Path
     taxonomy: Path | None = None
@@ -84,8 +84,7 @@ class Scanner:
         self.detector = Detector(
             options.model, conf=options.conf, imgsz=options.imgsz, batch=options.batch, tile=options.tile
         )
-        policy = FocusPolicy.for_mount(options.mount).adjusted(options.focus_band, options.focus_width)
-        focus = policy if options.focus else None
+        focus = focus_policy(options.mount, options.focus_band, options.focus_width) if options.focus else None
         self.focused = FocusedDetector(self.detector, focus)
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()

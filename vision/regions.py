@@ -4,8 +4,8 @@ One whole-frame pass at 640 px sees a 1080p frame at a third of its size, where 
 becomes 10 px: too small for the model. Signs and lightboxes stand in a band of the frame (facades and
 pavement, not sky or road), and far ones gather where that band meets the vanishing point of a
 forward-looking camera. A ``FocusPolicy`` names one window of that band, looked at again by the detector
-at the frame's own resolution (``Detector.look_closer``) for sign-like classes only, so a frame costs
-about two passes instead of the dozen of full tiling.
+at the frame's own resolution (``Detector.look_closer``) for sign-like classes only, so a 1080p frame
+costs about two and a half passes of 640 px instead of the sixteen of full tiling.
 
 Mounts: ``forward`` (dashcam looking down the road: a window around the vanishing point, where every sign
 passes while it is still far and small), ``left`` / ``right`` (side-looking patrol camera: signs cross the
@@ -39,7 +39,6 @@ class FocusPolicy:
     band: tuple[float, float] = (0.28, 0.62)
     width: float = 0.5
     centre: float = 0.5
-    scale: float = 1.0
     labels: frozenset[str] = SIGN_LABELS
 
     def __post_init__(self) -> None:
@@ -48,13 +47,6 @@ class FocusPolicy:
             raise ValueError(f"focus band must be two fractions of the frame height, top < bottom, not {self.band}")
         if not 0.0 < self.width <= 1.0 or not 0.0 <= self.centre <= 1.0:
             raise ValueError("focus width must be in (0, 1] and centre in [0, 1] (fractions of the frame width)")
-
-    @classmethod
-    def for_mount(cls, mount: str | None) -> FocusPolicy:
-        """The default policy of a camera mount (None: forward, the usual dashcam)."""
-        if mount not in (None, *MOUNTS):
-            raise ValueError(f"camera mount must be one of {', '.join(MOUNTS)}, not {mount!r}")
-        return DEFAULTS[mount or "forward"]
 
     def adjusted(self, band: tuple[float, float] | None = None, width: float | None = None) -> FocusPolicy:
         """This policy with another band and/or width (None: unchanged)."""
@@ -85,22 +77,51 @@ class FocusedDetector:
         if self.policy is None:
             return found
         windows = [self.policy.windows(image.shape[:2], self.detector.imgsz) for image in images]
-        return self.detector.look_closer(images, found, windows, self.policy.labels, self.policy.scale)
+        return self.detector.look_closer(images, found, windows, self.policy.labels)
 
 
-DEFAULTS: dict[str, FocusPolicy] = {
+WINDOWS: dict[str, FocusPolicy] = {
     # 960 x 368 of a 1080p frame: about 1.5 passes of 640 px more (bench/detector.py)
     "forward": FocusPolicy(band=(0.28, 0.62), width=0.5),
-    # 640 x 594: signs pass through it at full size for about a second at patrol speed
+    # 640 x 594 across the facade band; signs cross it at full size for about a second at patrol speed
     "left": FocusPolicy(band=(0.05, 0.6), width=1 / 3),
     "right": FocusPolicy(band=(0.05, 0.6), width=1 / 3),
 }
+ON_BY_DEFAULT = frozenset({"forward"})
+
+
+def focus_policy(
+    mount: str | None, band: tuple[float, float] | None = None, width: float | None = None
+) -> FocusPolicy | None:
+    """The focus window of a camera mount (None: forward, the usual dashcam), with ``band`` / ``width`` if given.
+
+    A side-looking camera passes shop fronts a few metres away and sees their signs large enough for the
+    whole-frame pass (bench/far_signs.py: the same signs found on the sample patrol clip with or without
+    a window), so its window is only looked at when a band or width is asked for.
+    """
+    if mount not in (None, *MOUNTS):
+        raise ValueError(f"camera mount must be one of {', '.join(MOUNTS)}, not {mount!r}")
+    mount = mount or "forward"
+    if band is None and width is None and mount not in ON_BY_DEFAULT:
+        return None
+    return WINDOWS[mount].adjusted(band, width)
 
 
 def parse_band(text: str) -> tuple[float, float]:
-    """"TOP,BOTTOM" fractions of the frame height, e.g. "0.28,0.62"."""
+    """ "TOP,BOTTOM" fractions of the frame height, e.g. "0.28,0.62", checked as a policy checks a band."""
     try:
         top, bottom = (float(v) for v in text.split(","))
     except ValueError:
-        raise ValueError(f"a band is two fractions of the frame height, TOP,BOTTOM (e.g. 0.28,0.62), not {text!r}") from None
-    return top, bottom
+        raise ValueError(
+            f"a band is two fractions of the frame height, TOP,BOTTOM (e.g. 0.28,0.62), not {text!r}"
+        ) from None
+    return FocusPolicy(band=(top, bottom)).band
+
+
+def parse_width(text: str) -> float:
+    """A window width as a fraction of the frame width, e.g. "0.5", checked as a policy checks it."""
+    try:
+        width = float(text)
+    except ValueError:
+        raise ValueError(f"focus width must be a fraction of the frame width (e.g. 0.5), not {text!r}") from None
+    return FocusPolicy(width=width).width

@@ -440,7 +440,9 @@ class PatrolLook:
     jpeg: tuple[int, int] = (0, 0)
 
 
-def oblique_view(image: np.ndarray, boxes: Boxes, rng: np.random.Generator, strength: float) -> tuple[np.ndarray, Boxes]:
+def oblique_view(
+    image: np.ndarray, boxes: Boxes, rng: np.random.Generator, strength: float
+) -> tuple[np.ndarray, Boxes]:
     """A photo seen from the side: its left or right edge shrunk toward a horizon row by up to ``strength``
     of its height, and its width by as much; boxes follow (bounding boxes of their warped corners).
     Corners the photo no longer covers repeat its edge pixels."""
@@ -487,29 +489,63 @@ def traffic_sign(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nd
         inner = white if ring == red else blue
         cv2.circle(pixels, c, int(r * 0.75), inner, -1)
         if ring == red:
-            cv2.putText(pixels, str(int(rng.choice([20, 30, 40, 60]))), (int(fw * 0.2), int(face * 0.65)),
-                        cv2.FONT_HERSHEY_SIMPLEX, face / 60, (20, 20, 20), max(face // 20, 1))
+            cv2.putText(
+                pixels,
+                str(int(rng.choice([20, 30, 40, 60]))),
+                (int(fw * 0.2), int(face * 0.65)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                face / 60,
+                (20, 20, 20),
+                max(face // 20, 1),
+            )
         else:
-            cv2.arrowedLine(pixels, (c[0], int(face * 0.8)), (c[0], int(face * 0.2)), white, max(face // 10, 1), tipLength=0.4)
+            cv2.arrowedLine(
+                pixels, (c[0], int(face * 0.8)), (c[0], int(face * 0.2)), white, max(face // 10, 1), tipLength=0.4
+            )
     elif kind == "triangle":
         tri = np.array([[c[0], 1], [fw - 2, face - 2], [1, face - 2]], np.int32)
         cv2.fillConvexPoly(mask, tri, 255)
         cv2.fillConvexPoly(pixels, tri, red)
-        inset = np.array([[c[0], face // 4], [fw - face // 5, face - face // 8], [face // 5, face - face // 8]], np.int32)
+        inset = np.array(
+            [[c[0], face // 4], [fw - face // 5, face - face // 8], [face // 5, face - face // 8]], np.int32
+        )
         cv2.fillConvexPoly(pixels, inset, (60, 220, 250) if rng.random() < 0.5 else white)
     elif kind == "octagon":
         angles = np.deg2rad(22.5 + 45 * np.arange(8))
         octagon = np.stack([c[0] + r * np.cos(angles), c[1] + r * np.sin(angles)], 1).astype(np.int32)
         cv2.fillConvexPoly(mask, octagon, 255)
         cv2.fillConvexPoly(pixels, octagon, red)
-        cv2.putText(pixels, "STOP", (int(fw * 0.12), int(face * 0.6)), cv2.FONT_HERSHEY_SIMPLEX, face / 110, white, max(face // 25, 1))
+        cv2.putText(
+            pixels,
+            "STOP",
+            (int(fw * 0.12), int(face * 0.6)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            face / 110,
+            white,
+            max(face // 25, 1),
+        )
     else:  # a blue or green direction panel: letters and an arrow, the hardest look-alike of a shop sign
         mask[:] = 255
         pixels[:] = blue if rng.random() < 0.6 else (60, 120, 20)
         cv2.rectangle(pixels, (1, 1), (fw - 2, face - 2), white, max(face // 25, 1))
         letters = "".join(rng.choice(list(string.ascii_uppercase), int(rng.integers(3, 8))))
-        cv2.putText(pixels, letters, (int(fw * 0.08), int(face * 0.45)), cv2.FONT_HERSHEY_SIMPLEX, face / 70, white, max(face // 25, 1))
-        cv2.arrowedLine(pixels, (int(fw * 0.2), int(face * 0.75)), (int(fw * 0.8), int(face * 0.75)), white, max(face // 15, 1), tipLength=0.2)
+        cv2.putText(
+            pixels,
+            letters,
+            (int(fw * 0.08), int(face * 0.45)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            face / 70,
+            white,
+            max(face // 25, 1),
+        )
+        cv2.arrowedLine(
+            pixels,
+            (int(fw * 0.2), int(face * 0.75)),
+            (int(fw * 0.8), int(face * 0.75)),
+            white,
+            max(face // 15, 1),
+            tipLength=0.2,
+        )
     pole_h = int(size - face)
     pole_w = max(size // 30, 2)
     full = np.zeros((face + pole_h, fw, 3), np.uint8)

@@ -58,7 +58,10 @@ def test_each_sign_is_drawn_where_its_truth_box_says(red_signs: Path) -> None:
             x1, y1, x2, y2 = box
             near = red[max(int(y1) - 3, 0) : int(y2) + 4, max(int(x1) - 3, 0) : int(x2) + 4]
             ys, xs = np.nonzero(near)
-            drawn = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]) + [max(int(x1) - 3, 0), max(int(y1) - 3, 0)] * 2
+            drawn = (
+                np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+                + [max(int(x1) - 3, 0), max(int(y1) - 3, 0)] * 2
+            )
             np.testing.assert_allclose(drawn, box, atol=2.5)
             checked += 1
         assert np.all(distance[visible] > 0)

@@ -11,22 +11,27 @@ import pytest
 
 from vision.cli import add_scan_parser
 from vision.detector import Detector
-from vision.regions import DEFAULTS, FocusedDetector, FocusPolicy, parse_band
+from vision.regions import WINDOWS, FocusedDetector, FocusPolicy, focus_policy, parse_band, parse_width
 
 
 def test_each_mount_has_one_window_inside_the_frame_in_its_sign_band() -> None:
-    for mount, policy in DEFAULTS.items():
+    for mount, policy in WINDOWS.items():
         for shape in ((1080, 1920), (720, 1280), (2160, 3840)):
             ((x, y, w, h),) = policy.windows(shape, 640)
-            assert 0 <= x and x + w <= shape[1] and 0 <= y and y + h <= shape[0], mount
+            assert x >= 0 and x + w <= shape[1] and y >= 0 and y + h <= shape[0], mount
             assert (y, y + h) == (round(policy.band[0] * shape[0]), round(policy.band[1] * shape[0]))
     # forward: around the vanishing point, with the rows of far facades above and below the horizon
-    ((x, y, w, h),) = FocusPolicy.for_mount("forward").windows((1080, 1920), 640)
+    forward = focus_policy("forward")
+    assert forward is not None and focus_policy(None) == forward  # a dashcam unless told
+    ((x, y, w, h),) = forward.windows((1080, 1920), 640)
     assert (x, w) == (480, 960) and y < 540 < y + h
-    assert FocusPolicy.for_mount(None) == FocusPolicy.for_mount("forward")  # a dashcam unless told
-    # side-looking: the facade band, up to above the middle of the frame
-    ((_, y, _, h),) = FocusPolicy.for_mount("right").windows((1080, 1920), 640)
+    # side-looking: no window unless asked for; then across the facade band, up to above the middle
+    assert focus_policy("right") is None and focus_policy("left") is None
+    side = focus_policy("right", width=0.4)
+    assert side is not None and side.width == 0.4
+    ((_, y, _, h),) = side.windows((1080, 1920), 640)
     assert y < 100 and y + h > 540
+    assert focus_policy("left", band=(0.1, 0.5)) == WINDOWS["left"].adjusted((0.1, 0.5))
 
 
 def test_frames_at_full_resolution_already_get_no_window() -> None:
@@ -44,8 +49,14 @@ def test_bands_and_mounts_are_checked() -> None:
             FocusPolicy(band=bad)
     with pytest.raises(ValueError, match="TOP,BOTTOM"):
         parse_band("0.3")
+    with pytest.raises(ValueError, match="focus band"):
+        parse_band("0.6,0.3")
+    assert parse_width("0.4") == 0.4
+    for bad in ("wide", "0", "1.5"):
+        with pytest.raises(ValueError, match="focus width"):
+            parse_width(bad)
     with pytest.raises(ValueError, match="mount"):
-        FocusPolicy.for_mount("up")
+        focus_policy("up")
     parser = argparse.ArgumentParser()
     add_scan_parser(parser.add_subparsers())
     assert parser.parse_args(["scan", "v.mp4", "--focus-band", "0.3,0.6"]).focus_band == (0.3, 0.6)

@@ -28,7 +28,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -76,7 +76,7 @@ class DriveSettings:
 
     @property
     def frames(self) -> int:
-        return int(round(self.seconds * self.fps))
+        return round(self.seconds * self.fps)
 
     @property
     def principal(self) -> tuple[float, float]:
@@ -222,8 +222,10 @@ class Renderer:
         rng = np.random.default_rng(settings.seed)
         rows = np.arange(h, dtype=np.float32) + 0.5
         sky = np.clip((cy - rows) / max(cy, 1), 0, 1)[:, None] * np.array([60, 25, -10], np.float32)
-        self.background = np.broadcast_to((np.array([215, 200, 185], np.float32) + sky)[:, None, :], (h, w, 3)).astype(np.uint8)
-        self.ground_top = int(math.floor(cy)) + 1
+        self.background = np.broadcast_to((np.array([215, 200, 185], np.float32) + sky)[:, None, :], (h, w, 3)).astype(
+            np.uint8
+        )
+        self.ground_top = math.floor(cy) + 1
         v = rows[self.ground_top :, None]
         u = np.arange(w, dtype=np.float32)[None, :] + 0.5
         self.ground_z = np.broadcast_to(settings.focal_px * settings.height_m / (v - cy), (len(v), w)).copy()
@@ -247,7 +249,7 @@ class Renderer:
             for near, far in reversed(self._segments(side)):
                 self._draw_segment(image, side, camera_z, near, far)
         if self.s.noise > 0:
-            brighter, darker = self.noise[int(round(camera_z * 1000)) % len(self.noise)]
+            brighter, darker = self.noise[round(camera_z * 1000) % len(self.noise)]
             return np.asarray(cv2.subtract(cv2.add(image, brighter), darker))
         return image
 
@@ -260,7 +262,9 @@ class Renderer:
         cv2.remap(self.road[1], self.road_x[:split], along[:split], cv2.INTER_LINEAR, out[:split], cv2.BORDER_REPLICATE)
         cv2.remap(self.road[0], self.road_x[split:], along[split:], cv2.INTER_LINEAR, out[split:], cv2.BORDER_REPLICATE)
         hazy = self.hazy_rows
-        out[:hazy] = out[:hazy] * (1 - self.haze) + self.background[self.ground_top : self.ground_top + hazy] * self.haze
+        out[:hazy] = (
+            out[:hazy] * (1 - self.haze) + self.background[self.ground_top : self.ground_top + hazy] * self.haze
+        )
         return np.clip(out, 0, 255).astype(np.uint8)
 
     def _segments(self, side: int) -> list[tuple[float, float]]:
@@ -284,7 +288,7 @@ class Renderer:
             self._scaled[k, 0] = image
         image = self._scaled[k, 0]
         needed = self.s.focal_px / near  # frame pixels per metre of facade, at most
-        level = max(0, int(math.floor(math.log2(image.shape[0] / self.s.facade_height_m / needed))))
+        level = max(0, math.floor(math.log2(image.shape[0] / self.s.facade_height_m / needed)))
         for k_level in range(1, level + 1):
             if (k, k_level) not in self._scaled:
                 self._scaled[k, k_level] = cv2.pyrDown(self._scaled[k, k_level - 1])
@@ -306,7 +310,10 @@ class Renderer:
         # the strip of this slice's photos, ordered as seen from the road (left to right in the strip)
         parts = [self._photo(k, ahead) for k in (picks if side == RIGHT else picks[::-1])]
         height = min(p.shape[0] for p in parts)
-        parts = [cv2.resize(p, (max(round(p.shape[1] * height / p.shape[0]), 1), height)) if p.shape[0] != height else p for p in parts]
+        parts = [
+            cv2.resize(p, (max(round(p.shape[1] * height / p.shape[0]), 1), height)) if p.shape[0] != height else p
+            for p in parts
+        ]
         strip = np.concatenate(parts, axis=1)
         ppm = height / s.facade_height_m
         # strip column 0 stands at z_a along the road: the nearest facade's start (right), the farthest's end (left)
@@ -332,14 +339,22 @@ class Renderer:
             return
         # only the strip's columns between near and far: nearer slices are drawn over it, not under
         lo, hi = sorted(((near - z_a) * side * ppm, (far - z_a) * side * ppm))
-        c0, c1 = max(int(lo) - 1, 0), min(int(math.ceil(hi)) + 1, strip.shape[1])
+        c0, c1 = max(int(lo) - 1, 0), min(math.ceil(hi) + 1, strip.shape[1])
         if c1 <= c0:
             return
-        warp = np.array([[1, 0, -x1], [0, 1, -y1], [0, 0, 1]], np.float64) @ m @ np.array([[1, 0, c0], [0, 1, 0], [0, 0, 1]])
+        warp = (
+            np.array([[1, 0, -x1], [0, 1, -y1], [0, 0, 1]], np.float64)
+            @ m
+            @ np.array([[1, 0, c0], [0, 1, 0], [0, 0, 1]])
+        )
         roi = image[y1:y2, x1:x2]
         cv2.warpPerspective(
-            np.ascontiguousarray(strip[:, c0:c1]), warp, (roi.shape[1], roi.shape[0]), roi,
-            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT,
+            np.ascontiguousarray(strip[:, c0:c1]),
+            warp,
+            (roi.shape[1], roi.shape[0]),
+            roi,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_TRANSPARENT,
         )
 
 
@@ -426,14 +441,20 @@ def _sign_record(sign: Sign, settings: DriveSettings) -> dict[str, object]:
     lateral = sign.side * (settings.right_m if sign.side == RIGHT else settings.left_m)
     lat, lon = _position(settings, (sign.z0 + sign.z1) / 2, lateral)
     record = {k: v for k, v in asdict(sign).items() if k != "frames"}
-    return {**record, "side": "right" if sign.side == RIGHT else "left", "lat": round(lat, 7), "lon": round(lon, 7), "frames": sign.frames}
+    return {
+        **record,
+        "side": "right" if sign.side == RIGHT else "left",
+        "lat": round(lat, 7),
+        "lon": round(lon, 7),
+        "frames": sign.frames,
+    }
 
 
 def _gpx(settings: DriveSettings) -> str:
     """A 1 Hz GPX track of the drive."""
-    start = datetime.fromisoformat(settings.start_utc.replace("Z", "+00:00")).astimezone(timezone.utc)
+    start = datetime.fromisoformat(settings.start_utc.replace("Z", "+00:00")).astimezone(UTC)
     points = []
-    for second in range(int(math.ceil(settings.seconds)) + 1):
+    for second in range(math.ceil(settings.seconds) + 1):
         lat, lon = _position(settings, second * settings.speed_mps)
         when = (start + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%SZ")
         points.append(f'   <trkpt lat="{lat:.7f}" lon="{lon:.7f}"><ele>700.0</ele><time>{when}</time></trkpt>')
@@ -444,7 +465,9 @@ def _gpx(settings: DriveSettings) -> str:
     )
 
 
-def ensure_drive(split: LabeledSplit, cache: Path, settings: DriveSettings = DriveSettings(), quiet: bool = False) -> DriveFiles:
+def ensure_drive(
+    split: LabeledSplit, cache: Path, settings: DriveSettings = DriveSettings(), quiet: bool = False
+) -> DriveFiles:
     """The drive in ``cache``, rendered again only when its settings or photos changed."""
     files = DriveFiles(cache / "drive.mp4", cache / "drive.gpx", cache / "truth.json")
     if files.video.is_file() and files.truth.is_file():
