@@ -42,11 +42,17 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from vision.evaluate import iou_matrix  # noqa: E402
 from vision.regions import SIGN_LABELS  # noqa: E402
-from vision.training.forward_drive import DriveSettings, ensure_drive, open_split  # noqa: E402
+from vision.training.forward_drive import (  # noqa: E402
+    DISTANCE,
+    HEIGHT,
+    MATCH_IOU,
+    DriveSettings,
+    DriveTruth,
+    ensure_drive,
+    open_split,
+)
 
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))
-MATCH_IOU = 0.3
-MIN_SPAN_S = 0.4
 HEIGHT_BANDS = [(0, 24), (24, 48), (48, 96), (96, 10_000)]
 DISTANCE_BANDS = [(0, 15), (15, 30), (30, 60), (60, 10_000)]
 PATROL_PAN_PX_PER_S = 897.5  # the patrol clip scrolls its facade strip right to left at 4 m/s
@@ -102,40 +108,6 @@ def print_table(title: str, bands: list[str], rows: dict[str, list[tuple[int, in
         )
 
 
-class DriveTruth:
-    """The forward drive's ground truth: per sign, (frame, x1, y1, x2, y2, distance_m, height_px) rows."""
-
-    def __init__(self, path: Path) -> None:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        self.fps = float(data["settings"]["fps"])
-        self.signs = data["signs"]
-        self.rows = [np.asarray(s["frames"], np.float64).reshape(-1, 7) for s in self.signs]
-        self.by_frame: dict[int, list[tuple[int, np.ndarray]]] = {}
-        for i, rows in enumerate(self.rows):
-            for row in rows:
-                self.by_frame.setdefault(int(row[0]), []).append((i, row[1:5]))
-
-    def match(self, observation: dict) -> int | None:
-        """The sign an observation's best box matches (IoU >= MATCH_IOU in its best frame), else None."""
-        here = self.by_frame.get(round(observation["t_best"] * self.fps), [])
-        if not here:
-            return None
-        iou = iou_matrix(np.asarray([observation["bbox"]], np.float32), np.asarray([b for _, b in here], np.float32))[0]
-        k = int(np.argmax(iou))
-        return here[k][0] if iou[k] >= MATCH_IOU else None
-
-    def spans(self, column: int, lo: float, hi: float) -> list[tuple[int, float, float]]:
-        """(sign, t_start, t_end) of each sign's frames whose ``column`` (5: distance, 6: height) is in [lo, hi)."""
-        out = []
-        for i, rows in enumerate(self.rows):
-            inside = rows[(rows[:, column] >= lo) & (rows[:, column] < hi)]
-            if len(inside):
-                t0, t1 = inside[:, 0].min() / self.fps, inside[:, 0].max() / self.fps
-                if t1 - t0 >= MIN_SPAN_S:
-                    out.append((i, t0, t1))
-        return out
-
-
 def forward_drive(args: argparse.Namespace, runs: dict[str, list[str]]) -> None:
     """Recall per band on the forward drive, for each run's scan options (the first is the baseline)."""
     split = open_split(SHARED / "datasets" / "facade-ads" / "data.yaml", "val")
@@ -149,31 +121,18 @@ def forward_drive(args: argparse.Namespace, runs: dict[str, list[str]]) -> None:
         done = [
             scan(files.video, files.gps, Path(tmp) / name, name, extra, args.weights) for name, extra in runs.items()
         ]
-    biggest = np.array([rows[:, 6].max() for rows in truth.rows])
+    biggest = np.array([rows[:, HEIGHT].max() for rows in truth.rows])
     by_size: dict[str, list[tuple[int, int]]] = {}
     by_distance: dict[str, list[tuple[int, int]]] = {}
     by_height: dict[str, list[tuple[int, int]]] = {}
     for run in done:
-        matched: dict[int, list[dict]] = {}
-        unmatched = 0
-        for o in sign_observations(run):
-            sign = truth.match(o)
-            if sign is None:
-                unmatched += 1
-            else:
-                matched.setdefault(sign, []).append(o)
+        matched, unmatched = truth.matched(run.observations)
         by_size[run.name] = []
         for lo, hi in HEIGHT_BANDS:
             members = np.flatnonzero((biggest >= lo) & (biggest < hi))
             by_size[run.name].append((sum(int(i) in matched for i in members), len(members)))
-        for table, column, bands in ((by_distance, 5, DISTANCE_BANDS), (by_height, 6, HEIGHT_BANDS)):
-            table[run.name] = []
-            for lo, hi in bands:
-                spans = truth.spans(column, lo, hi)
-                seen = sum(
-                    any(o["t_first"] <= t1 and o["t_last"] >= t0 for o in matched.get(i, [])) for i, t0, t1 in spans
-                )
-                table[run.name].append((seen, len(spans)))
+        for table, column, bands in ((by_distance, DISTANCE, DISTANCE_BANDS), (by_height, HEIGHT, HEIGHT_BANDS)):
+            table[run.name] = [truth.followed(matched, column, lo, hi) for lo, hi in bands]
         small = np.flatnonzero(biggest < 48)
         extra = sum(len(v) - 1 for v in matched.values())
         print(

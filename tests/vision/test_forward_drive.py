@@ -14,7 +14,9 @@ import pytest
 from vision.frames import iter_frames, probe
 from vision.geo import destination, haversine_m, load_track
 from vision.training.forward_drive import (
+    HEIGHT,
     DriveSettings,
+    DriveTruth,
     Renderer,
     drive_frames,
     lay_out,
@@ -111,3 +113,27 @@ def test_evaluation_frames_keep_signs_large_enough(red_signs: Path) -> None:
     assert all(image.shape == (270, 480, 3) for image, _ in frames)
     boxes = np.concatenate([b.xyxy for _, b in frames])
     assert len(boxes) and np.all(boxes[:, 3] - boxes[:, 1] >= 10.0)
+
+
+def test_observations_are_scored_against_the_truth(red_signs: Path, tmp_path: Path) -> None:
+    files = write_drive(open_split(red_signs, "val"), tmp_path / "drive", SMALL)
+    truth = DriveTruth(files.truth)
+    right = next(i for i, s in enumerate(truth.signs) if s["side"] == "right")
+    rows = truth.rows[right]
+    frame, box = rows[len(rows) // 2, 0], rows[len(rows) // 2, 1:5]
+    t = frame / SMALL.fps
+
+    def observation(label: str, bbox: list[float], t_first: float, t_last: float) -> dict:
+        return {"label": label, "bbox": bbox, "t_best": t, "t_first": t_first, "t_last": t_last}
+
+    near_miss = (box + [0, 0, box[2] - box[0], 0]).tolist()  # twice as wide: IoU 0.5
+    far_off = (box + [200, 0, 200, 0]).tolist()
+    found = [observation("shop_sign", near_miss, t - 0.2, t + 0.2), observation("window_ad", far_off, t, t)]
+    matched, unmatched = truth.matched([*found, observation("person", box.tolist(), t, t)])
+    assert list(matched) == [right] and unmatched == 1  # people are not signs
+    # followed in the height band it had at t, not in bands it passed through before the track began
+    height = rows[len(rows) // 2, HEIGHT]
+    assert truth.followed(matched, HEIGHT, height - 1, height + 30)[0] == 1
+    assert truth.followed(matched, HEIGHT, 0, rows[0, HEIGHT] + 0.5) == (0, 0)  # under MIN_SPAN_S: not counted
+    early = rows[rows[:, 0] / SMALL.fps < t - 0.5, HEIGHT]
+    assert truth.followed(matched, HEIGHT, early.min(), early.max() + 0.01) == (0, 1)

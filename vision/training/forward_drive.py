@@ -31,12 +31,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from vision.evaluate import Boxes, LabeledSplit
+from vision.evaluate import Boxes, LabeledSplit, iou_matrix
 from vision.geo import destination
+from vision.regions import SIGN_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -429,6 +431,66 @@ def write_drive(
     }
     files.truth.write_text(json.dumps(truth, separators=(",", ":")), encoding="utf-8")
     return files
+
+
+MATCH_IOU = 0.3  # an observation's best box matches a sign's box in that frame at least this much
+MIN_SPAN_S = 0.4  # a sign is counted in a band when it stays in it at least this long
+DISTANCE, HEIGHT = 5, 6  # columns of a truth frame row: distance from the camera (m), box height (px)
+
+
+class DriveTruth:
+    """A drive's ``truth.json`` read back, and a scan's observations scored against it.
+
+    A sign-like observation (``vision.regions.SIGN_LABELS``) matches the sign whose box overlaps its best
+    box most in its best frame, when that IoU is at least MATCH_IOU. rows: per sign, (F, 7) frame rows.
+    """
+
+    def __init__(self, path: Path) -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        self.fps = float(data["settings"]["fps"])
+        self.signs = data["signs"]
+        self.rows = [np.asarray(s["frames"], np.float64).reshape(-1, 7) for s in self.signs]
+        self.by_frame: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for i, rows in enumerate(self.rows):
+            for row in rows:
+                self.by_frame.setdefault(int(row[0]), []).append((i, row[1:5]))
+
+    def match(self, observation: dict[str, Any]) -> int | None:
+        """The index of the sign an observation's best box matches, else None."""
+        here = self.by_frame.get(round(observation["t_best"] * self.fps), [])
+        if not here:
+            return None
+        boxes = np.asarray([b for _, b in here], np.float32)
+        iou = iou_matrix(np.asarray([observation["bbox"]], np.float32), boxes)[0]
+        k = int(np.argmax(iou))
+        return here[k][0] if iou[k] >= MATCH_IOU else None
+
+    def matched(self, observations: Sequence[dict[str, Any]]) -> tuple[dict[int, list[dict[str, Any]]], int]:
+        """Sign-like observations by the sign they match, and how many match none."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        unmatched = 0
+        for o in observations:
+            if o["label"] not in SIGN_LABELS:
+                continue
+            sign = self.match(o)
+            if sign is None:
+                unmatched += 1
+            else:
+                out.setdefault(sign, []).append(o)
+        return out, unmatched
+
+    def followed(self, matched: dict[int, list[dict[str, Any]]], column: int, lo: float, hi: float) -> tuple[int, int]:
+        """(signs followed, signs counted) in a band: a sign is counted when it stays at least MIN_SPAN_S with
+        ``column`` (DISTANCE or HEIGHT) in [lo, hi), and followed when the track (t_first..t_last) of an
+        observation matching it overlaps that time."""
+        found = counted = 0
+        for i, rows in enumerate(self.rows):
+            inside = rows[(rows[:, column] >= lo) & (rows[:, column] < hi), 0] / self.fps
+            if len(inside) and inside.max() - inside.min() >= MIN_SPAN_S:
+                counted += 1
+                t0, t1 = inside.min(), inside.max()
+                found += any(o["t_first"] <= t1 and o["t_last"] >= t0 for o in matched.get(i, []))
+        return found, counted
 
 
 def _position(settings: DriveSettings, along_m: float, right_m: float = 0.0) -> tuple[float, float]:
