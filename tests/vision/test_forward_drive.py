@@ -126,8 +126,8 @@ def test_observations_are_scored_against_the_truth(red_signs: Path, tmp_path: Pa
     def observation(label: str, bbox: list[float], t_first: float, t_last: float) -> dict:
         return {"label": label, "bbox": bbox, "t_best": t, "t_first": t_first, "t_last": t_last}
 
-    near_miss = (box + [0, 0, box[2] - box[0], 0]).tolist()  # twice as wide: IoU 0.5
-    far_off = (box + [200, 0, 200, 0]).tolist()
+    near_miss = (box + np.array([0, 0, box[2] - box[0], 0])).tolist()  # twice as wide: IoU 0.5
+    far_off = (box + np.array([200, 0, 200, 0])).tolist()
     found = [observation("shop_sign", near_miss, t - 0.2, t + 0.2), observation("window_ad", far_off, t, t)]
     matched, unmatched = truth.matched([*found, observation("person", box.tolist(), t, t)])
     assert list(matched) == [right] and unmatched == 1  # people are not signs

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -39,8 +38,6 @@ import numpy as np
 from vision.evaluate import Boxes, LabeledSplit, iou_matrix
 from vision.geo import destination
 from vision.regions import SIGN_LABELS
-
-log = logging.getLogger(__name__)
 
 SIGN_RENAME = {"signboard": "shop_sign", "cantilever": "projecting_sign", "win_ad": "window_ad"}
 RIGHT, LEFT = 1, -1
