@@ -50,6 +50,10 @@ def build_scanner(settings: Settings) -> Scanner:
             fps=settings.scan_fps,
             imgsz=settings.scan_imgsz,
             tile=settings.scan_tile,
+            focus=settings.scan_focus,
+            focus_band=settings.scan_focus_band,
+            focus_width=settings.scan_focus_width,
+            mount=settings.scan_mount,
         )
     )
 

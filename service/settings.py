@@ -10,7 +10,7 @@ from pydantic import Field, NonNegativeFloat, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.categories import category_policies
-from vision import SAMPLES_DIR, CategoryPolicy, default_model
+from vision import SAMPLES_DIR, CategoryPolicy, FocusPolicy, default_model
 
 
 def default_workers() -> int:
@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     scan_fps: float = Field(5.0, gt=0, description="frames analysed per second of uploaded video")
     scan_imgsz: int = Field(640, ge=32, description="detector input size in pixels for uploaded video")
     scan_tile: int = Field(0, ge=0, description="also detect in windows of this many pixels (0 = off)")
+    scan_focus: bool = Field(True, description="look again at the band where signs stand at full resolution")
+    scan_focus_band: tuple[float, float] | None = Field(
+        None, description="(top, bottom) of that band as fractions of the frame height; None: by scan_mount"
+    )
+    scan_focus_width: float | None = Field(
+        None, gt=0, le=1, description="width of the focus window as a fraction of the frame width; None: by scan_mount"
+    )
+    scan_mount: Literal["forward", "left", "right"] | None = Field(
+        None, description="side the patrol cameras face: the focus band, and positions shifted toward that side"
+    )
     video_retention: Literal["keep", "delete"] = Field("keep", description="an uploaded video once processed")
     max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")
 
@@ -75,6 +85,13 @@ class Settings(BaseSettings):
     def _positive_radii(cls, value: dict[str, float]) -> dict[str, float]:
         if any(r <= 0 for r in value.values()):
             raise ValueError("radii must be positive")
+        return value
+
+    @field_validator("scan_focus_band")
+    @classmethod
+    def _check_focus_band(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None:
+            FocusPolicy(band=value)  # raises ValueError naming what is wrong
         return value
 
     @model_validator(mode="after")

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from vision.pipeline import ScanOptions as ScanOptions
     from vision.pipeline import ScanSummary as ScanSummary
     from vision.pipeline import scan as scan
+    from vision.regions import FocusPolicy as FocusPolicy
+    from vision.regions import focus_policy as focus_policy
     from vision.streams import LIVE_SCHEMES as LIVE_SCHEMES
     from vision.streams import Backoff as Backoff
     from vision.streams import LatestFrame as LatestFrame
@@ -81,6 +83,7 @@ _EXPORTS = {
     ),
     "vision.inference": ("InferenceLoop",),
     "vision.observe": ("Observation",),
+    "vision.regions": ("FocusPolicy", "focus_policy"),
     "vision.pipeline": ("ScanOptions", "Scanner", "ScanSummary", "scan"),
     "vision.streams": (
         "LIVE_SCHEMES",

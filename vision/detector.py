@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from vision.boxes import Detections
+
+Window = tuple[int, int, int, int]
+"""A region of a frame: x, y of its top-left corner, then its width and height, in pixels."""
 
 
 class ModelError(RuntimeError):
@@ -22,7 +25,8 @@ class Detector:
     Never downloads anything: a missing file raises ``ModelError`` naming the path.
     ``tile`` > 0 also looks at frames larger than ``tile`` pixels in overlapping tile x tile windows at
     full resolution (at least ``tile_overlap`` pixels shared by neighbours), for small, far objects in
-    1080p patrol frames; their boxes are merged with the whole-frame pass at ``imgsz``.
+    1080p patrol frames; their boxes are merged with the whole-frame pass at ``imgsz``. ``look_closer``
+    runs such a second pass over chosen windows only (see ``vision.regions``).
     """
 
     def __init__(
@@ -63,19 +67,51 @@ class Detector:
         if self.tile <= 0:
             return full
         windows = [
-            (i, x, y) for i, im in enumerate(images) for x, y in _tiles(im.shape[:2], self.tile, self.tile_overlap)
+            [(x, y, self.tile, self.tile) for x, y in _tiles(im.shape[:2], self.tile, self.tile_overlap)]
+            for im in images
         ]
-        found = self._predict([images[i][y : y + self.tile, x : x + self.tile] for i, x, y in windows], self.tile)
-        per_image: list[list[tuple[Detections, int, int]]] = [[] for _ in images]
-        for (i, x, y), det in zip(windows, found):
-            per_image[i].append((det, x, y))
-        return [_merge(full[i], per_image[i], images[i].shape[:2], self.tile) for i in range(len(images))]
+        return self.look_closer(images, full, windows)
 
-    def _predict(self, images: Sequence[np.ndarray], imgsz: int) -> list[Detections]:
+    def look_closer(
+        self,
+        images: Sequence[np.ndarray],
+        found: Sequence[Detections],
+        windows: Sequence[Sequence[Window]],
+        labels: Collection[str] | None = None,
+    ) -> list[Detections]:
+        """``found`` (one Detections per image, frame pixels) merged with a second pass over ``windows`` of
+        each image at full resolution (the model input is a window's longer side), keeping only ``labels``
+        from it (every class when None). A window's box that touches one of its inner edges is dropped (the
+        object is cut there); then per-class NMS."""
+        jobs = [(i, window) for i, image_windows in enumerate(windows) for window in image_windows]
+        if not jobs:
+            return list(found)
+        classes = None if labels is None else [k for k, name in self.names.items() if name in labels]
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for k, (_, (_, _, w, h)) in enumerate(jobs):
+            by_size.setdefault((w, h), []).append(k)
+        seen: dict[int, Detections] = {}
+        for (w, h), members in by_size.items():
+            crops = []
+            for k in members:
+                i, (x, y, _, _) = jobs[k]
+                crops.append(images[i][y : y + h, x : x + w])
+            for k, det in zip(members, self._predict(crops, 32 * math.ceil(max(w, h) / 32), classes)):
+                seen[k] = det
+        per_image: list[list[tuple[Detections, Window]]] = [[] for _ in images]
+        for k, (i, window) in enumerate(jobs):
+            per_image[i].append((seen[k], window))
+        return [_merge(found[i], per_image[i], images[i].shape[:2]) for i in range(len(images))]
+
+    def _predict(
+        self, images: Sequence[np.ndarray], imgsz: int, classes: Sequence[int] | None = None
+    ) -> list[Detections]:
         out: list[Detections] = []
         for start in range(0, len(images), self.batch):
             chunk = list(images[start : start + self.batch])
-            results = self.model.predict(chunk, conf=self.conf, imgsz=imgsz, device=self.device, verbose=False)
+            results = self.model.predict(
+                chunk, conf=self.conf, imgsz=imgsz, device=self.device, classes=classes, verbose=False
+            )
             out.extend(Detections.from_ultralytics(r) for r in results)
         return out
 
@@ -97,7 +133,7 @@ def _tiles(shape: tuple[int, int], tile: int, overlap: int) -> list[tuple[int, i
 
 
 def _merge(
-    full: Detections, tiles: list[tuple[Detections, int, int]], shape: tuple[int, int], tile: int, iou: float = 0.5
+    full: Detections, windows: list[tuple[Detections, Window]], shape: tuple[int, int], iou: float = 0.5
 ) -> Detections:
     """Whole-frame and per-window detections as one set, in frame pixels.
 
@@ -109,9 +145,9 @@ def _merge(
 
     h, w = shape
     xyxy, conf, cls = [full.xyxy], [full.confidence], [full.class_id]
-    for det, x, y in tiles:
+    for det, (x, y, ww, wh) in windows:
         box = det.xyxy + np.array([x, y, x, y], dtype=np.float32)
-        x2, y2 = min(x + tile, w), min(y + tile, h)
+        x2, y2 = min(x + ww, w), min(y + wh, h)
         cut = (
             ((box[:, 0] <= x + 2) & (x > 0))
             | ((box[:, 1] <= y + 2) & (y > 0))

@@ -18,6 +18,7 @@ from vision.detector import Detector
 from vision.frames import DecodeStats, Frame, iter_frames, probe
 from vision.geo import GpsTrack, Mount, camera_offset
 from vision.observe import Observation, TrackFolder, TrackRecord
+from vision.regions import FocusedDetector, focus_policy
 from vision.signs import SignDescriber
 from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
@@ -32,7 +33,10 @@ class ScanOptions:
     the camera the objects usually are, in metres; ``start_time`` overrides the recording start;
     ``keyframes`` also saves each observation's whole best frame; ``imgsz`` is the model input in
     pixels and ``tile`` > 0 also looks at large frames in tile x tile windows (small, far objects);
-    ``ocr`` reads the text on sign tracks (the taxonomy's ``signs``)."""
+    ``ocr`` reads the text on sign tracks (the taxonomy's ``signs``); ``focus`` looks again at the band of the
+    frame where signs stand, at full resolution, for sign-like classes (``vision.regions.focus_policy``: the
+    mount's window, with ``focus_band`` as (top, bottom) fractions of the height and ``focus_width`` as a
+    fraction of the width when given)."""
 
     model: Path
     taxonomy: Path | None = None
@@ -41,6 +45,9 @@ class ScanOptions:
     conf: float = 0.25
     imgsz: int = 640
     tile: int = 0
+    focus: bool = True
+    focus_band: tuple[float, float] | None = None
+    focus_width: float | None = None
     batch: int = 4
     min_hits: int = 3
     mount: Mount | None = None
@@ -80,6 +87,8 @@ class Scanner:
         self.detector = Detector(
             options.model, conf=options.conf, imgsz=options.imgsz, batch=options.batch, tile=options.tile
         )
+        focus = focus_policy(options.mount, options.focus_band, options.focus_width) if options.focus else None
+        self.focused = FocusedDetector(self.detector, focus)
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
         self.signs = SignDescriber(self.taxonomy, ocr=options.ocr)  # OCR loads on the first sign
@@ -102,7 +111,7 @@ class Scanner:
         batch: list[Frame] = []
 
         def run(frames: list[Frame]) -> Iterator[TrackRecord]:
-            for frame, det in zip(frames, self.detector.detect([f.image for f in frames])):
+            for frame, det in zip(frames, self.focused.detect([f.image for f in frames])):
                 det.data["category"] = np.array(self.taxonomy.classify(det, frame.image.shape[:2]), dtype=object)
                 det = det[np.array([label in self.relevant for label in det.labels], dtype=bool)]
                 yield from folder.update(frame.t, frame.image, tracker.update(det, frame.image))

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.batches import batch_status
-from service.jobs import claim_next, process_video, requeue_interrupted
+from service.jobs import build_scanner, claim_next, process_video, requeue_interrupted
 from service.models import Job, JobStatus
 from service.settings import Settings
+from vision import focus_policy
 
 
 def add_job(engine: Engine, sha: str, **fields: Any) -> int:
@@ -110,3 +112,16 @@ def test_a_finished_video_is_kept_or_deleted(
 def test_batch_status(statuses: list[str], progress: list[float], expected: tuple[JobStatus, float]) -> None:
     jobs = [Job(sha256="x", name="x", status=JobStatus(s), progress=p) for s, p in zip(statuses, progress)]
     assert batch_status(jobs) == expected
+
+
+def test_uploads_are_scanned_with_the_focus_window_settings(settings: Settings) -> None:
+    assert build_scanner(settings).focused.policy == focus_policy("forward")  # on by default
+    side = settings.model_copy(update={"scan_mount": "right", "scan_focus_width": 0.4})
+    assert build_scanner(side).focused.policy == focus_policy("right", width=0.4)
+    band = settings.model_copy(update={"scan_focus_band": (0.3, 0.6)})
+    assert build_scanner(band).focused.policy == focus_policy("forward", band=(0.3, 0.6))
+    assert build_scanner(settings.model_copy(update={"scan_focus": False})).focused.policy is None
+    with pytest.raises(ValidationError, match="focus band"):
+        Settings(scan_focus_band=(0.7, 0.2))
+    with pytest.raises(ValidationError):
+        Settings(scan_focus_width=1.5)

@@ -64,5 +64,5 @@ def test_tiles_cover_a_1080p_frame_and_merge_cut_boxes() -> None:
     full = Detections([[100, 100, 400, 200]], [0.6], [0], names=names)
     inner_cut = Detections([[600, 100, 640, 140]], [0.9], [0], names=names)  # touches the window's right edge
     whole = Detections([[101, 99, 399, 201], [300, 300, 340, 330]], [0.8, 0.7], [0, 0], names=names)
-    merged = _merge(full, [(inner_cut, 0, 0), (whole, 0, 0)], (1080, 1920), 640)
+    merged = _merge(full, [(inner_cut, (0, 0, 640, 640)), (whole, (0, 0, 640, 640))], (1080, 1920))
     assert sorted(map(tuple, merged.xyxy.round().tolist())) == [(101, 99, 399, 201), (300, 300, 340, 330)]

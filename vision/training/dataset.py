@@ -17,7 +17,7 @@ import yaml
 from vision import Detections, Detector, iou_matrix
 from vision.training.evaluate import LabeledSplit, read_image
 from vision.training.recipe import Recipe, RecipeError
-from vision.training.synth import Composer, load_cutouts, patrol_tile, sign_faces
+from vision.training.synth import Composer, PatrolLook, load_cutouts, patrol_tile, sign_faces
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +140,23 @@ def build_dataset(recipe: Recipe, names: Sequence[str], base: Detector, out: Pat
 
     patrol = recipe.patrol
     prng = np.random.default_rng(patrol["seed"])
+    look = patrol_look(patrol)
+    per_tile = 2 * max(patrol["size"] // 640, 1) ** 2  # street photos to pick from per tile
     for _ in range(patrol["images"]):
-        picks = [street[i] for i in prng.integers(len(street), size=2)]
+        picks = [street[i] for i in prng.integers(len(street), size=per_tile)]
         items = [(read_image(p), b) for p, b in picks]
-        image, boxes = patrol_tile(items, prng, patrol["size"], tuple(patrol["scale"]))
+        image, boxes = patrol_tile(items, prng, patrol["size"], tuple(patrol["scale"]), look)
         add(image, boxes, "patrol-scale")
     return Built(writer.write_yaml(), dict(writer.images), dict(writer.boxes))
+
+
+def patrol_look(patrol: dict[str, Any]) -> PatrolLook:
+    """The recipe's ``patrol.look`` (dashcam-like degradations of patrol-scale images); none when absent."""
+    look: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in (patrol.get("look") or {}).items()}
+    try:
+        return PatrolLook(**look)
+    except TypeError as exc:
+        raise RecipeError(f"patrol.look: {exc}") from exc
 
 
 def street_composer(

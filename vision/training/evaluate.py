@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 import yaml
 
-from vision import Detections, Detector, iou_matrix
+from vision import Detections, box_area, iou_matrix
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
@@ -112,10 +113,10 @@ class LabeledSplit:
 
 
 def _matches(pred: Detections, conf: np.ndarray, truth: Detections, iou: float) -> np.ndarray:
-    """(N,) bool: which predictions of one image are true positives (greedy by confidence, same label)."""
-    hit = np.zeros(len(pred), dtype=bool)
+    """(N,) int: the truth box each prediction of one image matches (greedy by confidence, same label), -1 none."""
+    matched = np.full(len(pred), -1, dtype=np.int64)
     if not len(pred) or not len(truth):
-        return hit
+        return matched
     overlap = iou_matrix(pred.xyxy, truth.xyxy)
     overlap[pred.labels[:, None] != truth.labels[None, :]] = 0.0
     taken = np.zeros(len(truth), dtype=bool)
@@ -123,8 +124,8 @@ def _matches(pred: Detections, conf: np.ndarray, truth: Detections, iou: float) 
         row = np.where(taken, 0.0, overlap[i])
         j = int(np.argmax(row))
         if row[j] >= iou:
-            hit[i], taken[j] = True, True
-    return hit
+            matched[i], taken[j] = j, True
+    return matched
 
 
 def _ap(hit: np.ndarray, conf: np.ndarray, n_truth: int) -> float:
@@ -138,14 +139,28 @@ def _ap(hit: np.ndarray, conf: np.ndarray, n_truth: int) -> float:
     return float(np.mean([envelope[i] if i < len(envelope) else 0.0 for i in at]))
 
 
+SIZES: dict[str, tuple[float, float]] = {
+    "small": (0.0, 32.0**2),
+    "medium": (32.0**2, 96.0**2),
+    "large": (96.0**2, np.inf),
+}
+"""Box sizes as COCO counts them: pixel area of the box in the image scored."""
+
+
 @dataclass
 class Score:
-    """AP50 (0..1) per truth label, and per merged group of labels, over ``images`` images."""
+    """AP50 (0..1) per truth label, and per merged group of labels, over ``images`` images.
+
+    sizes: group -> size (``SIZES``) -> AP50 over the group's boxes of that size; size_counts: group ->
+    size -> truth boxes of that size.
+    """
 
     per_class: dict[str, float] = field(default_factory=dict)
     groups: dict[str, float] = field(default_factory=dict)
     truth_counts: dict[str, int] = field(default_factory=dict)
     images: int = 0
+    sizes: dict[str, dict[str, float]] = field(default_factory=dict)
+    size_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def mean(self, labels: Iterable[str]) -> float:
         """Mean AP50 over those of ``labels`` that occur in the truth (nan if none)."""
@@ -154,21 +169,43 @@ class Score:
 
 
 def average_precision(
-    preds: Sequence[Detections], confs: Sequence[np.ndarray], truths: Sequence[Detections], iou: float = 0.5
+    preds: Sequence[Detections],
+    confs: Sequence[np.ndarray],
+    truths: Sequence[Detections],
+    iou: float = 0.5,
+    area: tuple[float, float] | None = None,
 ) -> dict[str, float]:
-    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; per image one labelled Detections and its
-    (N,) confidences."""
+    """AP at IoU >= ``iou`` for every label that occurs in ``truths``; one Detections and (N,) conf per image.
+
+    area: (min, max) box area in square pixels: only truth boxes of that size count, as in COCO. A
+    prediction matching a truth box of another size is left out, and so is an unmatched one of another size.
+    """
     labels = sorted({str(label) for t in truths for label in t.labels})
     out = {}
     for label in labels:
         hits, scores, n_truth = [], [], 0
         for pred, conf, truth in zip(preds, confs, truths):
             p, t = pred.labels == label, truth.labels == label
-            hits.append(_matches(pred[p], conf[p], truth[t], iou))
-            scores.append(conf[p])
-            n_truth += int(t.sum())
-        out[label] = _ap(np.concatenate(hits), np.concatenate(scores), n_truth)
+            matched = _matches(pred[p], conf[p], truth[t], iou)
+            counted = np.ones(len(matched), dtype=bool)
+            if area is None:
+                n_truth += int(t.sum())
+            else:
+                sized = _in_area(truth.xyxy[t], area)
+                n_truth += int(sized.sum())
+                counted = _in_area(pred.xyxy[p], area)
+                hit = matched >= 0
+                counted[hit] = sized[matched[hit]]
+            hits.append((matched >= 0)[counted])
+            scores.append(conf[p][counted])
+        out[label] = _ap(np.concatenate(hits), np.concatenate(scores), n_truth) if n_truth else float("nan")
     return out
+
+
+def _in_area(xyxy: np.ndarray, area: tuple[float, float]) -> np.ndarray:
+    """(N,) bool: boxes whose area lies in [min, max)."""
+    a = box_area(xyxy)
+    return (a >= area[0]) & (a < area[1])
 
 
 def _members(boxes: Detections, labels: Iterable[str]) -> np.ndarray:
@@ -176,8 +213,14 @@ def _members(boxes: Detections, labels: Iterable[str]) -> np.ndarray:
     return np.isin(boxes.labels.astype(str), list(labels))
 
 
+class Detects(Protocol):
+    """Anything that detects like ``vision.detector.Detector``: one Detections per BGR image."""
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
 def score(
-    detector: Detector,
+    detector: Detects,
     samples: Iterable[tuple[np.ndarray, Detections]],
     groups: Mapping[str, Iterable[str]] | None = None,
     rename: Mapping[str, str] | None = None,
@@ -212,10 +255,15 @@ def score(
     for group, members in groups.items():
         keep = [_members(p, members) for p in preds]
         kept_truth = [t[_members(t, members)] for t in truths]
-        merged = average_precision(
-            [Detections.labeled(p.xyxy[k], [group] * int(k.sum())) for p, k in zip(preds, keep)],
-            [c[k] for c, k in zip(confs, keep)],
-            [Detections.labeled(t.xyxy, [group] * len(t)) for t in kept_truth],
-        )
-        result.groups[group] = merged.get(group, float("nan"))
+        merged_preds = [Detections.labeled(p.xyxy[k], [group] * int(k.sum())) for p, k in zip(preds, keep)]
+        merged_confs = [c[k] for c, k in zip(confs, keep)]
+        merged_truth = [Detections.labeled(t.xyxy, [group] * len(t)) for t in kept_truth]
+        result.groups[group] = average_precision(merged_preds, merged_confs, merged_truth).get(group, float("nan"))
+        result.sizes[group] = {
+            size: average_precision(merged_preds, merged_confs, merged_truth, area=area).get(group, float("nan"))
+            for size, area in SIZES.items()
+        }
+        result.size_counts[group] = {
+            size: sum(int(_in_area(t.xyxy, area).sum()) for t in merged_truth) for size, area in SIZES.items()
+        }
     return result

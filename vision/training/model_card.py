@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from vision import Taxonomy
-from vision.training.dataset import Built
-from vision.training.evaluate import Score
+from vision.training.dataset import Built, patrol_look
+from vision.training.evaluate import SIZES, Score
 from vision.training.finetune import CALIBRATION_IMAGES
 from vision.training.model_eval import Evaluation, kept_classes
 from vision.training.recipe import Recipe, Source
@@ -31,6 +31,17 @@ def _best_mode(recipe: Recipe, ours: Evaluation) -> str:
     return f"{mode}: `{options}`"
 
 
+def _look_text(recipe: Recipe) -> str:
+    """The recipe's dashcam-like degradations of patrol-scale images, in words ("" when none)."""
+    look = patrol_look(recipe.patrol)
+    parts = [f"seen obliquely (far edge up to {look.oblique:.0%} shorter)"] if look.oblique else []
+    parts += [f"unlabeled traffic signs beside them in {look.negatives:.0%} (hard negatives)"] if look.negatives else []
+    parts += [f"motion blur of {look.blur[0]:g}-{look.blur[1]:g} px"] if look.blur[1] else []
+    parts += [f"sensor noise of {look.noise:g} grey levels"] if look.noise else []
+    parts += [f"JPEG quality {look.jpeg[0]}-{look.jpeg[1]}"] if look.jpeg[1] else []
+    return " Like a dashcam's frames: " + ", ".join(parts) + "." if parts else ""
+
+
 def _mapping(source: Source) -> str:
     """How a source's classes become ours, in words."""
     parts = [f"{a} -> `{b}`" for a, b in source.rename.items()]
@@ -40,6 +51,24 @@ def _mapping(source: Source) -> str:
 
 def ap_text(value: float) -> str:
     return "n/a" if value != value else f"{value:.3f}"
+
+
+def size_table(ours: Evaluation) -> list[str]:
+    """Markdown lines: class-agnostic sign AP50 by box size (COCO's small, medium, large) on each sign set."""
+    rows = [("real shop fronts", ours.real)]
+    rows += [(f"patrol scale, {mode}", s) for mode, s in ours.patrol.items()]
+    rows += [(f"forward drive, {mode}", s) for mode, s in ours.forward.items()]
+    bounds = {"small": "< 32²", "medium": "32²-96²", "large": ">= 96²"}
+    lines = [
+        "Sign AP50 by box size (COCO areas in square pixels of the image scored; sign boxes of each size in brackets):",
+        "",
+        "| set, inference | " + " | ".join(f"{size} ({bounds[size]})" for size in SIZES) + " |",
+        "| --- |" + " --- |" * len(SIZES),
+    ]
+    for name, s in rows:
+        cells = [f"{ap_text(s.sizes['sign'][size])} ({s.size_counts['sign'][size]})" for size in SIZES]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def model_card(
@@ -106,7 +135,7 @@ def model_card(
         "misses and false alarms on real video until reviewers' confirmed cases are exported and trained on.",
         f"- Patrol-scale images: training street photos shrunk to {recipe.patrol['scale'][0]}-"
         f"{recipe.patrol['scale'][1]} of their size in {recipe.patrol['size']}-px windows, as a tile of a "
-        "1080p patrol frame shows them.",
+        "1080p patrol frame shows them." + _look_text(recipe),
         "",
         "## Training",
         "",
@@ -144,6 +173,21 @@ def model_card(
         "| --- | --- |",
     ]
     lines += [f"| {mode} | **{ap_text(s.groups['sign'])}** |" for mode, s in ours.patrol.items()]
+    if ours.forward:
+        forward = recipe.evaluate["forward"]
+        lines += [
+            "",
+            f"Forward drive: {next(iter(ours.forward.values())).images} frames of a {forward['seconds']:g} s drive "
+            "past the same images rendered as a forward-looking 1920x1080 dashcam sees them "
+            "(`vision/training/forward_drive.py`: facades in perspective, signs shrinking toward the vanishing "
+            f"point; signs at least {forward.get('min_height', 12.0):g} px high); class-agnostic sign AP50 by "
+            "inference mode:",
+            "",
+            "| inference | sign AP50 |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {mode} | **{ap_text(s.groups['sign'])}** |" for mode, s in ours.forward.items()]
+    lines += ["", *size_table(ours)]
     lines += [
         "",
         f"Base classes the taxonomy uses, on `{recipe.evaluate['coco']['source']}` "
@@ -196,8 +240,9 @@ def model_card(
         "- Stalls, goods displays and lightboxes are learned from synthetic images only (see above).",
         "- To train further, start again from the base model with this recipe (and reviewers' exports); the "
         "grafted weights themselves cannot be fine-tuned.",
-        f"- Far, small signs in 1080p frames: use the inference mode that scores best above "
-        f"({_best_mode(recipe, ours)}); `Detector` takes `imgsz` and `tile`.",
+        f"- Far, small signs in 1080p frames: `streetscan scan` looks again at the band where signs stand at "
+        "full resolution (`--focus`, the default; `vision/regions.py`); of the patrol-scale modes above "
+        f"{_best_mode(recipe, ours)} scores best (`Detector` takes `imgsz` and `tile`).",
         "- Shop-front photos come from one public dataset; other cities' signage may score lower.",
     ]
     weak = [c for c, v in sorted(ours.real.per_class.items()) if v < WEAK_AP50]

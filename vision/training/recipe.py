@@ -104,6 +104,10 @@ class Recipe:
             section["images"] = min(section["images"], n)
         self.evaluate["limit"] = n
         self.evaluate["synthetic"]["images"] = min(self.evaluate["synthetic"]["images"], n)
+        forward = self.evaluate.get("forward")
+        if forward:  # n frames of a drive short enough for n images
+            forward["seconds"] = min(forward["seconds"], 2.0 * n)
+            forward["frames"] = min(forward["frames"], n)
 
 
 def class_names(base_names: dict[int, str], new: Sequence[str]) -> list[str]:

@@ -9,7 +9,9 @@ one box around all of its visible pixels. This is a bootstrap: the images look c
 trained on them needs real examples (reviewers' exports) to become dependable.
 
 Patrol-scale images shrink labeled photos onto larger canvases so that signs appear as small and far
-away as a patrol camera sees them.
+away as a patrol camera sees them; optionally seen obliquely (a facade passed by a forward-looking
+camera), with unlabeled traffic signs beside them (hard negatives), blurred by motion, noisy and
+JPEG-compressed like a dashcam's frames (``PatrolLook``).
 """
 
 from __future__ import annotations
@@ -443,14 +445,174 @@ def patrol_frame(
     return canvas, shrink_paste(canvas, image, boxes, scale, x, y)
 
 
+@dataclass(frozen=True)
+class PatrolLook:
+    """How patrol-scale images are degraded to look like dashcam frames; all off by default.
+
+    oblique: up to this fraction of a photo's far edge is lost to perspective (a facade passed by a
+    forward-looking camera), with its width shrunk alike; negatives: chance of 1-3 unlabeled traffic signs
+    per image; blur: (min, max) motion blur in pixels; noise: sensor noise, grey levels (standard
+    deviation); jpeg: (min, max) JPEG quality the image is re-compressed at (0: not).
+    """
+
+    oblique: float = 0.0
+    negatives: float = 0.0
+    blur: tuple[float, float] = (0.0, 0.0)
+    noise: float = 0.0
+    jpeg: tuple[int, int] = (0, 0)
+
+
+def oblique_view(
+    image: np.ndarray, boxes: Detections, rng: np.random.Generator, strength: float
+) -> tuple[np.ndarray, Detections]:
+    """A photo seen from the side: its left or right edge shrunk toward a horizon row by up to ``strength``
+    of its height, and its width by as much; boxes follow (bounding boxes of their warped corners).
+    Corners the photo no longer covers repeat its edge pixels."""
+    h, w = image.shape[:2]
+    s = rng.uniform(0, strength)
+    horizon = rng.uniform(0.3, 0.8) * h
+    new_w = max(round(w * (1 - s)), 2)
+    top, bottom = horizon * s, h - (h - horizon) * s  # the far edge's ends
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    far_right = rng.random() < 0.5
+    far = (
+        [[0, 0], [new_w, top], [new_w, bottom], [0, h]]
+        if far_right
+        else [[0, top], [new_w, 0], [new_w, h], [0, bottom]]
+    )
+    dst = np.array(far, dtype=np.float32)
+    warp = cv2.getPerspectiveTransform(src, dst)
+    out = cv2.warpPerspective(image, warp, (new_w, h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    if not len(boxes):
+        return out, boxes
+    x1, y1, x2, y2 = boxes.xyxy.T
+    corners = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x2, y2], 1), np.stack([x1, y2], 1)], 1)
+    moved = cv2.perspectiveTransform(corners.reshape(-1, 1, 2).astype(np.float32), warp).reshape(-1, 4, 2)
+    xyxy = np.concatenate([moved.min(axis=1), moved.max(axis=1)], axis=1)
+    return out, Detections.labeled(np.clip(xyxy, 0, [new_w, h, new_w, h]), boxes.labels)
+
+
+def traffic_sign(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A procedural road sign on a pole, about ``size`` pixels tall: pixels (h x w x 3) and mask (h x w).
+
+    Round, triangular, octagonal or rectangular direction signs, in road-sign colours with symbols or
+    letters: things a patrol camera passes that are not shop signs or ads.
+    """
+    face = max(int(size * rng.uniform(0.3, 0.45)), 8)
+    kind = rng.choice(["round", "triangle", "octagon", "direction"])
+    fw = int(face * rng.uniform(1.6, 2.6)) if kind == "direction" else face
+    pixels = np.zeros((face, fw, 3), np.uint8)
+    mask = np.zeros((face, fw), np.uint8)
+    red, blue, white = (40, 40, 200), (160, 80, 20), (245, 245, 245)
+    c, r = (fw // 2, face // 2), face // 2 - 1
+    if kind == "round":
+        ring = red if rng.random() < 0.6 else blue
+        cv2.circle(mask, c, r, 255, -1)
+        cv2.circle(pixels, c, r, ring, -1)
+        inner = white if ring == red else blue
+        cv2.circle(pixels, c, int(r * 0.75), inner, -1)
+        if ring == red:
+            cv2.putText(
+                pixels,
+                str(int(rng.choice([20, 30, 40, 60]))),
+                (int(fw * 0.2), int(face * 0.65)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                face / 60,
+                (20, 20, 20),
+                max(face // 20, 1),
+            )
+        else:
+            cv2.arrowedLine(
+                pixels, (c[0], int(face * 0.8)), (c[0], int(face * 0.2)), white, max(face // 10, 1), tipLength=0.4
+            )
+    elif kind == "triangle":
+        tri = np.array([[c[0], 1], [fw - 2, face - 2], [1, face - 2]], np.int32)
+        cv2.fillConvexPoly(mask, tri, 255)
+        cv2.fillConvexPoly(pixels, tri, red)
+        inset = np.array(
+            [[c[0], face // 4], [fw - face // 5, face - face // 8], [face // 5, face - face // 8]], np.int32
+        )
+        cv2.fillConvexPoly(pixels, inset, (60, 220, 250) if rng.random() < 0.5 else white)
+    elif kind == "octagon":
+        angles = np.deg2rad(22.5 + 45 * np.arange(8))
+        octagon = np.stack([c[0] + r * np.cos(angles), c[1] + r * np.sin(angles)], 1).astype(np.int32)
+        cv2.fillConvexPoly(mask, octagon, 255)
+        cv2.fillConvexPoly(pixels, octagon, red)
+        cv2.putText(
+            pixels,
+            "STOP",
+            (int(fw * 0.12), int(face * 0.6)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            face / 110,
+            white,
+            max(face // 25, 1),
+        )
+    else:  # a blue or green direction panel: letters and an arrow, the hardest look-alike of a shop sign
+        mask[:] = 255
+        pixels[:] = blue if rng.random() < 0.6 else (60, 120, 20)
+        cv2.rectangle(pixels, (1, 1), (fw - 2, face - 2), white, max(face // 25, 1))
+        letters = "".join(rng.choice(list(string.ascii_uppercase), int(rng.integers(3, 8))))
+        cv2.putText(
+            pixels,
+            letters,
+            (int(fw * 0.08), int(face * 0.45)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            face / 70,
+            white,
+            max(face // 25, 1),
+        )
+        cv2.arrowedLine(
+            pixels,
+            (int(fw * 0.2), int(face * 0.75)),
+            (int(fw * 0.8), int(face * 0.75)),
+            white,
+            max(face // 15, 1),
+            tipLength=0.2,
+        )
+    pole_h = int(size - face)
+    pole_w = max(size // 30, 2)
+    full = np.zeros((face + pole_h, fw, 3), np.uint8)
+    full_mask = np.zeros(full.shape[:2], np.uint8)
+    full[:face], full_mask[:face] = pixels, mask
+    x = fw // 2 - pole_w // 2
+    full[face:, x : x + pole_w] = (110, 110, 110)
+    full_mask[face:, x : x + pole_w] = 255
+    return full, _soft(full_mask)
+
+
+def dashcam_look(image: np.ndarray, rng: np.random.Generator, look: PatrolLook) -> np.ndarray:
+    """``image`` (H x W x 3 BGR) with motion blur, sensor noise and JPEG compression as ``look`` says."""
+    out = image
+    length = rng.uniform(*look.blur)
+    if length >= 1.5:
+        k = int(np.ceil(length)) | 1
+        kernel = np.zeros((k, k), np.float32)
+        kernel[k // 2, :] = 1.0
+        angle = rng.uniform(-20, 20)  # mostly along the road
+        rotation = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), angle, 1.0)
+        turned = cv2.warpAffine(kernel, rotation, (k, k))
+        out = cv2.filter2D(out, -1, (turned / max(float(turned.sum()), 1e-6)).astype(np.float32))
+    if look.noise > 0:
+        out = np.clip(out + rng.normal(0, look.noise, out.shape), 0, 255).astype(np.uint8)
+    if look.jpeg[1] > 0:
+        quality = int(rng.integers(look.jpeg[0], look.jpeg[1] + 1))
+        ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+        if decoded is not None:
+            out = decoded
+    return out
+
+
 def patrol_tile(
     items: Sequence[tuple[np.ndarray, Detections]],
     rng: np.random.Generator,
     size: int = 640,
     scale: tuple[float, float] = (0.25, 0.5),
+    look: PatrolLook = PatrolLook(),
 ) -> tuple[np.ndarray, Detections]:
     """A size x size window of a patrol frame: 1-2 labeled photos shrunk by ``scale`` onto a plain,
-    coloured or blurred-photo background; a photo may run past the window's edges like in a real tile."""
+    coloured or blurred-photo background; a photo may run past the window's edges like in a real tile.
+    ``look`` may turn the photos oblique, add unlabeled traffic signs and degrade the result like a dashcam."""
     kind = rng.choice(["grey", "colour", "blur"])
     if kind == "blur":
         back = items[int(rng.integers(len(items)))][0]
@@ -459,8 +621,11 @@ def patrol_tile(
         tone = (114, 114, 114) if kind == "grey" else _color(rng)
         canvas = np.full((size, size, 3), tone, np.uint8)
     out: list[Detections] = []
-    for k in range(min(int(rng.integers(1, 3)), len(items))):
+    photos = int(rng.integers(1, 3)) * max(size // 640, 1) ** 2  # as many per 640 x 640 px as in a v1 tile
+    for k in range(min(photos, len(items))):
         image, boxes = items[int(rng.integers(len(items)))]
+        if look.oblique > 0:
+            image, boxes = oblique_view(image, boxes, rng, look.oblique)
         s = rng.uniform(*scale)
         h, w = (int(n * s) for n in image.shape[:2])
         x = int(rng.integers(-w // 4, max(size - 3 * w // 4, -w // 4 + 1)))
@@ -470,7 +635,21 @@ def patrol_tile(
             hidden = _covered(covered.xyxy, (x, y, x + w, y + h))
             out = [covered[~hidden]]
         out.append(shrink_paste(canvas, image, boxes, s, x, y))
-    return canvas, Detections.concat(out)
+    boxes = Detections.concat(out)
+    if look.negatives > 0 and rng.random() < look.negatives:
+        facade = float(np.mean([image.shape[0] for image, _ in items]))  # a photo's height: a facade's
+        for _ in range(int(rng.integers(1, 4))):  # a sign on its pole: a quarter to 40% of a facade's height
+            height = facade * rng.uniform(*scale) * rng.uniform(0.25, 0.4)
+            sign, mask = traffic_sign(rng, max(int(height), 12))
+            x, y = int(rng.integers(0, size - sign.shape[1] // 2)), int(rng.integers(0, size - sign.shape[0] // 2))
+            holder = Canvas(canvas)
+            holder.paste(sign, mask, x, y)
+            canvas = holder.image
+            hidden = _covered(boxes.xyxy, (x, y, x + sign.shape[1], y + sign.shape[0]))
+            boxes = boxes[~hidden]
+    if look != PatrolLook():
+        canvas = dashcam_look(canvas, rng, look)
+    return canvas, boxes
 
 
 def _covered(xyxy: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:

@@ -77,6 +77,7 @@ def publish(
     print(
         f"{weights}: sign AP50 real {ap_text(ours.real.groups['sign'])}, patrol "
         + ", ".join(f"{m} {ap_text(s.groups['sign'])}" for m, s in ours.patrol.items())
+        + "".join(f"; forward drive, {m} {ap_text(s.groups['sign'])}" for m, s in ours.forward.items())
         + f"; kept COCO classes mAP50 {ap_text(ours.coco.mean(kept))} (base {ap_text(base_coco.mean(kept))})",
         file=sys.stderr,
     )

@@ -16,14 +16,15 @@ from vision.boxes import Detections
 from vision.detector import Detector
 from vision.training import add_train_parser
 from vision.training.dataset import build_dataset, check_sources, merge_labels
-from vision.training.evaluate import LabeledSplit, average_precision
+from vision.training.evaluate import SIZES, LabeledSplit, average_precision, score
 from vision.training.finetune import expand_model, letterboxed
 from vision.training.graft import graft
 from vision.training.recipe import Recipe, RecipeError, class_names
-from vision.training.synth import SYNTH_CLASSES, Composer, load_cutouts
+from vision.training.synth import SYNTH_CLASSES, Composer, PatrolLook, load_cutouts, oblique_view, patrol_tile
 
 REPO = Path(__file__).resolve().parents[3]
 RECIPE = REPO / "models" / "streetscan-v1.recipe.yaml"
+RECIPE_V2 = REPO / "models" / "streetscan-v2.recipe.yaml"
 OURS = ["vendor_stall", "goods_display", "lightbox", "shop_sign", "projecting_sign", "window_ad"]
 
 
@@ -40,6 +41,11 @@ def names(base: Detector) -> list[str]:
 @pytest.fixture()
 def recipe(shared_dir: Path) -> Recipe:
     return Recipe.load(RECIPE, shared_dir)
+
+
+@pytest.fixture()
+def recipe_v2(shared_dir: Path) -> Recipe:
+    return Recipe.load(RECIPE_V2, shared_dir)
 
 
 def test_class_list_is_base_then_ours(base: Detector, names: list[str]) -> None:
@@ -164,6 +170,72 @@ def test_average_precision() -> None:
     assert ap["shop_sign"] == pytest.approx(0.5, abs=0.01) and ap["window_ad"] == 0.0
 
 
+def test_average_precision_by_box_size_counts_only_boxes_of_that_size() -> None:
+    truth = [Detections.labeled([[0, 0, 10, 10], [100, 100, 300, 300]], ["sign", "sign"])]  # one small, one large
+    # a large hit, a small false alarm, a small hit
+    pred = Detections.labeled([[100, 100, 300, 300], [50, 50, 60, 60], [0, 0, 10, 10]], ["sign"] * 3)
+    conf = [np.array([0.9, 0.8, 0.7])]
+    assert average_precision([pred], conf, truth)["sign"] == pytest.approx(0.835, abs=0.01)
+    # small: the large hit is left out; the small false alarm ranks above the small hit
+    assert average_precision([pred], conf, truth, area=SIZES["small"])["sign"] == pytest.approx(0.5, abs=0.01)
+    # large: the small boxes are left out, hit or not
+    assert average_precision([pred], conf, truth, area=SIZES["large"])["sign"] == 1.0
+    assert np.isnan(average_precision([pred], conf, truth, area=SIZES["medium"])["sign"])
+    # a second image without signs: its small false alarm counts among the small boxes only
+    alarm = Detections.labeled([[5, 5, 15, 15]], ["sign"])
+    preds, confs, truths = [pred, alarm], [conf[0], np.array([0.95])], [truth[0], Detections.empty()]
+    assert average_precision(preds, confs, truths, area=SIZES["large"])["sign"] == 1.0
+    assert average_precision(preds, confs, truths, area=SIZES["small"])["sign"] == pytest.approx(1 / 3, abs=0.01)
+
+    class Fixed:
+        def detect(self, images: list[np.ndarray]) -> list[Detections]:
+            return [Detections(pred.xyxy, conf[0], [0, 0, 1], names={0: "shop_sign", 1: "window_ad"}) for _ in images]
+
+    truth_signs = Detections.labeled(truth[0].xyxy, ["shop_sign", "window_ad"])
+    result = score(Fixed(), [(np.zeros((320, 320, 3), np.uint8), truth_signs)], {"sign": ["shop_sign", "window_ad"]})
+    assert result.size_counts["sign"] == {"small": 1, "medium": 0, "large": 1}
+    assert result.sizes["sign"]["small"] == pytest.approx(0.5, abs=0.01) and result.sizes["sign"]["large"] == 1.0
+
+
+def test_oblique_views_move_boxes_with_the_pixels() -> None:
+    image = np.full((300, 400, 3), 128, np.uint8)
+    image[100:160, 250:380] = (0, 0, 255)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        seen, boxes = oblique_view(image, Detections.labeled([[250, 100, 380, 160]], ["shop_sign"]), rng, 0.6)
+        assert seen.shape[0] == 300 and seen.shape[1] <= 400
+        ys, xs = np.nonzero((seen[..., 2] > 150) & (seen[..., 1] < 90))
+        np.testing.assert_allclose(boxes.xyxy[0], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], atol=2.5)
+
+
+def test_patrol_look_adds_unlabeled_traffic_signs_and_leaves_v1_tiles_alone(recipe: Recipe, names: list[str]) -> None:
+    facade = recipe.source("facade-ads").open(names)
+    items = [facade.read(p) for p in facade.images[:4]]
+    plain = [patrol_tile(items, np.random.default_rng(5), 640, (0.25, 0.5)) for _ in range(2)]
+    again = [patrol_tile(items, np.random.default_rng(5), 640, (0.25, 0.5), PatrolLook()) for _ in range(2)]
+    for (a, boxes_a), (b, boxes_b) in zip(plain, again):  # no look: the tiles v1 was trained on
+        assert np.array_equal(a, b) and np.array_equal(boxes_a.xyxy, boxes_b.xyxy)
+    rng = np.random.default_rng(5)
+    look = PatrolLook(negatives=1.0, blur=(3, 7), noise=3.0, jpeg=(40, 60))
+    image, boxes = patrol_tile(items, rng, 1280, (0.12, 0.5), look)
+    assert image.shape == (1280, 1280, 3) and set(boxes.labels) <= {"shop_sign", "projecting_sign", "window_ad"}
+    assert len(boxes) > 0
+
+
+def test_v2_recipe_builds_patrol_frames_at_1280(
+    recipe_v2: Recipe, names: list[str], base: Detector, tmp_path: Path
+) -> None:
+    assert recipe_v2.patrol["size"] == recipe_v2.train["imgsz"] == 1280
+    assert recipe_v2.classes == OURS and recipe_v2.train["freeze"] == 10
+    recipe_v2.limit(3)
+    built = build_dataset(recipe_v2, names, base, tmp_path / "dataset")
+    patrol = sorted(
+        p for p in (tmp_path / "dataset" / "images").rglob("*.jpg") if int(p.stem) >= sum(built.images.values()) - 3
+    )
+    assert built.images.get(("patrol-scale", "train"), 0) + built.images.get(("patrol-scale", "val"), 0) == 3
+    assert all(cv2.imread(str(p)).shape == (1280, 1280, 3) for p in patrol)
+
+
 def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_train_parser(parser.add_subparsers(dest="command", required=True))
@@ -199,3 +271,24 @@ def test_train_command_smoke(shared_dir: Path, tmp_path: Path) -> None:
         assert kept.sum() == len(theirs) > 0
         np.testing.assert_array_equal(ours.class_id[kept], theirs.class_id)
         np.testing.assert_allclose(ours.xyxy[kept], theirs.xyxy, atol=1.0)
+
+
+def test_v2_train_command_smoke_reports_the_forward_drive_and_box_sizes(shared_dir: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_train_parser(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "out"
+    command = (
+        f"train --recipe {RECIPE_V2} --out {out} --data-root {shared_dir} --limit 4 --epochs 1 --imgsz 160 --batch 8"
+    )
+    args = parser.parse_args(command.split())
+    assert args.func(args) == 0
+    model = Detector(out / "streetscan-v2.pt")
+    assert [model.names[i] for i in range(80, 86)] == OURS
+    text = (out / "streetscan-v2.md").read_text()
+    assert "Like a dashcam's frames: seen obliquely (far edge up to 60% shorter), unlabeled traffic signs" in text
+    assert re.search(r"Forward drive: 4 frames of a 8 s drive", text)
+    assert "| full frame 640 + focus window | **" in text
+    assert "Sign AP50 by box size" in text
+    for row in ("real shop fronts", "patrol scale, full frame 640", "forward drive, full frame 640 + focus window"):
+        cell = r"(n/a|\d\.\d{3}) \(\d+\)"
+        assert re.search(rf"\| {re.escape(row)} \| {cell} \| {cell} \| {cell} \|", text), row
