@@ -6,10 +6,11 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -22,6 +23,7 @@ from vision.taxonomy import Taxonomy
 from vision.tracking import Tracker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -57,6 +59,7 @@ class ScanSummary:
     elapsed_s: float = 0.0
     observations: int = 0
     by_category: Counter[str] = field(default_factory=Counter)
+    stages: Counter[str] = field(default_factory=Counter)  # stage -> seconds of wall time spent in it
 
     def line(self) -> str:
         """One human-readable summary line."""
@@ -87,9 +90,11 @@ class Scanner:
         gps: GpsTrack | None = None,
         on_frame: Callable[[Frame], None] | None = None,
         stats: DecodeStats | None = None,
+        stages: Counter[str] | None = None,
     ) -> Iterator[Observation]:
         """Yield observations of one video as their tracks end; images go to ``out_dir/crops/`` and
-        ``out_dir/keyframes/``."""
+        ``out_dir/keyframes/``. ``stages`` adds up the seconds spent decoding, detecting and tracking."""
+        stages = stages if stages is not None else Counter()
         for sub in ("crops", "keyframes") if self.options.keyframes else ("crops",):
             (out_dir / sub).mkdir(parents=True, exist_ok=True)
         start = self._start_time(video, gps)
@@ -98,14 +103,20 @@ class Scanner:
         batch: list[Frame] = []
 
         def run(frames: list[Frame]) -> Iterator[TrackRecord]:
-            for frame, det in zip(frames, self.detector.detect([f.image for f in frames])):
+            began = time.perf_counter()
+            found = self.detector.detect([f.image for f in frames])
+            stages["detect"] += time.perf_counter() - began
+            for frame, det in zip(frames, found):
+                began = time.perf_counter()
                 det.data["category"] = np.array(self.taxonomy.classify(det, frame.image.shape[:2]), dtype=object)
                 det = det[np.array([label in self.relevant for label in det.labels], dtype=bool)]
-                yield from folder.update(frame.t, frame.image, tracker.update(det, frame.image))
+                tracked = tracker.update(det, frame.image)
+                stages["track"] += time.perf_counter() - began
+                yield from folder.update(frame.t, frame.image, tracked)
                 if on_frame:
                     on_frame(frame)
 
-        for frame in iter_frames(video, fps=self.options.fps, stats=stats):
+        for frame in timed(iter_frames(video, fps=self.options.fps, stats=stats), stages, "decode"):
             batch.append(frame)
             if len(batch) == self.options.batch:
                 yield from (self._finish(r, out_dir, start, gps) for r in run(batch))
@@ -170,11 +181,26 @@ def scan(
     summary = ScanSummary(video=str(video))
     stats = DecodeStats()
     with open(out_dir / "observations.jsonl", "w", encoding="utf-8") as out:
-        for obs in Scanner(options).observations(video, out_dir, gps, on_frame, stats):
+        for obs in Scanner(options).observations(video, out_dir, gps, on_frame, stats, summary.stages):
             out.write(json.dumps(obs.to_dict(), ensure_ascii=False) + "\n")
             out.flush()
             summary.observations += 1
             summary.by_category[obs.category] += 1
     summary.frames, summary.corrupt_frames = stats.sampled, stats.corrupt
     summary.elapsed_s = time.monotonic() - began
+    summary.stages["observe/write"] = summary.elapsed_s - sum(summary.stages.values())
     return summary
+
+
+def timed(items: Iterable[T], stages: Counter[str], stage: str) -> Iterator[T]:
+    """``items`` unchanged; the wall time spent waiting for each one is added to ``stages[stage]``."""
+    iterator = iter(items)
+    while True:
+        began = time.perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            stages[stage] += time.perf_counter() - began
+        yield item
