@@ -97,10 +97,12 @@ class ModelError(RuntimeError):
 class Detector:
     """A YOLO model from an explicit local weights file, run on CPU unless told otherwise.
 
-    Never downloads anything: a missing file raises ``ModelError`` naming the path.
+    Never downloads anything: a missing file raises ``ModelError`` naming the path. A ``.pt`` file with
+    its int8 OpenVINO export beside it runs through OpenVINO (``vision/runtime.py``).
     ``tile`` > 0 also looks at frames larger than ``tile`` pixels in overlapping tile x tile windows at
     full resolution (at least ``tile_overlap`` pixels shared by neighbours), for small, far objects in
-    1080p patrol frames; their boxes are merged with the whole-frame pass at ``imgsz``.
+    1080p patrol frames; their boxes are merged with the whole-frame pass at ``imgsz``. ``threads``: CPU
+    threads of one OpenVINO inference (None: all cores).
     """
 
     def __init__(
@@ -112,6 +114,7 @@ class Detector:
         batch: int = 4,
         tile: int = 0,
         tile_overlap: int = 160,
+        threads: int | None = None,
     ) -> None:
         os.environ.setdefault("YOLO_OFFLINE", "1")
         path = Path(weights)
@@ -119,11 +122,17 @@ class Detector:
             raise ModelError(f"model weights not found: {path}")
         from ultralytics import YOLO
 
+        from vision.runtime import pin_threads, runtime_weights
+
+        model = runtime_weights(path)
         try:
-            self.model = YOLO(str(path))
+            self.model = YOLO(str(model), task="detect" if model != path else None)
         except Exception as exc:  # a corrupt or foreign file
-            raise ModelError(f"cannot load model weights {path}: {exc}") from exc
+            raise ModelError(f"cannot load model weights {model}: {exc}") from exc
         self.weights = path
+        self.runtime = "openvino" if model != path else "torch"
+        if threads and self.runtime == "openvino":
+            pin_threads(self.model, model, threads)
         self.conf = conf
         self.imgsz = imgsz
         self.device = device
