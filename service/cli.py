@@ -8,7 +8,7 @@ import sys
 from service.client import add_upload_parser
 from service.commands import add_cameras_parser, add_export_parser, add_serve_parser, add_user_parser
 from vision.cli import add_scan_parser
-from vision.runtime import add_export_model_parser
+from vision.export_model import add_export_model_parser
 from vision.train import add_train_parser
 
 

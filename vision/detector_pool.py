@@ -12,6 +12,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Self
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class DetectorPool:
         self.stages["waiting for detections"] += time.perf_counter() - began
         return batch, found
 
-    def __enter__(self) -> DetectorPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -89,9 +89,11 @@ class Scanner:
 
     def __init__(self, options: ScanOptions) -> None:
         self.options = options
-        self.detectors = [self._detector(threads=1 if (options.workers or os.cpu_count() or 1) > 1 else None)]
-        workers = options.workers or (os.cpu_count() or 1 if self.detectors[0].runtime == "openvino" else 1)
-        self.detectors += [self._detector(threads=1) for _ in range(workers - 1)]
+        workers = options.workers or os.cpu_count() or 1
+        first = self._detector(threads=1 if workers > 1 else None)
+        if first.runtime != "openvino" and not options.workers:
+            workers = 1  # PyTorch spreads one model over every core itself
+        self.detectors = [first] + [self._detector(threads=1) for _ in range(workers - 1)]
         self.taxonomy = Taxonomy.load(options.taxonomy)
         self.relevant = self.taxonomy.relevant_labels()
 
@@ -188,7 +190,7 @@ class Scanner:
 def recording_start(options: ScanOptions, recorded: datetime | None, gps: GpsTrack | None) -> datetime | None:
     """The override, else the container's ``recorded`` creation time, else the start of a GPS track in UTC."""
     if options.start_time:
-        return options.start_time.astimezone(timezone.utc)
+        return options.start_time.astimezone(UTC)
     if recorded is None and gps is not None and not gps.video_relative:
         return gps.start
     return recorded

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 T = TypeVar("T")
 _END = object()
@@ -93,7 +93,7 @@ class Prefetch(Generic[T]):
                 pass
         self._thread.join()
 
-    def __enter__(self) -> Prefetch[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from tests.e2e.test_scan import iou, streetscan
 from tests.vision.conftest import run_ffmpeg
 from vision.geo import destination
 
-START = datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
+START = datetime(2025, 5, 9, 9, 30, tzinfo=UTC)
 DRIVE_S, STOP_S, AGAIN_S = 8, 20, 4  # drives 8 s, stands 20 s, drives 4 s
 SPEED_MPS = 4.0
 PAN_PX_PER_S = 897.5 / 2  # the patrol clip's pan, at the half size the test clip is made at

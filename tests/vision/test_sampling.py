@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from vision.geo import GpsTrack, destination
 from vision.sampling import DistanceSampling, SampleClock
 
-START = datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
+START = datetime(2025, 5, 9, 9, 30, tzinfo=UTC)
 
 
 def drive(speeds: list[float], start: datetime = START) -> GpsTrack:
