@@ -122,7 +122,7 @@ class Detector:
             raise ModelError(f"model weights not found: {path}")
         from ultralytics import YOLO
 
-        from vision.runtime import pin_threads, runtime_weights
+        from vision.runtime import compile_openvino, runtime_weights
 
         model = runtime_weights(path)
         try:
@@ -131,8 +131,8 @@ class Detector:
             raise ModelError(f"cannot load model weights {model}: {exc}") from exc
         self.weights = path
         self.runtime = "openvino" if model != path else "torch"
-        if threads and self.runtime == "openvino":
-            pin_threads(self.model, model, threads)
+        if self.runtime == "openvino":
+            compile_openvino(self.model, threads)
         self.conf = conf
         self.imgsz = imgsz
         self.device = device
