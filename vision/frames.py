@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from av.container import InputContainer
 from av.error import FFmpegError
@@ -160,7 +159,7 @@ def iter_frames(
                     continue
                 next_slot = slot + 1
                 still += clock.standing_still(t)
-            yield Frame(index=sampled, t=t, image=_bgr(frame))
+            yield Frame(index=sampled, t=t, image=frame.to_ndarray(format="bgr24"))
             sampled += 1
             stats.sampled += 1
         if clock is not None:
@@ -171,16 +170,6 @@ def iter_frames(
         container.close()
         if stats.corrupt > corrupt_before:
             log.warning("%s: skipped %d corrupt packets/frames", path, stats.corrupt - corrupt_before)
-
-
-def _bgr(frame: VideoFrame) -> np.ndarray:
-    """(H, W, 3) uint8 BGR pixels of a decoded frame. Even-sized 8-bit 4:2:0 frames (nearly all camera video)
-    go through OpenCV, which converts them about twice as fast as FFmpeg's swscale (the same to within a level
-    or two, a little more at sharp colour edges: the colour planes are upsampled differently); other formats
-    through swscale."""
-    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
-        return cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
-    return frame.to_ndarray(format="bgr24")
 
 
 def _open(path: str | Path) -> tuple[InputContainer, VideoStream]:
