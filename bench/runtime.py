@@ -30,7 +30,7 @@ from vision.export_model import calibration_images, export_openvino
 from vision.frames import iter_frames
 from vision.model_eval import evaluation_split, kept_classes, sign_groups
 from vision.recipe import Recipe
-from vision.runtime import runtime_weights
+from vision.runtime import export_dir, runtime_weights
 from vision.taxonomy import Taxonomy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,8 +61,11 @@ def exported_copy(weights: Path, recipe: Recipe, images: int) -> Path:
     if not copy.is_file() or copy.read_bytes() != weights.read_bytes():
         shutil.copyfile(weights, copy)
     if runtime_weights(copy) == copy:
-        print(f"building the int8 export of {weights.name} ({images} calibration images)...")
-        export_openvino(copy, calibration_images(recipe, images))
+        if runtime_weights(weights) != weights:  # built beside the original already (streetscan export-model)
+            shutil.copytree(export_dir(weights), export_dir(copy), dirs_exist_ok=True)
+        else:
+            print(f"building the int8 export of {weights.name} ({images} calibration images)...")
+            export_openvino(copy, calibration_images(recipe, images))
     return copy
 
 

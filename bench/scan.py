@@ -105,6 +105,11 @@ def main() -> None:
     parser.add_argument("--no-naive", action="store_true", help="scan only (no ratio)")
     args = parser.parse_args()
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    import torchvision  # noqa: F401  # imported before either run is timed (Ultralytics needs it), so neither pays
+    import ultralytics  # noqa: F401
+
+    import vision.pipeline  # noqa: F401
+
     weights = args.model or default_model()
     print(f"load average at start: {os.getloadavg()[0]:.2f}; model {weights.name}")
     for name in args.clips:
