@@ -118,7 +118,7 @@ class Scanner:
         start = self._start_time(video, gps)
         clock = sample_clock(self.options, start, gps)
         tracker = Tracker(self.options.tracker, frame_rate=self.options.fps)
-        folder = TrackFolder(min_hits=self.options.min_hits, max_idle_s=max(3.0, 15.0 / clock.min_rate))
+        folder = TrackFolder(min_hits=self.options.min_hits)
 
         def run(frames: list[Frame], found: list[Detections]) -> Iterator[TrackRecord]:
             for frame, det in zip(frames, found):
@@ -127,6 +127,8 @@ class Scanner:
                 det = det[np.array([label in self.relevant for label in det.labels], dtype=bool)]
                 tracked = tracker.update(det, frame.image)
                 stages["track"] += time.perf_counter() - began
+                # a track ends unseen for 15 samples (longer than the tracker keeps a lost one), at least 3 s
+                folder.max_idle_s = max(3.0, 15.0 / clock.lowest_rate(frame.t - 15.0, frame.t))
                 yield from folder.update(frame.t, frame.image, tracked)
                 if on_frame:
                     on_frame(frame)

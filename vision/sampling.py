@@ -98,8 +98,10 @@ class SampleClock:
         """Seconds of [0, end) the car stood still."""
         return float(np.clip(np.minimum(self.still_t[:, 1], end) - np.maximum(self.still_t[:, 0], 0.0), 0, None).sum())
 
-    @property
-    def min_rate(self) -> float:
-        """The lowest number of slots a second anywhere (``fps`` outside the track)."""
-        rates = np.diff(self.knots_slot) / np.maximum(np.diff(self.knots_t), 1e-9)
-        return float(min([self.fps, *rates]))
+    def lowest_rate(self, start: float = -math.inf, end: float = math.inf) -> float:
+        """The fewest slots a second anywhere in [start, end] seconds (``fps`` outside the track)."""
+        k = self.knots_t
+        rates = np.diff(self.knots_slot) / np.maximum(np.diff(k), 1e-9)
+        inside = (k[1:] >= start) & (k[:-1] <= end)
+        outside = start < k[0] or end > k[-1] or len(k) < 2
+        return float(min([*rates[inside], *([self.fps] if outside else [])], default=self.fps))

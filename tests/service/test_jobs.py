@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -16,6 +17,7 @@ from service.batches import batch_status
 from service.jobs import claim_next, process_video, requeue_interrupted
 from service.models import Job, JobStatus
 from service.settings import Settings
+from vision.frames import Frame
 
 
 def add_job(engine: Engine, sha: str, **fields: Any) -> int:
@@ -35,7 +37,7 @@ class NoDetections:
     """Stands in for a Scanner: visits one frame of any video and finds nothing."""
 
     def observations(self, video: Path, out_dir: Path, gps: Any, on_frame: Any, stats: Any) -> Iterator[Any]:
-        on_frame(None)
+        on_frame(Frame(0, 0.0, np.zeros((4, 4, 3), dtype=np.uint8)))
         yield from ()
 
 

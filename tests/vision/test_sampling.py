@@ -32,7 +32,7 @@ def per_second(clock: SampleClock, seconds: int) -> list[int]:
 def test_time_clock_ticks_fps_times_a_second() -> None:
     clock = SampleClock(5.0)
     assert [clock.slot(t) for t in (0.0, 0.19, 0.2, 1.0, 2.45)] == [0, 0, 1, 5, 12]
-    assert clock.min_rate == 5.0
+    assert clock.lowest_rate() == 5.0
     assert not clock.standing_still(1.0)
 
 
@@ -40,7 +40,9 @@ def test_one_frame_every_so_many_metres_between_the_rate_limits() -> None:
     # 4 m/s for 3 s, stopped 4 s, 1 m/s for 2 s, 20 m/s for 2 s
     clock = SampleClock.by_distance(5.0, drive([4] * 3 + [0] * 4 + [1] * 2 + [20] * 2), START, DistanceSampling(0.8, 1.0, 10.0))
     assert per_second(clock, 11) == [5] * 3 + [1] * 4 + [1, 1] + [10, 10]
-    assert clock.min_rate == pytest.approx(1.0)
+    assert clock.lowest_rate() == pytest.approx(1.0)
+    assert clock.lowest_rate(0.0, 2.5) == pytest.approx(5.0) and clock.lowest_rate(2.5, 4.0) == pytest.approx(1.0)
+    assert clock.lowest_rate(20.0, 30.0) == 5.0  # after the track: by time
     assert clock.standing_still(4.5) and not clock.standing_still(2.5) and not clock.standing_still(7.5)
     assert clock.still_seconds(100.0) == pytest.approx(4.0)
     assert clock.still_seconds(5.0) == pytest.approx(2.0)
