@@ -48,7 +48,7 @@ def run_scan(args: argparse.Namespace) -> int:
     from vision.detector import ModelError
     from vision.frames import VideoError, probe
     from vision.geo import GpsFormatError, load_track
-    from vision.pipeline import ScanOptions, Scanner, scan
+    from vision.pipeline import Scanner, ScanOptions, scan
     from vision.sampling import DistanceSampling
     from vision.taxonomy import TaxonomyError
 
