@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
 LINT_PATHS := vision
 
-.PHONY: serve test lint venv system-packages services
+.PHONY: serve test lint venv system-packages services model
 
 $(BIN)/streetscan: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,13 @@ $(BIN)/streetscan: pyproject.toml
 	touch $@
 
 venv: $(BIN)/streetscan
+
+# The int8 OpenVINO export of the shipped model (not committed); calibration images come from the
+# training data under $STREETSCAN_SHARED (default ../shared). Without it the .pt runs through PyTorch.
+models/streetscan-v1_int8_openvino_model/source.sha256: models/streetscan-v1.pt | venv
+	YOLO_OFFLINE=1 $(BIN)/streetscan export-model
+
+model: models/streetscan-v1_int8_openvino_model/source.sha256
 
 serve: venv
 	YOLO_OFFLINE=1 $(BIN)/streetscan serve
@@ -30,7 +37,7 @@ services:
 	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
-test: system-packages services venv
+test: system-packages services venv model
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
 
 lint: venv

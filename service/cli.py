@@ -8,7 +8,7 @@ import sys
 from service.client import add_upload_parser
 from service.commands import add_cameras_parser, add_export_parser, add_serve_parser, add_user_parser
 from vision import add_scan_parser
-from vision.training import add_train_parser
+from vision.training import add_export_model_parser, add_train_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_upload_parser(sub)
     add_train_parser(sub)
     add_export_parser(sub)
+    add_export_model_parser(sub)
     return parser
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import shutil
 import threading
 import time
@@ -27,7 +26,7 @@ from service.evidence import store
 from service.ingest import ingest
 from service.models import Job, JobStatus, utcnow
 from service.settings import Settings
-from vision import DecodeStats, Frame, Observation, ScanOptions, Scanner, load_track
+from vision import DecodeStats, DistanceSampling, Frame, Observation, ScanOptions, Scanner, load_track
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,7 @@ def build_scanner(settings: Settings) -> Scanner:
             focus_band=settings.scan_focus_band,
             focus_width=settings.scan_focus_width,
             mount=settings.scan_mount,
+            distance=DistanceSampling(settings.scan_every_m) if settings.scan_every_m > 0 else None,
         )
     )
 
@@ -163,12 +163,14 @@ class _Run:
     ) -> None:
         self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
         self.categories = known_categories(settings.taxonomy_path)
-        self.expected = math.ceil(job.duration_s * settings.scan_fps) if job.duration_s else None
+        self.duration_s = job.duration_s
         self.stats = DecodeStats()
+        self.t = 0.0  # video time of the last frame analysed (decoding runs a little ahead)
         self.items: list[dict[str, Any]] = []
         self.flushed_at = time.monotonic()
 
-    def on_frame(self, _frame: Frame) -> None:
+    def on_frame(self, frame: Frame) -> None:
+        self.t = frame.t
         if self.stop is not None and self.stop.is_set():
             raise Stopped
         if time.monotonic() - self.flushed_at >= PROGRESS_EVERY_S:
@@ -184,7 +186,7 @@ class _Run:
 
     def flush(self) -> None:
         """Ingest the buffered observations and write the progress."""
-        progress = min(0.99, self.stats.sampled / self.expected) if self.expected else 0.0
+        progress = min(0.99, self.t / self.duration_s) if self.duration_s else 0.0
         with self.lock, Session(self.engine) as session:
             if self.items:
                 response = ingest(

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from vision.pipeline import scan as scan
     from vision.regions import FocusPolicy as FocusPolicy
     from vision.regions import focus_policy as focus_policy
+    from vision.sampling import DistanceSampling as DistanceSampling
     from vision.streams import LIVE_SCHEMES as LIVE_SCHEMES
     from vision.streams import Backoff as Backoff
     from vision.streams import LatestFrame as LatestFrame
@@ -84,6 +85,7 @@ _EXPORTS = {
     "vision.inference": ("InferenceLoop",),
     "vision.observe": ("Observation",),
     "vision.regions": ("FocusPolicy", "focus_policy"),
+    "vision.sampling": ("DistanceSampling",),
     "vision.pipeline": ("ScanOptions", "Scanner", "ScanSummary", "scan"),
     "vision.streams": (
         "LIVE_SCHEMES",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -44,7 +43,24 @@ def add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--taxonomy", type=Path, default=None, help="label -> category rules YAML (default: the shipped taxonomy)"
     )
-    p.add_argument("--fps", type=float, default=5.0, help="frames per second of video to analyse (default 5)")
+    p.add_argument(
+        "--fps", type=float, default=5.0, help="frames per second of video to analyse without a GPS track (default 5)"
+    )
+    p.add_argument(
+        "--every-m",
+        type=float,
+        default=0.8,
+        help="with a GPS track, analyse a frame every M metres of travel (default 0.8; 0 = by time, --fps)",
+    )
+    p.add_argument(
+        "--min-fps",
+        type=float,
+        default=1.0,
+        help="distance sampling: frames/s at least, e.g. standing still (default 1)",
+    )
+    p.add_argument(
+        "--max-fps", type=float, default=10.0, help="distance sampling: frames/s at most, driving fast (default 10)"
+    )
     p.add_argument("--conf", type=float, default=0.25, help="minimum detection confidence (default 0.25)")
     p.add_argument("--imgsz", type=int, default=640, help="model input size in pixels (default 640)")
     p.add_argument("--tile", type=int, default=0, help="also detect in TILE-pixel windows of large frames (0 = off)")
@@ -88,7 +104,8 @@ def run_scan(args: argparse.Namespace) -> int:
     from vision.detector import ModelError
     from vision.frames import VideoError, probe
     from vision.geo import GpsFormatError, load_track
-    from vision.pipeline import ScanOptions, scan
+    from vision.pipeline import Scanner, ScanOptions, scan
+    from vision.sampling import DistanceSampling
     from vision.taxonomy import TaxonomyError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -111,11 +128,12 @@ def run_scan(args: argparse.Namespace) -> int:
             start_time=args.start,
             keyframes=args.keyframes,
             ocr=args.ocr,
+            distance=DistanceSampling(args.every_m, args.min_fps, args.max_fps) if args.every_m > 0 else None,
         )
-        total = math.ceil(info.duration_s * args.fps) if info.duration_s else None
+        total = Scanner.expected_frames(options, info, gps)
         with tqdm(total=total, unit="frame", desc=args.video.name, disable=args.quiet, file=sys.stderr) as bar:
             summary = scan(args.video, args.out, options, gps, on_frame=lambda _frame: bar.update())
-    except (VideoError, GpsFormatError, ModelError, TaxonomyError, OSError) as exc:
+    except (VideoError, GpsFormatError, ModelError, TaxonomyError, OSError, ValueError) as exc:
         print(f"streetscan scan: error: {exc}", file=sys.stderr)
         return 2
     print(summary.line(), file=sys.stderr)

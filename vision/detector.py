@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -15,6 +16,12 @@ Window = tuple[int, int, int, int]
 """A region of a frame: x, y of its top-left corner, then its width and height, in pixels."""
 
 
+class Detects(Protocol):
+    """Anything that detects like ``Detector``: one Detections per BGR image (H x W x 3 uint8), in its pixels."""
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
 class ModelError(RuntimeError):
     """The weights file is missing or cannot be loaded."""
 
@@ -22,11 +29,13 @@ class ModelError(RuntimeError):
 class Detector:
     """A YOLO model from an explicit local weights file, run on CPU unless told otherwise.
 
-    Never downloads anything: a missing file raises ``ModelError`` naming the path.
+    Never downloads anything: a missing file raises ``ModelError`` naming the path. A ``.pt`` file with
+    its int8 OpenVINO export beside it runs through OpenVINO (``vision/runtime.py``).
     ``tile`` > 0 also looks at frames larger than ``tile`` pixels in overlapping tile x tile windows at
     full resolution (at least ``tile_overlap`` pixels shared by neighbours), for small, far objects in
     1080p patrol frames; their boxes are merged with the whole-frame pass at ``imgsz``. ``look_closer``
-    runs such a second pass over chosen windows only (see ``vision.regions``).
+    runs such a second pass over chosen windows only (see ``vision.regions``). ``threads``: CPU threads of one
+    OpenVINO inference (None: all cores).
     """
 
     def __init__(
@@ -38,6 +47,7 @@ class Detector:
         batch: int = 4,
         tile: int = 0,
         tile_overlap: int = 160,
+        threads: int | None = None,
     ) -> None:
         os.environ.setdefault("YOLO_OFFLINE", "1")
         path = Path(weights)
@@ -46,13 +56,18 @@ class Detector:
         from ultralytics import YOLO
 
         from vision.layers import legacy_module_names
+        from vision.runtime import compile_openvino, runtime_weights
 
+        model = runtime_weights(path)
         try:
             with legacy_module_names():
-                self.model = YOLO(str(path))
+                self.model = YOLO(str(model), task="detect" if model != path else None)
         except Exception as exc:  # a corrupt or foreign file
-            raise ModelError(f"cannot load model weights {path}: {exc}") from exc
+            raise ModelError(f"cannot load model weights {model}: {exc}") from exc
         self.weights = path
+        self.runtime = "openvino" if model != path else "torch"
+        if self.runtime == "openvino":
+            compile_openvino(self.model, threads)
         self.conf = conf
         self.imgsz = imgsz
         self.device = device

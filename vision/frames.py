@@ -8,9 +8,8 @@ long the video is.
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -22,6 +21,8 @@ from av.container import InputContainer
 from av.error import FFmpegError
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
+
+from vision.sampling import SampleClock
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class DecodeStats:
     decoded: int = 0  # frames decoded cleanly
     sampled: int = 0  # frames yielded
     corrupt: int = 0  # packets/frames that failed to decode and were skipped
+    still_skipped: int = 0  # frames sampling ``clock.fps`` a second would have yielded while the car stood still
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -110,13 +112,15 @@ def verify(path: str | Path) -> VideoInfo:
 
 
 def iter_frames(
-    path: str | Path, fps: float | None = 5.0, stats: DecodeStats | None = None
+    path: str | Path, fps: float | None = 5.0, stats: DecodeStats | None = None, clock: SampleClock | None = None
 ) -> Generator[Frame, None, None]:
-    """Decode a video and yield frames sampled at ``fps`` frames per second of video time.
+    """Decode a video and yield frames sampled at ``fps`` frames per second of video time, or by ``clock``.
 
-    Frames are picked by presentation timestamp: a frame is yielded when it reaches the next
-    1/fps slot, so variable-frame-rate video still gives about ``fps`` frames per second and
-    never two frames for one slot. ``fps=None`` (or at least the source rate) yields every frame.
+    Frames are picked by presentation timestamp: a frame is yielded when it reaches the next slot
+    (1/fps s long, or the clock's, e.g. every few metres of travel), so variable-frame-rate video still
+    gives about ``fps`` frames per second and never two frames for one slot. ``fps=None`` (or at least
+    the source rate) without a clock yields every frame. While sampling, frames no other frame is
+    predicted from (H.264/H.265 non-reference B-frames) are not even decoded unless one starts a slot.
     Corrupt packets and frames are skipped, counted in ``stats`` and reported in one warning.
     Raises VideoError (on first iteration) when the video cannot be opened or has no decodable
     frame. The file is closed when the generator finishes or is closed.
@@ -128,24 +132,39 @@ def iter_frames(
     container, stream = _open(path)
     stream.thread_type = "AUTO"
     source_fps = _rate(stream)
-    sample_fps = None if fps is None or fps >= source_fps else fps  # None: every frame
+    if clock is None and fps is not None and fps < source_fps:
+        clock = SampleClock(fps)
     # Container time bases round timestamps (MKV to 1 ms): let a frame be a quarter frame early.
     early_s = 0.25 / source_fps
     start, time_base = stream.start_time or 0, time_base_of(stream, path)
-    decoded = sampled = next_slot = 0
+
+    def starts_slot(packet: av.Packet) -> bool:
+        """Whether the packet's frame is the first of its slot, taking the frame before it to be as far
+        before as the packet lasts (1/source_fps when the container does not say)."""
+        if clock is None or packet.pts is None:
+            return True
+        t = float((packet.pts - start) * time_base) + early_s
+        gap = float(packet.duration * time_base) if packet.duration else 1.0 / source_fps
+        return clock.slot(t) != clock.slot(t - gap)
+
+    decoded = sampled = next_slot = still = 0
+    t = 0.0
     try:
-        for frame in _decoded_frames(container, stream, stats):
+        for frame in _decoded_frames(container, stream, stats, starts_slot):
             t = decoded / source_fps if frame.pts is None else float((frame.pts - start) * time_base)
             decoded += 1
             stats.decoded += 1
-            if sample_fps is not None:
-                slot = math.floor((t + early_s) * sample_fps)
+            if clock is not None:
+                slot = clock.slot(t + early_s)
                 if slot < next_slot:
                     continue
                 next_slot = slot + 1
+                still += clock.standing_still(t)
             yield Frame(index=sampled, t=t, image=frame.to_ndarray(format="bgr24"))
             sampled += 1
             stats.sampled += 1
+        if clock is not None:
+            stats.still_skipped += max(0, round(clock.still_seconds(t) * clock.fps) - still)
         if decoded == 0:
             raise VideoError(f"{path}: no decodable video frame")
     finally:
@@ -208,10 +227,15 @@ def _creation_time(container: InputContainer, stream: VideoStream) -> datetime |
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _decoded_frames(container: InputContainer, stream: VideoStream, stats: DecodeStats) -> Iterator[VideoFrame]:
-    """Cleanly decoded frames of ``stream``; failed packets and corrupt frames count in ``stats``."""
+def _decoded_frames(
+    container: InputContainer, stream: VideoStream, stats: DecodeStats, wanted: Callable[[av.Packet], bool]
+) -> Iterator[VideoFrame]:
+    """Cleanly decoded frames of ``stream``; failed packets and corrupt frames count in ``stats``. A packet
+    whose frame is not ``wanted`` is decoded only if other frames are predicted from it."""
+    context = stream.codec_context
     try:
         for packet in container.demux(stream):
+            context.skip_frame = "DEFAULT" if wanted(packet) else "NONREF"
             yield from _decode(stream, packet, stats)
     except FFmpegError:  # the file is unreadable from here on (e.g. truncated): drain the decoder
         stats.corrupt += 1

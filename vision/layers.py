@@ -64,14 +64,17 @@ class TwoHeads(nn.Module):
         self.export = False
 
     def forward(self, x: list[torch.Tensor]) -> Any:
-        """x: the tuned branch's three feature maps, then the base branch's; returns (y, raw tuned outputs)."""
+        """x: the tuned branch's three feature maps, then the base branch's; returns (y, raw tuned outputs), or y
+        alone when exporting (the exporter sets ``export`` on both heads, which then return their y alone)."""
         if self.training:
             raise RuntimeError("a grafted model cannot be trained; fine-tune the base model and graft again")
-        tuned, raw = self.tuned(x[:3])
-        base = self.base(x[3:])[0]
+        exporting = self.export or self.tuned.export
+        tuned, base = self.tuned(x[:3]), self.base(x[3:])
+        if not exporting:
+            (tuned, raw), base = tuned, base[0]
         tuned = torch.cat(
             [tuned[:, :4], torch.zeros_like(tuned[:, 4 : 4 + self.n_base]), tuned[:, 4 + self.n_base :]], 1
         )
         pad = torch.zeros_like(tuned[:, : self.nc - self.n_base])
         y = torch.cat([torch.cat([base, pad], 1), tuned], 2)
-        return y if self.export else (y, raw)
+        return y if exporting else (y, raw)

@@ -12,6 +12,7 @@ import yaml
 
 from vision.boxes import Detections
 from vision.defaults import DEFAULT_TRACKER
+from vision.motion import CameraMotion
 
 CONFIG_KEYS = {
     "tracker_type",
@@ -58,7 +59,11 @@ class Tracker:
         from ultralytics.trackers.bot_sort import BOTSORT
 
         self.config = load_config(config, frame_rate)
-        self._tracker = BOTSORT(self.config)
+        if self.config.gmc_method == CameraMotion.method:  # ours; Ultralytics builds its own GMC for the others
+            self._tracker = BOTSORT(SimpleNamespace(**{**vars(self.config), "gmc_method": "none"}))
+            self._tracker.gmc = CameraMotion()
+        else:
+            self._tracker = BOTSORT(self.config)
 
     def update(self, detections: Detections, image: np.ndarray) -> Detections:
         """Rows of ``detections`` the tracker confirmed in this frame, boxes unchanged, with ``tracker_id`` set.

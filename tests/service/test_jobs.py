@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -17,7 +18,7 @@ from service.batches import batch_status
 from service.jobs import build_scanner, claim_next, process_video, requeue_interrupted
 from service.models import Job, JobStatus
 from service.settings import Settings
-from vision import focus_policy
+from vision import Frame, focus_policy
 
 
 def add_job(engine: Engine, sha: str, **fields: Any) -> int:
@@ -37,7 +38,7 @@ class NoDetections:
     """Stands in for a Scanner: visits one frame of any video and finds nothing."""
 
     def observations(self, video: Path, out_dir: Path, gps: Any, on_frame: Any, stats: Any) -> Iterator[Any]:
-        on_frame(None)
+        on_frame(Frame(0, 0.0, np.zeros((4, 4, 3), dtype=np.uint8)))
         yield from ()
 
 
@@ -115,12 +116,12 @@ def test_batch_status(statuses: list[str], progress: list[float], expected: tupl
 
 
 def test_uploads_are_scanned_with_the_focus_window_settings(settings: Settings) -> None:
-    assert build_scanner(settings).focused.policy == focus_policy("forward")  # on by default
+    assert build_scanner(settings).focus == focus_policy("forward")  # on by default
     side = settings.model_copy(update={"scan_mount": "right", "scan_focus_width": 0.4})
-    assert build_scanner(side).focused.policy == focus_policy("right", width=0.4)
+    assert build_scanner(side).focus == focus_policy("right", width=0.4)
     band = settings.model_copy(update={"scan_focus_band": (0.3, 0.6)})
-    assert build_scanner(band).focused.policy == focus_policy("forward", band=(0.3, 0.6))
-    assert build_scanner(settings.model_copy(update={"scan_focus": False})).focused.policy is None
+    assert build_scanner(band).focus == focus_policy("forward", band=(0.3, 0.6))
+    assert build_scanner(settings.model_copy(update={"scan_focus": False})).focus is None
     with pytest.raises(ValidationError, match="focus band"):
         Settings(scan_focus_band=(0.7, 0.2))
     with pytest.raises(ValidationError):

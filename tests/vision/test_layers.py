@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 import vision
@@ -39,7 +40,8 @@ def save_with_old_layer_path(weights: Path, out: Path) -> None:
         del sys.modules["vision.graft"]
 
 
-def test_shipped_weights_name_the_layer_by_its_lasting_path() -> None:
+def test_shipped_weights_name_the_layer_by_its_lasting_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREETSCAN_RUNTIME", "torch")  # the .pt itself, not its OpenVINO export
     names = pickled_names(SHIPPED)
     assert b"vision.layers" in names and b"TwoHeads" in names and b"vision.graft" not in names
     assert type(Detector(SHIPPED).model.model.model[-1]) is TwoHeads
@@ -50,7 +52,10 @@ def test_model_card_gives_the_shipped_weights_checksum() -> None:
     assert f"sha256: `{hashlib.sha256(SHIPPED.read_bytes()).hexdigest()}`" in card
 
 
-def test_weights_saved_with_the_old_layer_path_load_and_detect_the_same(tmp_path: Path, shared_dir: Path) -> None:
+def test_weights_saved_with_the_old_layer_path_load_and_detect_the_same(
+    tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREETSCAN_RUNTIME", "torch")  # both .pt files themselves, not an OpenVINO export
     old = tmp_path / "old.pt"
     save_with_old_layer_path(SHIPPED, old)
     assert b"vision.graft" in pickled_names(old)

@@ -72,7 +72,9 @@ def pan_ids(config: Path | str | None) -> list[list[int]]:
 def test_camera_motion_is_compensated(tmp_path: Path) -> None:
     assert pan_ids(None) == [[1, 2]] * 5
     no_gmc = tmp_path / "no-gmc.yaml"
-    no_gmc.write_text(DEFAULT_TRACKER.read_text(encoding="utf-8").replace("gmc_method: orb", "gmc_method: none"))
+    shipped = DEFAULT_TRACKER.read_text(encoding="utf-8")
+    assert "gmc_method: phase_flow" in shipped
+    no_gmc.write_text(shipped.replace("gmc_method: phase_flow", "gmc_method: none"))
     assert pan_ids(no_gmc) != [[1, 2]] * 5
 
 

@@ -76,3 +76,49 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"streetscan train: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def add_export_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "export-model",
+        help="build the int8 OpenVINO export beside a .pt model (scan, uploads and cameras then run it)",
+    )
+    p.add_argument("--model", type=Path, default=None, help="weights (default: $STREETSCAN_MODEL or the shipped model)")
+    p.add_argument(
+        "--recipe",
+        type=Path,
+        default=None,
+        help="training recipe whose sources give the calibration images (default: NAME.recipe.yaml beside the weights)",
+    )
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder holding the recipe's datasets (default: $STREETSCAN_SHARED, else ../shared)",
+    )
+    p.add_argument("--images", type=int, default=300, help="calibration images (default 300)")
+    p.set_defaults(func=run_export_model)
+
+
+def run_export_model(args: argparse.Namespace) -> int:
+    """Build the export; exit 2 with a one-line error for a missing model or unreadable recipe."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    from vision.defaults import default_model
+    from vision.training.export_model import calibration_images, export_openvino
+    from vision.training.recipe import Recipe, default_data_root
+
+    weights = args.model or default_model()
+    try:
+        if not weights.is_file() or weights.suffix != ".pt":
+            raise ValueError(f"{weights}: not a .pt weights file")
+        recipe_path = args.recipe or weights.with_suffix(".recipe.yaml")
+        recipe = Recipe.load(recipe_path, (args.data_root or default_data_root()).resolve())
+        images = list(calibration_images(recipe, args.images))
+        if not images:
+            raise ValueError(f"no calibration images found through {recipe_path}")
+    except (OSError, ValueError) as exc:
+        print(f"streetscan export-model: error: {exc}", file=sys.stderr)
+        return 2
+    out = export_openvino(weights, images)
+    print(f"{out}: int8 OpenVINO export of {weights.name}, calibrated on {len(images)} images", file=sys.stderr)
+    return 0

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 import yaml
 
 from vision import Detections, box_area, iou_matrix
+from vision.detector import Detects
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
@@ -211,12 +211,6 @@ def _in_area(xyxy: np.ndarray, area: tuple[float, float]) -> np.ndarray:
 def _members(boxes: Detections, labels: Iterable[str]) -> np.ndarray:
     """(N,) bool: boxes whose label is one of ``labels``."""
     return np.isin(boxes.labels.astype(str), list(labels))
-
-
-class Detects(Protocol):
-    """Anything that detects like ``vision.detector.Detector``: one Detections per BGR image."""
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
 
 
 def score(
