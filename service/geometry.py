@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from shapely.geometry import Polygon
+from shapely.validation import explain_validity
+
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon")
@@ -60,7 +63,21 @@ def validate_geometry(geometry: Any) -> dict[str, Any]:
     rings = [_positions(ring, 4, "Polygon ring") for ring in coords]
     if any(ring[0] != ring[-1] for ring in rings):
         raise ValueError("Polygon rings must be closed (first position == last)")
+    problem = polygon_problem(rings)
+    if problem:
+        raise ValueError(f"Polygon is not valid: {problem}")
     return {"type": kind, "coordinates": [[list(p) for p in ring] for ring in rings]}
+
+
+def polygon_problem(rings: list[list[Position]] | list[list[list[float]]]) -> str | None:
+    """Why a polygon (outer ring, then holes; each closed) is unusable, or None: a self-intersection
+    or a hole outside its ring as shapely's validity check explains it, or no area at all."""
+    shape = Polygon(rings[0], rings[1:])
+    if not shape.is_valid:
+        return explain_validity(shape)
+    if shape.area == 0:
+        return "it has no area"
+    return None
 
 
 def point(lat: float, lon: float) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vision.defaults import default_model
 
+MIB = 1024 * 1024
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 DEFAULT_RADII_M: dict[str, float] = {
     "street_vendor": 25.0,
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")
 
     max_observations_per_request: int = Field(1000, ge=1)
+    max_body_mb: float = Field(16.0, gt=0, description="the most a request body may hold, in MiB (uploads: max_upload_mb)")
+    max_evidence_mb: float = Field(10.0, gt=0, description="the most one evidence image may hold, in MiB")
+    login_max_failures: int = Field(5, ge=1, description="failed logins of one account before it is locked for a while")
+    login_max_failures_per_address: int = Field(20, ge=1, description="failed logins from one client address before it is")
+    login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, seconds; doubles per failure")
+    login_max_lockout_s: float = Field(900.0, gt=0, description="longest lock, seconds")
     taxonomy_path: Path | None = None
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
@@ -95,7 +102,17 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         """``max_upload_mb`` in bytes."""
-        return int(self.max_upload_mb * 1024 * 1024)
+        return int(self.max_upload_mb * MIB)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """``max_body_mb`` in bytes."""
+        return int(self.max_body_mb * MIB)
+
+    @property
+    def max_evidence_bytes(self) -> int:
+        """``max_evidence_mb`` in bytes."""
+        return int(self.max_evidence_mb * MIB)
 
     def radius_for(self, category: str) -> float:
         """Dedup radius in metres for one category."""

@@ -16,7 +16,8 @@ from fastapi import Depends, HTTPException, Request, status
 from service.api.deps import SessionDep
 from service.auth import has_role
 from service.models import Role, User
-from service.web.sessions import COOKIE, WebSession, decode, password_fingerprint
+from service.sessions import session_user
+from service.web.sessions import COOKIE, WebSession, decode
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -60,13 +61,12 @@ def read_session(request: Request) -> WebSession | None:
 
 
 def _visitor(request: Request, db: SessionDep) -> Visitor | None:
+    """The user of the request's live server-side session, or None."""
     session = read_session(request)
-    if session is None or session.user_id is None:
+    if session is None or session.session_id is None:
         return None
-    user = db.get(User, session.user_id)
-    if user is None or session.password != password_fingerprint(session_key(request), user.password_hash):
-        return None
-    return Visitor(user, session)
+    user = session_user(db, session.session_id, request.app.state.clock())
+    return None if user is None else Visitor(user, session)
 
 
 def page_visitor(request: Request, db: SessionDep) -> Visitor:
