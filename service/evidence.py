@@ -81,13 +81,17 @@ def store(root: Path, source: Path) -> str:
     return store_bytes(root, source.read_bytes())
 
 
-def evidence_file(settings: Settings, key: str) -> Path | None:
-    """The stored image of ``key``, or None when ``key`` is not a well-formed key, the file is
-    missing, or anything on the way is a link (the store never makes one)."""
+def stored_file(root: Path, key: str) -> Path | None:
+    """The image of ``key`` in the store at ``root``, or None when ``key`` is not a well-formed key,
+    the file is missing, or anything on the way is a link (the store never makes one)."""
     if not is_key(key):
         return None
-    root = settings.evidence_dir.resolve()
-    path = root / key
+    path = root.resolve() / key
     if path.resolve() != path or not path.is_file():
         return None
     return path
+
+
+def evidence_file(settings: Settings, key: str) -> Path | None:
+    """The image of ``key`` in the service's evidence store (see ``stored_file``)."""
+    return stored_file(settings.evidence_dir, key)

@@ -69,14 +69,19 @@ def validate_geometry(geometry: Any) -> dict[str, Any]:
     return {"type": kind, "coordinates": [[list(p) for p in ring] for ring in rings]}
 
 
-def polygon_problem(rings: list[list[Position]] | list[list[list[float]]]) -> str | None:
+def polygon_problem(rings: list[list[Position]] | list[list[list[float]]], unit_m: float | None = None) -> str | None:
     """Why a polygon (outer ring, then holes; each closed) is unusable, or None: a self-intersection
-    or a hole outside its ring as shapely's validity check explains it, or no area at all."""
+    or a hole outside its ring as shapely's validity check explains it, or an area under 1 square
+    metre (``unit_m``: None for WGS-84 [lon, lat] degrees, else metres per coordinate unit)."""
     shape = Polygon(rings[0], rings[1:])
     if not shape.is_valid:
         return explain_validity(shape)
-    if shape.area == 0:
-        return "it has no area"
+    if unit_m is None:
+        square_m = M_PER_DEG**2 * math.cos(math.radians(shape.centroid.y))
+    else:
+        square_m = unit_m**2
+    if shape.area * square_m < 1.0:
+        return "it has no area (under 1 square metre)"
     return None
 
 

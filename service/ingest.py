@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from service.cases import Matcher
+from service.evidence import stored_file
 from service.hotspots import located_shapes
 from service.models import IngestResponse, IngestResult, Observation, ObservationCreate, validation_message
 from service.settings import Settings
@@ -33,7 +34,7 @@ def parse_item(raw: Any, categories: Iterable[str], evidence_dir: Path) -> Obser
         raise ValueError(f"category: unknown category {obs.category!r} (known: {', '.join(sorted(categories))})")
     for field in ("crop", "keyframe"):
         key = getattr(obs, field)
-        if key is not None and not (evidence_dir / key).is_file():
+        if key is not None and stored_file(evidence_dir, key) is None:
             raise ValueError(f"{field}: no image {key} in the evidence store: send it to POST /api/evidence first")
     return obs
 

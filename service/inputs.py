@@ -1,5 +1,5 @@
 """What every input must be before it reaches the database: text both databases can store, ids
-within their 64-bit integer range, ISO-8601 times normalised to UTC within a sane range.
+within the database's integer range, ISO-8601 times normalised to UTC within a sane range.
 
 Each check raises ValueError with a reason, so a request model turns it into a 422 (or an item
 error) instead of a database error.
@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 from sqlmodel import SQLModel
 
-MAX_ID = 2**63 - 1
-"""The largest id (and offset) a 64-bit database integer holds."""
+MAX_ID = 2**31 - 1
+"""The largest id (or version) an integer column holds: PostgreSQL's INTEGER is 32 bits."""
+MAX_OFFSET = 2**63 - 1
+"""The largest row offset a query takes (64 bits on both databases)."""
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
 """Times are accepted in [EARLIEST, LATEST) once normalised to UTC."""

@@ -25,7 +25,7 @@ from sqlmodel import Field, SQLModel
 
 from service.evidence import is_key
 from service.geometry import polygon_problem, validate_geometry
-from service.inputs import MAX_ID, CleanInput, RowId, UtcTime
+from service.inputs import MAX_ID, CleanInput, RowId, Text, UtcTime
 from vision.streams import LIVE_SCHEMES, StreamState
 
 
@@ -499,10 +499,10 @@ class CaseDetail(CasePublic):
     events: list[CaseEventPublic]
 
 
-class IngestRequest(CleanInput):
+class IngestRequest(SQLModel):
     """``observations`` items are checked one by one (see ``ObservationCreate``)."""
 
-    source: str = Field(min_length=1, max_length=200)
+    source: Text = Field(min_length=1, max_length=200)
     observations: list[Any]
 
 
@@ -666,7 +666,7 @@ def _polygons(value: list[list[list[float]]]) -> list[list[list[float]]]:
             raise ValueError("a polygon has 3 to 100 [x, y] points")
         if any(x < 0 or y < 0 for x, y in polygon):
             raise ValueError("polygon points are image pixels, >= 0")
-        problem = polygon_problem([[*polygon, polygon[0]]])
+        problem = polygon_problem([[*polygon, polygon[0]]], unit_m=1.0)
         if problem:
             raise ValueError(f"polygon {polygon}: {problem}")
     return value

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.errors import errors
 from service.auth import has_role, user_for_token
-from service.inputs import MAX_ID
+from service.inputs import MAX_ID, MAX_OFFSET
 from service.models import Role, User
 from service.settings import Settings
 from service.writer import Writer
@@ -57,7 +57,7 @@ WriterDep = Annotated[Writer, Depends(get_writer)]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `streetscan user add` or `streetscan token add`")
@@ -119,7 +119,7 @@ def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> boo
 
 class ApiRoute(APIRoute):
     """An API route that checks the bearer token, then the role, before its body is read (no
-    work for an unknown caller), and documents 401/403/413/422 where it can answer them."""
+    work for an unknown caller), and documents 400/401/403/413/422 where it can answer them."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         dependant = get_dependant(path=path, call=endpoint)
@@ -130,7 +130,9 @@ class ApiRoute(APIRoute):
         has_input = has_body or bool(dependant.path_params or dependant.query_params)
         codes = [
             code
-            for code, applies in ((401, self.authenticates), (403, bool(self.role_checks)), (413, has_body), (422, has_input))
+            for code, applies in (
+                (400, has_body), (401, self.authenticates), (403, bool(self.role_checks)), (413, has_body), (422, has_input)
+            )
             if applies
         ]
         kwargs["responses"] = {**errors(*codes), **(kwargs.get("responses") or {})}
