@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
 
-.PHONY: serve test venv system-packages services
+.PHONY: serve test fuzz venv system-packages services
 
 $(BIN)/streetscan: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,3 +30,7 @@ services:
 
 test: system-packages services venv
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The API fuzzing test at length (STREETSCAN_FUZZ_EXAMPLES examples per operation; the test suite makes 25).
+fuzz: services venv
+	STREETSCAN_FUZZ_EXAMPLES=$${STREETSCAN_FUZZ_EXAMPLES:-1000} YOLO_OFFLINE=1 $(BIN)/python -m pytest -q tests/service/test_api_fuzz.py
