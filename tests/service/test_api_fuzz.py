@@ -27,8 +27,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from service.app import create_app
 from service.auth import create_user
@@ -36,6 +35,7 @@ from service.db import make_engine
 from service.models import Role
 from service.settings import Settings
 from tests.service.builders import jpeg, obs, post, send, store_image
+from tests.service.conftest import empty
 from tests.service.live_server import serving
 
 EXAMPLES = int(os.environ.get("STREETSCAN_FUZZ_EXAMPLES", "25"))
@@ -71,17 +71,6 @@ class Live:
 
     schema: schemathesis.BaseSchema
     admin: dict[str, str]
-
-
-def empty(engine: Engine) -> None:
-    """Delete every row (the database is shared with the other tests of the session)."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        else:
-            for table in tables:
-                conn.exec_driver_sql(f"DELETE FROM {table}")
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from service.app import create_app
 from service.models import Job, Observation, WebSessionRow
 from service.settings import Settings
 from service.web.sessions import COOKIE, WebSession, encode
-from tests.service.builders import Auth, jpeg, obs, post, send, store_image
+from tests.service.builders import Auth, jpeg, obs, send, store_image
 from tests.service.places import polygon
 from tests.service.web_client import logged_in
 

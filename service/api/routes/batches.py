@@ -8,7 +8,17 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import ApiRoute, CurrentUser, IdPath, NowDep, Offset, SessionDep, SettingsDep, UploaderUser, WriterDep
+from service.api.deps import (
+    ApiRoute,
+    CurrentUser,
+    IdPath,
+    NowDep,
+    Offset,
+    SessionDep,
+    SettingsDep,
+    UploaderUser,
+    WriterDep,
+)
 from service.api.errors import errors
 from service.batches import (
     FILES_FIELD,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -13,8 +12,8 @@ from service.api.deps import (
     ApiRoute,
     CategoriesDep,
     CurrentUser,
-    IdPath,
     IdFilter,
+    IdPath,
     NowDep,
     Offset,
     ReviewerUser,
