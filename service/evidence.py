@@ -17,13 +17,15 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin, PngImagePlugin
 
 from service.settings import Settings
 
 KEY = re.compile(r"^(?P<prefix>[0-9a-f]{2})/(?P=prefix)[0-9a-f]{62}\.(?:jpg|png)$")
 """A well-formed store key (the folder is the digest's first two digits)."""
 SUFFIXES = {"JPEG": ".jpg", "PNG": ".png"}
+DECODERS = {b"\xff\xd8\xff": JpegImagePlugin.JpegImageFile, b"\x89PNG\r\n\x1a\n": PngImagePlugin.PngImageFile}
+"""Leading bytes of each accepted format, and its decoder."""
 MEDIA_TYPES = {".jpg": "image/jpeg", ".png": "image/png"}
 MAX_PIXELS = 64_000_000
 """The largest image (width x height) accepted: well above an 8K frame."""
@@ -40,23 +42,26 @@ def is_key(value: object) -> bool:
 
 def image_suffix(data: bytes) -> str:
     """``.jpg`` or ``.png`` when ``data`` is a whole JPEG or PNG image of at most MAX_PIXELS
-    (it is decoded to make sure); EvidenceError saying why otherwise."""
+    (it is decoded to make sure); EvidenceError saying why otherwise.
+
+    The format is told from the leading bytes and read with that format's own decoder
+    (``Image.open`` would try every format, and others may patch it to fetch more)."""
+    decoder = next((d for magic, d in DECODERS.items() if data.startswith(magic)), None)
+    if decoder is None:
+        raise EvidenceError("not a JPEG or PNG image: send JPEG or PNG")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                suffix = SUFFIXES.get(image.format or "")
-                if suffix is None:
-                    raise EvidenceError(f"a {image.format} image: send JPEG or PNG")
+            with decoder(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise EvidenceError(f"{width}x{height} pixels: the most is {MAX_PIXELS:,} pixels")
                 image.load()
+                return SUFFIXES[image.format]
     except EvidenceError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise EvidenceError(f"not a readable JPEG or PNG image ({exc})") from None
-    return suffix
 
 
 def store_bytes(root: Path, data: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from typing import Any
 
@@ -133,6 +134,7 @@ def test_crop_and_keyframe_are_served_to_token_holders(client: TestClient, auth:
 
 
 def test_evidence_upload_is_content_addressed_and_checked(client: TestClient, auth: Auth, settings: Any) -> None:
+    importlib.import_module("ultralytics.utils.patches")  # as in a server that runs the detector: it patches PIL
     _, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
     for data, media, suffix in ((jpeg(), "image/jpeg", ".jpg"), (png.tobytes(), "image/png", ".png")):
         key = store_image(client, auth, data, media)
@@ -144,7 +146,9 @@ def test_evidence_upload_is_content_addressed_and_checked(client: TestClient, au
     truncated = client.post("/api/evidence", content=jpeg()[:-40], headers=evidence)
     assert truncated.status_code == 422 and "not a readable JPEG or PNG" in truncated.json()["detail"]
     _, bmp = cv2.imencode(".bmp", np.zeros((8, 8, 3), np.uint8))
-    assert "send JPEG or PNG" in client.post("/api/evidence", content=bmp.tobytes(), headers=evidence).json()["detail"]
+    for other in (bmp.tobytes(), b"plain text, no picture", b""):
+        refused = client.post("/api/evidence", content=other, headers=evidence)
+        assert refused.status_code == 422 and "send JPEG or PNG" in refused.json()["detail"]
     assert client.post("/api/evidence", content=b"<svg/>", headers={**evidence, "Content-Type": "image/svg+xml"}).status_code == 415
     assert client.post("/api/evidence", content=jpeg(), headers={**auth["reviewer"], "Content-Type": "image/jpeg"}).status_code == 403
     too_big = client.post("/api/evidence", content=b"\xff" * (10 * 1024 * 1024 + 1), headers=evidence)
