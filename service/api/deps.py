@@ -105,12 +105,12 @@ ReviewerUser = Annotated[User, Depends(require(Role.reviewer))]
 UploaderUser = Annotated[User, Depends(require(Role.uploader))]
 
 
-def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     """Every dependency function of a route, nested ones included."""
     for sub in dependant.dependencies:
         if sub.call is not None:
             yield sub.call
-        yield from _calls(sub)
+        yield from dependency_calls(sub)
 
 
 def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> bool:
@@ -123,7 +123,7 @@ class ApiRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         dependant = get_dependant(path=path, call=endpoint)
-        calls = list(_calls(dependant))
+        calls = list(dependency_calls(dependant))
         self.authenticates = get_current_user in calls
         self.role_checks = [c for c in calls if hasattr(c, "roles")]
         has_body = _has_body(dependant, kwargs.get("openapi_extra"))

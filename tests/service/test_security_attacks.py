@@ -371,15 +371,22 @@ def asgi_post(client: TestClient, path: str, headers: dict[str, str]) -> tuple[i
     return client.portal.call(call), bool(read)
 
 
-def test_the_caller_is_checked_before_the_body_is_read(client: TestClient, auth: Auth) -> None:
-    for headers, expected in [
-        ({}, 401),
-        ({"Authorization": "Bearer forged"}, 401),
-        (auth["reviewer"], 403),
-        (auth["uploader"], 200),
+def test_the_caller_is_checked_before_the_body_is_read(
+    client: TestClient, auth: Auth, web_users: dict[str, str]
+) -> None:
+    token = logged_in(client, web_users["reviewer"])
+    session = {"Cookie": f"{COOKIE}={client.cookies[COOKIE]}", "X-CSRF-Token": token}
+    for path, headers, expected in [
+        ("/api/observations", {}, 401),
+        ("/api/observations", {"Authorization": "Bearer forged"}, 401),
+        ("/api/observations", auth["reviewer"], 403),
+        ("/api/observations", auth["uploader"], 200),
+        ("/review/decide", {}, 401),
+        ("/review/decide", {"Cookie": f"{COOKIE}=forged.cookie"}, 401),
+        ("/review/decide", session, 422),  # a session: the body is read (and is no decision)
     ]:
-        status, read = asgi_post(client, "/api/observations", headers)
-        assert status == expected and read == (expected == 200), (headers, status, read)
+        status, read = asgi_post(client, path, headers)
+        assert status == expected and read == (expected not in (401, 403)), (path, headers, status, read)
 
 
 def test_data_folder_and_database_file_are_owner_only(tmp_path: Path) -> None:

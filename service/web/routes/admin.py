@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 from service.api.deps import IdPath, SessionDep, WriterDep
 from service.auth import create_user, set_disabled, set_password
 from service.models import Password, Role, User, UserCreate, validation_message
-from service.web.deps import AdminPage, AdminPoster, PageError, Visitor
+from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 NEW_PASSWORD = TypeAdapter(Password)
 
 

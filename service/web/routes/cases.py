@@ -16,13 +16,13 @@ from service.decisions import Conflict, decide
 from service.geometry import bounds
 from service.inputs import RowId, Text
 from service.models import Case, CaseDetail, CaseStatus, Expectation, Hotspot
-from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor
+from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
 from service.web.queries import EVIDENCE
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAP_RADIUS_M = 300.0
 MAP_SIZE = (480, 240)
 

@@ -7,9 +7,9 @@ from fastapi.responses import FileResponse
 
 from service.api.deps import IdPath, SessionDep, SettingsDep
 from service.api.routes.observations import image_response
-from service.web.deps import Viewer
+from service.web.deps import Viewer, WebRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 
 @router.get("/evidence/{observation_id}/{kind}", response_class=FileResponse)

@@ -12,12 +12,12 @@ from service.api.deps import SessionDep, WriterDep
 from service.auth import authenticate, has_role
 from service.models import Role, User
 from service.sessions import end_session, start_session
-from service.web.deps import Poster, csrf_ok, read_session, session_key
+from service.web.deps import Poster, WebRoute, csrf_ok, read_session, session_key
 from service.web.i18n import LANG_COOKIE, LANGS
 from service.web.render import Page, render
 from service.web.sessions import WebSession, clear_cookie, set_cookie
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 HOME = "/review"
 LANG_MAX_AGE_S = 365 * 24 * 3600
 

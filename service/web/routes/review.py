@@ -14,11 +14,11 @@ from service.cases import TransitionError, UnknownCategoryError, review
 from service.decisions import Conflict, decide
 from service.inputs import RowId, Text
 from service.models import CaseStatus, Decision, Expectation
-from service.web.deps import PageViewer, Poster, Viewer
+from service.web.deps import PageViewer, Poster, Viewer, WebRoute
 from service.web.queries import Order, queue_count, queue_page
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAX_SELECTION = 200
 
 OrderQuery = Annotated[Order, Query()]

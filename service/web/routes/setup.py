@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from service.api.deps import SessionDep, WriterDep
 from service.auth import create_user
 from service.models import Role, UserCreate, validation_message
-from service.web.deps import PageError, csrf_ok, read_session
+from service.web.deps import PageError, WebRoute, csrf_ok, read_session
 from service.web.routes.login import HOME, anonymous_form, logged_in, no_users
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 Token = Annotated[str, Form(max_length=256)]
 
 
@@ -51,14 +51,11 @@ def create_first_admin(
         return anonymous_form(request, "setup.html", status.HTTP_403_FORBIDDEN, fresh=True, token=token, error="form_expired")
     try:
         wanted = UserCreate(name=name, role=Role.admin, password=password)
-        if password != password_again:
-            raise ValueError("passwords_differ")
+        problem = None if password == password_again else "passwords_differ"
     except ValidationError as exc:
-        return anonymous_form(
-            request, "setup.html", status.HTTP_422_UNPROCESSABLE_CONTENT, token=token, error=validation_message(exc)
-        )
-    except ValueError as exc:
-        return anonymous_form(request, "setup.html", status.HTTP_422_UNPROCESSABLE_CONTENT, token=token, error=str(exc))
+        problem = validation_message(exc)
+    if problem:
+        return anonymous_form(request, "setup.html", status.HTTP_422_UNPROCESSABLE_CONTENT, token=token, error=problem)
     with writer:
         if not no_users(db) or not request.app.state.setup.use(token, request.app.state.clock()):
             raise PageError(status.HTTP_404_NOT_FOUND, "this setup link is no longer valid")
