@@ -184,7 +184,9 @@ def _json(response: Any) -> dict:
         detail = response.json().get("detail")
     except ValueError:
         detail = response.text.strip()[:200]
-    hints = {401: "the server refused the token", 403: "this token's user may not upload", 413: "too large"}
+    hints = {
+        401: "the server refused the token", 403: "this token's user may not upload", 413: "too large", 422: "refused",
+    }
     raise UploadFailed(f"{hints.get(response.status_code, 'server error')} ({response.status_code}): {detail}")
 
 

@@ -128,6 +128,6 @@ def test_post_refuses_clearly(scanned: tuple[Path, Path, subprocess.CompletedPro
     (tampered / "observations.jsonl").write_text(json.dumps({**first, "track_id": "fake"}) + "\n")
     (tampered / first["crop"]).write_text("not a picture")
     not_image = run(server.env, "post", str(tampered), "--server", server.url, "--token", server.tokens["uploader"])
-    assert not_image.returncode == 2 and "not a readable JPEG or PNG image" in not_image.stderr
+    assert not_image.returncode == 2 and "refused (422): not a JPEG or PNG image" in not_image.stderr
     nothing = run(server.env, "post", str(tmp_path), "--server", server.url, "--token", server.tokens["uploader"])
     assert nothing.returncode == 2 and "observations.jsonl: no such file" in nothing.stderr
