@@ -35,7 +35,8 @@ class UploadFailed(Exception):
 
 
 def _token_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--token", default=os.environ.get("STREETSCAN_TOKEN"), help="an uploader's API token (default: $STREETSCAN_TOKEN)")
+    token = os.environ.get("STREETSCAN_TOKEN")
+    p.add_argument("--token", default=token, help="an uploader's API token (default: $STREETSCAN_TOKEN)")
 
 
 def _server_arguments(p: argparse.ArgumentParser) -> None:
@@ -216,9 +217,9 @@ def add_post_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "post", help="send what `streetscan scan --out OUT_DIR` wrote to a server: images first, then observations"
     )
-    p.add_argument("out", type=Path, metavar="OUT_DIR", help="a scan's output folder (observations.jsonl, crops/, keyframes/)")
+    p.add_argument("out", type=Path, metavar="OUT_DIR", help="a scan's output folder (observations.jsonl, images)")
     _server_arguments(p)
-    p.add_argument("--source", default=None, help="the observations' source name (default: scan-<hash of observations.jsonl>)")
+    p.add_argument("--source", help="the observations' source name (default: scan-<hash of observations.jsonl>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_post)
 
@@ -226,7 +227,9 @@ def add_post_parser(sub: argparse._SubParsersAction) -> None:
 def add_scan_post_option(sub: argparse._SubParsersAction) -> None:
     """Give ``streetscan scan`` a ``--post URL`` option: scan, then post the output folder."""
     scan = sub.choices["scan"]
-    scan.add_argument("--post", dest="server", metavar="URL", help="then send the observations and images to this server (see `streetscan post`)")
+    scan.add_argument(
+        "--post", dest="server", metavar="URL", help="then send the observations and images to this server (as `post`)"
+    )
     _token_argument(scan)
     scan.set_defaults(func=functools.partial(_scan_then_post, scan.get_default("func")))
 
@@ -256,7 +259,8 @@ def post_scan(out_dir: Path, server: str, token: str | None, source: str, quiet:
     import httpx
     from tqdm import tqdm
 
-    items = [json.loads(line) for line in (out_dir / "observations.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    lines = (out_dir / "observations.jsonl").read_text("utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
     outcomes: Counter[str] = Counter()
     refused = []
     try:

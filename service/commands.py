@@ -80,7 +80,7 @@ def add_token_parser(sub: argparse._SubParsersAction) -> None:
     add = verbs.add_parser("add", help="give a user a new API token; prints it (the last word of the last line)")
     add.add_argument("user")
     add.add_argument("--name", default=None, help="what the token is for, e.g. the laptop it goes on")
-    add.add_argument("--expires", type=expiry, default=None, help="when it stops working: 30d, 12h, 90m or an ISO-8601 date/time")
+    add.add_argument("--expires", type=expiry, help="when it stops working: 30d, 12h, 90m or an ISO-8601 date/time")
     add.set_defaults(func=_token_add)
     listing = verbs.add_parser("list", help="list tokens: id, user, name, created, expires, state")
     listing.add_argument("--user", default=None, help="only this user's")
@@ -203,9 +203,11 @@ def _token_list(args: argparse.Namespace) -> int:
         rows = tokens(session, find_user(session, args.user) if args.user else None)
         print(f"{'id':>5}  {'user':<16} {'name':<20} {'created':<16} {'expires':<16} state")
         for token, user_name in rows:
-            state = "revoked" if token.revoked_at else "expired" if token.expires_at and token.expires_at <= now else "active"
+            expired = token.expires_at is not None and token.expires_at <= now
+            state = "revoked" if token.revoked_at else "expired" if expired else "active"
             expires = f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never"
-            print(f"{token.id:>5}  {user_name:<16} {token.name or '':<20} {token.created_at:%Y-%m-%d %H:%M} {expires:<16} {state}")
+            created = f"{token.created_at:%Y-%m-%d %H:%M}"
+            print(f"{token.id:>5}  {user_name:<16} {token.name or '':<20} {created} {expires:<16} {state}")
         return 0
 
     return _with_database("token list", show)

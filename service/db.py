@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -38,10 +39,8 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
         private_folder(path.parent)
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite takes an empty file as a new database
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # SQLite takes an empty file as a new database
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     engine = create_engine(url, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")

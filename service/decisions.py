@@ -1,9 +1,11 @@
 """Decisions on one case (review, status change) that never silently overwrite a concurrent one.
 
 A decision may carry what its client last saw (``expected_status``, ``version``); a case that is
-no longer so is a ``Conflict`` naming who changed it to what, and when. Two decisions racing on
-one case are kept apart by the case's row version: the later write fails (``StaleDataError``),
-the case is read again and the decision checked again against what it is now.
+no longer so is a ``Conflict`` naming who changed it to what, and when. The case is read with a
+row lock where the database has them (PostgreSQL: ``SELECT … FOR UPDATE``), so a second decision
+waits for the first and then sees what it did; any write that still overtakes one (another
+process on SQLite, a sighting) makes the row version check fail (``StaleDataError``), and the
+case is read and the decision checked again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from sqlmodel import Session, select
 
 from service.models import Case, CaseEvent, CaseStatus, Expectation, User
 from service.writer import Writer
+
+ATTEMPTS = 5
+"""Reads of the case before a decision overtaken that often gives up (as a Conflict)."""
 
 
 @dataclass(eq=False)
@@ -55,16 +60,14 @@ def check_expected(session: Session, case: Case, seen: Expectation) -> None:
         raise conflict(session, case)
 
 
-def decide(
-    session: Session, writer: Writer, case_id: int, seen: Expectation, apply: Callable[[Case], None]
-) -> Case:
+def decide(session: Session, writer: Writer, case_id: int, seen: Expectation, apply: Callable[[Case], None]) -> Case:
     """Apply ``apply`` to case ``case_id`` if it is as ``seen``, and commit; returns the case.
 
     Raises LookupError (no such case), Conflict (not as seen, or changed by a concurrent writer
     so that it is no longer) or whatever ``apply`` raises (nothing is kept then)."""
-    for _ in range(2):
+    for _ in range(ATTEMPTS):
         with writer:
-            case = session.get(Case, case_id, populate_existing=True)
+            case = session.get(Case, case_id, populate_existing=True, with_for_update=True)
             if case is None:
                 raise LookupError(f"no case {case_id}")
             check_expected(session, case, seen)

@@ -49,11 +49,11 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")
 
     max_observations_per_request: int = Field(1000, ge=1)
-    max_body_mb: float = Field(16.0, gt=0, description="the most a request body may hold, in MiB (uploads: max_upload_mb)")
+    max_body_mb: float = Field(16.0, gt=0, description="the most a request body may hold, MiB (uploads: max_upload_mb)")
     max_evidence_mb: float = Field(10.0, gt=0, description="the most one evidence image may hold, in MiB")
-    login_max_failures: int = Field(5, ge=1, description="failed logins of one account before it is locked for a while")
-    login_max_failures_per_address: int = Field(20, ge=1, description="failed logins from one client address before it is")
-    login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, seconds; doubles per failure")
+    login_max_failures: int = Field(5, ge=1, description="failed logins of one account before it is locked a while")
+    login_max_failures_per_address: int = Field(20, ge=1, description="failed logins from one client address, likewise")
+    login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, s; doubles per failure")
     login_max_lockout_s: float = Field(900.0, gt=0, description="longest lock, seconds")
     taxonomy_path: Path | None = None
     hotspot_catalog: Path | None = Field(

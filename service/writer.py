@@ -3,9 +3,10 @@
 Every write (API, web pages, job workers, the camera writer) runs as ``with writer:`` around its
 transaction. On SQLite the writer is a process-wide lock: SQLite takes one writer at a time, and
 writers queue here instead of failing on a busy database. On PostgreSQL it is no lock at all:
-concurrent writers are kept apart by the database itself, through the version check on every case
-update (``Case.version``: a stale write raises ``StaleDataError``) and ``lock_matching`` around
-observation matching.
+concurrent writers are kept apart by the database itself: a decision locks its case's row
+(``service.decisions``), every case update checks the row's version (``Case.version``: a stale
+write raises ``StaleDataError``), and the writes that change many cases (matching observations,
+placing hotspots) take ``lock_matching`` first, so they never wait on each other in a cycle.
 """
 
 from __future__ import annotations
@@ -31,18 +32,16 @@ class Writer:
             self._lock.acquire()
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._lock is not None:
             self._lock.release()
 
 
 def lock_matching(session: Session) -> None:
-    """Make this transaction the only one matching observations to cases until it ends, across
-    processes too (two matchers could otherwise both open a case for one object). The first
-    statement of the transaction: PostgreSQL takes a transaction advisory lock; SQLite takes its
-    database write lock (waiting up to the busy timeout)."""
+    """Make this transaction the only one matching observations to cases or placing hotspots
+    until it ends, across processes too (two matchers could otherwise both open a case for one
+    object). The first statement of the transaction: PostgreSQL takes a transaction advisory lock;
+    SQLite takes its database write lock (waiting up to the busy timeout)."""
     if session.get_bind().dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=MATCHING_LOCK_KEY))
     else:

@@ -128,13 +128,14 @@ class ApiRoute(APIRoute):
         self.role_checks = [c for c in calls if hasattr(c, "roles")]
         has_body = _has_body(dependant, kwargs.get("openapi_extra"))
         has_input = has_body or bool(dependant.path_params or dependant.query_params)
-        codes = [
-            code
-            for code, applies in (
-                (400, has_body), (401, self.authenticates), (403, bool(self.role_checks)), (413, has_body), (422, has_input)
-            )
-            if applies
-        ]
+        applies = {
+            400: has_body,
+            401: self.authenticates,
+            403: bool(self.role_checks),
+            413: has_body,
+            422: has_input,
+        }
+        codes = [code for code, yes in applies.items() if yes]
         kwargs["responses"] = {**errors(*codes), **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 

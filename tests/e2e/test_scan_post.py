@@ -41,11 +41,18 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("post") / "data"
     env = {
-        **os.environ, "YOLO_OFFLINE": "1", "STREETSCAN_DATA_DIR": str(data_dir), "STREETSCAN_DATABASE_URL": "",
-        "STREETSCAN_TAXONOMY_PATH": str(PERSON_TAXONOMY), "STREETSCAN_WORKERS": "0",
+        **os.environ,
+        "YOLO_OFFLINE": "1",
+        "STREETSCAN_DATA_DIR": str(data_dir),
+        "STREETSCAN_DATABASE_URL": "",
+        "STREETSCAN_TAXONOMY_PATH": str(PERSON_TAXONOMY),
+        "STREETSCAN_WORKERS": "0",
         "STREETSCAN_CAMERA_SUPERVISOR": "false",
     }
-    tokens = {role: streetscan(env, "user", "add", f"{role}-post", "--role", role).split()[-1] for role in ("uploader", "reviewer")}
+    tokens = {
+        role: streetscan(env, "user", "add", f"{role}-post", "--role", role).split()[-1]
+        for role in ("uploader", "reviewer")
+    }
     port = free_port()
     log = data_dir.parent / "server.log"
     process = spawn([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], log, env)
@@ -75,14 +82,29 @@ def scanned(
     run_ffmpeg("-i", str(patrol_dir / "patrol.mp4"), "-t", "8", "-c", "copy", str(clip))
     out = folder / "out"
     done = run(
-        server.env, "scan", str(clip), "--gps", str(patrol_dir / "patrol.gpx"), "--model", str(coco_weights),
-        "--taxonomy", str(PERSON_TAXONOMY), "--out", str(out), "--quiet",
-        "--post", server.url, "--token", server.tokens["uploader"],
+        server.env,
+        "scan",
+        str(clip),
+        "--gps",
+        str(patrol_dir / "patrol.gpx"),
+        "--model",
+        str(coco_weights),
+        "--taxonomy",
+        str(PERSON_TAXONOMY),
+        "--out",
+        str(out),
+        "--quiet",
+        "--post",
+        server.url,
+        "--token",
+        server.tokens["uploader"],
     )
     return clip, out, done
 
 
-def test_scan_post_sends_images_then_observations(scanned: tuple[Path, Path, subprocess.CompletedProcess[str]], server: Server) -> None:
+def test_scan_post_sends_images_then_observations(
+    scanned: tuple[Path, Path, subprocess.CompletedProcess[str]], server: Server
+) -> None:
     clip, out, done = scanned
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in (out / "observations.jsonl").read_text("utf-8").splitlines()]
@@ -103,19 +125,33 @@ def test_scan_post_sends_images_then_observations(scanned: tuple[Path, Path, sub
         assert o["bbox"] == sent["bbox"] and o["lat"] == pytest.approx(sent["lat"])
 
 
-def test_posting_again_doubles_nothing(scanned: tuple[Path, Path, subprocess.CompletedProcess[str]], server: Server) -> None:
+def test_posting_again_doubles_nothing(
+    scanned: tuple[Path, Path, subprocess.CompletedProcess[str]], server: Server
+) -> None:
     clip, out, _ = scanned
     source = f"video-{hashlib.sha256(clip.read_bytes()).hexdigest()[:16]}"
     before = server.get("/api/cases?limit=500").json()["total"]
-    again = run(server.env, "post", str(out), "--server", server.url, "--token", server.tokens["uploader"],
-                "--source", source, "--quiet")
+    again = run(
+        server.env,
+        "post",
+        str(out),
+        "--server",
+        server.url,
+        "--token",
+        server.tokens["uploader"],
+        "--source",
+        source,
+        "--quiet",
+    )
     assert again.returncode == 0, again.stderr
     lines = (out / "observations.jsonl").read_text("utf-8").splitlines()
     assert again.stdout.strip().endswith(f": {len(lines)} duplicate")
     assert server.get("/api/cases?limit=500").json()["total"] == before
 
 
-def test_post_refuses_clearly(scanned: tuple[Path, Path, subprocess.CompletedProcess[str]], server: Server, tmp_path: Path) -> None:
+def test_post_refuses_clearly(
+    scanned: tuple[Path, Path, subprocess.CompletedProcess[str]], server: Server, tmp_path: Path
+) -> None:
     _, out, _ = scanned
     wrong_role = run(server.env, "post", str(out), "--server", server.url, "--token", server.tokens["reviewer"])
     assert wrong_role.returncode == 2 and "may not upload (403)" in wrong_role.stderr

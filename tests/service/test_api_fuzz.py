@@ -82,8 +82,11 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with Session(engine) as session:
         auth = {role.value: {"Authorization": f"Bearer {create_user(session, role.value, role)[1]}"} for role in Role}
     settings = Settings(
-        database_url=database_url, data_dir=tmp_path_factory.mktemp("fuzz"), hotspot_catalog=None,
-        workers=0, camera_supervisor=False,
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("fuzz"),
+        hotspot_catalog=None,
+        workers=0,
+        camera_supervisor=False,
     )
     with serving(create_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as client:
         post(client, auth["admin"], "/api/hotspots/import", CATALOG)
@@ -102,7 +105,10 @@ def test_no_server_error_and_no_schema_violation(live: Live, method: str, path: 
 
     @given(case=cases)
     @settings(
-        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
         suppress_health_check=list(HealthCheck),
     )
     def each(case: schemathesis.Case) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, func, select
 
 from service.auth import create_user
@@ -89,27 +90,47 @@ def test_a_stale_version_is_refused(client: TestClient, auth: Auth) -> None:
     assert review(client, auth["reviewer"], case_id, "confirm", version=fresh["version"]).status_code == 200
 
 
-def test_a_decision_overtaken_between_its_read_and_its_write_is_a_conflict(
+def test_a_write_racing_a_decision_never_overwrites_it_silently(
     client: TestClient, auth: Auth, engine: Engine, clock: Any
 ) -> None:
+    """Another writer confirms the case after the decision read it. PostgreSQL: the decision holds
+    the row, so the racer waits, then fails its version check, and the decision stands. SQLite (no
+    row locks; another process): the racer wins, and the decision is refused naming who won."""
     case_id = send(client, auth, [obs("1")])["results"][0]["case_id"]
     with Session(engine) as session:
         other_user = session.exec(select(CaseEvent.user_id)).first()  # the uploader, who made the case
-    overtaken = []
+    racer_failed: list[Exception] = []
+
+    def confirm_elsewhere() -> None:
+        with Session(engine) as other:
+            change_status(other, other.get(Case, case_id), CaseStatus.confirmed, clock.now, other_user)
+            try:
+                other.commit()
+            except StaleDataError as exc:
+                racer_failed.append(exc)
+
+    racer = threading.Thread(target=confirm_elsewhere)
 
     def reject(case: Case) -> None:
-        if not overtaken:  # another writer confirms the case after this one read it
-            with Session(engine) as other:
-                change_status(other, other.get(Case, case_id), CaseStatus.confirmed, clock.now, other_user)
-                other.commit()
-            overtaken.append(True)
+        if not racer.is_alive() and racer.ident is None:
+            racer.start()
+            racer.join(1.0)  # it finishes at once, unless the case's row is locked
         change_status(session, case, CaseStatus.rejected, clock.now, None, action=CaseAction.review)
 
-    with Session(engine) as session, pytest.raises(Conflict) as refused:
-        decide(session, Writer(engine), case_id, Expectation(expected_status=CaseStatus.new), reject)
-    assert refused.value.status == CaseStatus.confirmed and refused.value.by == "uploader-1"
     with Session(engine) as session:
-        assert session.get(Case, case_id).status == CaseStatus.confirmed
+        if engine.dialect.name == "postgresql":
+            decided = decide(session, Writer(engine), case_id, Expectation(expected_status=CaseStatus.new), reject)
+            assert decided.status == CaseStatus.rejected
+        else:
+            with pytest.raises(Conflict) as refused:
+                decide(session, Writer(engine), case_id, Expectation(expected_status=CaseStatus.new), reject)
+            assert refused.value.status == CaseStatus.confirmed and refused.value.by == "uploader-1"
+    racer.join(10)
+    assert not racer.is_alive()
+    with Session(engine) as session:
+        final = session.get(Case, case_id).status
+    assert final == (CaseStatus.rejected if engine.dialect.name == "postgresql" else CaseStatus.confirmed)
+    assert bool(racer_failed) == (engine.dialect.name == "postgresql")
 
 
 def test_sightings_and_decisions_racing_on_one_case_lose_nothing(
@@ -146,7 +167,9 @@ def test_the_web_view_says_who_decided_first(
     body = {"ids": [first], "decision": "reject", "expected_status": {str(first): "new"}}
     answer = client.post("/review/decide", json=body, headers={"X-CSRF-Token": token}).json()
     assert answer["results"][0] == {"id": first, "error": message, "status": "confirmed", "category": None}
-    page = client.post(f"/cases/{second}/status", data={"status": "rejected", "expected_status": "new", "csrf_token": token})
+    page = client.post(
+        f"/cases/{second}/status", data={"status": "rejected", "expected_status": "new", "csrf_token": token}
+    )
     assert page.status_code == 409 and message in page.text
     assert client.get(f"/api/cases/{second}", headers=auth["reviewer"]).json()["status"] == "confirmed"
     clock.advance(days=1)

@@ -42,7 +42,8 @@ class Reviewed:
 def reviewed(client: TestClient, auth: Auth) -> Reviewed:
     """Cases on two keyframes: confirmed sign + unreviewed stall on frame a; rejected goods + a vendor
     recategorised as a lightbox on frame b; an unreviewed case alone on frame c; one without keyframe."""
-    keys = {name: store_image(client, auth, frame(colour), "image/png") for name, colour in (("a", 40), ("b", 80), ("c", 120))}
+    shades = {"a": 40, "b": 80, "c": 120}
+    keys = {name: store_image(client, auth, frame(shade), "image/png") for name, shade in shades.items()}
     items = [
         obs("sign", category="outdoor_ad", label="shop_sign", bbox=[200, 20, 300, 60], keyframe=keys["a"]),
         obs("stall", north=60, label="vendor_stall", bbox=[10, 100, 110, 230], keyframe=keys["a"]),

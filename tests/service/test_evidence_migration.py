@@ -22,8 +22,12 @@ from tests.service.conftest import BACKENDS, PG_SERVER
 OBSERVATIONS = sa.table(
     "observations",
     *(sa.column(name) for name in ("id", "track_id", "category", "label", "confidence", "t_first", "t_last", "t_best")),
-    sa.column("bbox", sa.JSON), sa.column("source"), sa.column("received_at"), sa.column("seen_at"),
-    sa.column("crop"), sa.column("keyframe"),
+    sa.column("bbox", sa.JSON),
+    sa.column("source"),
+    sa.column("received_at"),
+    sa.column("seen_at"),
+    sa.column("crop"),
+    sa.column("keyframe"),
 )
 
 
@@ -69,9 +73,20 @@ def test_references_become_store_keys_or_are_cleared(
                 OBSERVATIONS.insert(),
                 [
                     {
-                        "id": i, "track_id": str(i), "category": "street_vendor", "label": "x", "confidence": 0.5,
-                        "t_first": 0.0, "t_last": 1.0, "t_best": 0.5, "bbox": [0, 0, 1, 1], "source": "old",
-                        "received_at": now, "seen_at": now, "crop": crop, "keyframe": keyframe,
+                        "id": i,
+                        "track_id": str(i),
+                        "category": "street_vendor",
+                        "label": "x",
+                        "confidence": 0.5,
+                        "t_first": 0.0,
+                        "t_last": 1.0,
+                        "t_best": 0.5,
+                        "bbox": [0, 0, 1, 1],
+                        "source": "old",
+                        "received_at": now,
+                        "seen_at": now,
+                        "crop": crop,
+                        "keyframe": keyframe,
                     }
                     for i, (crop, keyframe) in references.items()
                 ],
@@ -79,9 +94,12 @@ def test_references_become_store_keys_or_are_cleared(
         with caplog.at_level(logging.INFO, logger="streetscan.migrations"):
             command.upgrade(config, "heads")
         with engine.connect() as conn:
-            rows = {i: (crop, keyframe) for i, crop, keyframe in conn.execute(
-                sa.select(OBSERVATIONS.c.id, OBSERVATIONS.c.crop, OBSERVATIONS.c.keyframe)
-            )}
+            rows = {
+                i: (crop, keyframe)
+                for i, crop, keyframe in conn.execute(
+                    sa.select(OBSERVATIONS.c.id, OBSERVATIONS.c.crop, OBSERVATIONS.c.keyframe)
+                )
+            }
         engine.dispose()
     photo_key = store_bytes(settings.evidence_dir, photo)
     assert rows == {

@@ -64,12 +64,28 @@ def references(settings: Settings, loot: dict[str, bytes], client: TestClient, a
     (outside / linked_dir.split("/")[1]).write_bytes(SECRET_DB)
     (store / "cd").symlink_to(outside, target_is_directory=True)
     return [
-        "streetscan.db", "session-secret", "./streetscan.db", "crops/../streetscan.db", "../streetscan.db",
-        "evidence/../streetscan.db", "../../../../etc/passwd", str(data / "streetscan.db"),
-        str(data / "session-secret"), "/etc/passwd", "file:///etc/passwd", "..\\streetscan.db",
-        "%2e%2e%2fstreetscan.db", "..%2Fstreetscan.db", "%2e%2e/%2e%2e/etc/passwd", "streetscan.db%00.jpg",
-        "streetscan.db\x00.jpg", f"{real}/../../../streetscan.db", real.upper(), "00" + real[2:],
-        linked_file, linked_dir,
+        "streetscan.db",
+        "session-secret",
+        "./streetscan.db",
+        "crops/../streetscan.db",
+        "../streetscan.db",
+        "evidence/../streetscan.db",
+        "../../../../etc/passwd",
+        str(data / "streetscan.db"),
+        str(data / "session-secret"),
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "..\\streetscan.db",
+        "%2e%2e%2fstreetscan.db",
+        "..%2Fstreetscan.db",
+        "%2e%2e/%2e%2e/etc/passwd",
+        "streetscan.db%00.jpg",
+        "streetscan.db\x00.jpg",
+        f"{real}/../../../streetscan.db",
+        real.upper(),
+        "00" + real[2:],
+        linked_file,
+        linked_dir,
     ]
 
 
@@ -91,8 +107,16 @@ def test_the_reported_attack_fails(
     client: TestClient, auth: Auth, web_users: dict[str, str], loot: dict[str, bytes], engine: Engine
 ) -> None:
     item = {
-        "track_id": "L1", "category": "street_vendor", "label": "x", "confidence": 0.5, "t_first": 0, "t_last": 1,
-        "t_best": 1, "bbox": [1, 1, 2, 2], "crop": "streetscan.db", "keyframe": "session-secret",
+        "track_id": "L1",
+        "category": "street_vendor",
+        "label": "x",
+        "confidence": 0.5,
+        "t_first": 0,
+        "t_last": 1,
+        "t_best": 1,
+        "bbox": [1, 1, 2, 2],
+        "crop": "streetscan.db",
+        "keyframe": "session-secret",
     }
     result = send(client, auth, [item], source="x")
     assert result["accepted"] == 0
@@ -152,8 +176,14 @@ def test_no_evidence_route_serves_a_file_outside_the_store(
 @pytest.mark.parametrize(
     "tail",
     [
-        "..%2F..%2Fstreetscan.db", "crop%2F..%2F..%2Fstreetscan.db", "%2e%2e", "%2e%2e%2fsession-secret",
-        "crop/../../streetscan.db", "..%5cstreetscan.db", "crop%00", "streetscan.db",
+        "..%2F..%2Fstreetscan.db",
+        "crop%2F..%2F..%2Fstreetscan.db",
+        "%2e%2e",
+        "%2e%2e%2fsession-secret",
+        "crop/../../streetscan.db",
+        "..%5cstreetscan.db",
+        "crop%00",
+        "streetscan.db",
     ],
 )
 def test_url_encoded_paths_reach_no_file(
@@ -163,8 +193,11 @@ def test_url_encoded_paths_reach_no_file(
     observation_id = client.get(f"/api/cases/{case}", headers=auth["reviewer"]).json()["observations"][0]["id"]
     logged_in(client, web_users["reviewer"])
     for url in (
-        f"/api/observations/{observation_id}/{tail}", f"/evidence/{observation_id}/{tail}",
-        f"/evidence/{tail}/crop", f"/api/observations/{tail}/crop", f"/static/{tail}",
+        f"/api/observations/{observation_id}/{tail}",
+        f"/evidence/{observation_id}/{tail}",
+        f"/evidence/{tail}/crop",
+        f"/api/observations/{tail}/crop",
+        f"/static/{tail}",
     ):
         response = get(client, url, auth)
         assert response.status_code in (404, 422), (url, response.status_code)
@@ -229,7 +262,9 @@ def test_huge_ids_and_offsets_are_refused_not_server_errors(
             response = client.request(method, url, json=body, headers=admin)
             assert response.status_code == 422, (method, url, response.status_code, response.text)
     token = logged_in(client, web_users["admin"])
-    decide = client.post("/review/decide", json={"ids": [2**63], "decision": "confirm"}, headers={"X-CSRF-Token": token})
+    decide = client.post(
+        "/review/decide", json={"ids": [2**63], "decision": "confirm"}, headers={"X-CSRF-Token": token}
+    )
     assert decide.status_code == 422
     assign = client.post("/cases/1/hotspot", data={"hotspot_id": str(2**63), "csrf_token": token})
     assert assign.status_code == 422
@@ -238,8 +273,13 @@ def test_huge_ids_and_offsets_are_refused_not_server_errors(
 @pytest.mark.parametrize(
     "params",
     [
-        {"until": "0.5"}, {"since": "1700000000"}, {"since": "0001-01-01T00:00:00+14:00"},
-        {"until": "9999-12-31T23:59:59-14:00"}, {"since": "yesterday"}, {"category": "x\x00"}, {"category": "x" * 65},
+        {"until": "0.5"},
+        {"since": "1700000000"},
+        {"since": "0001-01-01T00:00:00+14:00"},
+        {"until": "9999-12-31T23:59:59-14:00"},
+        {"since": "yesterday"},
+        {"category": "x\x00"},
+        {"category": "x" * 65},
     ],
 )
 def test_bad_list_parameters_are_422(client: TestClient, auth: Auth, params: dict[str, str]) -> None:
@@ -263,8 +303,12 @@ def test_bad_list_parameters_are_422(client: TestClient, auth: Auth, params: dic
 def test_out_of_range_items_are_item_errors_and_the_rest_is_stored(
     client: TestClient, auth: Auth, fields: dict[str, Any], reason: str
 ) -> None:
-    body = json.dumps({"source": "s", "observations": [obs("good-1"), {**obs("bad"), **fields}, obs("good-2", east=100)]})
-    response = client.post("/api/observations", content=body, headers={**auth["uploader"], "Content-Type": "application/json"})
+    body = json.dumps(
+        {"source": "s", "observations": [obs("good-1"), {**obs("bad"), **fields}, obs("good-2", east=100)]}
+    )
+    response = client.post(
+        "/api/observations", content=body, headers={**auth["uploader"], "Content-Type": "application/json"}
+    )
     result = response.json()
     first, bad, last = result["results"]
     assert result["accepted"] == 2 and first["case_id"] and last["case_id"]
@@ -273,7 +317,9 @@ def test_out_of_range_items_are_item_errors_and_the_rest_is_stored(
 
 def test_infinite_numbers_are_item_errors(client: TestClient, auth: Auth) -> None:
     body = json.dumps({"source": "s", "observations": [obs("1", bbox=[0, 0, 10, float("inf")]), obs("2", north=80)]})
-    response = client.post("/api/observations", content=body, headers={**auth["uploader"], "Content-Type": "application/json"})
+    response = client.post(
+        "/api/observations", content=body, headers={**auth["uploader"], "Content-Type": "application/json"}
+    )
     assert response.status_code == 200 and response.json()["accepted"] == 1
     assert "bbox" in response.json()["results"][0]["error"]
 
@@ -333,14 +379,21 @@ def test_json_bodies_over_the_limit_are_413_before_parsing(small_limit: TestClie
     assert len(big) > 1024 * 1024
     headers = {**auth["uploader"], "Content-Type": "application/json"}
     for sent in ({}, auth["uploader"]):
-        at_once = small_limit.post("/api/observations", content=big, headers={**sent, "Content-Type": "application/json"})
+        at_once = small_limit.post(
+            "/api/observations", content=big, headers={**sent, "Content-Type": "application/json"}
+        )
         assert at_once.status_code == 413 and "limit is 1 MiB" in at_once.json()["detail"]
     chunks = (big[i : i + 65536] for i in range(0, len(big), 65536))  # no Content-Length: counted as it streams
     streamed = small_limit.post("/api/observations", content=chunks, headers=headers)
     assert streamed.status_code == 413 and "limit is 1 MiB" in streamed.json()["detail"]
     form = small_limit.post("/login", data={"username": "x" * (1024 * 1024 + 1)})
     assert form.status_code == 413
-    assert small_limit.post("/api/observations", json={"source": "s", "observations": [obs()]}, headers=headers).status_code == 200
+    assert (
+        small_limit.post(
+            "/api/observations", json={"source": "s", "observations": [obs()]}, headers=headers
+        ).status_code
+        == 200
+    )
 
 
 def asgi_post(client: TestClient, path: str, headers: dict[str, str]) -> tuple[int, bool]:
@@ -361,9 +414,18 @@ def asgi_post(client: TestClient, path: str, headers: dict[str, str]) -> tuple[i
         raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw,
-            "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": raw,
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
         }
         await client.app(scope, receive, send)
         return sent[0]["status"]
@@ -408,9 +470,13 @@ def test_every_error_has_the_documented_shape(client: TestClient, auth: Auth) ->
         client.get("/api/cases/1", headers=auth["reviewer"]),
         client.post("/api/cases/1/review", json={"decision": "confirm"}, headers=auth["uploader"]),
         client.get("/api/cases", params={"limit": 0}, headers=auth["reviewer"]),
-        client.post("/api/hotspots/import", json={"type": "FeatureCollection", "features": [{}]}, headers=auth["admin"]),
+        client.post(
+            "/api/hotspots/import", json={"type": "FeatureCollection", "features": [{}]}, headers=auth["admin"]
+        ),
         client.post("/api/hotspots/import", json=[], headers=auth["admin"]),
-        client.post("/api/observations", content=b"\xff\xfe", headers={**auth["uploader"], "Content-Type": "application/json"}),
+        client.post(
+            "/api/observations", content=b"\xff\xfe", headers={**auth["uploader"], "Content-Type": "application/json"}
+        ),
         client.post("/api/evidence", content=b"x", headers={**auth["uploader"], "Content-Type": "text/plain"}),
         client.get("/api/nowhere"),
     ]

@@ -47,9 +47,7 @@ def test_thirty_wrong_logins_for_one_account_are_throttled(
     assert login(client, name, "one slip").status_code == 401  # a success starts the count afresh
 
 
-def test_failures_from_one_address_are_throttled_across_accounts(
-    client: TestClient, web_users: dict[str, str]
-) -> None:
+def test_failures_from_one_address_are_throttled_across_accounts(client: TestClient, web_users: dict[str, str]) -> None:
     for i in range(20):
         assert login(client, f"guess-{i}", "password").status_code == 401
     assert login(client, web_users["admin"], PASSWORD).status_code == 429
@@ -104,7 +102,9 @@ def test_admin_resets_a_password_and_disables_a_user_on_the_web(
         _, token = create_user(session, "patrol-laptop", Role.uploader)
     token_headers = {"Authorization": f"Bearer {token}"}
     admin_csrf = logged_in(client, web_users["admin"])
-    reset = client.post(f"/admin/users/{reviewer_id}/password", data={"password": NEW_PASSWORD, "csrf_token": admin_csrf})
+    reset = client.post(
+        f"/admin/users/{reviewer_id}/password", data={"password": NEW_PASSWORD, "csrf_token": admin_csrf}
+    )
     assert reset.status_code == 200 and "密码已重置" in reset.text
     short = client.post(f"/admin/users/{reviewer_id}/password", data={"password": "short", "csrf_token": admin_csrf})
     assert short.status_code == 422
@@ -237,7 +237,9 @@ def test_first_run_prints_a_one_time_setup_link(
         assert "/setup?token=" not in capsys.readouterr().err and client.app.state.setup is None
 
 
-def test_the_setup_link_expires(engine: Engine, settings: Settings, clock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_setup_link_expires(
+    engine: Engine, settings: Settings, clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     with TestClient(create_app(settings, clock)) as client:
         link = setup_path(capsys.readouterr().err)
         assert client.get(link).status_code == 200

@@ -23,7 +23,10 @@ _IMAGE_BODY = {
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=EvidencePublic, responses=errors(415),
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EvidencePublic,
+    responses=errors(415),
     openapi_extra=_IMAGE_BODY,
 )
 async def post_evidence(request: Request, settings: SettingsDep, user: UploaderUser) -> EvidencePublic:
@@ -32,7 +35,9 @@ async def post_evidence(request: Request, settings: SettingsDep, user: UploaderU
     bytes always give the same key. Not a whole JPEG or PNG image: 422; over ``max_evidence_mb``: 413."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media not in ACCEPTED:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send the image as {' or '.join(MEDIA_TYPES.values())}")
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send the image as {' or '.join(MEDIA_TYPES.values())}"
+        )
     limit = settings.max_evidence_bytes
     data = bytearray()
     async for chunk in request.stream():

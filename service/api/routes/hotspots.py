@@ -19,6 +19,7 @@ from service.hotspots import (
     parse_collection,
 )
 from service.models import Case, Hotspot, LocateRequest
+from service.writer import lock_matching
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=ApiRoute)
 
@@ -46,6 +47,7 @@ def import_hotspots(
         detail = [issue(["body"] if i is None else ["body", "features", i], msg) for i, msg in exc.errors]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
     with writer:
+        lock_matching(session)
         saved, boxes = import_collection(session, items)
         shapes = located_shapes(session)
         for box in boxes:
@@ -70,6 +72,7 @@ def locate_hotspot(
     """Place a hotspot by coordinates, by a GeoJSON geometry, or at a confirmed case ("this case is
     at hotspot X"); cases around its old and new place get their nearest hotspot again."""
     with writer:
+        lock_matching(session)
         hotspot = session.get(Hotspot, hotspot_id)
         if hotspot is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")

@@ -80,7 +80,9 @@ def add_user(
 
 
 @router.post("/admin/users/{user_id}/disable")
-def disable_user(request: Request, user_id: IdPath, db: SessionDep, writer: WriterDep, visitor: AdminPoster) -> HTMLResponse:
+def disable_user(
+    request: Request, user_id: IdPath, db: SessionDep, writer: WriterDep, visitor: AdminPoster
+) -> HTMLResponse:
     """Disable a user: their web sessions end at once and their API tokens stop working."""
     if user_id == visitor.user.id:
         return _users_page(request, db, visitor, status.HTTP_409_CONFLICT, notice="notice_not_yourself")
@@ -90,7 +92,9 @@ def disable_user(request: Request, user_id: IdPath, db: SessionDep, writer: Writ
 
 
 @router.post("/admin/users/{user_id}/enable")
-def enable_user(request: Request, user_id: IdPath, db: SessionDep, writer: WriterDep, visitor: AdminPoster) -> HTMLResponse:
+def enable_user(
+    request: Request, user_id: IdPath, db: SessionDep, writer: WriterDep, visitor: AdminPoster
+) -> HTMLResponse:
     """Enable a user again (their tokens work again; the web needs a new login)."""
     with writer:
         set_disabled(db, _user(db, user_id), False)

@@ -16,6 +16,7 @@ from service.decisions import Conflict, decide
 from service.geometry import bounds
 from service.inputs import RowId, Text
 from service.models import Case, CaseDetail, CaseStatus, Expectation, Hotspot
+from service.writer import lock_matching
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
@@ -60,7 +61,13 @@ def case_page(
 
 
 def _case_page(
-    request: Request, db: Session, visitor: Visitor, case_id: int, notice: str = "", problem: str = "", status_code: int = 200
+    request: Request,
+    db: Session,
+    visitor: Visitor,
+    case_id: int,
+    notice: str = "",
+    problem: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
     """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top."""
     case = _case(db, case_id)
@@ -128,6 +135,7 @@ def set_hotspot(
 ) -> RedirectResponse:
     """Tie the case to a hotspot; an unlocated one is located at the case (admins only, as in the API)."""
     with writer:
+        lock_matching(db)
         case = _case(db, case_id)
         hotspot = db.get(Hotspot, hotspot_id)
         if hotspot is None:

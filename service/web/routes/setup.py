@@ -48,7 +48,9 @@ def create_first_admin(
     """Create the first admin with a password, spend the link, log them in."""
     _open(request, token)
     if not csrf_ok(read_session(request), csrf_token):
-        return anonymous_form(request, "setup.html", status.HTTP_403_FORBIDDEN, fresh=True, token=token, error="form_expired")
+        return anonymous_form(
+            request, "setup.html", status.HTTP_403_FORBIDDEN, fresh=True, token=token, error="form_expired"
+        )
     try:
         wanted = UserCreate(name=name, role=Role.admin, password=password)
         problem = None if password == password_again else "passwords_differ"
