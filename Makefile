@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
 LINT_PATHS := vision
 
-.PHONY: serve test lint venv system-packages services model
+.PHONY: serve test lint fuzz venv system-packages services model
 
 $(BIN)/streetscan: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,3 +44,7 @@ lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy $(LINT_PATHS)
+
+# The API fuzzing test at length (STREETSCAN_FUZZ_EXAMPLES examples per operation; the test suite makes 25).
+fuzz: services venv
+	STREETSCAN_FUZZ_EXAMPLES=$${STREETSCAN_FUZZ_EXAMPLES:-1000} YOLO_OFFLINE=1 $(BIN)/python -m pytest -q tests/service/test_api_fuzz.py

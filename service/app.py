@@ -4,55 +4,75 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from sqlmodel import Session
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, func, select
 
+from service.api.errors import stale_write
 from service.api.router import api_router
 from service.batches import incoming
+from service.body_limit import BodyLimit
 from service.categories import known_categories
-from service.db import make_engine, migrate
+from service.db import make_engine, migrate, private_folder
 from service.hotspots import load_catalog
 from service.jobs import JobPool, requeue_interrupted
-from service.models import utcnow
+from service.models import User, utcnow
 from service.settings import Settings
+from service.setup_link import SetupLink, setup_url
 from service.streams import Supervisor
+from service.throttle import Throttle
 from service.web import mount_web
+from service.writer import Writer
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
-    """The service app. On start it migrates the database to the newest schema, when no hotspot
-    exists yet loads ``settings.hotspot_catalog``, queues again the video jobs a stopped server
-    left running, starts ``settings.workers`` job workers and (unless ``camera_supervisor`` is off) the
-    camera supervisor for the cameras in the database. ``clock`` gives the time (aware UTC)."""
+    """The service app. On start it creates the data folder (owner-only), migrates the database
+    to the newest schema, when no hotspot exists yet loads ``settings.hotspot_catalog``, when no
+    user exists prints a one-time setup link for the first admin, queues again the video jobs a
+    stopped server left running, starts ``settings.workers`` job workers and (unless
+    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database. ``clock``
+    gives the time (aware UTC)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        private_folder(settings.data_dir)
         engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
-        migrate(engine)
+        migrate(engine, settings)
         catalog = settings.hotspot_catalog
         if catalog is not None and not catalog.is_file():
             log.warning("hotspot catalog %s not found; starting without it", catalog)
         with Session(engine) as session:
             added = load_catalog(session, catalog)
+            users = session.exec(select(func.count()).select_from(User)).one()
         if added:
             log.info("loaded %d hotspots from %s", added, catalog)
         app.state.engine = engine
+        app.state.writer = Writer(engine)
         app.state.categories = known_categories(settings.taxonomy_path)
+        app.state.setup = None
+        if not users:
+            app.state.setup, token = SetupLink.new(clock())
+            print(
+                "streetscan: no user yet. To create the first admin, open this one-time link within an hour:\n"
+                f"    {setup_url(settings.host, settings.port, token)}",
+                file=sys.stderr,
+                flush=True,
+            )
         shutil.rmtree(incoming(settings), ignore_errors=True)
         requeue_interrupted(engine, settings.max_job_attempts)
-        app.state.jobs = JobPool(engine, settings, app.state.write_lock)
+        app.state.jobs = JobPool(engine, settings, app.state.writer)
         app.state.jobs.start(settings.workers)
         app.state.supervisor = None
         if settings.camera_supervisor:
-            app.state.supervisor = Supervisor(engine, settings, app.state.write_lock, clock)
+            app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
             app.state.supervisor.start()
         try:
             yield
@@ -67,7 +87,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.write_lock = threading.Lock()
+    app.state.account_throttle = Throttle(
+        settings.login_max_failures, settings.login_lockout_s, settings.login_max_lockout_s
+    )
+    app.state.address_throttle = Throttle(
+        settings.login_max_failures_per_address, settings.login_lockout_s, settings.login_max_lockout_s
+    )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/api/batches",))
+    app.add_exception_handler(StaleDataError, stale_write)
     app.include_router(api_router)
     mount_web(app)
     return app

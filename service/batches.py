@@ -31,6 +31,15 @@ from vision import TRACK_SUFFIXES, GpsFormatError, VideoError, load_track, verif
 FILES_FIELD = "files"
 GPS_FOR_FIELD = "gps_for"
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+STILL_IMAGES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+"""Leading bytes of still image formats a decoder would take as a one-frame video."""
 
 
 class BatchRequestError(ValueError):
@@ -111,12 +120,24 @@ def _check(file: ReceivedFile) -> _Upload:
     upload = _Upload(file, kind)
     try:
         if kind == FileKind.video:
+            image = still_image(file.path)
+            if image:
+                raise VideoError(f"{file.name} is a still image ({image}), not a video")
             upload.duration_s = verify(file.path).duration_s
         else:
             load_track(file.path)
     except (VideoError, GpsFormatError, OSError) as exc:
         upload.error = str(exc).replace(str(file.path), file.name)
     return upload
+
+
+def still_image(path: Path) -> str | None:
+    """The still image format the file starts like (PNG, JPEG, GIF, WebP, TIFF), or None."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in STILL_IMAGES.items() if head.startswith(magic)), None)
 
 
 def _explicit_pairs(received: Received, uploads: list[_Upload]) -> dict[str, str]:

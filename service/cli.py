@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.client import add_upload_parser
-from service.commands import add_cameras_parser, add_export_parser, add_serve_parser, add_user_parser
+from service.client import add_post_parser, add_scan_post_option, add_upload_parser
+from service.commands import add_cameras_parser, add_export_parser, add_serve_parser, add_token_parser, add_user_parser
 from vision import add_scan_parser
 from vision.training import add_export_model_parser, add_train_parser
 
@@ -15,10 +15,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streetscan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_scan_parser(sub)
+    add_scan_post_option(sub)
     add_serve_parser(sub)
     add_user_parser(sub)
+    add_token_parser(sub)
     add_cameras_parser(sub)
     add_upload_parser(sub)
+    add_post_parser(sub)
     add_train_parser(sub)
     add_export_parser(sub)
     add_export_model_parser(sub)

@@ -1,13 +1,21 @@
-"""``streetscan upload``: send a patrol batch to a server with a progress bar, then follow its
-processing to the end (heavy imports in the handler)."""
+"""Clients of a streetscan server (heavy imports in the handlers):
+
+- ``streetscan upload``: send a patrol batch with a progress bar, then follow its processing;
+- ``streetscan post OUT_DIR``: send what ``streetscan scan`` wrote (its images to the evidence
+  store, then its observations), and ``streetscan scan --post URL``, which scans, then posts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
+import json
 import os
 import secrets
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,17 +25,30 @@ CHUNK = 1024 * 1024
 RECONNECT_S = 60.0
 """How long following a batch waits for a server that stopped answering (restarting)."""
 DONE = ("done", "failed")
+POST_CHUNK = 500
+"""Observations per ``POST /api/observations`` request (the server's default limit is 1000)."""
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
 class UploadFailed(Exception):
     """What went wrong, in one line for the user."""
 
 
+def _token_argument(p: argparse.ArgumentParser) -> None:
+    token = os.environ.get("STREETSCAN_TOKEN")
+    p.add_argument("--token", default=token, help="an uploader's API token (default: $STREETSCAN_TOKEN)")
+
+
+def _server_arguments(p: argparse.ArgumentParser) -> None:
+    default = os.environ.get("STREETSCAN_SERVER", "http://127.0.0.1:8000")
+    p.add_argument("--server", default=default, help=f"server URL (default: $STREETSCAN_SERVER or {default})")
+    _token_argument(p)
+
+
 def add_upload_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("upload", help="upload patrol videos and GPS tracks to a server and follow their processing")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="videos and GPS tracks; a track goes with the video of its name")
-    p.add_argument("--server", default=os.environ.get("STREETSCAN_SERVER", "http://127.0.0.1:8000"), help="server URL (default: $STREETSCAN_SERVER or http://127.0.0.1:8000)")
-    p.add_argument("--token", default=os.environ.get("STREETSCAN_TOKEN"), help="an uploader's API token (default: $STREETSCAN_TOKEN)")
+    _server_arguments(p)
     p.add_argument("--gps", action="append", default=[], metavar="TRACK", help="GPS track of the video (with one video), or VIDEO=TRACK; repeatable")
     p.add_argument("--no-follow", dest="follow", action="store_false", help="return once uploaded, without waiting for processing")
     p.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
@@ -35,18 +56,22 @@ def add_upload_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_upload)
 
 
+def _client(server: str, token: str | None) -> Any:
+    """An httpx client for ``server`` sending ``token``; UploadFailed without a token."""
+    import httpx
+
+    if not token:
+        raise UploadFailed("no API token: pass --token or set STREETSCAN_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=httpx.Timeout(30.0, read=600.0))
+
+
 def run_upload(args: argparse.Namespace) -> int:
     """Exit status: 0 when every file was processed, 1 when some file was rejected or failed, 2 on
     a usage, connection or server error."""
-    import httpx
-
     try:
-        if not args.token:
-            raise UploadFailed("no API token: pass --token or set STREETSCAN_TOKEN")
         files, fields = _parts(args.files, args.gps)
-        headers = {"Authorization": f"Bearer {args.token}"}
-        timeout = httpx.Timeout(30.0, read=600.0)
-        with httpx.Client(base_url=args.server.rstrip("/"), headers=headers, timeout=timeout) as client:
+        with _client(args.server, args.token) as client:
             batch = _send(client, files, fields, args.quiet)
             print(f"batch {batch['id']}: uploaded {len(files)} files", file=sys.stderr)
             if args.follow:
@@ -160,7 +185,9 @@ def _json(response: Any) -> dict:
         detail = response.json().get("detail")
     except ValueError:
         detail = response.text.strip()[:200]
-    hints = {401: "the server refused the token", 403: "this token's user may not upload", 413: "too large"}
+    hints = {
+        401: "the server refused the token", 403: "this token's user may not upload", 413: "too large", 422: "refused",
+    }
     raise UploadFailed(f"{hints.get(response.status_code, 'server error')} ({response.status_code}): {detail}")
 
 
@@ -181,3 +208,107 @@ def result_lines(batch: dict) -> list[str]:
     cases = " ".join(map(str, batch["case_ids"])) or "none"
     lines.append(f"batch {batch['id']}: {batch['status']}, {batch['observations']} observations, cases {cases}")
     return lines
+
+
+# --- streetscan post / scan --post --------------------------------------------------------------
+
+
+def add_post_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "post", help="send what `streetscan scan --out OUT_DIR` wrote to a server: images first, then observations"
+    )
+    p.add_argument("out", type=Path, metavar="OUT_DIR", help="a scan's output folder (observations.jsonl, images)")
+    _server_arguments(p)
+    p.add_argument("--source", help="the observations' source name (default: scan-<hash of observations.jsonl>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_post)
+
+
+def add_scan_post_option(sub: argparse._SubParsersAction) -> None:
+    """Give ``streetscan scan`` a ``--post URL`` option: scan, then post the output folder."""
+    scan = sub.choices["scan"]
+    scan.add_argument(
+        "--post", dest="server", metavar="URL", help="then send the observations and images to this server (as `post`)"
+    )
+    _token_argument(scan)
+    scan.set_defaults(func=functools.partial(_scan_then_post, scan.get_default("func")))
+
+
+def _scan_then_post(scan: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run the scan; with ``--post``, post its output as source ``video-<sha256 prefix>`` (the name
+    the server gives an uploaded video, so a video both scanned and uploaded is one source)."""
+    status = scan(args)
+    if status or not args.server:
+        return status
+    return post_scan(args.out, args.server, args.token, f"video-{_sha256(args.video)[:16]}", args.quiet)
+
+
+def run_post(args: argparse.Namespace) -> int:
+    jsonl = args.out / "observations.jsonl"
+    if not jsonl.is_file():
+        print(f"streetscan post: error: {jsonl}: no such file (is {args.out} a scan's output folder?)", file=sys.stderr)
+        return 2
+    return post_scan(args.out, args.server, args.token, args.source or f"scan-{_sha256(jsonl)[:16]}", args.quiet)
+
+
+def post_scan(out_dir: Path, server: str, token: str | None, source: str, quiet: bool) -> int:
+    """Send a scan's output: each image once to ``POST /api/evidence``, then the observations (with
+    the keys it returned) to ``POST /api/observations`` in chunks of POST_CHUNK. Prints one line per
+    refused observation and a summary. Exit status: 0 when all were kept, 1 when some were refused,
+    2 on a usage, connection or server error."""
+    import httpx
+    from tqdm import tqdm
+
+    lines = (out_dir / "observations.jsonl").read_text("utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    outcomes: Counter[str] = Counter()
+    refused = []
+    try:
+        with _client(server, token) as client, tqdm(
+            total=len(items), unit="obs", desc="post", disable=quiet, file=sys.stderr
+        ) as bar:
+            keys: dict[Path, str] = {}
+            for start in range(0, len(items), POST_CHUNK):
+                chunk = [_with_keys(client, out_dir, item, keys) for item in items[start : start + POST_CHUNK]]
+                answer = _json(client.post("/api/observations", json={"source": source, "observations": chunk}))
+                for result in answer["results"]:
+                    outcomes[result["outcome"] or "refused"] += 1
+                    if result["error"]:
+                        refused.append(f"{result['track_id']}: {result['error']}")
+                bar.update(len(chunk))
+    except UploadFailed as exc:
+        print(f"streetscan post: error: {exc}", file=sys.stderr)
+        return 2
+    except httpx.TransportError as exc:
+        print(f"streetscan post: error: cannot reach {server}: {exc}", file=sys.stderr)
+        return 2
+    for line in refused:
+        print(f"refused {line}", file=sys.stderr)
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "nothing to send"
+    print(f"{source}: {len(items)} observations posted to {server}: {counts}")
+    return 1 if refused else 0
+
+
+def _with_keys(client: Any, out_dir: Path, item: dict[str, Any], keys: dict[Path, str]) -> dict[str, Any]:
+    """The observation with its ``crop``/``keyframe`` files (paths in ``out_dir``) sent to the
+    evidence store and replaced by their keys; ``keys`` remembers the files already sent."""
+    item = dict(item)
+    for field in ("crop", "keyframe"):
+        if not item.get(field):
+            continue
+        path = (out_dir / item[field]).resolve()
+        if not path.is_relative_to(out_dir.resolve()) or not path.is_file():
+            raise UploadFailed(f"{item.get('track_id')}: {field} {item[field]!r} is no file in {out_dir}")
+        if path not in keys:
+            headers = {"Content-Type": IMAGE_TYPES.get(path.suffix.lower(), "application/octet-stream")}
+            keys[path] = _json(client.post("/api/evidence", content=path.read_bytes(), headers=headers))["key"]
+        item[field] = keys[path]
+    return item
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,11 +1,14 @@
-"""Service sub-commands of ``streetscan``: ``serve``, ``user add``, ``cameras run`` and ``export-dataset``
-(heavy imports in the handlers)."""
+"""Service sub-commands of ``streetscan``: ``serve``, ``user add|disable|enable|passwd``,
+``token add|list|revoke``, ``cameras run`` and ``export-dataset`` (heavy imports in the handlers)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +27,7 @@ def database_session(settings: Settings) -> Iterator[Session]:
 
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
     try:
-        migrate(engine)
+        migrate(engine, settings)
         with Session(engine) as session:
             yield session
     finally:
@@ -44,44 +47,182 @@ def _serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.settings import Settings
 
-    settings = Settings()
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    overrides = {name: value for name in ("host", "port") if (value := getattr(args, name)) is not None}
+    settings = Settings(**overrides)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
     return 0
 
 
 def add_user_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("user", help="manage users and their API tokens")
+    p = sub.add_parser("user", help="manage users: add, disable, enable, set a password")
     verbs = p.add_subparsers(dest="user_command", required=True)
     add = verbs.add_parser("add", help="add a user; prints its API token (the last word of the last line)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["admin", "reviewer", "uploader"])
     add.add_argument("--password", default=None, help="lets the user log in to the web view too (8+ characters)")
     add.set_defaults(func=_user_add)
+    for verb, text in (
+        ("disable", "disable a user: web sessions end at once, API tokens stop working"),
+        ("enable", "enable a disabled user again (their tokens work again)"),
+    ):
+        cmd = verbs.add_parser(verb, help=text)
+        cmd.add_argument("name")
+        cmd.set_defaults(func=_user_enable, disabled=verb == "disable")
+    passwd = verbs.add_parser("passwd", help="set a user's web password (8+ characters); their web sessions end")
+    passwd.add_argument("name")
+    passwd.add_argument("--password", default=None, help="the new password (default: asked twice on the terminal)")
+    passwd.set_defaults(func=_user_passwd)
+
+
+def add_token_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("token", help="manage API tokens: add, list, revoke")
+    verbs = p.add_subparsers(dest="token_command", required=True)
+    add = verbs.add_parser("add", help="give a user a new API token; prints it (the last word of the last line)")
+    add.add_argument("user")
+    add.add_argument("--name", default=None, help="what the token is for, e.g. the laptop it goes on")
+    add.add_argument("--expires", type=expiry, help="when it stops working: 30d, 12h, 90m or an ISO-8601 date/time")
+    add.set_defaults(func=_token_add)
+    listing = verbs.add_parser("list", help="list tokens: id, user, name, created, expires, state")
+    listing.add_argument("--user", default=None, help="only this user's")
+    listing.set_defaults(func=_token_list)
+    revoke = verbs.add_parser("revoke", help="revoke a token by id (see `streetscan token list`)")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=_token_revoke)
+
+
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+
+
+def expiry(text: str) -> datetime:
+    """``30d``/``12h``/``90m`` from now, or an ISO-8601 date or time (naive: UTC), as aware UTC."""
+    from service.inputs import utc_time
+
+    found = _DURATION.match(text.strip())
+    if found:
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[found.group(2)]
+        return datetime.now(timezone.utc) + timedelta(**{unit: int(found.group(1))})
+    try:
+        return utc_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}; or say 30d, 12h, 90m") from None
+
+
+def _with_database(command: str, action: Callable[[Session], int]) -> int:
+    """Run ``action`` on the configured database; a missing user or token is exit status 1."""
+    from service.settings import Settings
+
+    try:
+        with database_session(Settings()) as session:
+            return action(session)
+    except (LookupError, ValueError) as exc:
+        print(f"streetscan {command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    import sys
-
     from pydantic import ValidationError
 
     from service.auth import create_user
     from service.models import UserCreate, validation_message
-    from service.settings import Settings
 
     try:
         wanted = UserCreate(name=args.name, role=args.role, password=args.password)
     except ValidationError as exc:
         print(f"streetscan user add: {validation_message(exc)}", file=sys.stderr)
         return 2
+
+    def add(session: Session) -> int:
+        user, token = create_user(session, wanted.name, wanted.role, wanted.password)
+        print(f"added {user.role} {user.name!r} (id {user.id}); API token:")
+        print(token)
+        return 0
+
+    return _with_database("user add", add)
+
+
+def _user_enable(args: argparse.Namespace) -> int:
+    from service.auth import find_user, set_disabled
+
+    def change(session: Session) -> int:
+        set_disabled(session, find_user(session, args.name), args.disabled)
+        print(f"{args.name}: {'disabled (sessions ended, tokens stopped)' if args.disabled else 'enabled'}")
+        return 0
+
+    return _with_database(f"user {'disable' if args.disabled else 'enable'}", change)
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from service.auth import find_user, set_password
+    from service.models import Password, validation_message
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass(f"new password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("streetscan user passwd: the passwords differ", file=sys.stderr)
+            return 2
     try:
-        with database_session(Settings()) as session:
-            user, token = create_user(session, wanted.name, wanted.role, wanted.password)
-    except ValueError as exc:
-        print(f"streetscan user add: {exc}", file=sys.stderr)
-        return 1
-    print(f"added {user.role} {user.name!r} (id {user.id}); API token:")
-    print(token)
-    return 0
+        TypeAdapter(Password).validate_python(password)
+    except ValidationError as exc:
+        print(f"streetscan user passwd: password {validation_message(exc)}", file=sys.stderr)
+        return 2
+
+    def change(session: Session) -> int:
+        set_password(session, find_user(session, args.name), password)
+        print(f"{args.name}: password set; their web sessions ended")
+        return 0
+
+    return _with_database("user passwd", change)
+
+
+def _token_add(args: argparse.Namespace) -> int:
+    from service.auth import find_user, issue_token
+
+    def add(session: Session) -> int:
+        user = find_user(session, args.user)
+        token = issue_token(session, user, args.name, args.expires)
+        session.commit()
+        until = f", expires {args.expires:%Y-%m-%d %H:%M} UTC" if args.expires else ""
+        print(f"new API token for {user.name!r}{until}:")
+        print(token)
+        return 0
+
+    return _with_database("token add", add)
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from service.auth import find_user, tokens
+    from service.models import utcnow
+
+    def show(session: Session) -> int:
+        now = utcnow()
+        rows = tokens(session, find_user(session, args.user) if args.user else None)
+        print(f"{'id':>5}  {'user':<16} {'name':<20} {'created':<16} {'expires':<16} state")
+        for token, user_name in rows:
+            expired = token.expires_at is not None and token.expires_at <= now
+            state = "revoked" if token.revoked_at else "expired" if expired else "active"
+            expires = f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never"
+            created = f"{token.created_at:%Y-%m-%d %H:%M}"
+            print(f"{token.id:>5}  {user_name:<16} {token.name or '':<20} {created} {expires:<16} {state}")
+        return 0
+
+    return _with_database("token list", show)
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from service.auth import revoke_token
+    from service.models import utcnow
+
+    def revoke(session: Session) -> int:
+        token = revoke_token(session, args.id, utcnow())
+        print(f"token {token.id} revoked")
+        return 0
+
+    return _with_database("token revoke", revoke)
 
 
 def add_cameras_parser(sub: argparse._SubParsersAction) -> None:
@@ -122,8 +263,6 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _export_dataset(args: argparse.Namespace) -> int:
-    import sys
-
     from service.dataset_export import ExportError, export_dataset
     from service.settings import Settings
     from vision import Taxonomy

@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
 
+def private_folder(path: Path) -> Path:
+    """Create a folder (and missing parents) readable by its owner only (0700); an existing one is left as it is."""
+    if not path.is_dir():
+        for missing in reversed([path, *path.parents]):
+            if not missing.exists():
+                missing.mkdir(mode=0o700)
+    return path
+
+
 def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
-    """An engine for ``url``; for a SQLite file, its folder is created and the pragmas set per connection."""
+    """An engine for ``url``; a SQLite file is created owner-only (0600, in a 0700 folder when the
+    folder is new) and its pragmas are set per connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        private_folder(path.parent)
+        with contextlib.suppress(FileExistsError):  # SQLite takes an empty file as a new database
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     engine = create_engine(url, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -36,16 +55,18 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
-    """An Alembic config for the shipped migrations that runs on ``engine``."""
+def alembic_config(engine: Engine, settings: Settings | None = None) -> Config:
+    """An Alembic config for the shipped migrations that runs on ``engine``; data migrations find
+    the service's folders in ``settings`` (default: read from the environment)."""
     config = Config(str(ALEMBIC_INI))
     config.attributes["engine"] = engine
+    config.attributes["settings"] = settings
     return config
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, settings: Settings | None = None) -> None:
     """Bring the schema to the newest revision (a no-op when it is there already)."""
-    command.upgrade(alembic_config(engine), "heads")
+    command.upgrade(alembic_config(engine, settings), "heads")
 
 
 @contextmanager

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from shapely.geometry import Polygon
+from shapely.validation import explain_validity
+
 from vision import EARTH_RADIUS_M, haversine_m
 
 M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
@@ -53,7 +56,26 @@ def validate_geometry(geometry: Any) -> dict[str, Any]:
     rings = [_positions(ring, 4, "Polygon ring") for ring in coords]
     if any(ring[0] != ring[-1] for ring in rings):
         raise ValueError("Polygon rings must be closed (first position == last)")
+    problem = polygon_problem(rings)
+    if problem:
+        raise ValueError(f"Polygon is not valid: {problem}")
     return {"type": kind, "coordinates": [[list(p) for p in ring] for ring in rings]}
+
+
+def polygon_problem(rings: list[list[Position]] | list[list[list[float]]], unit_m: float | None = None) -> str | None:
+    """Why a polygon (outer ring, then holes; each closed) is unusable, or None: a self-intersection
+    or a hole outside its ring as shapely's validity check explains it, or an area under 1 square
+    metre (``unit_m``: None for WGS-84 [lon, lat] degrees, else metres per coordinate unit)."""
+    shape = Polygon(rings[0], rings[1:])
+    if not shape.is_valid:
+        return explain_validity(shape)
+    if unit_m is None:
+        square_m = M_PER_DEG**2 * math.cos(math.radians(shape.centroid.y))
+    else:
+        square_m = unit_m**2
+    if shape.area * square_m < 1.0:
+        return "it has no area (under 1 square metre)"
+    return None
 
 
 def point(lat: float, lon: float) -> dict[str, Any]:

@@ -20,10 +20,11 @@ from service.models import Hotspot, HotspotCreate, HotspotKind, utcnow, validati
 
 
 class CatalogError(ValueError):
-    """A GeoJSON collection that cannot be imported; ``errors`` name each bad feature."""
+    """A GeoJSON collection that cannot be imported; ``errors`` are (feature index, or None for the
+    collection as a whole, and what is wrong)."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
+    def __init__(self, errors: list[tuple[int | None, str]]) -> None:
+        super().__init__("; ".join(msg if i is None else f"feature {i}: {msg}" for i, msg in errors))
         self.errors = errors
 
 
@@ -120,10 +121,10 @@ def export_collection(session: Session) -> dict[str, Any]:
 def parse_collection(data: Any) -> list[HotspotCreate]:
     """Validate a GeoJSON FeatureCollection; raises CatalogError listing every bad feature."""
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        raise CatalogError(["expected a GeoJSON FeatureCollection"])
+        raise CatalogError([(None, "expected a GeoJSON FeatureCollection")])
     features = data.get("features")
     if not isinstance(features, list):
-        raise CatalogError(["a FeatureCollection needs a 'features' list"])
+        raise CatalogError([(None, "a FeatureCollection needs a 'features' list")])
     items, errors, keys = [], [], set()
     for i, feat in enumerate(features):
         try:
@@ -142,9 +143,9 @@ def parse_collection(data: Any) -> list[HotspotCreate]:
             keys.add(item.key)
             items.append(item)
         except ValidationError as exc:
-            errors.append(f"feature {i}: {validation_message(exc)}")
+            errors.append((i, validation_message(exc)))
         except ValueError as exc:
-            errors.append(f"feature {i}: {exc}")
+            errors.append((i, str(exc)))
     if errors:
         raise CatalogError(errors)
     return items

@@ -20,9 +20,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from service.geometry import validate_geometry
+from service.evidence import is_key
+from service.geometry import polygon_problem, validate_geometry
+from service.inputs import MAX_ID, CleanInput, RowId, Text, UtcTime
 from vision import LIVE_SCHEMES, StreamState
 
 
@@ -134,24 +137,33 @@ class UserBase(SQLModel):
     role: Role = Field(sa_type=EnumText(Role))
 
 
-class UserCreate(UserBase):
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+"""A web login password."""
+
+
+class UserCreate(CleanInput, UserBase):
+    password: Password | None = None
 
 
 class User(UserBase, table=True):
+    """``disabled``: the user can neither log in nor use a token (sessions end when it is set)."""
+
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str | None = Field(default=None, sa_type=sa.String(256))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class UserPublic(UserBase):
     id: int
+    disabled: bool
 
 
 class ApiToken(SQLModel, table=True):
-    """An API token, kept only as its SHA-256 hex digest."""
+    """An API token, kept only as its SHA-256 hex digest; it stops working at ``expires_at`` or
+    once ``revoked_at`` is set (the row stays, for the record)."""
 
     __tablename__ = "api_tokens"
 
@@ -159,6 +171,21 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(unique=True, index=True, sa_type=sa.String(64))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    name: str | None = Field(default=None, max_length=100, sa_type=sa.String(100))
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A logged-in web session, kept server-side under the SHA-256 hex digest of its random id
+    (the cookie carries the id): deleting the row ends the session wherever its cookie is."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, sa_type=sa.String(64))
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 # --- hotspots ---------------------------------------------------------------------------------
@@ -197,7 +224,7 @@ class HotspotBase(SQLModel):
             raise ValueError("only a school_zone has active_hours")
 
 
-class HotspotCreate(HotspotBase):
+class HotspotCreate(CleanInput, HotspotBase):
     """One imported hotspot: a GeoJSON feature's properties plus its geometry (validated)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -229,13 +256,13 @@ class Hotspot(HotspotBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class LocateRequest(SQLModel):
+class LocateRequest(CleanInput):
     """Exactly one of: ``lat``+``lon`` (a point), ``geometry`` (GeoJSON), ``case_id`` (the case's position)."""
 
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     geometry: dict[str, Any] | None = None
-    case_id: int | None = None
+    case_id: RowId | None = None
     buffer_m: float | None = Field(default=None, ge=0, le=5000)
 
     @model_validator(mode="after")
@@ -273,7 +300,11 @@ class CaseBase(SQLModel):
 
 
 class Case(CaseBase, table=True):
-    """``cell_x``/``cell_y`` index the case on the dedup grid (see ``service.cases.grid_cell``)."""
+    """``cell_x``/``cell_y`` index the case on the dedup grid (see ``service.cases.grid_cell``).
+
+    ``version`` counts the changes of the row: every update is made only if the row still has the
+    version it was read with (else SQLAlchemy raises ``StaleDataError``), so two writers never
+    silently overwrite each other."""
 
     __tablename__ = "cases"
     __table_args__ = (sa.Index("ix_cases_category_cell", "category", "cell_x", "cell_y"),)
@@ -283,10 +314,18 @@ class Case(CaseBase, table=True):
     cell_y: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+    @declared_attr
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared attribute takes the class
+        return {"version_id_col": cls.__table__.c.version}
 
 
 class CasePublic(CaseBase):
+    """``version``: send it back (or ``expected_status``) with a decision to refuse it if the case changed."""
+
     id: int
+    version: int
     hotspot_name: str | None = None
     located: bool
 
@@ -322,21 +361,33 @@ class CaseEventPublic(SQLModel):
     detail: dict[str, Any] | None
 
 
-class ReviewRequest(SQLModel):
-    """``recategorize`` needs ``category``; ``confirm``/``reject`` may carry one too."""
+class Expectation(CleanInput):
+    """What the client last saw of the case: a decision on a case whose status (or version) has
+    changed since is refused with 409 instead of overwriting the other change."""
+
+    expected_status: CaseStatus | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class Decision(CleanInput):
+    """A reviewer's decision: ``recategorize`` needs ``category``; ``confirm``/``reject`` may carry one too."""
 
     decision: Literal["confirm", "reject", "recategorize"]
     category: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
-    def _category_for_recategorize(self) -> ReviewRequest:
+    def _category_for_recategorize(self) -> Decision:
         if self.decision == "recategorize" and not self.category:
             raise ValueError("recategorize needs a category")
         return self
 
 
-class StatusRequest(SQLModel):
+class ReviewRequest(Expectation, Decision):
+    """``POST /api/cases/{id}/review``: a decision and, optionally, what the client last saw."""
+
+
+class StatusRequest(Expectation):
     status: CaseStatus
     note: str | None = Field(default=None, max_length=2000)
 
@@ -344,18 +395,24 @@ class StatusRequest(SQLModel):
 # --- observations -----------------------------------------------------------------------------
 
 
+MAX_SECONDS = 1e6
+"""The largest t_first/t_last/t_best accepted (about 11 days of video)."""
+MAX_PIXEL = 100_000
+"""The largest bbox coordinate accepted, in pixels."""
+
+
 class ObservationBase(SQLModel):
     """The observation contract (see ``vision.observe.Observation``): times t_* in seconds from the
     video start, ``bbox`` [x1, y1, x2, y2] pixels, ``crop`` and ``keyframe`` (the whole best frame)
-    relative paths (see ``service.evidence.evidence_file``)."""
+    evidence-store keys (see ``service.evidence``)."""
 
     track_id: str = Field(min_length=1, max_length=128, sa_type=sa.String(128))
     category: str = Field(min_length=1, max_length=64, sa_type=sa.String(64))
     label: str = Field(max_length=128, sa_type=sa.String(128))
     confidence: float = Field(ge=0, le=1)
-    t_first: float = Field(ge=0)
-    t_last: float = Field(ge=0)
-    t_best: float = Field(ge=0)
+    t_first: float = Field(ge=0, le=MAX_SECONDS)
+    t_last: float = Field(ge=0, le=MAX_SECONDS)
+    t_best: float = Field(ge=0, le=MAX_SECONDS)
     observed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     bbox: list[float] = Field(sa_type=sa.JSON)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -364,25 +421,33 @@ class ObservationBase(SQLModel):
     keyframe: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
 
 
-class ObservationCreate(ObservationBase):
-    """One item of ``POST /api/observations``, validated on its own so one bad item spoils nothing else."""
+class ObservationCreate(CleanInput, ObservationBase):
+    """One item of ``POST /api/observations``, validated on its own so one bad item spoils nothing
+    else. ``crop``/``keyframe`` are keys ``POST /api/evidence`` returned, or null."""
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
-    @field_validator("observed_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value
+    observed_at: UtcTime | None = None
 
     @field_validator("bbox")
     @classmethod
     def _box(cls, value: list[float]) -> list[float]:
         if len(value) != 4:
             raise ValueError("bbox must be [x1, y1, x2, y2]")
+        if not all(0 <= v <= MAX_PIXEL for v in value):
+            raise ValueError(f"bbox coordinates must be pixels from 0 to {MAX_PIXEL}")
         if value[2] < value[0] or value[3] < value[1]:
             raise ValueError("bbox needs x2 >= x1 and y2 >= y1")
+        return value
+
+    @field_validator("crop", "keyframe")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not is_key(value):
+            raise ValueError(
+                "not an evidence key (ab/<sha256>.jpg or .png): send the image to POST /api/evidence "
+                "and use the key it returns"
+            )
         return value
 
     @model_validator(mode="after")
@@ -422,6 +487,13 @@ class ObservationPublic(ObservationBase):
     keyframe_url: str | None
 
 
+class EvidencePublic(SQLModel):
+    """A stored evidence image: its store ``key`` and ``size`` in bytes."""
+
+    key: str
+    size: int
+
+
 class CaseDetail(CasePublic):
     observations: list[ObservationPublic]
     events: list[CaseEventPublic]
@@ -430,7 +502,7 @@ class CaseDetail(CasePublic):
 class IngestRequest(SQLModel):
     """``observations`` items are checked one by one (see ``ObservationCreate``)."""
 
-    source: str = Field(min_length=1, max_length=200)
+    source: Text = Field(min_length=1, max_length=200)
     observations: list[Any]
 
 
@@ -594,6 +666,9 @@ def _polygons(value: list[list[list[float]]]) -> list[list[list[float]]]:
             raise ValueError("a polygon has 3 to 100 [x, y] points")
         if any(x < 0 or y < 0 for x, y in polygon):
             raise ValueError("polygon points are image pixels, >= 0")
+        problem = polygon_problem([[*polygon, polygon[0]]], unit_m=1.0)
+        if problem:
+            raise ValueError(f"polygon {polygon}: {problem}")
     return value
 
 
@@ -631,14 +706,14 @@ class CameraBase(SQLModel):
     enabled: bool = True
 
 
-class CameraCreate(CameraBase):
+class CameraCreate(CleanInput, CameraBase):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 _CAMERA_NOT_NULL = frozenset({"name", "url", "lat", "lon", "offset_m", "fps", "transport", "enabled"})
 
 
-class CameraUpdate(SQLModel):
+class CameraUpdate(CleanInput):
     """``PATCH /api/cameras/{id}``: the fields given replace the camera's; null clears an optional one."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from service.categories import category_policies
 from vision import SAMPLES_DIR, CategoryPolicy, FocusPolicy, default_model
 
+MIB = 1024 * 1024
+
 
 def default_workers() -> int:
     """Videos processed at once by default: one per two CPU cores, at least one."""
@@ -41,6 +43,12 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")
 
     max_observations_per_request: int = Field(1000, ge=1)
+    max_body_mb: float = Field(16.0, gt=0, description="the most a request body may hold, MiB (uploads: max_upload_mb)")
+    max_evidence_mb: float = Field(10.0, gt=0, description="the most one evidence image may hold, in MiB")
+    login_max_failures: int = Field(5, ge=1, description="failed logins of one account before it is locked a while")
+    login_max_failures_per_address: int = Field(20, ge=1, description="failed logins from one client address, likewise")
+    login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, s; doubles per failure")
+    login_max_lockout_s: float = Field(900.0, gt=0, description="longest lock, seconds")
     taxonomy_path: Path | None = None
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
@@ -108,7 +116,17 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         """``max_upload_mb`` in bytes."""
-        return int(self.max_upload_mb * 1024 * 1024)
+        return int(self.max_upload_mb * MIB)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """``max_body_mb`` in bytes."""
+        return int(self.max_body_mb * MIB)
+
+    @property
+    def max_evidence_bytes(self) -> int:
+        """``max_evidence_mb`` in bytes."""
+        return int(self.max_evidence_mb * MIB)
 
     def policy(self, category: str) -> CategoryPolicy | None:
         """The taxonomy's policy for one category (None: not one of its categories)."""

@@ -130,8 +130,10 @@ class _Parts:
 
 
 def _base_name(name: str) -> str:
-    """A client file name without any folders, at most 255 characters; ``upload`` when empty."""
-    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "upload"
+    """A client file name without any folders or control characters, at most 255 characters;
+    ``upload`` when empty."""
+    printable = "".join(c for c in name if c.isprintable())
+    return printable.replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "upload"
 
 
 async def receive(

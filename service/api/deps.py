@@ -1,19 +1,28 @@
-"""Request dependencies: database session, settings, clock, the token's user and role checks."""
+"""Request dependencies: database session, settings, clock, writer, the token's user and role
+checks, bounded path and query ids; and ``ApiRoute``, the route class of every API router, which
+checks the token and role before the request body is read and documents the errors every route
+of its kind can answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from service.api.errors import errors
 from service.auth import has_role, user_for_token
+from service.inputs import MAX_ID, MAX_OFFSET
 from service.models import Role, User
 from service.settings import Settings
+from service.writer import Writer
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -35,33 +44,43 @@ def get_categories(request: Request) -> frozenset[str]:
     return request.app.state.categories
 
 
-def get_write_lock(request: Request) -> AbstractContextManager:
-    """The process-wide lock a handler holds while it writes: one writer at a time (SQLite allows
-    no more). Taken inside the handler, so it is acquired and released on the same thread."""
-    return request.app.state.write_lock
+def get_writer(request: Request) -> Writer:
+    """The writer a handler holds (``with writer:``) around each write transaction (see ``service.writer``)."""
+    return request.app.state.writer
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
-WriteLock = Annotated[AbstractContextManager, Depends(get_write_lock)]
+WriterDep = Annotated[Writer, Depends(get_writer)]
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-bearer = HTTPBearer(auto_error=False, description="an API token from `streetscan user add`")
+bearer = HTTPBearer(auto_error=False, description="an API token from `streetscan user add` or `streetscan token add`")
 
 
 def get_current_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> User:
-    """The user of the ``Authorization: Bearer`` token; 401 without a valid one."""
-    if credentials is None or not credentials.credentials.strip():
+    """The enabled user of the ``Authorization: Bearer`` token (a live one: not revoked, not
+    expired); 401 without one. Looked up once per request."""
+    user = getattr(request.state, "user", None)
+    if user is not None:
+        return user
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    user = user_for_token(session, credentials.credentials.strip())
+    with Session(request.app.state.engine) as session:
+        user = user_for_token(session, token, request.app.state.clock())
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+    request.state.user = user
     return user
 
 
@@ -77,9 +96,58 @@ def require(*roles: Role) -> Callable[[User], User]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"needs role {wanted}")
         return user
 
+    check.roles = roles  # type: ignore[attr-defined] - marks a role check for ApiRoute
     return check
 
 
 AdminUser = Annotated[User, Depends(require())]
 ReviewerUser = Annotated[User, Depends(require(Role.reviewer))]
 UploaderUser = Annotated[User, Depends(require(Role.uploader))]
+
+
+def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """Every dependency function of a route, nested ones included."""
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from dependency_calls(sub)
+
+
+def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> bool:
+    return bool(dependant.body_params) or "requestBody" in (openapi_extra or {})
+
+
+class ApiRoute(APIRoute):
+    """An API route that checks the bearer token, then the role, before its body is read (no
+    work for an unknown caller), and documents 400/401/403/413/422 where it can answer them."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        dependant = get_dependant(path=path, call=endpoint)
+        calls = list(dependency_calls(dependant))
+        self.authenticates = get_current_user in calls
+        self.role_checks = [c for c in calls if hasattr(c, "roles")]
+        has_body = _has_body(dependant, kwargs.get("openapi_extra"))
+        has_input = has_body or bool(dependant.path_params or dependant.query_params)
+        applies = {
+            400: has_body,
+            401: self.authenticates,
+            403: bool(self.role_checks),
+            413: has_body,
+            422: has_input,
+        }
+        codes = [code for code, yes in applies.items() if yes]
+        kwargs["responses"] = {**errors(*codes), **(kwargs.get("responses") or {})}
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not self.authenticates:
+            return handler
+
+        async def authenticated_first(request: Request) -> Response:
+            user = await run_in_threadpool(get_current_user, request, await bearer(request))
+            for check in self.role_checks:
+                check(user)
+            return await handler(request)
+
+        return authenticated_first

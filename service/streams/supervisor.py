@@ -16,6 +16,7 @@ from service.models import Camera, utcnow
 from service.settings import Settings
 from service.streams.worker import CameraRuntime, CameraWorker, camera_config
 from service.streams.writer import ObservationWriter
+from service.writer import Writer
 from vision import Detector, InferenceLoop, StreamState, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class Supervisor:
         self.settings = settings
         self.clock = clock
         self.taxonomy = Taxonomy.load(settings.taxonomy_path)
-        lock = write_lock if write_lock is not None else threading.Lock()
+        lock = write_lock if write_lock is not None else Writer(engine)
         self.writer = ObservationWriter(engine, settings, frozenset(self.taxonomy.categories), lock, clock)
         self.inference = InferenceLoop(load_detector or (lambda: Detector(settings.model_path)))
         self.workers: dict[int, CameraWorker] = {}
@@ -117,7 +118,7 @@ def run_until(settings: Settings, stop: threading.Event) -> None:
     from service.db import make_engine, migrate
 
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
-    migrate(engine)
+    migrate(engine, settings)
     supervisor = Supervisor(engine, settings)
     supervisor.start()
     try:

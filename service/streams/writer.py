@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class ObservationWriter:
     """Takes (source, observations) from any thread; one thread stores them in arrival order.
 
-    Each batch is stored under ``write_lock`` (the lock the API's writers hold), through the same
+    Each batch is stored under ``write_lock`` (the writer the API holds, ``service.writer``), through the same
     ingest function as ``POST /api/observations``. The queue holds at most ``maxsize`` batches; when
     the database falls that far behind, new batches are dropped and logged rather than piling up.
     """

@@ -1,22 +1,28 @@
 """Who is looking: the session cookie's user, role checks and the CSRF check for every web post.
 
 Pages (``PageViewer``) send a visitor without a session to the login form; images, fragments and
-posts (``Viewer``, ``Poster``) answer 401 instead. Posts must carry the session's CSRF token, in
-the ``X-CSRF-Token`` header (scripts) or the ``csrf_token`` form field (forms).
+posts (``Viewer``, ``Poster``) answer 401 instead, before their body is read (``WebRoute``). Posts
+must carry the session's CSRF token, in the ``X-CSRF-Token`` header (scripts) or the
+``csrf_token`` form field (forms).
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.routing import APIRoute
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import SessionDep
+from service.api.deps import SessionDep, dependency_calls
 from service.auth import has_role
 from service.models import Role, User
-from service.web.sessions import COOKIE, WebSession, decode, password_fingerprint
+from service.sessions import session_user
+from service.web.sessions import COOKIE, WebSession, decode
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -60,13 +66,12 @@ def read_session(request: Request) -> WebSession | None:
 
 
 def _visitor(request: Request, db: SessionDep) -> Visitor | None:
+    """The user of the request's live server-side session, or None."""
     session = read_session(request)
-    if session is None or session.user_id is None:
+    if session is None or session.session_id is None:
         return None
-    user = db.get(User, session.user_id)
-    if user is None or session.password != password_fingerprint(session_key(request), user.password_hash):
-        return None
-    return Visitor(user, session)
+    user = session_user(db, session.session_id, request.app.state.clock())
+    return None if user is None else Visitor(user, session)
 
 
 def page_visitor(request: Request, db: SessionDep) -> Visitor:
@@ -81,13 +86,35 @@ def page_visitor(request: Request, db: SessionDep) -> Visitor:
 
 
 def visitor(request: Request, db: SessionDep) -> Visitor:
-    """The reviewer or admin behind an image, fragment or post; 401 without a session, 403 without the role."""
-    found = _visitor(request, db)
+    """The reviewer or admin behind an image, fragment or post; 401 without a session, 403 without
+    the role. Checked once per request."""
+    found = getattr(request.state, "visitor", None) or _visitor(request, db)
     if found is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
     if not has_role(found.user, Role.reviewer):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "needs role reviewer or admin")
+    request.state.visitor = found
     return found
+
+
+def _visitor_first(request: Request) -> None:
+    with Session(request.app.state.engine) as db:
+        visitor(request, db)
+
+
+class WebRoute(APIRoute):
+    """A web route that checks its visitor (a live session with the role) before its body is read."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if visitor not in set(dependency_calls(self.dependant)):
+            return handler
+
+        async def visitor_first(request: Request) -> Response:
+            await run_in_threadpool(_visitor_first, request)
+            return await handler(request)
+
+        return visitor_first
 
 
 async def sent_csrf(request: Request) -> str:

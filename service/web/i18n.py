@@ -49,6 +49,21 @@ TEXT: dict[str, tuple[str, str]] = {
     "bad_login": ("用户名或密码错误", "Wrong user name or password"),
     "no_web_role": ("该账号无审核权限", "This account may not use the review view"),
     "form_expired": ("表单已过期，请重试", "The form expired: please try again"),
+    "too_many": ("登录失败次数过多，请 {n} 秒后再试", "Too many failed logins: try again in {n} s"),
+    "no_users_yet": (
+        "尚无任何用户：请打开启动服务时控制台打印的一次性设置链接，创建第一个管理员。",
+        "No user exists yet: open the one-time setup link the server printed on its console to create the first admin.",
+    ),
+    "setup": ("创建第一个管理员", "Create the first admin"),
+    "setup_help": (
+        "此链接只能使用一次，一小时内有效。该账号为管理员，可在“用户”页添加其他用户。",
+        "This link works once, within an hour. The account is an admin, who can add other users on the Users page.",
+    ),
+    "password_again": ("再次输入密码", "Password again"),
+    "passwords_differ": ("两次输入的密码不一致", "The passwords differ"),
+    "create": ("创建", "Create"),
+    "conflict": ("此案件已被 {by} 于 {at} 处理为 {status}", "This case was already set to {status} by {by} at {at}"),
+    "conflict_changed": ("此案件已被他人更新（当前：{status}），请刷新后再操作", "This case was changed meanwhile (now {status}): reload it first"),
     "queue": ("审核队列", "Review queue"),
     "hotspots": ("热点", "Hotspots"),
     "users": ("用户", "Users"),
@@ -120,6 +135,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "add": ("添加", "Add"),
     "web_login": ("可登录网页", "web login"),
     "token_once": ("API 令牌（仅显示一次）", "API token (shown once)"),
+    "account": ("账号", "Account"),
+    "enabled": ("启用", "enabled"),
+    "disabled": ("已停用", "disabled"),
+    "disable": ("停用", "Disable"),
+    "enable": ("启用", "Enable"),
+    "new_password": ("新密码", "New password"),
+    "reset_password": ("重置密码", "Reset password"),
+    "notice_disabled": ("已停用该用户：其会话已结束，令牌已失效", "User disabled: their sessions ended and tokens stopped working"),
+    "notice_enabled": ("已启用该用户", "User enabled"),
+    "notice_password": ("密码已重置，该用户的会话已结束", "Password reset: the user's sessions ended"),
+    "notice_not_yourself": ("不能停用自己的账号", "You cannot disable your own account"),
     "error": ("出错了", "Something went wrong"),
     "back": ("返回", "Back"),
     "notice_status": ("状态已更新", "Status changed"),
@@ -168,6 +194,10 @@ class Labels:
     def category(self, category: str) -> str:
         names = self._categories.get(category)
         return names[self._i] if names else category
+
+    def message(self, key_or_text: str) -> str:
+        """The label of ``key_or_text`` when it is a label key, else the text as it is (a server message)."""
+        return self(key_or_text) if key_or_text in TEXT else key_or_text
 
 
 def taxonomy_categories(path: Path | None) -> dict[str, tuple[str, str]]:

@@ -5,6 +5,7 @@ The review queue pages with a keyset cursor, so cards decided meanwhile never sh
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, func, select
 
 from service.cases import OPEN
+from service.inputs import MAX_ID, utc_time
 from service.models import Case, CaseStatus, Hotspot, HotspotKind, Observation
 
 QUEUE = (CaseStatus.new, CaseStatus.reopened)
@@ -108,10 +110,14 @@ def _after(order: Order, keys: tuple, cursor: str):  # noqa: ANN202 - a SQL cond
     """Rows after the cursor in the page order; raises ValueError on a malformed cursor."""
     raw_key, _, raw_id = cursor.rpartition("~")
     case_id = int(raw_id)
+    if not 0 <= case_id <= MAX_ID:
+        raise ValueError(f"case id {case_id} out of range")
     if order == "newest":
-        key = datetime.fromisoformat(raw_key)
+        key = utc_time(raw_key)
         return or_(keys[0] < key, and_(keys[0] == key, keys[1] < case_id))
     value = float(raw_key)
+    if not math.isfinite(value):
+        raise ValueError(f"confidence {value} is not a number")
     return or_(keys[0] > value, and_(keys[0] == value, keys[1] > case_id))
 
 

@@ -14,6 +14,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from service.decisions import Conflict
 from service.web.deps import Visitor
 from service.web.i18n import Labels, request_lang, taxonomy_categories
 
@@ -58,11 +59,22 @@ class Page:
         self.path = request.url.path
         self.here = self.path + (f"?{request.url.query}" if request.url.query else "")
         self.zone = ZoneInfo(settings.timezone)
+        self.now = request.app.state.clock()
         self._colour = {c: i % PALETTE_SIZE for i, c in enumerate(self.categories)}
 
     def local(self, at: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         """An aware UTC time as local wall time in the service's time zone."""
         return at.astimezone(self.zone).strftime(fmt) if at else ""
+
+    def conflict(self, conflict: Conflict) -> str:
+        """A stale decision as the visitor reads it: 此案件已被 X 于 HH:MM 处理为 已确认 (with the date
+        when that was not today)."""
+        status = self.t.status(conflict.status)
+        if conflict.at is None:
+            return self.t("conflict_changed").format(status=status)
+        same_day = self.local(conflict.at, "%Y%m%d") == self.local(self.now, "%Y%m%d")
+        at = self.local(conflict.at, "%H:%M" if same_day else "%m-%d %H:%M")
+        return self.t("conflict").format(by=conflict.by or self.t("system"), at=at, status=status)
 
     def colour(self, category: str) -> str:
         """The CSS class colouring a category (taxonomy order; unknown ones share the last colour)."""

@@ -1,9 +1,9 @@
-"""Signed cookie sessions for the web view.
+"""Session cookies for the web view.
 
-A session is a small JSON payload (user id, CSRF token, expiry, password fingerprint) plus its
-HMAC-SHA256 under the server's secret; nothing is stored server-side. The password fingerprint
-ends every session of a user whose password changes. Anonymous sessions (no user) only carry the
-CSRF token the login form needs.
+The cookie is a small JSON payload (CSRF token, expiry, session id) plus its HMAC-SHA256 under the
+server's secret. A logged-in session's id names a server-side session (``service.sessions``),
+which logout, a password change or disabling the user ends; the signature alone opens nothing.
+Anonymous sessions (no id) only carry the CSRF token the login form needs.
 """
 
 from __future__ import annotations
@@ -17,29 +17,29 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import Request, Response
 
+from service.sessions import TTL
+
 COOKIE = "streetscan_session"
-TTL = timedelta(hours=12)
 SECRET_FILE = "session-secret"
 
 
 @dataclass(frozen=True)
 class WebSession:
-    """``user_id`` None: anonymous; ``expires`` is a Unix time in seconds."""
+    """``session_id`` None: anonymous; ``expires`` is a Unix time in seconds."""
 
     csrf: str
     expires: int
-    user_id: int | None = None
-    password: str | None = None
+    session_id: str | None = None
 
     @classmethod
-    def start(cls, now: datetime, user_id: int | None = None, password: str | None = None) -> WebSession:
-        """A fresh session (new CSRF token) lasting TTL from ``now``."""
-        return cls(secrets.token_urlsafe(32), int((now + TTL).timestamp()), user_id, password)
+    def start(cls, now: datetime, session_id: str | None = None) -> WebSession:
+        """A fresh cookie session (new CSRF token) lasting TTL from ``now``."""
+        return cls(secrets.token_urlsafe(32), int((now + TTL).timestamp()), session_id)
 
 
 def _b64(raw: bytes) -> str:
@@ -52,7 +52,7 @@ def _unb64(text: str) -> bytes:
 
 def encode(session: WebSession, key: bytes) -> str:
     """The cookie value: ``payload.signature``, both URL-safe base64."""
-    payload = _b64(json.dumps([session.csrf, session.expires, session.user_id, session.password]).encode())
+    payload = _b64(json.dumps([session.csrf, session.expires, session.session_id]).encode())
     return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}"
 
 
@@ -66,12 +66,12 @@ def decode(value: str | None, key: bytes, now: datetime) -> WebSession | None:
         session = WebSession(*json.loads(_unb64(payload)))
     except (ValueError, TypeError, binascii.Error):
         return None
-    return session if session.expires > now.timestamp() else None
-
-
-def password_fingerprint(key: bytes, password_hash: str | None) -> str:
-    """A short MAC of the stored password hash: changes whenever the password does."""
-    return hmac.new(key, (password_hash or "").encode(), hashlib.sha256).hexdigest()[:16]
+    well_formed = (
+        isinstance(session.csrf, str)
+        and isinstance(session.expires, int)
+        and isinstance(session.session_id, str | None)
+    )
+    return session if well_formed and session.expires > now.timestamp() else None
 
 
 def set_cookie(response: Response, request: Request, session: WebSession, key: bytes) -> None:

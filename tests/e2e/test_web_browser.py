@@ -55,24 +55,29 @@ class Server:
     data_dir: Path
     tokens: dict[str, str]
 
-    def api(self, role: str, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the HTTP API as the user of ``role``; insists on a 200."""
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+    def api(
+        self, role: str, method: str, path: str, expect: int = 200, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        """Call the HTTP API as the user of ``role``; insists on the ``expect`` status."""
+        headers = {**(headers or {}), "Authorization": f"Bearer {self.tokens[role]}"}
         response = httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-        assert response.status_code == 200, response.text
+        assert response.status_code == expect, response.text
         return response.json()
 
 
-def _crop(path: Path, colour: tuple[int, int, int], text: str) -> None:
-    """A small stand-in evidence crop: a coloured tile with its name."""
+def _crop(server: Server, colour: tuple[int, int, int], text: str) -> str:
+    """A small stand-in evidence crop (a coloured tile with its name) sent to the evidence store; its key."""
     image = np.full((220, 160, 3), colour, np.uint8)
     cv2.rectangle(image, (20, 40), (140, 200), (255, 255, 255), 3)
     cv2.putText(image, text, (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), image)
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    headers = {"Content-Type": "image/jpeg"}
+    return server.api("uploader", "POST", "/api/evidence", expect=201, content=jpeg, headers=headers)["key"]
 
 
-def _observation(track: str, category: str, conf: float, north: float, east: float, at: str) -> dict[str, Any]:
+def _observation(
+    track: str, category: str, conf: float, north: float, east: float, at: str, crop: str
+) -> dict[str, Any]:
     lat, lon = near(north, east)
     return {
         "track_id": track,
@@ -86,7 +91,7 @@ def _observation(track: str, category: str, conf: float, north: float, east: flo
         "bbox": [40, 60, 200, 300],
         "lat": lat,
         "lon": lon,
-        "crop": f"crops/{track}.jpg",
+        "crop": crop,
     }
 
 
@@ -146,9 +151,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         wait_until(lambda: process.poll() is not None or healthy(srv.url), 60, "server up", log)
         assert process.poll() is None, log.read_text()[-2000:]
         srv.api("admin", "POST", "/api/hotspots/import", json=LOCATED)
-        for track, category, *_ in SCENE:
-            _crop(data_dir / "crops" / f"{track}.jpg", COLOURS[category], track)
-        items = [_observation(*row) for row in SCENE]
+        items = [_observation(*row, crop=_crop(srv, COLOURS[row[1]], row[0])) for row in SCENE]
         result = srv.api("uploader", "POST", "/api/observations", json={"source": "patrol-0512", "observations": items})
         assert result["accepted"] == len(SCENE)
         yield srv
@@ -314,3 +317,15 @@ def test_assign_case_to_unlocated_hotspot_locates_it(browser: Browser, server: S
     shoot(tablet, "case-tablet")
     tablet.goto(server.url + "/hotspots")
     shoot(tablet, "hotspots-tablet")
+
+
+def test_a_case_decided_meanwhile_is_refused_with_who_decided_it(browser: Browser, server: Server) -> None:
+    page = log_in(browser, server, "reviewer")
+    taken = current_id(page)
+    server.api("admin", "POST", f"/api/cases/{taken}/review", json={"decision": "confirm"})  # another reviewer, first
+    page.keyboard.press("n")
+    toast = page.locator("#toast")
+    expect(toast).to_contain_text("此案件已被 admin-e2e 于")
+    expect(toast).to_contain_text("处理为 已确认")
+    expect(page.locator(f'.card.failed[data-id="{taken}"]')).to_have_count(1)
+    assert case(server, taken)["status"] == "confirmed"

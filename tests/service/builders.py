@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
+import numpy as np
 from fastapi.testclient import TestClient
 
 from tests.service.places import offset
@@ -17,7 +19,7 @@ def obs(track_id: str = "1", north: float | None = 0.0, east: float = 0.0, **fie
     item = {
         "track_id": track_id, "category": "street_vendor", "label": "person+umbrella", "confidence": 0.8,
         "t_first": 1.0, "t_last": 4.0, "t_best": 2.0, "observed_at": "2025-05-12T01:00:00Z",
-        "bbox": [10, 20, 110, 220], "lat": lat, "lon": lon, "crop": f"crops/{track_id}.jpg",
+        "bbox": [10, 20, 110, 220], "lat": lat, "lon": lon, "crop": None,
     }
     return {**item, **fields}
 
@@ -31,3 +33,17 @@ def post(client: TestClient, headers: dict[str, str], path: str, body: Any) -> d
     response = client.post(path, json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def jpeg(shade: int = 128, size: tuple[int, int] = (24, 16)) -> bytes:
+    """A small JPEG image of one grey ``shade`` (``size`` is height, width in pixels)."""
+    ok, data = cv2.imencode(".jpg", np.full((*size, 3), shade, np.uint8))
+    assert ok
+    return data.tobytes()
+
+
+def store_image(client: TestClient, auth: Auth, data: bytes, media: str = "image/jpeg") -> str:
+    """Send an image to ``POST /api/evidence`` as the uploader; its key."""
+    response = client.post("/api/evidence", content=data, headers={**auth["uploader"], "Content-Type": media})
+    assert response.status_code == 201, response.text
+    return response.json()["key"]

@@ -55,10 +55,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """The session database, emptied before the test."""
-    engine = make_engine(database_url)
+def empty(engine: Engine) -> None:
+    """Delete every row of every table (ids start again from 1 on PostgreSQL)."""
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -66,6 +64,13 @@ def engine(database_url: str) -> Iterator[Engine]:
         else:
             for table in tables:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The session database, emptied before the test."""
+    engine = make_engine(database_url)
+    empty(engine)
     yield engine
     engine.dispose()
 

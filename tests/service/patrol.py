@@ -87,7 +87,7 @@ class Patrol:
                     "bbox": [100, 200, 300, 500],
                     "lat": lat,
                     "lon": lon,
-                    "crop": f"crops/{n + 1:04d}.jpg",
+                    "crop": None,
                 }
             )
         return out

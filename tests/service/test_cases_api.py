@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.service.builders import Auth, obs, send
+from tests.service.builders import Auth, jpeg, obs, send, store_image
 
 
 @pytest.fixture
 def three_cases(client: TestClient, auth: Auth, clock: Any) -> list[int]:
-    """A vendor, goods and an ad, seen on three different days."""
+    """A vendor (with a crop), goods and an ad, seen on three different days."""
     items = [
-        obs("1", observed_at="2025-05-10T01:00:00Z"),
+        obs("1", observed_at="2025-05-10T01:00:00Z", crop=store_image(client, auth, jpeg())),
         obs("2", north=100, category="goods_spill", observed_at="2025-05-11T01:00:00Z"),
         obs("3", north=200, category="lightbox_ad", observed_at="2025-05-12T01:00:00Z"),
     ]

@@ -3,6 +3,7 @@ reads back with our class names."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -15,33 +16,40 @@ from sqlmodel import Session
 from service.cli import main
 from service.dataset_export import ExportError, export_dataset
 from service.settings import Settings
-from tests.service.builders import Auth, obs, post, send
+from tests.service.builders import Auth, obs, post, send, store_image
 from vision import Taxonomy
 from vision.training.recipe import Recipe
 
 NAMES = ["person", "vendor_stall", "goods_display", "lightbox", "shop_sign", "projecting_sign", "window_ad"]
 
 
-def frame(path: Path, colour: int) -> None:
-    """A 320x240 keyframe filled with one grey level, with a white patch at 200..300 x 20..60."""
+def frame(colour: int) -> bytes:
+    """A 320x240 PNG keyframe filled with one grey level, with a white patch at 200..300 x 20..60."""
     image = np.full((240, 320, 3), colour, np.uint8)
     image[20:60, 200:300] = 255
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), image)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+@dataclass
+class Reviewed:
+    """track id -> case id, and frame (a, b, c) -> the image name the export gives it."""
+
+    cases: dict[str, int]
+    images: dict[str, str]
 
 
 @pytest.fixture
-def reviewed(client: TestClient, auth: Auth, settings: Settings) -> dict[str, int]:
+def reviewed(client: TestClient, auth: Auth) -> Reviewed:
     """Cases on two keyframes: confirmed sign + unreviewed stall on frame a; rejected goods + a vendor
     recategorised as a lightbox on frame b; an unreviewed case alone on frame c; one without keyframe."""
-    for name, colour in (("a", 40), ("b", 80), ("c", 120)):
-        frame(settings.data_dir / "frames" / f"{name}.jpg", colour)
+    shades = {"a": 40, "b": 80, "c": 120}
+    keys = {name: store_image(client, auth, frame(shade), "image/png") for name, shade in shades.items()}
     items = [
-        obs("sign", category="outdoor_ad", label="shop_sign", bbox=[200, 20, 300, 60], keyframe="frames/a.jpg"),
-        obs("stall", north=60, label="vendor_stall", bbox=[10, 100, 110, 230], keyframe="frames/a.jpg"),
-        obs("goods", north=120, category="goods_spill", label="bottle", bbox=[50, 50, 150, 150], keyframe="frames/b.jpg"),
-        obs("box", north=180, label="umbrella", bbox=[160, 120, 330, 250], keyframe="frames/b.jpg"),
-        obs("alone", north=240, label="vendor_stall", bbox=[0, 0, 50, 50], keyframe="frames/c.jpg"),
+        obs("sign", category="outdoor_ad", label="shop_sign", bbox=[200, 20, 300, 60], keyframe=keys["a"]),
+        obs("stall", north=60, label="vendor_stall", bbox=[10, 100, 110, 230], keyframe=keys["a"]),
+        obs("goods", north=120, category="goods_spill", label="bottle", bbox=[50, 50, 150, 150], keyframe=keys["b"]),
+        obs("box", north=180, label="umbrella", bbox=[160, 120, 330, 250], keyframe=keys["b"]),
+        obs("alone", north=240, label="vendor_stall", bbox=[0, 0, 50, 50], keyframe=keys["c"]),
         obs("nokey", north=300, category="outdoor_ad", label="shop_sign"),
     ]
     cases = {item["track_id"]: r["case_id"] for item, r in zip(items, send(client, auth, items)["results"])}
@@ -52,7 +60,7 @@ def reviewed(client: TestClient, auth: Auth, settings: Settings) -> dict[str, in
         ("nokey", {"decision": "confirm"}),
     ):
         post(client, auth["reviewer"], f"/api/cases/{cases[track]}/review", body)
-    return cases
+    return Reviewed(cases, {name: Path(key).stem + ".jpg" for name, key in keys.items()})
 
 
 def labels(folder: Path, image: str) -> list[list[float]]:
@@ -61,8 +69,9 @@ def labels(folder: Path, image: str) -> list[list[float]]:
 
 
 def test_export_writes_boxes_negatives_and_greys_the_undecided(
-    engine: Engine, settings: Settings, reviewed: dict[str, int], tmp_path: Path
+    engine: Engine, settings: Settings, reviewed: Reviewed, tmp_path: Path
 ) -> None:
+    a_jpg, b_jpg = reviewed.images["a"], reviewed.images["b"]
     out = tmp_path / "export"
     taxonomy = Taxonomy.load()
     with Session(engine) as session:
@@ -70,17 +79,17 @@ def test_export_writes_boxes_negatives_and_greys_the_undecided(
     assert summary.images == 2 and summary.negatives == 1 and summary.greyed == 1
     assert summary.boxes == {"shop_sign": 1, "lightbox": 1}
     assert summary.skipped == {"no keyframe": 1}
-    assert sorted(p.name for p in (out / "images").iterdir()) == ["a.jpg", "b.jpg"]  # c: nobody decided
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted([a_jpg, b_jpg])  # c: nobody decided
 
     names = list(taxonomy.labels)
-    assert labels(out, "a.jpg") == [pytest.approx([names.index("shop_sign"), 250 / 320, 40 / 240, 100 / 320, 40 / 240], abs=1e-5)]
+    assert labels(out, a_jpg) == [pytest.approx([names.index("shop_sign"), 250 / 320, 40 / 240, 100 / 320, 40 / 240], abs=1e-5)]
     # recategorised umbrella -> the lightbox class, clipped to the image; the rejected goods: no box
-    assert labels(out, "b.jpg") == [pytest.approx([names.index("lightbox"), 240 / 320, 180 / 240, 160 / 320, 120 / 240], abs=1e-5)]
+    assert labels(out, b_jpg) == [pytest.approx([names.index("lightbox"), 240 / 320, 180 / 240, 160 / 320, 120 / 240], abs=1e-5)]
 
-    a = cv2.imread(str(out / "images" / "a.jpg"))
+    a = cv2.imread(str(out / "images" / a_jpg))
     assert abs(int(a[150, 60, 0]) - 114) <= 3  # the undecided stall is painted grey
     assert abs(int(a[40, 250, 0]) - 255) <= 3 and abs(int(a[10, 10, 0]) - 40) <= 3  # sign and background kept
-    b = cv2.imread(str(out / "images" / "b.jpg"))
+    b = cv2.imread(str(out / "images" / b_jpg))
     assert abs(int(b[100, 100, 0]) - 80) <= 3  # a hard negative keeps its pixels
 
     table = (out / "observations.csv").read_text().splitlines()
@@ -89,7 +98,7 @@ def test_export_writes_boxes_negatives_and_greys_the_undecided(
 
 
 def test_train_reads_the_export_with_our_class_names(
-    engine: Engine, settings: Settings, reviewed: dict[str, int], tmp_path: Path
+    engine: Engine, settings: Settings, reviewed: Reviewed, tmp_path: Path
 ) -> None:
     out = tmp_path / "export"
     with Session(engine) as session:
@@ -98,8 +107,9 @@ def test_train_reads_the_export_with_our_class_names(
     recipe.add_export(out)
     split = recipe.sources[-1].open(NAMES)
     truth = {path.name: split.read(path)[1] for path in split.images}
-    assert list(truth["a.jpg"].labels) == ["shop_sign"] and list(truth["b.jpg"].labels) == ["lightbox"]
-    np.testing.assert_allclose(truth["b.jpg"].xyxy, [[160, 120, 320, 240]], atol=0.5)
+    a_jpg, b_jpg = reviewed.images["a"], reviewed.images["b"]
+    assert list(truth[a_jpg].labels) == ["shop_sign"] and list(truth[b_jpg].labels) == ["lightbox"]
+    np.testing.assert_allclose(truth[b_jpg].xyxy, [[160, 120, 320, 240]], atol=0.5)
 
 
 def test_export_refuses_a_folder_with_files(engine: Engine, settings: Settings, tmp_path: Path) -> None:
@@ -111,7 +121,7 @@ def test_export_refuses_a_folder_with_files(engine: Engine, settings: Settings, 
 
 
 def test_export_command(
-    settings: Settings, reviewed: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    settings: Settings, reviewed: Reviewed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("STREETSCAN_DATABASE_URL", settings.database_url)

@@ -82,7 +82,7 @@ def test_bad_feature_rejects_whole_import(client: TestClient, auth: Auth, bad: d
     response = client.post("/api/hotspots/import", json=collection(good, bad), headers=auth["admin"])
     assert response.status_code == 422
     (error,) = response.json()["detail"]
-    assert error.startswith("feature 1:") and reason in error
+    assert error["loc"] == ["body", "features", 1] and reason in error["msg"] and error["type"] == "value_error"
     assert hotspots(client) == {}
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.service.builders import Auth, obs, post, send
+from tests.service.builders import Auth, jpeg, obs, post, send, store_image
 from tests.service.places import polygon, square
 
 
@@ -115,11 +119,50 @@ def test_vendor_in_vending_zone_makes_no_case(client: TestClient, auth: Auth) ->
     assert send(client, auth, [obs("1")])["results"][0] == {**vendor, "outcome": "duplicate"}
 
 
-def test_crop_is_served_to_token_holders(client: TestClient, auth: Auth, settings: Any) -> None:
-    (settings.data_dir / "crops").mkdir()
-    (settings.data_dir / "crops" / "1.jpg").write_bytes(b"\xff\xd8jpeg")
-    case_id = send(client, auth, [obs("1"), obs("2", north=2, crop="../../etc/passwd")])["results"][0]["case_id"]
+def test_crop_and_keyframe_are_served_to_token_holders(client: TestClient, auth: Auth) -> None:
+    crop, keyframe = jpeg(40), jpeg(200, (90, 160))
+    keys = [store_image(client, auth, crop), store_image(client, auth, keyframe)]
+    case_id = send(client, auth, [obs("1", crop=keys[0], keyframe=keys[1]), obs("2", north=2)])["results"][0]["case_id"]
     first, second = client.get(f"/api/cases/{case_id}", headers=auth["reviewer"]).json()["observations"]
-    assert client.get(first["crop_url"], headers=auth["reviewer"]).content == b"\xff\xd8jpeg"
-    assert client.get(first["crop_url"]).status_code == 401
-    assert client.get(second["crop_url"], headers=auth["reviewer"]).status_code == 404
+    for url, data in ((first["crop_url"], crop), (first["keyframe_url"], keyframe)):
+        image = client.get(url, headers=auth["reviewer"])
+        assert image.content == data and image.headers["content-type"] == "image/jpeg"
+        assert image.headers["x-content-type-options"] == "nosniff"
+        assert client.get(url).status_code == 401
+    assert second["crop_url"] is None
+    assert client.get(f"/api/observations/{second['id']}/crop", headers=auth["reviewer"]).status_code == 404
+
+
+def test_evidence_upload_is_content_addressed_and_checked(client: TestClient, auth: Auth, settings: Any) -> None:
+    importlib.import_module("ultralytics.utils.patches")  # as in a server that runs the detector: it patches PIL
+    _, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    for data, media, suffix in ((jpeg(), "image/jpeg", ".jpg"), (png.tobytes(), "image/png", ".png")):
+        key = store_image(client, auth, data, media)
+        digest = hashlib.sha256(data).hexdigest()
+        assert key == f"{digest[:2]}/{digest}{suffix}"
+        assert (settings.evidence_dir / key).read_bytes() == data
+        assert store_image(client, auth, data, "application/octet-stream") == key  # same bytes, same key
+    evidence = {**auth["uploader"], "Content-Type": "image/jpeg"}
+    truncated = client.post("/api/evidence", content=jpeg()[:-40], headers=evidence)
+    assert truncated.status_code == 422 and "not a readable JPEG or PNG" in truncated.json()["detail"]
+    _, bmp = cv2.imencode(".bmp", np.zeros((8, 8, 3), np.uint8))
+    for other in (bmp.tobytes(), b"plain text, no picture", b""):
+        refused = client.post("/api/evidence", content=other, headers=evidence)
+        assert refused.status_code == 422 and "send JPEG or PNG" in refused.json()["detail"]
+    svg = {**evidence, "Content-Type": "image/svg+xml"}
+    assert client.post("/api/evidence", content=b"<svg/>", headers=svg).status_code == 415
+    reviewer = {**auth["reviewer"], "Content-Type": "image/jpeg"}
+    assert client.post("/api/evidence", content=jpeg(), headers=reviewer).status_code == 403
+    too_big = client.post("/api/evidence", content=b"\xff" * (10 * 1024 * 1024 + 1), headers=evidence)
+    assert too_big.status_code == 413 and "10 MiB" in too_big.json()["detail"]
+    assert sorted(p.name for p in settings.evidence_dir.rglob("*") if p.is_file()) == sorted(
+        f"{hashlib.sha256(d).hexdigest()}{x}" for d, x in ((jpeg(), ".jpg"), (png.tobytes(), ".png"))
+    )
+
+
+def test_an_image_reference_must_be_a_stored_key(client: TestClient, auth: Auth) -> None:
+    missing = "ab/ab" + "0" * 62 + ".jpg"
+    result = send(client, auth, [obs("1", crop="crops/1.jpg"), obs("2", keyframe=missing), obs("3")])
+    bad_path, not_stored, fine = result["results"]
+    assert "crop: not an evidence key" in bad_path["error"] and "POST /api/evidence" in bad_path["error"]
+    assert "keyframe: no image" in not_stored["error"] and fine["error"] is None and result["accepted"] == 1

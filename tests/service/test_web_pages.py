@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from service.cases import TRANSITIONS
 from service.models import CaseStatus
 from service.web.queries import PAGE_SIZE
-from tests.service.builders import Auth, obs, post, send
+from tests.service.builders import Auth, jpeg, obs, post, send, store_image
 from tests.service.places import line, point
 from tests.service.web_client import logged_in
 
@@ -69,12 +69,13 @@ def api_case(client: TestClient, auth: Auth, case_id: int) -> dict[str, Any]:
 def test_card_shows_the_evidence_at_a_glance(
     client: TestClient, auth: Auth, web_users: dict[str, str], hotspot_ids: dict[str, int]
 ) -> None:
+    crop = store_image(client, auth, jpeg())
     results = send(
         client,
         auth,
         [
-            obs("a", confidence=0.61, observed_at="2025-05-12T01:00:00Z"),
-            obs("b", north=2, confidence=0.93, observed_at="2025-05-12T02:30:00Z"),
+            obs("a", confidence=0.61, observed_at="2025-05-12T01:00:00Z", crop=crop),
+            obs("b", north=2, confidence=0.93, observed_at="2025-05-12T02:30:00Z", crop=crop),
         ],
     )["results"]
     case_id = results[0]["case_id"]
@@ -161,9 +162,9 @@ def test_decisions_go_through_the_review_rules(client: TestClient, auth: Auth, w
 
 
 def test_case_page_timeline_actions_and_trail(client: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
-    case_id = send(client, auth, [obs("1"), obs("2", north=3, observed_at="2025-05-12T03:00:00Z")])["results"][0][
-        "case_id"
-    ]
+    crop = store_image(client, auth, jpeg())
+    items = [obs("1", crop=crop), obs("2", north=3, observed_at="2025-05-12T03:00:00Z", crop=crop)]
+    case_id = send(client, auth, items)["results"][0]["case_id"]
     token = logged_in(client, web_users["reviewer"])
     html = client.get(f"/cases/{case_id}").text
     assert html.count('class="crop"') == 2 and "来源 video-1 · #2" in html

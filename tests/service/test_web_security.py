@@ -10,21 +10,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from service.auth import hash_password
-from service.models import User
+from service.auth import find_user, set_password
+from service.models import Observation
 from service.web.sessions import COOKIE, TTL
-from tests.service.builders import Auth, obs, send
+from tests.service.builders import Auth, jpeg, obs, send, store_image
 from tests.service.web_client import PASSWORD, csrf_of, logged_in, login
 
 PAGES = ["/review", "/cases/1", "/hotspots", "/admin/users", "/review?order=confidence"]
 
 
+CROP = jpeg(90)
+
+
 @pytest.fixture
-def case_id(client: TestClient, auth: Auth, settings: Any) -> int:
-    """One case whose observation has a crop file on disk."""
-    (settings.data_dir / "crops").mkdir()
-    (settings.data_dir / "crops" / "1.jpg").write_bytes(b"\xff\xd8jpeg")
-    return send(client, auth, [obs("1")])["results"][0]["case_id"]
+def case_id(client: TestClient, auth: Auth) -> int:
+    """One case whose observation has a crop in the evidence store."""
+    return send(client, auth, [obs("1", crop=store_image(client, auth, CROP))])["results"][0]["case_id"]
 
 
 def observation_id(client: TestClient, auth: Auth, case: int) -> int:
@@ -48,18 +49,24 @@ def test_evidence_images_and_fragments_need_a_session(
         assert client.get(path, headers=auth["reviewer"]).status_code == 401  # an API token is no session
     logged_in(client, web_users["reviewer"])
     image = client.get(image_url)
-    assert image.status_code == 200 and image.content == b"\xff\xd8jpeg"
+    assert image.status_code == 200 and image.content == CROP
     assert image.headers["cache-control"].startswith("private")
     assert client.get(image_url.replace("crop", "keyframe")).status_code == 404
     assert client.get(image_url.replace("crop", "bbox")).status_code == 404
 
 
-def test_evidence_outside_the_data_folder_is_never_served(
-    client: TestClient, auth: Auth, web_users: dict[str, str]
+def test_evidence_outside_the_store_is_never_served(
+    client: TestClient, auth: Auth, web_users: dict[str, str], engine: Engine, case_id: int
 ) -> None:
-    case = send(client, auth, [obs("2", crop="../../../../etc/passwd")])["results"][0]["case_id"]
+    refused = send(client, auth, [obs("2", crop="../../../../etc/passwd")])["results"][0]
+    assert refused["case_id"] is None and "not an evidence key" in refused["error"]
+    with Session(engine) as session:  # a row that bypassed the check (written before it existed)
+        row = session.exec(select(Observation).where(Observation.case_id == case_id)).one()
+        row.crop = "../../../../etc/passwd"
+        session.add(row)
+        session.commit()
     logged_in(client, web_users["reviewer"])
-    assert client.get(f"/evidence/{observation_id(client, auth, case)}/crop").status_code == 404
+    assert client.get(f"/evidence/{observation_id(client, auth, case_id)}/crop").status_code == 404
 
 
 def test_login_sets_a_signed_httponly_lax_cookie(client: TestClient, web_users: dict[str, str]) -> None:
@@ -111,10 +118,7 @@ def test_tampered_or_expired_sessions_are_refused(client: TestClient, web_users:
 def test_a_password_change_ends_the_sessions(client: TestClient, web_users: dict[str, str], engine: Engine) -> None:
     logged_in(client, web_users["reviewer"])
     with Session(engine) as session:
-        user = session.exec(select(User).where(User.name == web_users["reviewer"])).one()
-        user.password_hash = hash_password("a brand new password")
-        session.add(user)
-        session.commit()
+        set_password(session, find_user(session, web_users["reviewer"]), "a brand new password")
     assert client.get("/review", follow_redirects=False).status_code == 303
 
 

@@ -1,14 +1,18 @@
-"""Pure parts of the web view: signed sessions, the secret file, the map projection and marks."""
+"""Pure parts of the web view: signed session cookies, the secret file, the map projection and marks."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from service.models import Hotspot, HotspotKind
 from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
-from service.web.sessions import TTL, SecretKey, WebSession, decode, encode, password_fingerprint
+from service.web.sessions import TTL, SecretKey, WebSession, decode, encode
 from tests.service.places import line, offset, point, polygon, square
 
 NOW = datetime(2025, 5, 12, 1, 0, tzinfo=timezone.utc)
@@ -16,24 +20,34 @@ KEY = b"k" * 32
 
 
 def test_session_round_trip_and_expiry() -> None:
-    session = WebSession.start(NOW, 7, password_fingerprint(KEY, "scrypt$x"))
+    session = WebSession.start(NOW, "session-id-7")
     value = encode(session, KEY)
     assert decode(value, KEY, NOW) == session
     assert decode(value, KEY, NOW + TTL - timedelta(seconds=1)) == session
     assert decode(value, KEY, NOW + TTL) is None
     assert decode(value, b"another key", NOW) is None
-    assert WebSession.start(NOW).csrf != session.csrf and WebSession.start(NOW).user_id is None
+    assert WebSession.start(NOW).csrf != session.csrf and WebSession.start(NOW).session_id is None
 
 
 def test_session_rejects_malformed_values() -> None:
-    good = encode(WebSession.start(NOW, 1), KEY)
+    good = encode(WebSession.start(NOW, "id"), KEY)
     payload = good.split(".")[0]
     for value in (None, "", ".", "abc", f"{payload}.", f".{good.split('.')[1]}", good.replace(".", "..", 1)):
         assert decode(value, KEY, NOW) is None, value
 
 
-def test_password_fingerprint_follows_the_hash() -> None:
-    assert password_fingerprint(KEY, "a") == password_fingerprint(KEY, "a") != password_fingerprint(KEY, "b")
+def signed(payload: object) -> str:
+    """A cookie value for any payload, signed with KEY (what someone holding the secret could make)."""
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    signature = base64.urlsafe_b64encode(hmac.new(KEY, body.encode(), hashlib.sha256).digest()).rstrip(b"=")
+    return f"{body}.{signature.decode()}"
+
+
+def test_signed_payloads_of_the_wrong_shape_are_refused() -> None:
+    later = int((NOW + TTL).timestamp())
+    assert decode(signed(["csrf", later, "id"]), KEY, NOW) == WebSession("csrf", later, "id")
+    for payload in (["csrf", later, 7], ["csrf", str(later), "id"], [1, later, None], ["csrf", later, "id", "x"], {}):
+        assert decode(signed(payload), KEY, NOW) is None, payload
 
 
 def test_secret_is_generated_once_and_private(tmp_path: Path) -> None:

@@ -8,7 +8,18 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import CurrentUser, NowDep, SessionDep, SettingsDep, UploaderUser, WriteLock
+from service.api.deps import (
+    ApiRoute,
+    CurrentUser,
+    IdPath,
+    NowDep,
+    Offset,
+    SessionDep,
+    SettingsDep,
+    UploaderUser,
+    WriterDep,
+)
+from service.api.errors import errors
 from service.batches import (
     FILES_FIELD,
     GPS_FOR_FIELD,
@@ -22,7 +33,7 @@ from service.models import Batch, BatchesPublic, BatchPublic
 from service.uploads import UploadError, receive
 from vision import TRACK_SUFFIXES
 
-router = APIRouter(prefix="/batches", tags=["batches"])
+router = APIRouter(prefix="/batches", tags=["batches"], route_class=ApiRoute)
 
 _MULTIPART_BODY = {
     "requestBody": {
@@ -51,9 +62,12 @@ _MULTIPART_BODY = {
 }
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BatchPublic, openapi_extra=_MULTIPART_BODY)
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, response_model=BatchPublic, openapi_extra=_MULTIPART_BODY,
+    responses=errors(400, 415),
+)
 async def post_batch(
-    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, lock: WriteLock, user: UploaderUser
+    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, writer: WriterDep, user: UploaderUser
 ) -> BatchPublic:
     """Upload videos and GPS tracks; each new readable video is queued for processing. Files that
     cannot be read are reported one by one; a video sent before is a duplicate of its job. A body
@@ -71,7 +85,7 @@ async def post_batch(
         checked = await run_in_threadpool(check_batch, received)
 
         def record() -> int:
-            with lock:
+            with writer:
                 return create_batch(session, settings, checked, user_id, now)
 
         batch_id = await run_in_threadpool(record)
@@ -88,7 +102,7 @@ def list_batches(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> BatchesPublic:
     """Batches, newest first."""
     total = session.exec(select(func.count()).select_from(Batch)).one()
@@ -96,8 +110,8 @@ def list_batches(
     return BatchesPublic(items=batch_views(session, batches), total=total)
 
 
-@router.get("/{batch_id}", response_model=BatchPublic)
-def get_batch(batch_id: int, session: SessionDep, user: CurrentUser) -> BatchPublic:
+@router.get("/{batch_id}", response_model=BatchPublic, responses=errors(404))
+def get_batch(batch_id: IdPath, session: SessionDep, user: CurrentUser) -> BatchPublic:
     """One batch: status, progress, per-file results and the cases its videos made."""
     return _view(session, batch_id)
 

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from service.api.deps import AdminUser, CategoriesDep, NowDep, SessionDep, WriteLock
+from service.api.deps import AdminUser, ApiRoute, CategoriesDep, IdPath, NowDep, SessionDep, WriterDep
+from service.api.errors import errors
 from service.models import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
 from service.streams import Supervisor
 from service.streams.worker import CameraRuntime
 from vision import StreamState
 
-router = APIRouter(prefix="/cameras", tags=["cameras"])
+router = APIRouter(prefix="/cameras", tags=["cameras"], route_class=ApiRoute)
 
 NOT_SUPERVISED = CameraRuntime(
     status=StreamState.stopped, last_error="the camera supervisor is not running in this server process"
@@ -66,19 +67,19 @@ def get_camera(session: Session, camera_id: int) -> Camera:
     return camera
 
 
-@router.post("", response_model=CameraPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=CameraPublic, status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_camera(
     body: CameraCreate,
     session: SessionDep,
     categories: CategoriesDep,
-    lock: WriteLock,
+    writer: WriterDep,
     supervisor: SupervisorDep,
     user: AdminUser,
 ) -> CameraPublic:
     """Register a camera; it starts at once (unless ``enabled`` is false)."""
     check_categories(body.dwell_s, categories)
     camera = Camera.model_validate(body)
-    with lock:
+    with writer:
         save(session, camera)
     if supervisor is not None:
         supervisor.apply(camera)
@@ -91,26 +92,26 @@ def list_cameras(session: SessionDep, supervisor: SupervisorDep, user: AdminUser
     return CamerasPublic(items=[public(c, supervisor) for c in cameras], total=len(cameras))
 
 
-@router.get("/{camera_id}", response_model=CameraPublic)
-def read_camera(camera_id: int, session: SessionDep, supervisor: SupervisorDep, user: AdminUser) -> CameraPublic:
+@router.get("/{camera_id}", response_model=CameraPublic, responses=errors(404))
+def read_camera(camera_id: IdPath, session: SessionDep, supervisor: SupervisorDep, user: AdminUser) -> CameraPublic:
     return public(get_camera(session, camera_id), supervisor)
 
 
-@router.patch("/{camera_id}", response_model=CameraPublic)
+@router.patch("/{camera_id}", response_model=CameraPublic, responses=errors(404, 409))
 def update_camera(
-    camera_id: int,
+    camera_id: IdPath,
     body: CameraUpdate,
     session: SessionDep,
     categories: CategoriesDep,
     now: NowDep,
-    lock: WriteLock,
+    writer: WriterDep,
     supervisor: SupervisorDep,
     user: AdminUser,
 ) -> CameraPublic:
     """Change the fields given; the camera restarts with them (others keep running)."""
     changes = body.model_dump(exclude_unset=True)
     check_categories(changes.get("dwell_s"), categories)
-    with lock:
+    with writer:
         camera = get_camera(session, camera_id)
         camera.sqlmodel_update({**changes, "updated_at": now})
         save(session, camera)
@@ -119,12 +120,12 @@ def update_camera(
     return public(camera, supervisor)
 
 
-@router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
 def delete_camera(
-    camera_id: int, session: SessionDep, lock: WriteLock, supervisor: SupervisorDep, user: AdminUser
+    camera_id: IdPath, session: SessionDep, writer: WriterDep, supervisor: SupervisorDep, user: AdminUser
 ) -> Response:
     """Stop the camera and forget it; its observations and cases stay."""
-    with lock:
+    with writer:
         session.delete(get_camera(session, camera_id))
         session.commit()
     if supervisor is not None:

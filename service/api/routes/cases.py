@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import Session, func, select
 
-from service.api.deps import CategoriesDep, CurrentUser, NowDep, ReviewerUser, SessionDep, WriteLock
-from service.cases import TransitionError, change_status, review
+from service.api.deps import (
+    ApiRoute,
+    CategoriesDep,
+    CurrentUser,
+    IdFilter,
+    IdPath,
+    NowDep,
+    Offset,
+    ReviewerUser,
+    SessionDep,
+    WriterDep,
+)
+from service.api.errors import errors
+from service.cases import TransitionError, UnknownCategoryError, change_status, review
+from service.decisions import Conflict, decide
+from service.inputs import Text, UtcTime
 from service.models import (
     Case,
     CaseAction,
@@ -19,6 +33,7 @@ from service.models import (
     CasePublic,
     CasesPublic,
     CaseStatus,
+    Expectation,
     Hotspot,
     Observation,
     ObservationPublic,
@@ -26,8 +41,11 @@ from service.models import (
     StatusRequest,
     User,
 )
+from service.writer import Writer
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=ApiRoute)
+
+CategoryQuery = Annotated[Text | None, Query(max_length=64)]
 
 
 def case_public(case: Case, hotspot_name: str | None) -> CasePublic:
@@ -52,13 +70,13 @@ def _public(session: Session, case: Case) -> CasePublic:
 def list_cases(
     session: SessionDep,
     user: CurrentUser,
-    category: str | None = None,
+    category: CategoryQuery = None,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
-    hotspot_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    hotspot_id: IdFilter = None,
+    since: Annotated[UtcTime | None, Query()] = None,
+    until: Annotated[UtcTime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> CasesPublic:
     """Cases seen between ``since`` and ``until`` (ISO-8601; naive means UTC), newest sighting first."""
     conditions = []
@@ -84,8 +102,8 @@ def list_cases(
     return CasesPublic(items=[case_public(c, name) for c, name in session.exec(stmt)], total=total)
 
 
-@router.get("/{case_id}", response_model=CaseDetail)
-def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseDetail:
+@router.get("/{case_id}", response_model=CaseDetail, responses=errors(404))
+def get_case(case_id: IdPath, session: SessionDep, user: CurrentUser) -> CaseDetail:
     """One case with its observations (and crop links) and its audit trail."""
     case = _load(session, case_id)
     observations = session.exec(
@@ -111,49 +129,46 @@ def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseDetail
     )
 
 
-@router.post("/{case_id}/review", response_model=CasePublic)
+def decided(session: Session, writer: Writer, case_id: int, seen: Expectation, apply: Callable[[Case], None]) -> Case:
+    """``service.decisions.decide`` with its refusals as HTTP errors: 404, 409 (stale or forbidden), 422."""
+    try:
+        return decide(session, writer, case_id, seen, apply)
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case") from None
+    except (Conflict, TransitionError) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except UnknownCategoryError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+@router.post("/{case_id}/review", response_model=CasePublic, responses=errors(404, 409))
 def review_case(
-    case_id: int,
+    case_id: IdPath,
     body: ReviewRequest,
     session: SessionDep,
     categories: CategoriesDep,
     now: NowDep,
-    lock: WriteLock,
+    writer: WriterDep,
     user: ReviewerUser,
 ) -> CasePublic:
     """Confirm or reject (409 where the state machine forbids it), optionally with a new category;
-    ``recategorize`` changes only the category."""
-    if body.category is not None and body.category not in categories:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown category {body.category!r}")
-    with lock:
-        case = _load(session, case_id)
-        try:
-            review(session, case, body.decision, body.category, categories, now, user.id, body.note)
-        except TransitionError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        session.add(case)
-        session.commit()
+    ``recategorize`` changes only the category. With ``expected_status`` or ``version``, a case
+    that has changed since is a 409 naming who changed it, and nothing is overwritten."""
+    case = decided(
+        session, writer, case_id, body,
+        lambda c: review(session, c, body.decision, body.category, categories, now, user.id, body.note),
+    )
     return _public(session, case)
 
 
-@router.post("/{case_id}/status", response_model=CasePublic)
+@router.post("/{case_id}/status", response_model=CasePublic, responses=errors(404, 409))
 def set_status(
-    case_id: int, body: StatusRequest, session: SessionDep, now: NowDep, lock: WriteLock, user: ReviewerUser
+    case_id: IdPath, body: StatusRequest, session: SessionDep, now: NowDep, writer: WriterDep, user: ReviewerUser
 ) -> CasePublic:
-    """Move the case along the state machine; a transition it does not allow is a 409."""
-    with lock:
-        case = _load(session, case_id)
-        _transition(session, case, body.status, now, user.id, body.note, CaseAction.status)
-        session.add(case)
-        session.commit()
+    """Move the case along the state machine; a transition it does not allow is a 409, and so is
+    a stale ``expected_status`` or ``version``."""
+    case = decided(
+        session, writer, case_id, body,
+        lambda c: change_status(session, c, body.status, now, user.id, body.note, CaseAction.status),
+    )
     return _public(session, case)
-
-
-def _transition(
-    session: Session, case: Case, target: CaseStatus, now: datetime, user_id: int, note: str | None, action: CaseAction
-) -> None:
-    try:
-        change_status(session, case, target, now, user_id, note, action)
-    except TransitionError as exc:
-        session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

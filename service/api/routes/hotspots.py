@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, status
 
-from service.api.deps import AdminUser, NowDep, SessionDep, SettingsDep, WriteLock
+from service.api.deps import AdminUser, ApiRoute, IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.api.errors import errors, issue
 from service.cases import PlacementError, locate_at_case, place_hotspot, reassign_hotspots
 from service.geometry import point
 from service.hotspots import (
@@ -18,8 +19,9 @@ from service.hotspots import (
     parse_collection,
 )
 from service.models import Case, Hotspot, LocateRequest
+from service.writer import lock_matching
 
-router = APIRouter(prefix="/hotspots", tags=["hotspots"])
+router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=ApiRoute)
 
 
 @router.get("")
@@ -30,14 +32,22 @@ def list_hotspots(session: SessionDep) -> dict[str, Any]:
 
 @router.post("/import")
 def import_hotspots(
-    session: SessionDep, settings: SettingsDep, now: NowDep, lock: WriteLock, user: AdminUser, collection: Any = Body()
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: AdminUser,
+    collection: Any = Body(description="a GeoJSON FeatureCollection"),
 ) -> dict[str, Any]:
-    """Insert or update hotspots by feature id (key); all or nothing: 422 lists every bad feature."""
+    """Insert or update hotspots by feature id (key); all or nothing: 422 lists every bad feature
+    (``loc`` ``["body", "features", i]``)."""
     try:
         items = parse_collection(collection)
     except CatalogError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.errors) from None
-    with lock:
+        detail = [issue(["body"] if i is None else ["body", "features", i], msg) for i, msg in exc.errors]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+    with writer:
+        lock_matching(session)
         saved, boxes = import_collection(session, items)
         shapes = located_shapes(session)
         for box in boxes:
@@ -49,19 +59,20 @@ def import_hotspots(
     }
 
 
-@router.post("/{hotspot_id}/locate")
+@router.post("/{hotspot_id}/locate", responses=errors(404, 409))
 def locate_hotspot(
-    hotspot_id: int,
+    hotspot_id: IdPath,
     body: LocateRequest,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    lock: WriteLock,
+    writer: WriterDep,
     user: AdminUser,
 ) -> dict[str, Any]:
     """Place a hotspot by coordinates, by a GeoJSON geometry, or at a confirmed case ("this case is
     at hotspot X"); cases around its old and new place get their nearest hotspot again."""
-    with lock:
+    with writer:
+        lock_matching(session)
         hotspot = session.get(Hotspot, hotspot_id)
         if hotspot is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.deps import CurrentUser
+from service.api.deps import ApiRoute, CurrentUser
 from service.models import UserPublic
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=ApiRoute)
 
 
 @router.get("/me", response_model=UserPublic)

@@ -1,4 +1,5 @@
-"""Admin pages: the users and adding one (its API token is shown once)."""
+"""Admin pages: the users, adding one (its API token is shown once), disabling or enabling one,
+resetting a password."""
 
 from __future__ import annotations
 
@@ -6,27 +7,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
-from sqlmodel import select
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session, select
 
-from service.api.deps import SessionDep
-from service.auth import create_user
-from service.models import Role, User, UserCreate, validation_message
-from service.web.deps import AdminPage, AdminPoster, Visitor
+from service.api.deps import IdPath, SessionDep, WriterDep
+from service.auth import create_user, set_disabled, set_password
+from service.models import Password, Role, User, UserCreate, validation_message
+from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
+NEW_PASSWORD = TypeAdapter(Password)
 
 
 def _users_page(
     request: Request,
-    db: SessionDep,
+    db: Session,
     visitor: Visitor,
     status_code: int = 200,
     error: str | None = None,
+    notice: str | None = None,
     added: User | None = None,
     token: str | None = None,
 ) -> HTMLResponse:
+    """The users table; ``error`` a message, ``notice`` a label key."""
     users = db.exec(select(User).order_by(User.name)).all()
     return render(
         Page(request, visitor),
@@ -35,9 +39,17 @@ def _users_page(
         users=users,
         roles=list(Role),
         error=error,
+        notice=notice,
         added=added,
         token=token,
     )
+
+
+def _user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise PageError(status.HTTP_404_NOT_FOUND, "no such user")
+    return user
 
 
 @router.get("/admin/users")
@@ -49,17 +61,60 @@ def users_page(request: Request, db: SessionDep, visitor: AdminPage) -> HTMLResp
 def add_user(
     request: Request,
     db: SessionDep,
+    writer: WriterDep,
     visitor: AdminPoster,
-    name: Annotated[str, Form()],
-    role: Annotated[str, Form()],
-    password: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=256)],
+    role: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=1024)] = "",
 ) -> HTMLResponse:
     """Add a user (with a password they can log in here too) and show their first API token."""
     try:
         wanted = UserCreate(name=name, role=role, password=password or None)
-        user, token = create_user(db, wanted.name, wanted.role, wanted.password)
+        with writer:
+            user, token = create_user(db, wanted.name, wanted.role, wanted.password)
     except ValidationError as exc:
         return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=validation_message(exc))
     except ValueError as exc:
         return _users_page(request, db, visitor, status.HTTP_409_CONFLICT, error=str(exc))
     return _users_page(request, db, visitor, added=user, token=token)
+
+
+@router.post("/admin/users/{user_id}/disable")
+def disable_user(
+    request: Request, user_id: IdPath, db: SessionDep, writer: WriterDep, visitor: AdminPoster
+) -> HTMLResponse:
+    """Disable a user: their web sessions end at once and their API tokens stop working."""
+    if user_id == visitor.user.id:
+        return _users_page(request, db, visitor, status.HTTP_409_CONFLICT, notice="notice_not_yourself")
+    with writer:
+        set_disabled(db, _user(db, user_id), True)
+    return _users_page(request, db, visitor, notice="notice_disabled")
+
+
+@router.post("/admin/users/{user_id}/enable")
+def enable_user(
+    request: Request, user_id: IdPath, db: SessionDep, writer: WriterDep, visitor: AdminPoster
+) -> HTMLResponse:
+    """Enable a user again (their tokens work again; the web needs a new login)."""
+    with writer:
+        set_disabled(db, _user(db, user_id), False)
+    return _users_page(request, db, visitor, notice="notice_enabled")
+
+
+@router.post("/admin/users/{user_id}/password")
+def reset_password(
+    request: Request,
+    user_id: IdPath,
+    db: SessionDep,
+    writer: WriterDep,
+    visitor: AdminPoster,
+    password: Annotated[str, Form(max_length=1024)],
+) -> HTMLResponse:
+    """Give a user a new password (8 to 256 characters); their web sessions end."""
+    try:
+        NEW_PASSWORD.validate_python(password)
+    except ValidationError as exc:
+        return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=validation_message(exc))
+    with writer:
+        set_password(db, _user(db, user_id), password)
+    return _users_page(request, db, visitor, notice="notice_password")

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, select
 
-from service.api.deps import NowDep, SessionDep, SettingsDep, WriteLock
+from service.api.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.api.routes.cases import get_case
 from service.cases import LOCATING_STATUSES, TRANSITIONS, PlacementError, TransitionError, assign_hotspot, change_status
+from service.decisions import Conflict, decide
 from service.geometry import bounds
-from service.models import Case, CaseDetail, CaseStatus, Hotspot
-from service.web.deps import AdminPoster, PageError, PageViewer, Poster
+from service.inputs import RowId, Text
+from service.models import Case, CaseDetail, CaseStatus, Expectation, Hotspot
+from service.writer import lock_matching
+from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
 from service.web.queries import EVIDENCE
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAP_RADIUS_M = 300.0
 MAP_SIZE = (480, 240)
 
@@ -51,7 +54,22 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, db: SessionDep, visitor: PageViewer, notice: str = "") -> HTMLResponse:
+def case_page(
+    case_id: IdPath, request: Request, db: SessionDep, visitor: PageViewer, notice: str = ""
+) -> HTMLResponse:
+    return _case_page(request, db, visitor, case_id, notice if notice in NOTICES else "")
+
+
+def _case_page(
+    request: Request,
+    db: Session,
+    visitor: Visitor,
+    case_id: int,
+    notice: str = "",
+    problem: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top."""
     case = _case(db, case_id)
     detail = get_case(case_id, db, visitor.user)
     page = Page(request, visitor)
@@ -59,13 +77,15 @@ def case_page(case_id: int, request: Request, db: SessionDep, visitor: PageViewe
     return render(
         page,
         "case.html",
+        status_code,
         case=detail,
         evidence=EVIDENCE,
         targets=[s for s in CaseStatus if s in TRANSITIONS[case.status]],
         can_locate=case.lat is not None and case.status in LOCATING_STATUSES,
         hotspots=hotspots,
         hotspot_names={h.id: h.name for h in hotspots},
-        notice=notice if notice in NOTICES else "",
+        notice=notice,
+        problem=problem,
         map=case_map(db, detail, page.t, page.colour(detail.category)),
     )
 
@@ -76,38 +96,46 @@ def _back(case_id: int, notice: str) -> RedirectResponse:
 
 @router.post("/cases/{case_id}/status")
 def set_status(
-    case_id: int,
+    case_id: IdPath,
+    request: Request,
     db: SessionDep,
     now: NowDep,
-    lock: WriteLock,
+    writer: WriterDep,
     visitor: Poster,
     target: Annotated[CaseStatus, Form(alias="status")],
-    note: Annotated[str, Form(max_length=2000)] = "",
-) -> RedirectResponse:
-    """Move the case along the state machine, then back to its page with a notice."""
-    with lock:
-        case = _case(db, case_id)
-        try:
-            change_status(db, case, target, now, visitor.user.id, note or None)
-        except TransitionError:
-            return _back(case_id, "transition")
-        db.add(case)
-        db.commit()
+    expected_status: Annotated[CaseStatus | None, Form()] = None,
+    note: Annotated[Text, Form(max_length=2000)] = "",
+) -> Response:
+    """Move the case along the state machine, then back to its page with a notice; a case someone
+    else moved on since the page showed ``expected_status`` is shown again with who did (409)."""
+    try:
+        decide(
+            db, writer, case_id, Expectation(expected_status=expected_status),
+            lambda c: change_status(db, c, target, now, visitor.user.id, note or None),
+        )
+    except LookupError:
+        raise PageError(status.HTTP_404_NOT_FOUND, "no such case") from None
+    except TransitionError:
+        return _back(case_id, "transition")
+    except Conflict as exc:
+        problem = Page(request, visitor).conflict(exc)
+        return _case_page(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
     return _back(case_id, "status")
 
 
 @router.post("/cases/{case_id}/hotspot")
 def set_hotspot(
-    case_id: int,
+    case_id: IdPath,
     db: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    lock: WriteLock,
+    writer: WriterDep,
     visitor: AdminPoster,
-    hotspot_id: Annotated[int, Form()],
+    hotspot_id: Annotated[RowId, Form()],
 ) -> RedirectResponse:
     """Tie the case to a hotspot; an unlocated one is located at the case (admins only, as in the API)."""
-    with lock:
+    with writer:
+        lock_matching(db)
         case = _case(db, case_id)
         hotspot = db.get(Hotspot, hotspot_id)
         if hotspot is None:

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse
 from service.api.deps import SessionDep
 from service.geometry import bounds
 from service.models import HotspotKind
-from service.web.deps import PageViewer
+from service.web.deps import PageViewer, WebRoute
 from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
 from service.web.queries import HotspotRow, hotspot_rows, open_counts_by_category, open_positions
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAP_SIZE = (1280, 460)
 BATCHES = ("1", "2")
 

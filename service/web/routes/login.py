@@ -1,21 +1,23 @@
-"""Logging in and out, the language switch, and ``/``."""
+"""Logging in (throttled) and out, the language switch, and ``/``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, func, select
 
-from service.api.deps import SessionDep
+from service.api.deps import SessionDep, WriterDep
 from service.auth import authenticate, has_role
-from service.models import Role
-from service.web.deps import csrf_ok, poster, read_session, session_key
+from service.models import Role, User
+from service.sessions import end_session, start_session
+from service.web.deps import Poster, WebRoute, csrf_ok, read_session, session_key
 from service.web.i18n import LANG_COOKIE, LANGS
 from service.web.render import Page, render
-from service.web.sessions import WebSession, clear_cookie, password_fingerprint, set_cookie
+from service.web.sessions import WebSession, clear_cookie, set_cookie
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 HOME = "/review"
 LANG_MAX_AGE_S = 365 * 24 * 3600
 
@@ -32,51 +34,90 @@ def root() -> RedirectResponse:
     return RedirectResponse(HOME, status.HTTP_303_SEE_OTHER)
 
 
-def _login_form(request: Request, next_url: str | None, error: str | None = None, status_code: int = 200) -> Response:
-    """The form, with the CSRF token of the visitor's session (a new anonymous one if needed)."""
+def no_users(db: Session) -> bool:
+    """True before the first user exists (the setup link is the way in then)."""
+    return not db.exec(select(func.count()).select_from(User)).one()
+
+
+def anonymous_form(
+    request: Request, template: str, status_code: int = 200, fresh: bool = False, **context: object
+) -> Response:
+    """A form page for visitors without a login, with the CSRF token of their anonymous session
+    (a new one when they have none, or when ``fresh``)."""
     session = read_session(request)
-    fresh = session is None or error == "form_expired"
+    fresh = fresh or session is None
     if fresh:
         session = WebSession.start(request.app.state.clock())
-    response = render(
-        Page(request, csrf=session.csrf), "login.html", status_code, next_url=safe_next(next_url), error=error
-    )
+    response = render(Page(request, csrf=session.csrf), template, status_code, **context)
     if fresh:
         set_cookie(response, request, session, session_key(request))
     return response
 
 
+def _login_form(
+    request: Request, db: Session, next_url: str | None, error: str | None = None, status_code: int = 200,
+    retry_after: int = 0,
+) -> Response:
+    response = anonymous_form(
+        request, "login.html", status_code, fresh=error == "form_expired",
+        next_url=safe_next(next_url), error=error, retry_after=retry_after, no_users=no_users(db),
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query parameter's name
-    return _login_form(request, next)
+def login_page(request: Request, db: SessionDep, next: str | None = None) -> Response:  # noqa: A002 - the query parameter's name
+    return _login_form(request, db, next)
 
 
 @router.post("/login")
 def login(
     request: Request,
     db: SessionDep,
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = HOME,  # noqa: A002
+    writer: WriterDep,
+    username: Annotated[str, Form(max_length=256)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=2000)] = HOME,  # noqa: A002
 ) -> Response:
-    """Check the CSRF token of the anonymous session, then the password; a new session on success."""
+    """Check the CSRF token of the anonymous session, the throttle (429 with Retry-After after too
+    many failures of this account or from this address), then the password; a new session on success."""
     if not csrf_ok(read_session(request), csrf_token):
-        return _login_form(request, next, "form_expired", status.HTTP_403_FORBIDDEN)
+        return _login_form(request, db, next, "form_expired", status.HTTP_403_FORBIDDEN)
+    now = request.app.state.clock()
+    accounts, addresses = request.app.state.account_throttle, request.app.state.address_throttle
+    account, address = username.strip().casefold(), request.client.host if request.client else ""
+    wait = max(accounts.retry_after(account, now.timestamp()), addresses.retry_after(address, now.timestamp()))
+    if wait:
+        return _login_form(request, db, next, "too_many", status.HTTP_429_TOO_MANY_REQUESTS, wait)
     user = authenticate(db, username, password)
     if user is None:
-        return _login_form(request, next, "bad_login", status.HTTP_401_UNAUTHORIZED)
+        accounts.failed(account, now.timestamp())
+        addresses.failed(address, now.timestamp())
+        return _login_form(request, db, next, "bad_login", status.HTTP_401_UNAUTHORIZED)
+    accounts.succeeded(account)
     if not has_role(user, Role.reviewer):
-        return _login_form(request, next, "no_web_role", status.HTTP_403_FORBIDDEN)
-    key = session_key(request)
-    session = WebSession.start(request.app.state.clock(), user.id, password_fingerprint(key, user.password_hash))
-    response = RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
-    set_cookie(response, request, session, key)
+        return _login_form(request, db, next, "no_web_role", status.HTTP_403_FORBIDDEN)
+    return logged_in(request, db, writer, user, safe_next(next))
+
+
+def logged_in(request: Request, db: Session, writer: WriterDep, user: User, target: str) -> RedirectResponse:
+    """Start a server-side session for ``user`` and go to ``target`` with its cookie."""
+    now = request.app.state.clock()
+    with writer:
+        session_id = start_session(db, user.id, now)
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    set_cookie(response, request, WebSession.start(now, session_id), session_key(request))
     return response
 
 
-@router.post("/logout", dependencies=[Depends(poster)])
-def logout(request: Request) -> RedirectResponse:
+@router.post("/logout")
+def logout(request: Request, db: SessionDep, writer: WriterDep, visitor: Poster) -> RedirectResponse:
+    """End the session on the server (its cookie, wherever copied, opens nothing any more)."""
+    with writer:
+        end_session(db, visitor.session.session_id)
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     clear_cookie(response, request)
     return response

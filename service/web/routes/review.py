@@ -1,35 +1,36 @@
 """The review queue: cards of cases waiting for a decision, more cards on demand, and decisions
-(one case or a selection) through the same review function the API uses."""
+(one case or a selection) through the same decision function the API uses."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import Field
-from sqlmodel import Session, select
 
-from service.api.deps import CategoriesDep, NowDep, SessionDep, WriteLock
+from service.api.deps import CategoriesDep, NowDep, SessionDep, WriterDep
 from service.cases import TransitionError, UnknownCategoryError, review
-from service.models import Case, ReviewRequest
-from service.web.deps import PageViewer, Poster, Viewer
+from service.decisions import Conflict, decide
+from service.inputs import RowId, Text
+from service.models import CaseStatus, Decision, Expectation
+from service.web.deps import PageViewer, Poster, Viewer, WebRoute
 from service.web.queries import Order, queue_count, queue_page
 from service.web.render import Page, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAX_SELECTION = 200
 
 OrderQuery = Annotated[Order, Query()]
-CategoryQuery = Annotated[str | None, Query(max_length=64)]
+CategoryQuery = Annotated[Text | None, Query(max_length=64)]
 
 
-class BulkReview(ReviewRequest):
-    """A decision for the cases ``ids`` (one or a selection)."""
+class BulkReview(Decision):
+    """A decision for the cases ``ids`` (one or a selection); ``expected_status`` gives, per case
+    id, the status its card showed: a case that has moved on since is refused, not overwritten."""
 
-    ids: list[int] = Field(min_length=1, max_length=MAX_SELECTION)
+    ids: list[RowId] = Field(min_length=1, max_length=MAX_SELECTION)
+    expected_status: dict[RowId, CaseStatus] = Field(default_factory=dict, max_length=MAX_SELECTION)
 
 
 @router.get("/review")
@@ -58,34 +59,33 @@ def more_cards(
 
 
 @router.post("/review/decide")
-def decide(
-    body: BulkReview, db: SessionDep, categories: CategoriesDep, now: NowDep, lock: WriteLock, visitor: Poster
-) -> dict[str, Any]:
-    """Apply one decision to each case; a case it cannot apply to is reported, the others are saved."""
-    with lock:
-        cases = {c.id: c for c in db.exec(select(Case).where(Case.id.in_(body.ids)))}
-        decide_one = partial(_decide, db, body, categories, now, visitor.user.id)
-        results = [decide_one(case_id, cases.get(case_id)) for case_id in body.ids]
-        db.commit()
-    return {"results": results, "waiting": queue_count(db)}
-
-
-def _decide(
-    db: Session,
+def decide_cases(
+    request: Request,
     body: BulkReview,
-    categories: frozenset[str],
-    now: datetime,
-    user_id: int,
-    case_id: int,
-    case: Case | None,
+    db: SessionDep,
+    categories: CategoriesDep,
+    now: NowDep,
+    writer: WriterDep,
+    visitor: Poster,
 ) -> dict[str, Any]:
-    """One case's share of a decision: its new status and category, or why it was refused."""
-    if case is None:
-        return {"id": case_id, "error": "no such case", "status": None, "category": None}
-    error = None
-    try:
-        review(db, case, body.decision, body.category, categories, now, user_id, body.note)
-        db.add(case)
-    except (TransitionError, UnknownCategoryError) as exc:
-        error = str(exc)
-    return {"id": case_id, "error": error, "status": case.status, "category": case.category}
+    """Apply one decision to each case, each on its own; a case it cannot apply to is reported (in
+    the visitor's language for a case someone else decided meanwhile), the others are saved."""
+    page = Page(request, visitor)
+    results = []
+    for case_id in body.ids:
+        seen = Expectation(expected_status=body.expected_status.get(case_id))
+        result: dict[str, Any] = {"id": case_id, "error": None, "status": None, "category": None}
+        try:
+            case = decide(
+                db, writer, case_id, seen,
+                lambda c: review(db, c, body.decision, body.category, categories, now, visitor.user.id, body.note),
+            )
+            result.update(status=case.status, category=case.category)
+        except LookupError:
+            result["error"] = "no such case"
+        except Conflict as exc:
+            result.update(error=page.conflict(exc), status=exc.status)
+        except (TransitionError, UnknownCategoryError) as exc:
+            result["error"] = str(exc)
+        results.append(result)
+    return {"results": results, "waiting": queue_count(db)}

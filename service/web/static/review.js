@@ -51,7 +51,10 @@
       focusCard(index);
       updateSelection();
     }
-    const body = { ids: targets.map((card) => Number(card.dataset.id)), decision };
+    // Each card says the status it showed: a case someone else decided meanwhile is refused
+    // (with who and when, in the visitor's language) instead of being overwritten.
+    const expected_status = Object.fromEntries(targets.map((card) => [card.dataset.id, card.dataset.status]));
+    const body = { ids: targets.map((card) => Number(card.dataset.id)), decision, expected_status };
     if (category) body.category = category;
     let results;
     try {
@@ -80,6 +83,7 @@
       } else if (leaving) {
         card.remove();
       } else {
+        card.dataset.status = result.status;
         relabel(card, result.category);
       }
     });
