@@ -5,7 +5,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
-LINT_PATHS := vision
+LINT_PATHS := vision service tests bench
 
 .PHONY: serve test lint fuzz venv system-packages services model
 

@@ -16,27 +16,30 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from databases import add_backend_options, each_backend
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
-from databases import add_backend_options, each_backend
 from service.app import create_app
-from service.auth import create_user
+from service.auth.users import create_user
 from service.cases import CANDIDATES, candidate_params, grid_cell
 from service.db import make_engine, migrated_database
 from service.geometry import M_PER_DEG
-from service.models import Case, CaseStatus, Hotspot, HotspotKind, Observation, Role
+from service.models.cases import Case, CaseStatus
+from service.models.hotspots import Hotspot, HotspotKind
+from service.models.observations import ObservationRow
+from service.models.users import Role
 from service.settings import Settings
 
 ORIGIN = (35.49, 112.85)  # synthetic city centre
 CITY_M = 10_000.0  # side of the square city, metres
 CATEGORIES = ["street_vendor", "goods_spill", "lightbox_ad", "outdoor_ad"]
-NOW = datetime(2025, 6, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 BATCH = 500
 
 
@@ -89,7 +92,7 @@ def bulk_load(engine: Engine, n_cases: int, n_obs: int, rng: random.Random) -> l
             })
     with engine.begin() as conn:
         conn.execute(insert(Hotspot), hotspots)
-        for table, rows in ((Case, cases), (Observation, observations)):
+        for table, rows in ((Case, cases), (ObservationRow, observations)):
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(table), rows[start : start + 5000])
         if engine.dialect.name == "postgresql":

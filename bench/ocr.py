@@ -42,8 +42,8 @@ from vision.identity import TEXT_DIFFERENT, TEXT_SAME, text_similarity  # noqa: 
 from vision.observe import crop_box  # noqa: E402
 from vision.ocr import SignReader, character_accuracy  # noqa: E402
 from vision.pipeline import Scanner, ScanOptions  # noqa: E402
-from vision.training.recipe import default_data_root  # noqa: E402
 from vision.sign_render import BOARDS, default_fonts, draw_board, render_signs, seen, sign_texts  # noqa: E402
+from vision.training.recipe import default_data_root  # noqa: E402
 
 FACADE_TEXT = REPO / "tests" / "vision" / "data" / "facade-sign-text.json"
 

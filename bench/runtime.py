@@ -25,13 +25,13 @@ from pathlib import Path
 
 from vision.defaults import default_model
 from vision.detector import Detector
-from vision.training.evaluate import score
-from vision.training.export_model import calibration_images, export_openvino
 from vision.frames import iter_frames
-from vision.training.model_eval import evaluation_split, kept_classes, sign_groups
-from vision.training.recipe import Recipe
 from vision.runtime import export_dir, runtime_weights
 from vision.taxonomy import Taxonomy
+from vision.training.evaluate import score
+from vision.training.export_model import calibration_images, export_openvino
+from vision.training.model_eval import evaluation_split, kept_classes, sign_groups
+from vision.training.recipe import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))

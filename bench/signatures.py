@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from vision.appearance import box_region, signature  # noqa: E402
-from vision.training.evaluate import LabeledSplit  # noqa: E402
 from vision.identity import SIGNATURE_SAME, signature_similarity  # noqa: E402
+from vision.training.evaluate import LabeledSplit  # noqa: E402
 from vision.training.recipe import default_data_root  # noqa: E402
 
 View = tuple[np.ndarray, np.ndarray]  # (H, W, 3) BGR image, (4,) box x1, y1, x2, y2 pixels

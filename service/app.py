@@ -15,18 +15,20 @@ from sqlmodel import Session, func, select
 
 from service.api.errors import stale_write
 from service.api.router import api_router
+from service.auth.setup_link import SetupLink, setup_url
+from service.auth.throttle import Throttle
 from service.batches import incoming
 from service.body_limit import BodyLimit
 from service.categories import known_categories
 from service.db import make_engine, migrate, private_folder
 from service.hotspots import load_catalog
-from service.jobs import JobPool, requeue_interrupted
-from service.models import User, utcnow
+from service.models.base import utcnow
+from service.models.users import User
 from service.settings import Settings
-from service.setup_link import SetupLink, setup_url
-from service.streams import Supervisor
-from service.throttle import Throttle
 from service.web import mount_web
+from service.workers.jobs import requeue_interrupted
+from service.workers.pool import JobPool
+from service.workers.supervisor import Supervisor
 from service.writer import Writer
 
 log = logging.getLogger(__name__)

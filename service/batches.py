@@ -13,17 +13,8 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from service.models import (
-    Batch,
-    BatchFile,
-    BatchFilePublic,
-    BatchPublic,
-    FileKind,
-    FileStatus,
-    Job,
-    JobStatus,
-    Observation,
-)
+from service.models.batches import Batch, BatchFile, BatchFilePublic, BatchPublic, FileKind, FileStatus, Job, JobStatus
+from service.models.observations import ObservationRow
 from service.settings import Settings
 from service.uploads import Received, ReceivedFile
 from vision import TRACK_SUFFIXES, GpsFormatError, VideoError, load_track, verify
@@ -224,13 +215,13 @@ def batch_views(session: Session, batches: Sequence[Batch]) -> list[BatchPublic]
     sources = sorted({job.source for _, job in rows if job is not None})
     counts = dict(
         session.exec(
-            select(Observation.source, func.count()).where(Observation.source.in_(sources)).group_by(Observation.source)
+            select(ObservationRow.source, func.count()).where(ObservationRow.source.in_(sources)).group_by(ObservationRow.source)
         ).all()
     )
     cases: dict[str, set[int]] = defaultdict(set)
     for source, case_id in session.exec(
-        select(Observation.source, Observation.case_id)
-        .where(Observation.source.in_(sources), Observation.case_id.is_not(None))
+        select(ObservationRow.source, ObservationRow.case_id)
+        .where(ObservationRow.source.in_(sources), ObservationRow.case_id.is_not(None))
         .distinct()
     ):
         cases[source].add(case_id)

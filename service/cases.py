@@ -1,7 +1,8 @@
 """Cases: observations merged in space, their nearest hotspot, recurrence and the status machine.
 
 The decisions are pure functions on plain values (``grid_cell``, ``choose_case``, ``merged_position``,
-``check_transition``); ``Matcher`` and the functions below it are the thin database layer.
+``check_transition``); ``Matcher`` and the functions below it are the thin database layer. The review
+decisions, hotspot placement and the case reads at the end are what the API and the web view share.
 Distances are metres, times aware UTC.
 """
 
@@ -11,15 +12,29 @@ import math
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from service.geometry import M_PER_DEG, Box, bounds, expand, haversine_m, point
 from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
-from service.models import Case, CaseAction, CaseEvent, CaseStatus, Hotspot, HotspotKind, Observation, UTCDateTime
+from service.models.base import UTCDateTime
+from service.models.cases import (
+    Case,
+    CaseAction,
+    CaseDetail,
+    CaseEvent,
+    CaseEventPublic,
+    CasePublic,
+    CasesPublic,
+    CaseStatus,
+    ReviewDecision,
+)
+from service.models.hotspots import Hotspot, HotspotKind
+from service.models.observations import ObservationPublic, ObservationRow, Outcome
+from service.models.users import User
 from service.settings import Settings
 
 GRID_CELL_M = 50.0
@@ -37,8 +52,6 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.closed: frozenset({CaseStatus.reopened}),
     CaseStatus.rejected: frozenset({CaseStatus.confirmed}),
 }
-
-Outcome = Literal["created", "joined", "recurrence", "vending_zone"]
 
 
 class TransitionError(ValueError):
@@ -183,13 +196,13 @@ class Matcher:
         self.lookback = timedelta(days=settings.lookback_days)
         self.touched: dict[tuple[str, int, int], dict[int, Case]] = {}  # (category, cell) -> cases changed here
 
-    def assign(self, obs: Observation) -> tuple[int | None, Outcome]:
+    def assign(self, obs: ObservationRow) -> tuple[int | None, Outcome]:
         """Put ``obs`` into a case (sets its ``case_id``); returns (case id, outcome). The caller
         adds ``obs`` to the session: observations are inserted together, cases as they change."""
         with self.session.no_autoflush:
             return self._assign(obs)
 
-    def _assign(self, obs: Observation) -> tuple[int | None, Outcome]:
+    def _assign(self, obs: ObservationRow) -> tuple[int | None, Outcome]:
         if obs.lat is None or obs.lon is None:
             return self._assign_unlocated(obs)
         policy = self.settings.policy(obs.category)
@@ -197,16 +210,16 @@ class Matcher:
             zone = vending_zone_at(obs.lat, obs.lon, self.shapes)
             if zone is not None:
                 obs.zone_hotspot_id = zone
-                return None, "vending_zone"
+                return None, Outcome.vending_zone
         radius = self.settings.radius_for(obs.category)
         match = choose_case(obs.lat, obs.lon, obs.seen_at, self._candidates(obs, radius), radius, self.lookback)
         if match.case_id is None:
             case = self._new_case(obs)
-            outcome: Outcome = "created"
+            outcome = Outcome.created
         else:
             case = self.session.get(Case, match.case_id)
             self.touched.get((case.category, case.cell_x, case.cell_y), {}).pop(case.id, None)
-            outcome = "recurrence" if match.reopen else "joined"
+            outcome = Outcome.recurrence if match.reopen else Outcome.joined
             if match.reopen:
                 change_status(
                     self.session, case, CaseStatus.reopened, obs.received_at, self.user_id, action=CaseAction.recurrence
@@ -219,12 +232,12 @@ class Matcher:
             case.lat, case.lon, self.shapes, self.settings.hotspot_max_distance_m,
             local_time(obs.seen_at, self.zone), keep_id=case.hotspot_id,
         )
-        set_hotspot(self.session, case, found, obs.received_at, self.user_id, audit=outcome != "created")
+        set_hotspot(self.session, case, found, obs.received_at, self.user_id, audit=outcome != Outcome.created)
         self.touched.setdefault((case.category, case.cell_x, case.cell_y), {})[case.id] = case
         obs.case_id = case.id
         return case.id, outcome
 
-    def _candidates(self, obs: Observation, radius_m: float) -> list[Candidate]:
+    def _candidates(self, obs: ObservationRow, radius_m: float) -> list[Candidate]:
         """Candidate cases as they are in memory: the query does not flush, so the cases this
         matcher changed are checked from memory too (their stored cell may be stale)."""
         params = candidate_params(obs.category, obs.lat, obs.lon, radius_m, obs.seen_at - self.lookback)
@@ -235,7 +248,7 @@ class Matcher:
                 cases.update(self.touched.get((obs.category, x, y), {}))
         return [Candidate(c.id, c.status, c.lat, c.lon, c.resolved_at) for c in cases.values()]
 
-    def _new_case(self, obs: Observation) -> Case:
+    def _new_case(self, obs: ObservationRow) -> Case:
         case = Case(category=obs.category, first_seen=obs.seen_at, last_seen=obs.seen_at, created_at=obs.received_at)
         if obs.lat is not None:
             case.lat, case.lon = obs.lat, obs.lon
@@ -247,22 +260,22 @@ class Matcher:
         record(self.session, case, CaseAction.created, obs.received_at, self.user_id, to_status=CaseStatus.new)
         return case
 
-    def _count(self, case: Case, obs: Observation) -> None:
+    def _count(self, case: Case, obs: ObservationRow) -> None:
         if case.observation_count:
             case.first_seen = min(case.first_seen, obs.seen_at)
             case.last_seen = max(case.last_seen, obs.seen_at)
         case.observation_count += 1
         case.updated_at = obs.received_at
 
-    def _assign_unlocated(self, obs: Observation) -> tuple[int, Outcome]:
+    def _assign_unlocated(self, obs: ObservationRow) -> tuple[int, Outcome]:
         """Positionless observations cannot be placed: they share one open case per source and category."""
         stmt = select(Case).where(
             Case.source == obs.source, Case.category == obs.category, Case.status.in_(list(OPEN))
         ).order_by(Case.id)
         case = self.session.exec(stmt).first()
-        outcome: Outcome = "joined"
+        outcome = Outcome.joined
         if case is None:
-            case, outcome = self._new_case(obs), "created"
+            case, outcome = self._new_case(obs), Outcome.created
         self._count(case, obs)
         obs.case_id = case.id
         return case.id, outcome
@@ -293,7 +306,7 @@ def reassign_hotspots(
 
 # --- review decisions and hotspot placement (the API and the web view share these) ------------
 
-DECISIONS = {"confirm": CaseStatus.confirmed, "reject": CaseStatus.rejected}
+DECISIONS: dict[ReviewDecision, CaseStatus] = {"confirm": CaseStatus.confirmed, "reject": CaseStatus.rejected}
 LOCATING_STATUSES = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed})
 
 
@@ -308,7 +321,7 @@ class PlacementError(ValueError):
 def review(
     session: Session,
     case: Case,
-    decision: str,
+    decision: ReviewDecision,
     category: str | None,
     categories: AbstractSet[str],
     at: datetime,
@@ -386,3 +399,89 @@ def assign_hotspot(
         raise PlacementError("a case without a position cannot be tied to a hotspot")
     else:
         attach(session, case, hotspot, at, user_id)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a list shows: each condition given must hold; ``since``/``until`` (aware UTC)
+    bound the time the case was seen."""
+
+    category: str | None = None
+    status: CaseStatus | None = None
+    hotspot_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.category is not None:
+            found.append(Case.category == self.category)
+        if self.status is not None:
+            found.append(Case.status == self.status)
+        if self.hotspot_id is not None:
+            found.append(Case.hotspot_id == self.hotspot_id)
+        if self.since is not None:
+            found.append(col(Case.last_seen) >= self.since)
+        if self.until is not None:
+            found.append(col(Case.first_seen) <= self.until)
+        return found
+
+
+def case_public(case: Case, hotspot_name: str | None) -> CasePublic:
+    """The public view of a case whose hotspot is called ``hotspot_name``."""
+    return CasePublic.model_validate({**case.model_dump(), "hotspot_name": hotspot_name, "located": case.lat is not None})
+
+
+def public_case(session: Session, case: Case) -> CasePublic:
+    """The public view of a case, its hotspot's name looked up."""
+    hotspot = session.get(Hotspot, case.hotspot_id) if case.hotspot_id else None
+    return case_public(case, hotspot.name if hotspot else None)
+
+
+def find_cases(session: Session, found: CaseFilter, limit: int, offset: int) -> CasesPublic:
+    """One page of the cases ``found`` lets through, newest sighting first, and how many there are."""
+    conditions = found.conditions()
+    total = session.exec(select(func.count()).select_from(Case).where(*conditions)).one()
+    stmt = (
+        select(Case, Hotspot.name)
+        .outerjoin(Hotspot, col(Case.hotspot_id) == Hotspot.id)
+        .where(*conditions)
+        .order_by(col(Case.last_seen).desc(), col(Case.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return CasesPublic(items=[case_public(c, name) for c, name in session.exec(stmt)], total=total)
+
+
+def case_detail(session: Session, case_id: int) -> CaseDetail:
+    """One case with its observations (and their image links) and its audit trail; LookupError
+    when there is no such case."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    observations = session.exec(
+        select(ObservationRow)
+        .where(ObservationRow.case_id == case_id)
+        .order_by(col(ObservationRow.seen_at), col(ObservationRow.id))
+    )
+    events = session.exec(
+        select(CaseEvent, User.name)
+        .outerjoin(User, col(CaseEvent.user_id) == User.id)
+        .where(CaseEvent.case_id == case_id)
+        .order_by(col(CaseEvent.id))
+    )
+    return CaseDetail(
+        **public_case(session, case).model_dump(),
+        observations=[
+            ObservationPublic(
+                **o.model_dump(),
+                crop_url=f"/api/observations/{o.id}/crop" if o.crop else None,
+                keyframe_url=f"/api/observations/{o.id}/keyframe" if o.keyframe else None,
+            )
+            for o in observations
+        ],
+        events=[CaseEventPublic(**e.model_dump(), user=name) for e, name in events],
+    )

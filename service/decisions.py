@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from service.models import Case, CaseEvent, CaseStatus, Expectation, User
+from service.models.cases import Case, CaseEvent, CaseStatus, Expectation
+from service.models.users import User
 from service.writer import Writer
 
 ATTEMPTS = 5

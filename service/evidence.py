@@ -15,11 +15,13 @@ import os
 import re
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
 from service.settings import Settings
+from vision import Observation
 
 KEY = re.compile(r"^(?P<prefix>[0-9a-f]{2})/(?P=prefix)[0-9a-f]{62}\.(?:jpg|png)$")
 """A well-formed store key (the folder is the digest's first two digits)."""
@@ -27,6 +29,8 @@ SUFFIXES = {"JPEG": ".jpg", "PNG": ".png"}
 DECODERS = {b"\xff\xd8\xff": JpegImagePlugin.JpegImageFile, b"\x89PNG\r\n\x1a\n": PngImagePlugin.PngImageFile}
 """Leading bytes of each accepted format, and its decoder."""
 MEDIA_TYPES = {".jpg": "image/jpeg", ".png": "image/png"}
+IMAGE_HEADERS = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+"""Headers of every evidence image served: cached by the browser only (the image never changes), never sniffed."""
 MAX_PIXELS = 64_000_000
 """The largest image (width x height) accepted: well above an 8K frame."""
 
@@ -84,6 +88,21 @@ def store_bytes(root: Path, data: bytes) -> str:
 def store(root: Path, source: Path) -> str:
     """Put the image file ``source`` into the store at ``root`` (see ``store_bytes``); its key."""
     return store_bytes(root, source.read_bytes())
+
+
+def with_evidence(observation: Observation, work: Path, root: Path, move: bool = False) -> Observation:
+    """The observation with its ``crop`` and ``keyframe`` (paths relative to ``work``) put into the
+    store at ``root`` and named by their keys; ``move`` deletes the files from ``work`` then."""
+    keys: dict[str, str | None] = {}
+    for image in ("crop", "keyframe"):
+        name = getattr(observation, image)
+        keys[image] = None
+        if name:
+            written = work / name
+            keys[image] = store(root, written)
+            if move:
+                written.unlink()
+    return replace(observation, **keys)
 
 
 def stored_file(root: Path, key: str) -> Path | None:

@@ -128,7 +128,7 @@ def _inside(ring: list[tuple[float, float]]) -> bool:
     """Ray casting: is the origin inside this closed ring (plane metres)?"""
     inside = False
     for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
-        if (y1 > 0) != (y2 > 0) and 0 < x1 + (0 - y1) * (x2 - x1) / (y2 - y1):
+        if (y1 > 0) != (y2 > 0) and x1 + (0 - y1) * (x2 - x1) / (y2 - y1) > 0:
             inside = not inside
     return inside
 

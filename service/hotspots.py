@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, func, select
 
 from service.geometry import Box, bounds, distance_m, expand, in_box, validate_geometry
-from service.models import Hotspot, HotspotCreate, HotspotKind, utcnow, validation_message
+from service.models.base import utcnow, validation_message
+from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 
 
 class CatalogError(ValueError):

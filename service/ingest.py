@@ -1,42 +1,40 @@
-"""Observation ingest: validate each item on its own, skip ones already stored, assign the rest to cases."""
+"""Observation ingest, the one way observations reach the database (API items, uploaded videos,
+cameras): skip the ones already stored, assign the rest to cases, all in one transaction.
+
+Ingest takes ``vision.Observation``, validated where it came in (``service.observations`` for API
+items; the vision pipeline for videos and cameras, whose images the caller has put into the evidence
+store: ``crop``/``keyframe`` are store keys here).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.cases import Matcher
-from service.evidence import stored_file
 from service.hotspots import located_shapes
-from service.models import IngestResponse, IngestResult, Observation, ObservationCreate, validation_message
+from service.inputs import utc_time
+from service.models.observations import IngestResponse, IngestResult, ObservationRow, Outcome
 from service.settings import Settings
 from service.writer import lock_matching
+from vision import Observation
 
 _IN_CHUNK = 500
 ATTEMPTS = 5
 """Runs of one batch when other writers keep changing its cases meanwhile (then it fails)."""
 
 
-def parse_item(raw: Any, categories: Iterable[str], evidence_dir: Path) -> ObservationCreate:
-    """One validated observation whose images are in the evidence store at ``evidence_dir``;
-    raises ValueError with a readable reason."""
-    try:
-        obs = ObservationCreate.model_validate(raw)
-    except ValidationError as exc:
-        raise ValueError(validation_message(exc)) from None
-    if obs.category not in categories:
-        raise ValueError(f"category: unknown category {obs.category!r} (known: {', '.join(sorted(categories))})")
-    for field in ("crop", "keyframe"):
-        key = getattr(obs, field)
-        if key is not None and stored_file(evidence_dir, key) is None:
-            raise ValueError(f"{field}: no image {key} in the evidence store: send it to POST /api/evidence first")
-    return obs
+@dataclass(frozen=True)
+class Rejected:
+    """An item refused before ingest (its ``track_id`` when it had a readable one, and why): it is
+    reported in its place among the results."""
+
+    track_id: str | None
+    error: str
 
 
 def stored_cases(session: Session, source: str, track_ids: list[str]) -> dict[str, int | None]:
@@ -44,8 +42,8 @@ def stored_cases(session: Session, source: str, track_ids: list[str]) -> dict[st
     found: dict[str, int | None] = {}
     for start in range(0, len(track_ids), _IN_CHUNK):
         chunk = track_ids[start : start + _IN_CHUNK]
-        stmt = select(Observation.track_id, Observation.case_id).where(
-            Observation.source == source, Observation.track_id.in_(chunk)
+        stmt = select(ObservationRow.track_id, ObservationRow.case_id).where(
+            ObservationRow.source == source, col(ObservationRow.track_id).in_(chunk)
         )
         found.update(dict(session.exec(stmt).all()))
     return found
@@ -54,9 +52,8 @@ def stored_cases(session: Session, source: str, track_ids: list[str]) -> dict[st
 def ingest(
     session: Session,
     settings: Settings,
-    categories: Iterable[str],
     source: str,
-    items: list[Any],
+    items: Sequence[Observation | Rejected],
     user_id: int | None,
     now: datetime,
 ) -> IngestResponse:
@@ -65,16 +62,18 @@ def ingest(
     of its cases meanwhile, the batch is run again (it is idempotent), at most ATTEMPTS times.
 
     ``now`` (aware UTC) is the receive time, used as ``seen_at`` where ``observed_at`` is null.
+    A ``Rejected`` item, or an observation whose ``observed_at`` is no time of the accepted range
+    (``service.inputs.utc_time``), is reported with its error.
     """
-    categories = frozenset(categories)
-    checked: list[IngestResult | tuple[int, ObservationCreate]] = []
-    for i, raw in enumerate(items):
+    checked: list[Rejected | tuple[Observation, datetime | None]] = []
+    for item in items:
+        if isinstance(item, Rejected):
+            checked.append(item)
+            continue
         try:
-            checked.append((i, parse_item(raw, categories, settings.evidence_dir)))
+            checked.append((item, utc_time(item.observed_at) if item.observed_at is not None else None))
         except ValueError as exc:
-            track_id = raw.get("track_id") if isinstance(raw, dict) else None
-            track_id = track_id if isinstance(track_id, str) else None
-            checked.append(IngestResult(track_id=track_id, case_id=None, error=str(exc)))
+            checked.append(Rejected(item.track_id, f"observed_at: {exc}"))
     for _ in range(ATTEMPTS - 1):
         try:
             return _store(session, settings, source, checked, user_id, now)
@@ -87,30 +86,50 @@ def _store(
     session: Session,
     settings: Settings,
     source: str,
-    checked: list[IngestResult | tuple[int, ObservationCreate]],
+    checked: list[Rejected | tuple[Observation, datetime | None]],
     user_id: int | None,
     now: datetime,
 ) -> IngestResponse:
     """One run of ``ingest`` over the checked items (errors kept as they are); commits."""
     lock_matching(session)
-    results = [item if isinstance(item, IngestResult) else None for item in checked]
-    valid = [item for item in checked if not isinstance(item, IngestResult)]
-    known = stored_cases(session, source, sorted({obs.track_id for _, obs in valid}))
+    valid = [item for item in checked if not isinstance(item, Rejected)]
+    known = stored_cases(session, source, sorted({obs.track_id for obs, _ in valid}))
     matcher = Matcher(session, settings, located_shapes(session), user_id)
+    results: list[IngestResult] = []
     rows = []
-    for i, obs in valid:
+    for item in checked:
+        if isinstance(item, Rejected):
+            results.append(IngestResult(track_id=item.track_id, case_id=None, error=item.error))
+            continue
+        obs, observed_at = item
         if obs.track_id in known:
-            results[i] = IngestResult(
-                track_id=obs.track_id, case_id=known[obs.track_id], error=None, outcome="duplicate"
+            results.append(
+                IngestResult(track_id=obs.track_id, case_id=known[obs.track_id], error=None, outcome=Outcome.duplicate)
             )
             continue
-        row = Observation(
-            **obs.model_dump(), source=source, received_at=now, seen_at=obs.observed_at or now, uploaded_by=user_id
+        row = ObservationRow(
+            track_id=obs.track_id,
+            category=obs.category,
+            label=obs.label,
+            confidence=obs.confidence,
+            t_first=obs.t_first,
+            t_last=obs.t_last,
+            t_best=obs.t_best,
+            observed_at=observed_at,
+            bbox=list(obs.bbox),
+            lat=obs.lat,
+            lon=obs.lon,
+            crop=obs.crop,
+            keyframe=obs.keyframe,
+            source=source,
+            received_at=now,
+            seen_at=observed_at or now,
+            uploaded_by=user_id,
         )
         case_id, outcome = matcher.assign(row)
         rows.append(row)
         known[obs.track_id] = case_id
-        results[i] = IngestResult(track_id=obs.track_id, case_id=case_id, error=None, outcome=outcome)
+        results.append(IngestResult(track_id=obs.track_id, case_id=case_id, error=None, outcome=outcome))
     session.add_all(rows)
     session.commit()
     return IngestResponse(accepted=sum(r.error is None for r in results), results=results)

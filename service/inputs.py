@@ -7,7 +7,7 @@ error) instead of a database error.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
@@ -17,8 +17,8 @@ MAX_ID = 2**31 - 1
 """The largest id (or version) an integer column holds: PostgreSQL's INTEGER is 32 bits."""
 MAX_OFFSET = 2**63 - 1
 """The largest row offset a query takes (64 bits on both databases)."""
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 """Times are accepted in [EARLIEST, LATEST) once normalised to UTC."""
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -75,9 +75,9 @@ def utc_time(value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise ValueError("expected an ISO-8601 date and time, e.g. 2025-05-12T09:30:00+08:00")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     except OverflowError:
         raise ValueError("time out of range: it must lie between the years 1970 and 9999 in UTC") from None
     if not EARLIEST <= value < LATEST:

@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     camera_tracker: Path | None = Field(None, description="tracker YAML for cameras; None: models/tracker-fixed.yaml")
     camera_sync_s: float = Field(5.0, gt=0, description="how often `streetscan cameras run` re-reads the cameras")
 
-    evidence_dir: Path | None = Field(None, description="crops and keyframes, by content; empty: data_dir/evidence")
-    upload_dir: Path | None = Field(None, description="uploaded videos and GPS tracks; empty: data_dir/uploads")
+    evidence_dir: Path = Field(
+        default_factory=lambda data: data["data_dir"] / "evidence", description="crops and keyframes, by content"
+    )
+    upload_dir: Path = Field(
+        default_factory=lambda data: data["data_dir"] / "uploads", description="uploaded videos and GPS tracks"
+    )
     max_upload_mb: float = Field(4096.0, gt=0, description="the most one upload request may carry, in MiB")
     workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
     model_path: Path = Field(default_factory=default_model, description="detector weights for uploaded videos and cameras")
@@ -106,11 +110,9 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_paths(self) -> Settings:
+    def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'streetscan.db'}"
-        self.evidence_dir = self.evidence_dir or self.data_dir / "evidence"
-        self.upload_dir = self.upload_dir or self.data_dir / "uploads"
         return self
 
     @property

@@ -1,15 +1,14 @@
-"""Request dependencies: database session, settings, clock, writer, the token's user and role
-checks, bounded path and query ids; and ``ApiRoute``, the route class of every API router, which
-checks the token and role before the request body is read and documents the errors every route
-of its kind can answer."""
+"""API request dependencies: the token's user and role checks, bounded query ids; and ``ApiRoute``,
+the route class of every API router, which checks the token and role before the request body is
+read and documents the errors every route of its kind can answer. The dependencies the web view
+shares (session, settings, clock, writer) are in ``service.deps``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
-from datetime import datetime
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import Depends, HTTPException, Query, Request, Response, status
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
@@ -18,44 +17,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.errors import errors
-from service.auth import has_role, user_for_token
+from service.auth.users import has_role, user_for_token
+from service.deps import dependency_calls
 from service.inputs import MAX_ID, MAX_OFFSET
-from service.models import Role, User
-from service.settings import Settings
-from service.writer import Writer
+from service.models.users import Role, User
 
-
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
-        yield session
-
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def get_now(request: Request) -> datetime:
-    """The request time, aware UTC, from the app's clock."""
-    return request.app.state.clock()
-
-
-def get_categories(request: Request) -> frozenset[str]:
-    """The violation category ids the service accepts."""
-    return request.app.state.categories
-
-
-def get_writer(request: Request) -> Writer:
-    """The writer a handler holds (``with writer:``) around each write transaction (see ``service.writer``)."""
-    return request.app.state.writer
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-NowDep = Annotated[datetime, Depends(get_now)]
-CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
-WriterDep = Annotated[Writer, Depends(get_writer)]
-
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
@@ -103,14 +69,6 @@ def require(*roles: Role) -> Callable[[User], User]:
 AdminUser = Annotated[User, Depends(require())]
 ReviewerUser = Annotated[User, Depends(require(Role.reviewer))]
 UploaderUser = Annotated[User, Depends(require(Role.uploader))]
-
-
-def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
-    """Every dependency function of a route, nested ones included."""
-    for sub in dependant.dependencies:
-        if sub.call is not None:
-            yield sub.call
-        yield from dependency_calls(sub)
 
 
 def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> bool:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from service.models import User, WebSessionRow
+from service.models.users import User, WebSessionRow
 
 TTL = timedelta(hours=12)
 """How long a session lasts from login (the cookie lives as long)."""

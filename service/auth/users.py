@@ -12,9 +12,10 @@ from functools import cache
 
 from sqlmodel import Session, col, or_, select
 
+from service.auth.sessions import end_user_sessions
 from service.inputs import clean_text
-from service.models import ApiToken, Role, User, utcnow
-from service.sessions import end_user_sessions
+from service.models.base import utcnow
+from service.models.users import ApiToken, Role, User
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from service.client import add_post_parser, add_scan_post_option, add_upload_parser
-from service.commands import add_cameras_parser, add_export_parser, add_serve_parser, add_token_parser, add_user_parser
+from service.cli.client import add_post_parser, add_scan_post_option, add_upload_parser
+from service.cli.commands import (
+    add_cameras_parser,
+    add_export_parser,
+    add_serve_parser,
+    add_token_parser,
+    add_user_parser,
+)
 from vision import add_scan_parser
 from vision.training import add_export_model_parser, add_train_parser
 
@@ -32,6 +37,3 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,7 @@ def expiry(text: str) -> datetime:
     found = _DURATION.match(text.strip())
     if found:
         unit = {"d": "days", "h": "hours", "m": "minutes"}[found.group(2)]
-        return datetime.now(timezone.utc) + timedelta(**{unit: int(found.group(1))})
+        return datetime.now(UTC) + timedelta(**{unit: int(found.group(1))})
     try:
         return utc_time(text)
     except ValueError as exc:
@@ -122,8 +122,9 @@ def _with_database(command: str, action: Callable[[Session], int]) -> int:
 def _user_add(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from service.auth import create_user
-    from service.models import UserCreate, validation_message
+    from service.auth.users import create_user
+    from service.models.base import validation_message
+    from service.models.users import UserCreate
 
     try:
         wanted = UserCreate(name=args.name, role=args.role, password=args.password)
@@ -141,7 +142,7 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _user_enable(args: argparse.Namespace) -> int:
-    from service.auth import find_user, set_disabled
+    from service.auth.users import find_user, set_disabled
 
     def change(session: Session) -> int:
         set_disabled(session, find_user(session, args.name), args.disabled)
@@ -156,8 +157,9 @@ def _user_passwd(args: argparse.Namespace) -> int:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from service.auth import find_user, set_password
-    from service.models import Password, validation_message
+    from service.auth.users import find_user, set_password
+    from service.models.base import validation_message
+    from service.models.users import Password
 
     password = args.password
     if password is None:
@@ -180,7 +182,7 @@ def _user_passwd(args: argparse.Namespace) -> int:
 
 
 def _token_add(args: argparse.Namespace) -> int:
-    from service.auth import find_user, issue_token
+    from service.auth.users import find_user, issue_token
 
     def add(session: Session) -> int:
         user = find_user(session, args.user)
@@ -195,8 +197,8 @@ def _token_add(args: argparse.Namespace) -> int:
 
 
 def _token_list(args: argparse.Namespace) -> int:
-    from service.auth import find_user, tokens
-    from service.models import utcnow
+    from service.auth.users import find_user, tokens
+    from service.models.base import utcnow
 
     def show(session: Session) -> int:
         now = utcnow()
@@ -214,8 +216,8 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    from service.auth import revoke_token
-    from service.models import utcnow
+    from service.auth.users import revoke_token
+    from service.models.base import utcnow
 
     def revoke(session: Session) -> int:
         token = revoke_token(session, args.id, utcnow())
@@ -242,7 +244,7 @@ def _cameras_run(args: argparse.Namespace) -> int:
     import threading
 
     from service.settings import Settings
-    from service.streams.supervisor import run_until
+    from service.workers.supervisor import run_until
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -263,7 +265,7 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _export_dataset(args: argparse.Namespace) -> int:
-    from service.dataset_export import ExportError, export_dataset
+    from service.integrations.dataset_export import ExportError, export_dataset
     from service.settings import Settings
     from vision import Taxonomy
 

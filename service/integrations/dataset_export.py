@@ -26,7 +26,8 @@ import yaml
 from sqlmodel import Session, select
 
 from service.evidence import evidence_file
-from service.models import Case, CaseAction, CaseEvent, CaseStatus, Observation
+from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
+from service.models.observations import ObservationRow
 from service.settings import Settings
 from vision import Detections, Taxonomy
 
@@ -91,7 +92,7 @@ def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> d
     classes = category_classes(taxonomy)
     recategorised = set(session.exec(select(CaseEvent.case_id).where(CaseEvent.action == CaseAction.recategorize)))
     rows = session.exec(
-        select(Observation, Case).join(Case, Observation.case_id == Case.id, isouter=True).order_by(Observation.id)
+        select(ObservationRow, Case).join(Case, ObservationRow.case_id == Case.id, isouter=True).order_by(ObservationRow.id)
     )
     frames: dict[str, list[Decided]] = defaultdict(list)
     for obs, case in rows:

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import service.models  # noqa: F401  - registers every table on SQLModel.metadata
 from service.db import make_engine
 from service.settings import Settings
 

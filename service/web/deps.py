@@ -18,10 +18,10 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import SessionDep, dependency_calls
-from service.auth import has_role
-from service.models import Role, User
-from service.sessions import session_user
+from service.auth.sessions import session_user
+from service.auth.users import has_role
+from service.deps import SessionDep, dependency_calls
+from service.models.users import Role, User
 from service.web.sessions import COOKIE, WebSession, decode
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -11,7 +11,8 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
-from service.models import CaseAction, CaseStatus, HotspotKind
+from service.models.cases import CaseAction, CaseStatus
+from service.models.hotspots import HotspotKind
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "lang"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.geometry import M_PER_DEG
-from service.models import Hotspot, HotspotKind
+from service.models.hotspots import Hotspot, HotspotKind
 
 MIN_SPAN_M = 200.0
 BIN_PX = 6.0

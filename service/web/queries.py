@@ -16,11 +16,13 @@ from sqlmodel import Session, func, select
 
 from service.cases import OPEN
 from service.inputs import MAX_ID, utc_time
-from service.models import Case, CaseStatus, Hotspot, HotspotKind, Observation
+from service.models.cases import Case, CaseStatus
+from service.models.hotspots import Hotspot, HotspotKind
+from service.models.observations import ObservationRow
 
 QUEUE = (CaseStatus.new, CaseStatus.reopened)
 PAGE_SIZE = 50
-EVIDENCE = tuple(f for f in ("crop", "keyframe") if f in Observation.model_fields)
+EVIDENCE = tuple(f for f in ("crop", "keyframe") if f in ObservationRow.model_fields)
 """Image fields observations have (``keyframe`` comes with the evidence store)."""
 
 Order = Literal["newest", "confidence"]
@@ -51,11 +53,11 @@ class QueuePage:
     waiting: int
 
 
-def best_confidence():  # noqa: ANN201 - a SQL expression
+def best_confidence():
     """Per case (correlated): the highest confidence among its observations."""
     return (
-        select(func.coalesce(func.max(Observation.confidence), 0.0))
-        .where(Observation.case_id == Case.id)
+        select(func.coalesce(func.max(ObservationRow.confidence), 0.0))
+        .where(ObservationRow.case_id == Case.id)
         .correlate(Case)
         .scalar_subquery()
     )
@@ -106,7 +108,7 @@ def _cursor(order: Order, case: Case, evidence: Evidence | None) -> str:
     return f"{evidence.confidence if evidence else 0.0!r}~{case.id}"
 
 
-def _after(order: Order, keys: tuple, cursor: str):  # noqa: ANN202 - a SQL condition
+def _after(order: Order, keys: tuple, cursor: str):
     """Rows after the cursor in the page order; raises ValueError on a malformed cursor."""
     raw_key, _, raw_id = cursor.rpartition("~")
     case_id = int(raw_id)
@@ -126,11 +128,11 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
     if not case_ids:
         return {}
     rank = func.row_number().over(
-        partition_by=Observation.case_id, order_by=(Observation.confidence.desc(), Observation.id.desc())
+        partition_by=ObservationRow.case_id, order_by=(ObservationRow.confidence.desc(), ObservationRow.id.desc())
     )
-    columns = [Observation.case_id, Observation.id, Observation.confidence, Observation.bbox]
-    columns += [getattr(Observation, f) for f in EVIDENCE]
-    ranked = select(*columns, rank.label("rank")).where(Observation.case_id.in_(case_ids)).subquery()
+    columns = [ObservationRow.case_id, ObservationRow.id, ObservationRow.confidence, ObservationRow.bbox]
+    columns += [getattr(ObservationRow, f) for f in EVIDENCE]
+    ranked = select(*columns, rank.label("rank")).where(ObservationRow.case_id.in_(case_ids)).subquery()
     found = {}
     for row in session.exec(select(*ranked.c).where(ranked.c.rank == 1)):
         images = frozenset(f for f in EVIDENCE if getattr(row, f))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from fastapi import Request, Response
 
-from service.sessions import TTL
+from service.auth.sessions import TTL
 
 COOKIE = "streetscan_session"
 SECRET_FILE = "session-secret"

@@ -1,5 +1,3 @@
-"""The camera supervisor: every enabled camera read in its own worker, one shared detector, one writer."""
-
-from service.streams.supervisor import Supervisor
-
-__all__ = ["Supervisor"]
+"""What runs beside the HTTP server: the embedded video job pool (``pool``) over the job functions
+(``jobs``), and the camera supervisor (``supervisor``) with its camera workers (``cameras``) and the
+one thread that stores their observations (``observation_writer``)."""

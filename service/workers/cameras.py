@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from service.evidence import store
+from service.evidence import with_evidence
 from service.hotspots import local_time, parse_hours, within_hours
-from service.models import Camera, utcnow
+from service.models.base import utcnow
+from service.models.cameras import Camera
 from service.settings import Settings
 from vision import (
     FIXED_CAMERA_TRACKER,
@@ -24,6 +25,7 @@ from vision import (
     DwellRules,
     LatestFrame,
     LiveFrame,
+    Observation,
     StreamReader,
     StreamState,
     Taxonomy,
@@ -31,8 +33,8 @@ from vision import (
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[str, list[dict[str, Any]]], None]
-"""Takes a source name and observation dicts to store."""
+Sink = Callable[[str, list[Observation]], None]
+"""Takes a source name and observations to store."""
 
 CONFIG_FIELDS = frozenset(Camera.model_fields) - {"id", "name", "created_at", "updated_at"}
 
@@ -122,8 +124,10 @@ class CameraWorker:
     def handle(self, frame: LiveFrame, detections: Detections, done_at: float) -> None:
         """One processed frame (called in the inference thread): dwell rules, observations to the sink."""
         try:
-            found = [self._with_evidence(o.to_dict()) for o in self.watch.update(frame, detections)]
-        except Exception as exc:  # noqa: BLE001 - reported in the status; the next frame may be fine
+            found = [
+                with_evidence(o, self.work_dir, self.evidence_dir, move=True) for o in self.watch.update(frame, detections)
+            ]
+        except Exception as exc:
             log.exception("%s: processing a frame failed", self.source)
             with self._lock:
                 self._error = f"processing failed: {exc}"
@@ -135,15 +139,6 @@ class CameraWorker:
             self._observations += len(found)
             self._lag_s = round(done_at - frame.at, 3)
             self._error = None
-
-    def _with_evidence(self, item: dict[str, Any]) -> dict[str, Any]:
-        """The observation with its crop and keyframe moved from the work folder into the evidence store."""
-        for image in ("crop", "keyframe"):
-            if item[image]:
-                written = self.work_dir / item[image]
-                item[image] = store(self.evidence_dir, written)
-                written.unlink()
-        return item
 
     def runtime(self, detector_error: str | None = None) -> CameraRuntime:
         """The camera's state now; ``detector_error`` is the shared detector's, shown when it has one."""

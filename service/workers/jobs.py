@@ -1,5 +1,6 @@
 """Video jobs: ``process_video``, the one idempotent function that turns an uploaded video into
-observations and cases; the job queue in the database; the in-process pool of worker threads.
+observations and cases, and the job queue in the database (``claim_next``, ``requeue_interrupted``).
+Whatever runs jobs (the embedded ``service.workers.pool.JobPool``) calls these.
 
 A run is safe to repeat: the tracker gives the same track ids for the same video and settings,
 evidence images are stored by content, and ingest skips observations already stored for the
@@ -21,19 +22,17 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from service.categories import known_categories
-from service.evidence import store
+from service.evidence import with_evidence
 from service.ingest import ingest
-from service.models import Job, JobStatus, utcnow
+from service.models.base import utcnow
+from service.models.batches import Job, JobStatus
 from service.settings import Settings
-from vision import DecodeStats, DistanceSampling, Frame, Observation, ScanOptions, Scanner, load_track
+from vision import DecodeStats, DistanceSampling, Frame, Observation, Scanner, ScanOptions, load_track
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0
 """How often a run writes its progress (and the observations found meanwhile) to the database."""
-POLL_S = 2.0
-"""How long an idle worker waits before it looks at the queue again (uploads wake it at once)."""
 
 
 class Stopped(Exception):
@@ -162,11 +161,10 @@ class _Run:
         self, engine: Engine, settings: Settings, job: Job, lock: AbstractContextManager, stop: threading.Event | None
     ) -> None:
         self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
-        self.categories = known_categories(settings.taxonomy_path)
         self.duration_s = job.duration_s
         self.stats = DecodeStats()
         self.t = 0.0  # video time of the last frame analysed (decoding runs a little ahead)
-        self.items: list[dict[str, Any]] = []
+        self.items: list[Observation] = []
         self.flushed_at = time.monotonic()
 
     def on_frame(self, frame: Frame) -> None:
@@ -178,20 +176,14 @@ class _Run:
 
     def add(self, observation: Observation, work: Path) -> None:
         """Move the observation's images into the evidence store and buffer it for ingest."""
-        item = observation.to_dict()
-        for image in ("crop", "keyframe"):
-            if item[image]:
-                item[image] = store(self.settings.evidence_dir, work / item[image])
-        self.items.append(item)
+        self.items.append(with_evidence(observation, work, self.settings.evidence_dir))
 
     def flush(self) -> None:
         """Ingest the buffered observations and write the progress."""
         progress = min(0.99, self.t / self.duration_s) if self.duration_s else 0.0
         with self.lock, Session(self.engine) as session:
             if self.items:
-                response = ingest(
-                    session, self.settings, self.categories, self.job.source, self.items, self.job.created_by, utcnow()
-                )
+                response = ingest(session, self.settings, self.job.source, self.items, self.job.created_by, utcnow())
                 for result in response.results:
                     if result.error:
                         log.warning("job %d: observation %s not kept: %s", self.job.id, result.track_id, result.error)
@@ -213,47 +205,3 @@ def _update(session: Session, job: Job, **values: Any) -> None:
         setattr(job, name, value)
     session.add(job)
     session.commit()
-
-
-class JobPool:
-    """Worker threads that take queued jobs from the database and run ``process_video``; each
-    loads its own Scanner on its first job. ``stop`` ends them, queueing a running job again."""
-
-    def __init__(self, engine: Engine, settings: Settings, lock: AbstractContextManager) -> None:
-        self.engine, self.settings, self.lock = engine, settings, lock
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self, size: int) -> None:
-        """Start ``size`` workers (0: none; jobs wait in the queue)."""
-        for n in range(size):
-            thread = threading.Thread(target=self._work, name=f"streetscan-job-{n}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def wake(self) -> None:
-        """Tell idle workers that a job was queued."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Stop the workers and wait for them (a running video stops at its next frame)."""
-        self._stop.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join()
-
-    def _work(self) -> None:
-        scanner = functools.cache(functools.partial(build_scanner, self.settings))
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                with self.lock:
-                    job_id = claim_next(self.engine)
-                if job_id is not None:
-                    process_video(self.engine, self.settings, job_id, scanner=scanner, lock=self.lock, stop=self._stop)
-            except Exception:
-                log.exception("job worker error")
-                job_id = None
-            if job_id is None:
-                self._wake.wait(POLL_S)

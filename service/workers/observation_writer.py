@@ -8,13 +8,13 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.ingest import ingest
 from service.settings import Settings
+from vision import Observation
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,16 @@ class ObservationWriter:
         self,
         engine: Engine,
         settings: Settings,
-        categories: frozenset[str],
         write_lock: AbstractContextManager,
         clock: Callable[[], datetime],
         maxsize: int = 1000,
     ) -> None:
-        self.engine, self.settings, self.categories = engine, settings, categories
+        self.engine, self.settings = engine, settings
         self.write_lock, self.clock = write_lock, clock
-        self.queue: queue.Queue[tuple[str, list[dict[str, Any]]] | None] = queue.Queue(maxsize)
+        self.queue: queue.Queue[tuple[str, list[Observation]] | None] = queue.Queue(maxsize)
         self._thread = threading.Thread(target=self._run, name="observation-writer", daemon=True)
 
-    def submit(self, source: str, items: list[dict[str, Any]]) -> None:
+    def submit(self, source: str, items: list[Observation]) -> None:
         try:
             self.queue.put_nowait((source, items))
         except queue.Full:
@@ -63,12 +62,12 @@ class ObservationWriter:
             source, items = item
             try:
                 self._store(source, items)
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the writer
+            except Exception:
                 log.exception("%s: storing %d observations failed", source, len(items))
 
-    def _store(self, source: str, items: list[dict[str, Any]]) -> None:
+    def _store(self, source: str, items: list[Observation]) -> None:
         with self.write_lock, Session(self.engine) as session:
-            response = ingest(session, self.settings, self.categories, source, items, None, self.clock())
+            response = ingest(session, self.settings, source, items, None, self.clock())
         for result in response.results:
             if result.error:
                 log.warning("%s: observation %s rejected: %s", source, result.track_id, result.error)

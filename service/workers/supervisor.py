@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from service.models import Camera, utcnow
+from service.models.base import utcnow
+from service.models.cameras import Camera
 from service.settings import Settings
-from service.streams.worker import CameraRuntime, CameraWorker, camera_config
-from service.streams.writer import ObservationWriter
+from service.workers.cameras import CameraRuntime, CameraWorker, camera_config
+from service.workers.observation_writer import ObservationWriter
 from service.writer import Writer
 from vision import Detector, InferenceLoop, StreamState, Taxonomy
 
@@ -44,7 +45,7 @@ class Supervisor:
         self.clock = clock
         self.taxonomy = Taxonomy.load(settings.taxonomy_path)
         lock = write_lock if write_lock is not None else Writer(engine)
-        self.writer = ObservationWriter(engine, settings, frozenset(self.taxonomy.categories), lock, clock)
+        self.writer = ObservationWriter(engine, settings, lock, clock)
         self.inference = InferenceLoop(load_detector or (lambda: Detector(settings.model_path)))
         self.workers: dict[int, CameraWorker] = {}
         self._lock = threading.Lock()

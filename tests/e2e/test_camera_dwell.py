@@ -14,9 +14,11 @@ import pytest
 from sqlmodel import Session, select
 
 from service.db import make_engine, migrate
-from service.models import Camera, Case, Observation
+from service.models.cameras import Camera
+from service.models.cases import Case
+from service.models.observations import ObservationRow
 from service.settings import Settings
-from service.streams import Supervisor
+from service.workers.supervisor import Supervisor
 from tests.vision.conftest import run_ffmpeg
 from vision import Detector, box_overlaps
 
@@ -61,9 +63,9 @@ def supervisor(tmp_path: Path, coco_weights: Path) -> Iterator[Supervisor]:
         engine.dispose()
 
 
-def visits(observations: list[Observation]) -> list[list[Observation]]:
+def visits(observations: list[ObservationRow]) -> list[list[ObservationRow]]:
     """Observations split where more than the empty-street time passes between two."""
-    groups: list[list[Observation]] = []
+    groups: list[list[ObservationRow]] = []
     for obs in sorted(observations, key=lambda o: o.seen_at):
         if not groups or (obs.seen_at - groups[-1][-1].seen_at).total_seconds() > VISIT_S / 2:
             groups.append([])
@@ -81,7 +83,7 @@ def test_each_visit_is_reported_once_and_a_return_is_a_new_sighting(
     supervisor.start()
     time.sleep(4 * VISIT_S + 3)  # two full visits and the start of a third
     with Session(supervisor.engine) as session:
-        observations = list(session.exec(select(Observation)))
+        observations = list(session.exec(select(ObservationRow)))
         cases = list(session.exec(select(Case)))
     groups = visits(observations)
     assert len(groups) >= 2, [o.seen_at for o in observations]

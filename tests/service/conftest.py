@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
 from service.app import create_app
-from service.auth import create_user
+from service.auth.users import create_user
 from service.db import make_engine, migrated_database
-from service.models import Role
+from service.models.users import Role
 from service.settings import Settings
 from tests.service.web_client import web_users  # noqa: F401 - fixture for the web tests
 from tests.vision.conftest import make_video, run_ffmpeg  # noqa: F401 - make_video: fixture
@@ -77,7 +77,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2025, 5, 12, 1, 0, tzinfo=timezone.utc))
+    return Clock(datetime(2025, 5, 12, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from sqlmodel import Session, select
 
 from service.app import create_app
 from service.db import make_engine, migrate
-from service.models import Camera, Case, Observation
+from service.models.cameras import Camera
+from service.models.cases import Case
+from service.models.observations import ObservationRow
 from service.settings import Settings
-from service.streams import Supervisor
+from service.workers.supervisor import Supervisor
 from tests.polling import wait_until
 from tests.service.builders import Auth, obs, post, send
 from tests.service.conftest import Clock
@@ -101,9 +103,9 @@ def standing_person() -> object:
     return Detector()
 
 
-def stored(engine: Engine) -> list[Observation]:
+def stored(engine: Engine) -> list[ObservationRow]:
     with Session(engine) as session:
-        return list(session.exec(select(Observation)))
+        return list(session.exec(select(ObservationRow)))
 
 
 def test_a_camera_reports_the_added_category_after_its_own_dwell(tmp_path: Path, taxonomy: Path, clip: Path) -> None:

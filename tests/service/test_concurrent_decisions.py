@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, func, select
 
-from service.auth import create_user
+from service.auth.users import create_user
 from service.cases import change_status
 from service.decisions import Conflict, decide
-from service.models import Case, CaseAction, CaseEvent, CaseStatus, Expectation, Role
+from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus, Expectation
+from service.models.users import Role
 from service.writer import Writer
 from tests.service.builders import Auth, obs, send
 from tests.service.web_client import logged_in

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -19,10 +19,11 @@ from service.cases import (
 )
 from service.geometry import haversine_m
 from service.hotspots import Shape, nearest, vending_zone_at
-from service.models import CaseStatus, Hotspot, HotspotKind
+from service.models.cases import CaseStatus
+from service.models.hotspots import Hotspot, HotspotKind
 from tests.service.places import line, offset, point, polygon, square
 
-NOW = datetime(2025, 6, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 LOOKBACK = timedelta(days=30)
 NOON = time(12, 0)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -16,7 +16,7 @@ from tests.service.places import line, offset, polygon, square
 
 Headers = dict[str, str]
 
-DAY0 = datetime(2025, 5, 12, tzinfo=timezone.utc)
+DAY0 = datetime(2025, 5, 12, tzinfo=UTC)
 DAYS = [0, 1, 2, 3, 4, 5, 40]  # day 40: beyond the 30-day look-back from day 0
 STREET = line((300, -400), (300, 400))  # a strict street 300 m north, running east-west
 VENDING = polygon(square(0, 250, 20))

@@ -29,7 +29,9 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, select
 
 from service.app import create_app
-from service.models import Job, Observation, WebSessionRow
+from service.models.batches import Job
+from service.models.observations import ObservationRow
+from service.models.users import WebSessionRow
 from service.settings import Settings
 from service.web.sessions import COOKIE, WebSession, encode
 from tests.service.builders import Auth, jpeg, obs, send, store_image
@@ -123,7 +125,7 @@ def test_the_reported_attack_fails(
     error = result["results"][0]["error"]
     assert "crop: not an evidence key" in error and "keyframe: not an evidence key" in error
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(Observation)).one() == 0
+        assert session.exec(select(func.count()).select_from(ObservationRow)).one() == 0
     kept = send(client, auth, [obs("ok")], source="x")["results"][0]["case_id"]
     observation_id = client.get(f"/api/cases/{kept}", headers=auth["reviewer"]).json()["observations"][0]["id"]
     logged_in(client, web_users["reviewer"])
@@ -161,8 +163,8 @@ def test_no_evidence_route_serves_a_file_outside_the_store(
     ids = []
     with Session(engine) as session:
         for result, reference in zip(results, references, strict=True):
-            row = session.exec(select(Observation).where(Observation.track_id == result["track_id"])).one()
-            session.exec(update(Observation).where(Observation.id == row.id).values(crop=reference, keyframe=reference))
+            row = session.exec(select(ObservationRow).where(ObservationRow.track_id == result["track_id"])).one()
+            session.exec(update(ObservationRow).where(ObservationRow.id == row.id).values(crop=reference, keyframe=reference))
             ids.append(row.id)
         session.commit()
     logged_in(client, web_users["reviewer"])

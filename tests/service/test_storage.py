@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ def test_migrations_match_models(engine: Engine) -> None:
 
 def test_matching_query_uses_the_grid_index(engine: Engine) -> None:
     """The candidate lookup is an index search, not a scan of every case."""
-    since = datetime(2025, 5, 1, tzinfo=timezone.utc)
+    since = datetime(2025, 5, 1, tzinfo=UTC)
     stmt = CANDIDATES.params(candidate_params("street_vendor", 35.49, 112.85, 25.0, since))
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:

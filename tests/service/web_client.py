@@ -10,8 +10,8 @@ from httpx import Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from service.auth import create_user
-from service.models import Role
+from service.auth.users import create_user
+from service.models.users import Role
 
 PASSWORD = "correct horse battery"
 USERS = {"reviewer": "wang-reviewer", "admin": "li-admin", "uploader": "zhao-uploader"}

@@ -7,7 +7,7 @@ import logging
 import os
 import random
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -21,7 +21,7 @@ from vision import frames
 from vision.frames import DecodeStats, VideoError, iter_frames, probe, verify
 
 FIVE_FPS_3S = [round(0.2 * k, 6) for k in range(15)]  # slot times of 3 s sampled at 5 fps
-MAY_9_0930_UTC = datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
+MAY_9_0930_UTC = datetime(2025, 5, 9, 9, 30, tzinfo=UTC)
 
 
 def times(path: Path, fps: float | None = 5.0, stats: DecodeStats | None = None) -> list[float]:

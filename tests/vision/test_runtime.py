@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vision.boxes import box_overlaps
 from vision.defaults import default_model
 from vision.detector import Detector
 from vision.frames import iter_frames
-from vision.boxes import box_overlaps
 from vision.runtime import SOURCE_DIGEST, export_dir, runtime_weights, sha256
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.defaults import DEFAULT_TRACKER
 from vision.boxes import Detections
+from vision.defaults import DEFAULT_TRACKER
 from vision.detector import Detector
 from vision.tracking import Tracker, load_config
 

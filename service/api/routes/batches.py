@@ -8,17 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import (
-    ApiRoute,
-    CurrentUser,
-    IdPath,
-    NowDep,
-    Offset,
-    SessionDep,
-    SettingsDep,
-    UploaderUser,
-    WriterDep,
-)
+from service.api.deps import ApiRoute, CurrentUser, Offset, UploaderUser
 from service.api.errors import errors
 from service.batches import (
     FILES_FIELD,
@@ -29,7 +19,8 @@ from service.batches import (
     create_batch,
     incoming,
 )
-from service.models import Batch, BatchesPublic, BatchPublic
+from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.models.batches import Batch, BatchesPublic, BatchPublic
 from service.uploads import UploadError, receive
 from vision import TRACK_SUFFIXES
 

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from service.api.deps import AdminUser, ApiRoute, CategoriesDep, IdPath, NowDep, SessionDep, WriterDep
+from service.api.deps import AdminUser, ApiRoute
 from service.api.errors import errors
-from service.models import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
-from service.streams import Supervisor
-from service.streams.worker import CameraRuntime
+from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, WriterDep
+from service.models.cameras import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
+from service.workers.cameras import CameraRuntime
+from service.workers.supervisor import Supervisor
 from vision import StreamState
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], route_class=ApiRoute)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import ApiRoute, SettingsDep, UploaderUser
+from service.api.deps import ApiRoute, UploaderUser
 from service.api.errors import errors
+from service.deps import SettingsDep
 from service.evidence import MEDIA_TYPES, EvidenceError, store_bytes
-from service.models import EvidencePublic
+from service.models.observations import EvidencePublic
 
 router = APIRouter(prefix="/evidence", tags=["evidence"], route_class=ApiRoute)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from service.api.deps import ApiRoute, SessionDep
+from service.api.deps import ApiRoute
+from service.deps import SessionDep
 
 router = APIRouter(tags=["health"], route_class=ApiRoute)
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, status
 
-from service.api.deps import AdminUser, ApiRoute, IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.api.deps import AdminUser, ApiRoute
 from service.api.errors import errors, issue
 from service.cases import PlacementError, locate_at_case, place_hotspot, reassign_hotspots
+from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.geometry import point
 from service.hotspots import (
     CatalogError,
@@ -18,7 +19,8 @@ from service.hotspots import (
     located_shapes,
     parse_collection,
 )
-from service.models import Case, Hotspot, LocateRequest
+from service.models.cases import Case
+from service.models.hotspots import Hotspot, LocateRequest
 from service.writer import lock_matching
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=ApiRoute)

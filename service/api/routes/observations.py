@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 
-from service.api.deps import (
-    ApiRoute,
-    CategoriesDep,
-    CurrentUser,
-    IdPath,
-    NowDep,
-    SessionDep,
-    SettingsDep,
-    UploaderUser,
-    WriterDep,
-)
+from service.api.deps import ApiRoute, CurrentUser, UploaderUser
 from service.api.errors import errors
-from service.evidence import MEDIA_TYPES, evidence_file
+from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
 from service.ingest import ingest
-from service.models import IngestRequest, IngestResponse, Observation
+from service.models.observations import IngestRequest, IngestResponse
+from service.observations import EvidenceImage, observation_image, parse_items
 
-EvidenceImage = Literal["crop", "keyframe"]
-IMAGE_HEADERS = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
-"""Headers of every evidence image: cached by the browser only (the image never changes), never sniffed."""
 IMAGE_RESPONSE = {200: {"description": "the image", "content": {media: {} for media in MEDIA_TYPES.values()}}}
 
 router = APIRouter(prefix="/observations", tags=["observations"], route_class=ApiRoute)
@@ -50,18 +37,9 @@ def post_observations(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"{len(body.observations)} observations in one request; the limit is {limit}: split the batch",
         )
+    items = parse_items(body.observations, categories, settings.evidence_dir)
     with writer:
-        return ingest(session, settings, categories, body.source, body.observations, user.id, now)
-
-
-def image_response(session: SessionDep, settings: SettingsDep, observation_id: int, image: str) -> FileResponse:
-    """The ``crop`` or ``keyframe`` of an observation from the evidence store; 404 when it has none."""
-    obs = session.get(Observation, observation_id) if image in ("crop", "keyframe") else None
-    key = getattr(obs, image) if obs else None
-    path = evidence_file(settings, key) if key else None
-    if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
+        return ingest(session, settings, body.source, items, user.id, now)
 
 
 @router.get("/{observation_id}/{image}", response_class=FileResponse, responses={**IMAGE_RESPONSE, **errors(404)})
@@ -69,4 +47,7 @@ def get_image(
     observation_id: IdPath, image: EvidenceImage, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
     """The observation's ``crop`` (the object) or ``keyframe`` (its whole best frame); 404 when it has none."""
-    return image_response(session, settings, observation_id, image)
+    path = observation_image(session, settings.evidence_dir, observation_id, image)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)

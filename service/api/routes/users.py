@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import ApiRoute, CurrentUser
-from service.models import UserPublic
+from service.models.users import UserPublic
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=ApiRoute)
 

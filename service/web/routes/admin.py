@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
-from service.api.deps import IdPath, SessionDep, WriterDep
-from service.auth import create_user, set_disabled, set_password
-from service.models import Password, Role, User, UserCreate, validation_message
+from service.auth.users import create_user, set_disabled, set_password
+from service.deps import IdPath, SessionDep, WriterDep
+from service.models.base import validation_message
+from service.models.users import Password, Role, User, UserCreate
 from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.render import Page, render
 

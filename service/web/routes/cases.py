@@ -9,19 +9,27 @@ from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, select
 
-from service.api.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
-from service.api.routes.cases import get_case
-from service.cases import LOCATING_STATUSES, TRANSITIONS, PlacementError, TransitionError, assign_hotspot, change_status
+from service.cases import (
+    LOCATING_STATUSES,
+    TRANSITIONS,
+    PlacementError,
+    TransitionError,
+    assign_hotspot,
+    case_detail,
+    change_status,
+)
 from service.decisions import Conflict, decide
+from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.geometry import bounds
 from service.inputs import RowId, Text
-from service.models import Case, CaseDetail, CaseStatus, Expectation, Hotspot
-from service.writer import lock_matching
+from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
+from service.models.hotspots import Hotspot
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
 from service.web.queries import EVIDENCE
 from service.web.render import Page, render
+from service.writer import lock_matching
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAP_RADIUS_M = 300.0
@@ -71,7 +79,7 @@ def _case_page(
 ) -> HTMLResponse:
     """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top."""
     case = _case(db, case_id)
-    detail = get_case(case_id, db, visitor.user)
+    detail = case_detail(db, case_id)
     page = Page(request, visitor)
     hotspots = db.exec(select(Hotspot).order_by(Hotspot.kind, Hotspot.batch, Hotspot.id)).all()
     return render(

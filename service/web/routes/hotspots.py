@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from service.api.deps import SessionDep
+from service.deps import SessionDep
 from service.geometry import bounds
-from service.models import HotspotKind
+from service.models.hotspots import HotspotKind
 from service.web.deps import PageViewer, WebRoute
 from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
 from service.web.queries import HotspotRow, hotspot_rows, open_counts_by_category, open_positions

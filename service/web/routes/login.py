@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, func, select
 
-from service.api.deps import SessionDep, WriterDep
-from service.auth import authenticate, has_role
-from service.models import Role, User
-from service.sessions import end_session, start_session
+from service.auth.sessions import end_session, start_session
+from service.auth.users import authenticate, has_role
+from service.deps import SessionDep, WriterDep
+from service.models.users import Role, User
 from service.web.deps import Poster, WebRoute, csrf_ok, read_session, session_key
 from service.web.i18n import LANG_COOKIE, LANGS
 from service.web.render import Page, render
@@ -68,7 +68,7 @@ def _login_form(
 
 
 @router.get("/login")
-def login_page(request: Request, db: SessionDep, next: str | None = None) -> Response:  # noqa: A002 - the query parameter's name
+def login_page(request: Request, db: SessionDep, next: str | None = None) -> Response:
     return _login_form(request, db, next)
 
 
@@ -80,7 +80,7 @@ def login(
     username: Annotated[str, Form(max_length=256)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=2000)] = HOME,  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = HOME,
 ) -> Response:
     """Check the CSRF token of the anonymous session, the throttle (429 with Retry-After after too
     many failures of this account or from this address), then the password; a new session on success."""
@@ -124,7 +124,7 @@ def logout(request: Request, db: SessionDep, writer: WriterDep, visitor: Poster)
 
 
 @router.get("/lang/{lang}")
-def choose_language(request: Request, lang: str, next: str | None = None) -> RedirectResponse:  # noqa: A002
+def choose_language(request: Request, lang: str, next: str | None = None) -> RedirectResponse:
     """Remember the interface language (zh or en) in a cookie and go back."""
     response = RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
     if lang in LANGS:

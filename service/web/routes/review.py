@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import Field
 
-from service.api.deps import CategoriesDep, NowDep, SessionDep, WriterDep
 from service.cases import TransitionError, UnknownCategoryError, review
 from service.decisions import Conflict, decide
+from service.deps import CategoriesDep, NowDep, SessionDep, WriterDep
 from service.inputs import RowId, Text
-from service.models import CaseStatus, Decision, Expectation
+from service.models.cases import CaseStatus, Decision, Expectation
 from service.web.deps import PageViewer, Poster, Viewer, WebRoute
 from service.web.queries import Order, queue_count, queue_page
 from service.web.render import Page, render

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from service.api.deps import SessionDep, WriterDep
-from service.auth import create_user
-from service.models import Role, UserCreate, validation_message
+from service.auth.users import create_user
+from service.deps import SessionDep, WriterDep
+from service.models.base import validation_message
+from service.models.users import Role, UserCreate
 from service.web.deps import PageError, WebRoute, csrf_ok, read_session
 from service.web.routes.login import HOME, anonymous_form, logged_in, no_users
 

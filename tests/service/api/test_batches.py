@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service.batches import incoming
-from service.models import Job, JobStatus
+from service.models.batches import Job, JobStatus
 from service.settings import Settings
 from tests.service.builders import Auth
 from tests.vision.conftest import MakeVideo

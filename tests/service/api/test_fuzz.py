@@ -30,9 +30,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlmodel import Session
 
 from service.app import create_app
-from service.auth import create_user
+from service.auth.users import create_user
 from service.db import make_engine
-from service.models import Role
+from service.models.users import Role
 from service.settings import Settings
 from tests.service.builders import jpeg, obs, post, send, store_image
 from tests.service.conftest import empty

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.app import create_app
-from service.auth import authenticate, create_user, find_user, set_disabled, user_for_token
+from service.auth.users import authenticate, create_user, find_user, set_disabled, user_for_token
 from service.cli import main
-from service.models import Role
+from service.models.users import Role
 from service.settings import Settings
 from service.web.sessions import COOKIE
 from tests.service.builders import Auth
@@ -170,7 +170,7 @@ def test_cli_tokens_add_list_revoke_and_expire(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     capsys.readouterr()
-    clock.now = datetime.now(timezone.utc)  # the command line reads the wall clock
+    clock.now = datetime.now(UTC)  # the command line reads the wall clock
     until = (clock.now + timedelta(hours=2)).isoformat()
     assert cli(monkeypatch, database_url, "token", "add", "uploader-1", "--name", "laptop 7", "--expires", until) == 0
     token = capsys.readouterr().out.strip().split()[-1]

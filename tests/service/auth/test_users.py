@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from service.auth import authenticate, hash_password, hash_token, user_for_token, verify_password
+from service.auth.users import authenticate, hash_password, hash_token, user_for_token, verify_password
 from service.cli import main
 
 EMPTY_BATCH = {"source": "s", "observations": []}

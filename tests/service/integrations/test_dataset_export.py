@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.cli import main
-from service.dataset_export import ExportError, export_dataset
+from service.integrations.dataset_export import ExportError, export_dataset
 from service.settings import Settings
 from tests.service.builders import Auth, obs, post, send, store_image
 from vision import Taxonomy
@@ -103,7 +103,7 @@ def test_train_reads_the_export_with_our_class_names(
     out = tmp_path / "export"
     with Session(engine) as session:
         export_dataset(session, settings, out, Taxonomy.load())
-    recipe = Recipe.load(Path(__file__).parents[2] / "models" / "streetscan-v1.recipe.yaml", tmp_path)
+    recipe = Recipe.load(Path(__file__).parents[3] / "models" / "streetscan-v1.recipe.yaml", tmp_path)
     recipe.add_export(out)
     split = recipe.sources[-1].open(NAMES)
     truth = {path.name: split.read(path)[1] for path in split.images}

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.cases import TRANSITIONS
-from service.models import CaseStatus
+from service.models.cases import CaseStatus
 from service.web.queries import PAGE_SIZE
 from tests.service.builders import Auth, jpeg, obs, post, send, store_image
 from tests.service.places import line, point

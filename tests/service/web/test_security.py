@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from service.auth import find_user, set_password
-from service.models import Observation
+from service.auth.users import find_user, set_password
+from service.models.observations import ObservationRow
 from service.web.sessions import COOKIE, TTL
 from tests.service.builders import Auth, jpeg, obs, send, store_image
 from tests.service.web_client import PASSWORD, csrf_of, logged_in, login
@@ -61,7 +61,7 @@ def test_evidence_outside_the_store_is_never_served(
     refused = send(client, auth, [obs("2", crop="../../../../etc/passwd")])["results"][0]
     assert refused["case_id"] is None and "not an evidence key" in refused["error"]
     with Session(engine) as session:  # a row that bypassed the check (written before it existed)
-        row = session.exec(select(Observation).where(Observation.case_id == case_id)).one()
+        row = session.exec(select(ObservationRow).where(ObservationRow.case_id == case_id)).one()
         row.crop = "../../../../etc/passwd"
         session.add(row)
         session.commit()

@@ -7,15 +7,15 @@ import hashlib
 import hmac
 import json
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service.models import Hotspot, HotspotKind
+from service.models.hotspots import Hotspot, HotspotKind
 from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
 from service.web.sessions import TTL, SecretKey, WebSession, decode, encode
 from tests.service.places import line, offset, point, polygon, square
 
-NOW = datetime(2025, 5, 12, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
 KEY = b"k" * 32
 
 

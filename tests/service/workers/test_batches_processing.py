@@ -15,14 +15,16 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from service.app import create_app
-from service.auth import create_user
-from service.jobs import build_scanner, process_video
-from service.models import Job, JobStatus, Observation, Role
+from service.auth.users import create_user
+from service.models.batches import Job, JobStatus
+from service.models.observations import ObservationRow
+from service.models.users import Role
 from service.settings import Settings
+from service.workers.jobs import build_scanner, process_video
 from tests.vision.conftest import run_ffmpeg
 from vision import Scanner
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PERSON_TAXONOMY = REPO / "tests" / "vision" / "data" / "person-taxonomy.yaml"
 
 
@@ -87,7 +89,7 @@ def test_batch_becomes_observations_cases_and_evidence(
     with Session(engine) as session:
         job = session.exec(select(Job)).one()
         job_id = job.id
-        stored = {(o.track_id, tuple(o.bbox), o.id) for o in session.exec(select(Observation))}
+        stored = {(o.track_id, tuple(o.bbox), o.id) for o in session.exec(select(ObservationRow))}
         job.status = JobStatus.queued
         session.add(job)
         session.commit()
@@ -95,7 +97,7 @@ def test_batch_becomes_observations_cases_and_evidence(
     rerun = Recording(build_scanner(settings))
     assert process_video(engine, settings, job_id, scanner=lambda: rerun) == JobStatus.done
     with Session(engine) as session:
-        assert {(o.track_id, tuple(o.bbox), o.id) for o in session.exec(select(Observation))} == stored
+        assert {(o.track_id, tuple(o.bbox), o.id) for o in session.exec(select(ObservationRow))} == stored
         assert session.get(Job, job_id).attempts == 2
     assert {(o.track_id, tuple(o.bbox)) for o in rerun.seen} == {s[:2] for s in stored}  # same tracks again
     assert sorted(p for p in settings.evidence_dir.rglob("*") if p.is_file()) == evidence

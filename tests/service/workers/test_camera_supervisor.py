@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -17,13 +17,15 @@ from sqlmodel import Session, select
 
 from service.db import make_engine, migrate
 from service.evidence import evidence_file
-from service.models import Camera, Case, Observation
+from service.models.cameras import Camera
+from service.models.cases import Case
+from service.models.observations import ObservationRow
 from service.settings import Settings
-from service.streams import Supervisor
+from service.workers.supervisor import Supervisor
 from tests.polling import wait_until
 from vision import Detections
 
-PERSON_TAXONOMY = Path(__file__).resolve().parents[1] / "vision" / "data" / "person-taxonomy.yaml"
+PERSON_TAXONOMY = Path(__file__).resolve().parents[2] / "vision" / "data" / "person-taxonomy.yaml"
 
 
 class ScriptedDetector:
@@ -86,9 +88,9 @@ def save(engine: Engine, camera: Camera, **changes: object) -> Camera:
         return camera
 
 
-def stored(engine: Engine) -> list[Observation]:
+def stored(engine: Engine) -> list[ObservationRow]:
     with Session(engine) as session:
-        return list(session.exec(select(Observation).order_by(Observation.id)))
+        return list(session.exec(select(ObservationRow).order_by(ObservationRow.id)))
 
 
 def test_a_stay_is_one_observation_and_a_return_a_new_one_in_the_same_case(
@@ -153,7 +155,7 @@ def test_cameras_start_stop_and_change_without_touching_each_other(
 def test_a_camera_runs_only_in_its_scheduled_hours(
     engine: Engine, settings: Settings, detector: ScriptedDetector, clip: Path
 ) -> None:
-    noon_local = datetime(2025, 5, 12, 4, 0, tzinfo=timezone.utc)  # 12:00 in Asia/Shanghai
+    noon_local = datetime(2025, 5, 12, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
     school_run = add(engine, name="school-run", url=str(clip), schedule=["07:00-09:00", "16:00-18:00"])
     midday = add(engine, name="midday", url=str(clip), schedule=["11:30-13:00"])
     supervisor = Supervisor(engine, settings, clock=lambda: noon_local, load_detector=lambda: detector)

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.batches import batch_status
-from service.jobs import build_scanner, claim_next, process_video, requeue_interrupted
-from service.models import Job, JobStatus
+from service.models.batches import Job, JobStatus
 from service.settings import Settings
+from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
 from vision import Frame, focus_policy
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import reduce
 from operator import xor
 from pathlib import Path
@@ -24,7 +24,7 @@ from vision.geo import (
 
 TRACKS = Path(__file__).resolve().parents[3] / "samples" / "tracks"
 CST = timezone(timedelta(hours=8))
-SAMPLE_START = datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
+SAMPLE_START = datetime(2025, 5, 9, 9, 30, tzinfo=UTC)
 
 
 def nmea(body: str) -> str:
@@ -55,7 +55,7 @@ def test_samples_describe_one_track(name: str, tmp_path: Path) -> None:
 def test_patrol_gpx(patrol_dir: Path) -> None:
     track = load_track(patrol_dir / "patrol.gpx")
     assert len(track) == 41
-    assert track.start == datetime(2025, 5, 9, 9, 30, tzinfo=timezone.utc)
+    assert track.start == datetime(2025, 5, 9, 9, 30, tzinfo=UTC)
     pos = track.at(track.start + timedelta(seconds=12.3))
     assert pos.speed_mps == pytest.approx(4.0, abs=0.05)
     assert pos.heading_deg == pytest.approx(90.0, abs=0.01)
@@ -70,7 +70,7 @@ def test_gpx_namespaces_points_without_time_and_routes() -> None:
 </g:rte><g:wpt lat="1" lon="1"><g:time>2025-01-01T00:00:00Z</g:time></g:wpt></g:gpx>"""
     track = parse_track(text, "gpx")
     assert len(track) == 2 and track.skipped_lines == 1
-    assert track.start == datetime(2025, 5, 9, 1, 30, tzinfo=timezone.utc)  # naive GPX time is UTC
+    assert track.start == datetime(2025, 5, 9, 1, 30, tzinfo=UTC)  # naive GPX time is UTC
     assert track.end - track.start == timedelta(seconds=10)
 
 
@@ -123,8 +123,8 @@ def test_nmea_midnight_rollover_in_gga_stretch() -> None:
         ]
     )
     track = parse_track(text, "nmea")
-    assert track.start == datetime(2024, 12, 31, 23, 59, 58, tzinfo=timezone.utc)
-    assert track.end == datetime(2025, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+    assert track.start == datetime(2024, 12, 31, 23, 59, 58, tzinfo=UTC)
+    assert track.end == datetime(2025, 1, 1, 0, 0, 1, tzinfo=UTC)
     assert np.allclose(np.diff(track.t), 1.0)
 
 
@@ -134,7 +134,7 @@ def test_csv_delimiters_epochs_and_offsets() -> None:
     offset = "date_time,lat,lon\n2025-05-09T17:30:00+08:00,35.497,112.851\n2025-05-09T09:30:01Z,35.497,112.8510441\n"
     assert parse_track(semicolon, "csv").start == SAMPLE_START
     assert parse_track(tab, "csv").course[0] == 90.0
-    for tz in (timezone.utc, CST):  # explicit offsets ignore tz
+    for tz in (UTC, CST):  # explicit offsets ignore tz
         assert parse_track(offset, "csv", tz=tz).start == SAMPLE_START
 
 
@@ -173,7 +173,7 @@ def test_srt_dji_clock_with_microseconds_and_misspelling() -> None:
     )
     track = parse_track(text, "srt", tz=CST)
     assert not track.video_relative and len(track) == 2 and track.skipped_lines == 1
-    assert track.t[0] == pytest.approx(datetime(2023, 5, 1, 4, 34, 56, 789123, tzinfo=timezone.utc).timestamp())
+    assert track.t[0] == pytest.approx(datetime(2023, 5, 1, 4, 34, 56, 789123, tzinfo=UTC).timestamp())
     assert (track.lat[0], track.lon[0]) == (35.12, 112.34)
 
 
@@ -185,7 +185,7 @@ def test_srt_without_clock_is_video_relative() -> None:
     )
     track = parse_track(text, "srt")
     assert track.video_relative and list(track.t) == [0.5, 1.5, 2.5]
-    assert track.start == datetime(1970, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)
+    assert track.start == datetime(1970, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)
     assert track.at(1.0).heading_deg == pytest.approx(90.0, abs=0.01)
 
 

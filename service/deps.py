@@ -1,0 +1,57 @@
+"""Request dependencies the API and the web view share: database session, settings, clock, writer,
+category ids, bounded path ids, and a walk over a route's dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, Path, Request
+from fastapi.dependencies.models import Dependant
+from sqlmodel import Session
+
+from service.inputs import MAX_ID
+from service.settings import Settings
+from service.writer import Writer
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def get_now(request: Request) -> datetime:
+    """The request time, aware UTC, from the app's clock."""
+    return cast(datetime, request.app.state.clock())
+
+
+def get_categories(request: Request) -> frozenset[str]:
+    """The violation category ids the service accepts."""
+    return cast(frozenset[str], request.app.state.categories)
+
+
+def get_writer(request: Request) -> Writer:
+    """The writer a handler holds (``with writer:``) around each write transaction (see ``service.writer``)."""
+    return cast(Writer, request.app.state.writer)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
+CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
+WriterDep = Annotated[Writer, Depends(get_writer)]
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+
+
+def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """Every dependency function of a route, nested ones included."""
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from dependency_calls(sub)

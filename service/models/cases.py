@@ -1,0 +1,159 @@
+"""Cases (one real-world violation each), their audit trail, and the review and status requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import model_validator
+from sqlalchemy.orm import declared_attr
+from sqlmodel import Field, SQLModel
+
+from service.inputs import MAX_ID, CleanInput
+from service.models.base import NULLABLE_JSON, EnumText, UTCDateTime, utcnow
+from service.models.observations import ObservationPublic
+
+
+class CaseStatus(StrEnum):
+    new = "new"
+    confirmed = "confirmed"
+    dispatched = "dispatched"
+    resolved = "resolved"
+    closed = "closed"
+    rejected = "rejected"
+    reopened = "reopened"
+
+
+class CaseAction(StrEnum):
+    """What a ``CaseEvent`` records."""
+
+    created = "created"
+    recurrence = "recurrence"
+    review = "review"
+    status = "status"
+    recategorize = "recategorize"
+    hotspot = "hotspot"
+
+
+class CaseBase(SQLModel):
+    """One real-world violation: observations merged in space, with its nearest hotspot.
+
+    ``lat``/``lon`` are the mean of its observations (None for a case of positionless
+    observations, which then names its ``source``).
+    """
+
+    category: str = Field(max_length=64, sa_type=sa.String(64))
+    status: CaseStatus = Field(default=CaseStatus.new, index=True, sa_type=EnumText(CaseStatus))
+    lat: float | None = None
+    lon: float | None = None
+    source: str | None = Field(default=None, max_length=200, index=True, sa_type=sa.String(200))
+    hotspot_id: int | None = Field(default=None, foreign_key="hotspots.id", index=True, ondelete="SET NULL")
+    hotspot_distance_m: float | None = None
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime, index=True)
+    observation_count: int = 0
+    recurrence_count: int = 0
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Case(CaseBase, table=True):
+    """``cell_x``/``cell_y`` index the case on the dedup grid (see ``service.cases.grid_cell``).
+
+    ``version`` counts the changes of the row: every update is made only if the row still has the
+    version it was read with (else SQLAlchemy raises ``StaleDataError``), so two writers never
+    silently overwrite each other."""
+
+    __tablename__ = "cases"
+    __table_args__ = (sa.Index("ix_cases_category_cell", "category", "cell_x", "cell_y"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cell_x: int | None = None
+    cell_y: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+    @declared_attr
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class CasePublic(CaseBase):
+    """``version``: send it back (or ``expected_status``) with a decision to refuse it if the case changed."""
+
+    id: int
+    version: int
+    hotspot_name: str | None = None
+    located: bool
+
+
+class CasesPublic(SQLModel):
+    items: list[CasePublic]
+    total: int
+
+
+class CaseEvent(SQLModel, table=True):
+    """The audit trail: one row per change of a case, with who (None: the system) and when."""
+
+    __tablename__ = "case_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    action: CaseAction = Field(sa_type=EnumText(CaseAction))
+    from_status: CaseStatus | None = Field(default=None, sa_type=EnumText(CaseStatus))
+    to_status: CaseStatus | None = Field(default=None, sa_type=EnumText(CaseStatus))
+    note: str | None = Field(default=None, max_length=2000, sa_type=sa.String(2000))
+    detail: dict[str, Any] | None = Field(default=None, sa_type=NULLABLE_JSON)
+
+
+class CaseEventPublic(SQLModel):
+    at: datetime
+    user: str | None
+    action: CaseAction
+    from_status: CaseStatus | None
+    to_status: CaseStatus | None
+    note: str | None
+    detail: dict[str, Any] | None
+
+
+class CaseDetail(CasePublic):
+    observations: list[ObservationPublic]
+    events: list[CaseEventPublic]
+
+
+class Expectation(CleanInput):
+    """What the client last saw of the case: a decision on a case whose status (or version) has
+    changed since is refused with 409 instead of overwriting the other change."""
+
+    expected_status: CaseStatus | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+ReviewDecision = Literal["confirm", "reject", "recategorize"]
+
+
+class Decision(CleanInput):
+    """A reviewer's decision: ``recategorize`` needs ``category``; ``confirm``/``reject`` may carry one too."""
+
+    decision: ReviewDecision
+    category: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _category_for_recategorize(self) -> Decision:
+        if self.decision == "recategorize" and not self.category:
+            raise ValueError("recategorize needs a category")
+        return self
+
+
+class ReviewRequest(Expectation, Decision):
+    """``POST /api/cases/{id}/review``: a decision and, optionally, what the client last saw."""
+
+
+class StatusRequest(Expectation):
+    status: CaseStatus
+    note: str | None = Field(default=None, max_length=2000)
