@@ -1,11 +1,12 @@
 # Entry points: `make serve` runs the service on its embedded default (SQLite file),
 # `make test` installs everything the tests need on a fresh Debian machine and runs them,
-# `make lint` runs ruff (lint and format) and mypy on LINT_PATHS with the settings in pyproject.toml.
+# `make lint` runs ruff (lint and format) on LINT_PATHS and mypy on the files pyproject.toml names (the
+# same folders), with the settings in pyproject.toml; `make test` runs it first, so lint errors fail CI.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
-LINT_PATHS := vision service tests bench
+LINT_PATHS := vision service tests bench setup.py
 
 .PHONY: serve test lint fuzz venv system-packages services model
 
@@ -32,19 +33,19 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 
+# The servers the tests use: PostgreSQL (the second database backend).
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; \
 	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
-	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
-test: system-packages services venv model
+test: lint system-packages services venv model
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
 
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy $(LINT_PATHS)
+	$(BIN)/mypy
 
 # The API fuzzing test at length (STREETSCAN_FUZZ_EXAMPLES examples per operation; the test suite makes 25).
 fuzz: services venv
-	STREETSCAN_FUZZ_EXAMPLES=$${STREETSCAN_FUZZ_EXAMPLES:-1000} YOLO_OFFLINE=1 $(BIN)/python -m pytest -q tests/service/test_api_fuzz.py
+	STREETSCAN_FUZZ_EXAMPLES=$${STREETSCAN_FUZZ_EXAMPLES:-1000} YOLO_OFFLINE=1 $(BIN)/python -m pytest -q tests/service/api/test_fuzz.py

@@ -19,6 +19,6 @@ setup(
     package_dir=SHIPPED,
     package_data={
         "service": ["web/templates/*.html", "web/static/*", "migrations/*", "migrations/versions/*", "alembic.ini"],
-        **dict.fromkeys(SHIPPED, ["*"]),
+        **{package: ["*"] for package in SHIPPED},
     },
 )

@@ -69,7 +69,7 @@ def main() -> None:
     for name, seconds in best_s.items():
         print(
             f"{name:45s} {seconds:6.2f} s  {decoded[name] / seconds:6.1f} frames/s"
-            f"  {info.duration_s / seconds:5.2f}x real time  {baseline_s / seconds:5.2f}x baseline"
+            f"  {(info.duration_s or 0.0) / seconds:5.2f}x real time  {baseline_s / seconds:5.2f}x baseline"
         )
 
 

@@ -16,6 +16,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from vision import default_model, iter_frames
 from vision.training.model_eval import mode_detector
@@ -26,7 +27,7 @@ BASE = SHARED / "models" / "yolo11n-coco.pt"
 CLIP = SHARED / "samples" / "patrol-facades" / "patrol.mp4"
 FRAMES = 16
 REPEATS = 3
-MODES = {
+MODES: dict[str, dict[str, Any]] = {
     "640 px": {"imgsz": 640},
     "640 px + focus window": {"imgsz": 640, "focus": "forward"},
     "640-px tiles + frame": {"imgsz": 640, "tile": 640},

@@ -33,6 +33,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Run:
     """One scan: its observations and wall time per sampled frame."""
 
     name: str
-    observations: list[dict]
+    observations: list[dict[str, Any]]
     frames: int
     seconds: float
 
@@ -87,7 +88,7 @@ def scan(video: Path, gps: Path, out: Path, name: str, extra: list[str], weights
     return Run(name, [json.loads(line) for line in lines], int(summary[1]), float(summary[2]))
 
 
-def sign_observations(run: Run) -> list[dict]:
+def sign_observations(run: Run) -> list[dict[str, Any]]:
     return [o for o in run.observations if o["label"] in SIGN_LABELS]
 
 

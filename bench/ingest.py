@@ -58,11 +58,20 @@ def bulk_load(engine: Engine, n_cases: int, n_obs: int, rng: random.Random) -> l
     """Insert ``n_cases`` cases holding ``n_obs`` observations, plus 60 located hotspots; returns the
     (category, lat, lon) of the open cases."""
     hotspots = [
-        {"key": f"bench-{i}", "name": f"bench {i}", "kind": HotspotKind.road_market, "batch": 1 + i % 2,
-         "geometry": {"type": "Point", "coordinates": list(place(rng))[::-1]}, "buffer_m": 0.0, "updated_at": NOW}
+        {
+            "key": f"bench-{i}",
+            "name": f"bench {i}",
+            "kind": HotspotKind.road_market,
+            "batch": 1 + i % 2,
+            "geometry": {"type": "Point", "coordinates": list(place(rng))[::-1]},
+            "buffer_m": 0.0,
+            "updated_at": NOW,
+        }
         for i in range(60)
     ]
-    cases, observations, open_cases = [], [], []
+    cases: list[dict[str, Any]] = []
+    observations: list[dict[str, Any]] = []
+    open_cases: list[tuple[str, float, float]] = []
     per_case = max(1, n_obs // n_cases)
     for case_id in range(1, n_cases + 1):
         category = rng.choice(CATEGORIES)
@@ -70,26 +79,54 @@ def bulk_load(engine: Engine, n_cases: int, n_obs: int, rng: random.Random) -> l
         cx, cy = grid_cell(lat, lon)
         first = NOW - timedelta(days=rng.uniform(1, 90))
         resolved = rng.random() < 0.3
-        status = rng.choice([CaseStatus.resolved, CaseStatus.closed]) if resolved else rng.choice(
-            [CaseStatus.new, CaseStatus.confirmed, CaseStatus.dispatched]
+        status = (
+            rng.choice([CaseStatus.resolved, CaseStatus.closed])
+            if resolved
+            else rng.choice([CaseStatus.new, CaseStatus.confirmed, CaseStatus.dispatched])
         )
         count = per_case if case_id > n_obs % n_cases else per_case + 1
-        cases.append({
-            "id": case_id, "category": category, "status": status, "lat": lat, "lon": lon, "cell_x": cx, "cell_y": cy,
-            "first_seen": first, "last_seen": first + timedelta(days=1), "observation_count": count,
-            "recurrence_count": 0, "resolved_at": first + timedelta(days=2) if resolved else None,
-            "created_at": first, "updated_at": first,
-        })
+        cases.append(
+            {
+                "id": case_id,
+                "category": category,
+                "status": status,
+                "lat": lat,
+                "lon": lon,
+                "cell_x": cx,
+                "cell_y": cy,
+                "first_seen": first,
+                "last_seen": first + timedelta(days=1),
+                "observation_count": count,
+                "recurrence_count": 0,
+                "resolved_at": first + timedelta(days=2) if resolved else None,
+                "created_at": first,
+                "updated_at": first,
+            }
+        )
         if not resolved:
             open_cases.append((category, lat, lon))
         for _ in range(count):
             n = len(observations)
-            observations.append({
-                "source": f"bulk-{n // 1000}", "track_id": str(n), "case_id": case_id, "category": category,
-                "label": "bench", "confidence": 0.7, "t_first": 0.0, "t_last": 1.0, "t_best": 0.5,
-                "observed_at": first, "bbox": [0, 0, 10, 10], "lat": lat, "lon": lon, "crop": None,
-                "received_at": first, "seen_at": first,
-            })
+            observations.append(
+                {
+                    "source": f"bulk-{n // 1000}",
+                    "track_id": str(n),
+                    "case_id": case_id,
+                    "category": category,
+                    "label": "bench",
+                    "confidence": 0.7,
+                    "t_first": 0.0,
+                    "t_last": 1.0,
+                    "t_best": 0.5,
+                    "observed_at": first,
+                    "bbox": [0, 0, 10, 10],
+                    "lat": lat,
+                    "lon": lon,
+                    "crop": None,
+                    "received_at": first,
+                    "seen_at": first,
+                }
+            )
     with engine.begin() as conn:
         conn.execute(insert(Hotspot), hotspots)
         for table, rows in ((Case, cases), (ObservationRow, observations)):
@@ -112,11 +149,22 @@ def workload(n: int, open_cases: list[tuple[str, float, float]], rng: random.Ran
             lat, lon = near((lat, lon), rng.uniform(-4, 4), rng.uniform(-4, 4))
         else:
             category, (lat, lon) = rng.choice(CATEGORIES), place(rng)
-        items.append({
-            "track_id": f"m{i}", "category": category, "label": "bench", "confidence": 0.8, "t_first": 0.0,
-            "t_last": 2.0, "t_best": 1.0, "observed_at": NOW.isoformat(), "bbox": [0, 0, 50, 80],
-            "lat": lat, "lon": lon, "crop": None,
-        })
+        items.append(
+            {
+                "track_id": f"m{i}",
+                "category": category,
+                "label": "bench",
+                "confidence": 0.8,
+                "t_first": 0.0,
+                "t_last": 2.0,
+                "t_best": 1.0,
+                "observed_at": NOW.isoformat(),
+                "bbox": [0, 0, 50, 80],
+                "lat": lat,
+                "lon": lon,
+                "crop": None,
+            }
+        )
     return items
 
 

@@ -46,9 +46,10 @@ def main() -> None:
             ms = (time.process_time() - began) / len(frames) * 1000
             baseline_ms = baseline_ms or ms
             error = np.abs(shifts - truth)
+            wrong = int((error > TOLERANCE_PX).sum())
             print(
                 f"  {name:42s} {ms:5.1f} ms/frame CPU (x{baseline_ms / ms:4.1f} of baseline)  "
-                f"mis-registered {int((error > TOLERANCE_PX).sum()):3d} of {len(error)}  median error {np.median(error):.1f} px"
+                f"mis-registered {wrong:3d} of {len(error)}  median error {np.median(error):.1f} px"
             )
 
 

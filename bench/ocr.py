@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -54,7 +55,11 @@ def rendered_accuracy(reader: SignReader, n: int, seed: int = 0) -> dict[str, tu
     for sign in render_signs(n, seed=seed):
         found = reader.read(sign.image)
         width = sign.image.shape[1]
-        band = "vertical" if sign.vertical else ("30-59 px" if width < 60 else "60-119 px" if width < 120 else "120-300 px")
+        band = (
+            "vertical"
+            if sign.vertical
+            else ("30-59 px" if width < 60 else "60-119 px" if width < 120 else "120-300 px")
+        )
         pair = (found.text if found else None, sign.text)
         groups[band].append(pair)
         groups["all"].append(pair)
@@ -82,15 +87,20 @@ def text_thresholds(reader: SignReader, n: int, seed: int = 5) -> None:
     readings = []
     for _ in range(n):
         lines = sign_texts(rng)
-        board = draw_board(lines, fonts[int(rng.integers(len(fonts)))], False, BOARDS[int(rng.integers(len(BOARDS)))], rng)
+        board = draw_board(
+            lines, fonts[int(rng.integers(len(fonts)))], False, BOARDS[int(rng.integers(len(BOARDS)))], rng
+        )
         views = [reader.read(seen(board, False, (60, 300), rng)) for _ in range(2)]
         readings.append([v.text if v else None for v in views])
     same = [text_similarity(a, b) for a, b in readings]
     different = [text_similarity(readings[i][0], readings[i - 1][1]) for i in range(n)]
     for name, scores in (("same sign, two passes", same), ("different signs", different)):
         known = np.array([s for s in scores if s is not None])
-        print(f"  {name:22s} both read {len(known)}/{n}: >= {TEXT_SAME} (same) {np.mean(known >= TEXT_SAME):.3f}, "
-              f"<= {TEXT_DIFFERENT} (different) {np.mean(known <= TEXT_DIFFERENT):.3f}, between {np.mean((known > TEXT_DIFFERENT) & (known < TEXT_SAME)):.3f}")
+        between = np.mean((known > TEXT_DIFFERENT) & (known < TEXT_SAME))
+        print(
+            f"  {name:22s} both read {len(known)}/{n}: >= {TEXT_SAME} (same) {np.mean(known >= TEXT_SAME):.3f}, "
+            f"<= {TEXT_DIFFERENT} (different) {np.mean(known <= TEXT_DIFFERENT):.3f}, between {between:.3f}"
+        )
 
 
 def scan_cost(clip: Path, runs: int = 2) -> None:
@@ -102,7 +112,7 @@ def scan_cost(clip: Path, runs: int = 2) -> None:
     minutes = duration / 60
     scanners = {ocr: Scanner(ScanOptions(model=default_model(), ocr=ocr, keyframes=False)) for ocr in (False, True)}
     best = {False: float("inf"), True: float("inf")}
-    observations: dict[bool, list] = {}
+    observations: dict[bool, list[Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(runs):
             for ocr, scanner in scanners.items():
@@ -111,13 +121,17 @@ def scan_cost(clip: Path, runs: int = 2) -> None:
                 best[ocr] = min(best[ocr], time.perf_counter() - began)
     for ocr in (False, True):
         signs = [o for o in observations[ocr] if o.signature]
-        print(f"  {'with' if ocr else 'without'} OCR: {best[ocr] / minutes:6.1f} s per scanned minute; "
-              f"{len(signs)} sign observations, {sum(o.text is not None for o in signs)} with text")
+        print(
+            f"  {'with' if ocr else 'without'} OCR: {best[ocr] / minutes:6.1f} s per scanned minute; "
+            f"{len(signs)} sign observations, {sum(o.text is not None for o in signs)} with text"
+        )
     reader = scanners[True].signs.reader
     if reader is not None and reader.crops_read:
         crops, seconds = reader.crops_read / runs, reader.seconds / runs
-        print(f"  OCR per scan: {crops:.0f} crops in {seconds:.2f} s ({1000 * seconds / crops:.0f} ms per crop, "
-              f"{seconds / minutes:.1f} s per scanned minute)")
+        print(
+            f"  OCR per scan: {crops:.0f} crops in {seconds:.2f} s ({1000 * seconds / crops:.0f} ms per crop, "
+            f"{seconds / minutes:.1f} s per scanned minute)"
+        )
     print(f"  ratio with / without OCR: {best[True] / best[False]:.3f} (wall time; noisy on a busy machine)")
 
 
@@ -151,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     reader.read(np.full((40, 120, 3), 255, np.uint8))  # load the models outside the timing
     reader.crops_read, reader.seconds = 0, 0.0
     print(f"character accuracy (1 - CER), PP-OCRv6 small on {args.runtime}:")
-    for name, result in (("rendered", rendered_accuracy(reader, args.rendered)), ("shop fronts", facade_accuracy(reader, root))):
+    for name, result in (
+        ("rendered", rendered_accuracy(reader, args.rendered)),
+        ("shop fronts", facade_accuracy(reader, root)),
+    ):
         for group, (accuracy, n) in result.items():
             print(f"  {name:12s} {group:11s} {accuracy:6.3f}  ({n} crops)")
     print(f"OCR: {1000 * reader.seconds / reader.crops_read:.0f} ms per crop ({reader.crops_read} crops)")

@@ -68,7 +68,8 @@ def bulk_load(engine: Engine, n_cases: int, rng: random.Random) -> int:
         }
         for i in range(60)
     ]
-    cases, observations = [], []
+    cases: list[dict[str, Any]] = []
+    observations: list[dict[str, Any]] = []
     for case_id in range(1, n_cases + 1):
         category = rng.choice(CATEGORIES)
         lat, lon = place(rng)
@@ -140,7 +141,7 @@ def median_ms(client: TestClient, path: str, params: dict[str, Any], repeat: int
 
 
 def next_cursor(html: str) -> str:
-    return re.findall(r'data-next="([^"]*)"', html)[-1]
+    return str(re.findall(r'data-next="([^"]*)"', html)[-1])
 
 
 def timings(url: str, data_dir: Path, repeat: int) -> dict[str, float]:
@@ -151,7 +152,9 @@ def timings(url: str, data_dir: Path, repeat: int) -> dict[str, float]:
     engine.dispose()
     settings = Settings(database_url=url, data_dir=data_dir, hotspot_catalog=None)
     with TestClient(create_app(settings, clock=lambda: NOW)) as client:
-        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text).group(1)
+        found = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text)
+        assert found, "no CSRF token on the login page"
+        token = found.group(1)
         form = {"username": "bench-reviewer", "password": PASSWORD, "csrf_token": token}
         assert client.post("/login", data=form, follow_redirects=False).status_code == 303
         figures = {order: median_ms(client, "/review", {"order": order}, repeat) for order in ("newest", "confidence")}

@@ -20,8 +20,11 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from vision.defaults import default_model
 from vision.detector import Detector
@@ -44,7 +47,7 @@ REPEATS = 3
 
 
 @contextmanager
-def runtime(name: str):
+def runtime(name: str) -> Iterator[None]:
     """Detectors made inside load ``name`` ("torch", or "auto": the export when there is one)."""
     before = os.environ.get("STREETSCAN_RUNTIME")
     os.environ["STREETSCAN_RUNTIME"] = name
@@ -69,7 +72,7 @@ def exported_copy(weights: Path, recipe: Recipe, images: int) -> Path:
     return copy
 
 
-def ms_per_frame(detector: Detector, frames: list) -> float:
+def ms_per_frame(detector: Detector, frames: list[np.ndarray]) -> float:
     detector.detect(frames[:4])
     best = math.inf
     for _ in range(REPEATS):
@@ -100,15 +103,24 @@ def main() -> None:
     coco = evaluation_split(recipe, "coco", names)
     used = kept_classes(names, recipe, Taxonomy.load(None))
 
-    signs = {name: score(d, facades, sign_groups(recipe)).groups["sign"] for name, d in (("float", float_model), ("int8", int8_model))}
+    signs = {
+        name: score(d, facades, sign_groups(recipe)).groups["sign"]
+        for name, d in (("float", float_model), ("int8", int8_model))
+    }
     base_ap = {name: score(d, coco) for name, d in (("base", float_base), ("int8", int8_model))}
     base_mean = {name: s.mean(used) for name, s in base_ap.items()}
     worst = max(used, key=lambda c: abs(base_ap["int8"].per_class.get(c, 0) - base_ap["base"].per_class.get(c, 0)))
     print(f"\nquality (AP50, conf {conf}, {imgsz} px)                 float      int8    diff")
-    print(f"  signs, class-agnostic, {len(facades)} facade val images      {signs['float']:.3f}    {signs['int8']:.3f}  {signs['int8'] - signs['float']:+.3f}")
-    print(f"  base classes the taxonomy uses, coco128 val (mean)  {base_mean['base']:.3f}    {base_mean['int8']:.3f}  "
-          f"{base_mean['int8'] - base_mean['base']:+.3f}  (float = the base model)")
-    print(f"    largest class difference: {worst} {base_ap['base'].per_class.get(worst, 0):.3f} -> {base_ap['int8'].per_class.get(worst, 0):.3f}")
+    print(
+        f"  signs, class-agnostic, {len(facades)} facade val images      {signs['float']:.3f}    {signs['int8']:.3f}  "
+        f"{signs['int8'] - signs['float']:+.3f}"
+    )
+    print(
+        f"  base classes the taxonomy uses, coco128 val (mean)  {base_mean['base']:.3f}    {base_mean['int8']:.3f}  "
+        f"{base_mean['int8'] - base_mean['base']:+.3f}  (float = the base model)"
+    )
+    before, after = (base_ap[name].per_class.get(worst, 0) for name in ("base", "int8"))
+    print(f"    largest class difference: {worst} {before:.3f} -> {after:.3f}")
     keep = abs(signs["int8"] - signs["float"]) <= TOLERANCE and abs(base_mean["int8"] - base_mean["base"]) <= TOLERANCE
     print(f"  within {TOLERANCE}: {'yes' if keep else 'NO'}")
 
@@ -116,13 +128,17 @@ def main() -> None:
     with runtime("torch"):
         timed = {"PyTorch float, all cores": Detector(shipped), "PyTorch float base model, all cores": Detector(base)}
     with runtime("auto"):
-        timed |= {"OpenVINO int8, 1 thread": Detector(shipped, threads=1), "OpenVINO int8 base model, 1 thread": Detector(base, threads=1)}
+        timed |= {
+            "OpenVINO int8, 1 thread": Detector(shipped, threads=1),
+            "OpenVINO int8 base model, 1 thread": Detector(base, threads=1),
+        }
     ms = {name: ms_per_frame(detector, frames) for name, detector in timed.items()}
     print(f"\nspeed, {len(frames)} frames of {CLIP.name} at 640 px (load average {os.getloadavg()[0]:.1f})")
     for name, value in ms.items():
         print(f"  {name:38s} {value:6.1f} ms/frame")
-    print(f"  graft cost (shipped / base): PyTorch x{ms['PyTorch float, all cores'] / ms['PyTorch float base model, all cores']:.2f}, "
-          f"OpenVINO int8 x{ms['OpenVINO int8, 1 thread'] / ms['OpenVINO int8 base model, 1 thread']:.2f}")
+    torch_cost = ms["PyTorch float, all cores"] / ms["PyTorch float base model, all cores"]
+    openvino_cost = ms["OpenVINO int8, 1 thread"] / ms["OpenVINO int8 base model, 1 thread"]
+    print(f"  graft cost (shipped / base): PyTorch x{torch_cost:.2f}, OpenVINO int8 x{openvino_cost:.2f}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pathlib import Path
 from vision.defaults import default_model
 from vision.frames import probe
 from vision.geo import GpsTrack, load_track
+from vision.pipeline import ScanSummary
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STREETSCAN_SHARED", REPO.parent / "shared"))
@@ -42,7 +43,21 @@ def looped_video(source: Path, loops: int, out: Path) -> Path:
             listing.write(f"file '{source.resolve()}'\n" * loops)
         partial = out.with_suffix(".part.mp4")
         subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", listing.name, "-c", "copy", str(partial)],
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                listing.name,
+                "-c",
+                "copy",
+                str(partial),
+            ],
             check=True,
         )
         os.unlink(listing.name)
@@ -90,7 +105,7 @@ def naive_loop(video: Path, weights: Path) -> tuple[float, int]:
     return time.perf_counter() - began, frames
 
 
-def scan_run(video: Path, track: Path, weights: Path, work: Path):
+def scan_run(video: Path, track: Path, weights: Path, work: Path) -> ScanSummary:
     """The real ``streetscan scan`` pipeline with default settings; returns its ScanSummary."""
     from vision.pipeline import ScanOptions, scan
 
@@ -121,8 +136,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work:
             summary = scan_run(video, track, weights, Path(work))
         cpu = time.process_time() - cpu
-        print(f"  streetscan scan   {summary.elapsed_s:6.1f} s  {seconds / summary.elapsed_s:5.2f}x real time  "
-              f"CPU {cpu:6.1f} s  ({summary.frames} frames, {summary.observations} observations)")
+        print(
+            f"  streetscan scan   {summary.elapsed_s:6.1f} s  {seconds / summary.elapsed_s:5.2f}x real time  "
+            f"CPU {cpu:6.1f} s  ({summary.frames} frames, {summary.observations} observations)"
+        )
         for stage, spent in summary.stages.items():
             print(f"    {stage:24s} {spent:6.1f} s  {spent / max(summary.frames, 1) * 1000:6.1f} ms/frame")
         if args.no_naive:
@@ -130,8 +147,10 @@ def main() -> None:
         naive_cpu = time.process_time()
         naive_s, naive_frames = naive_loop(video, weights)
         naive_cpu = time.process_time() - naive_cpu
-        print(f"  naive loop        {naive_s:6.1f} s  {seconds / naive_s:5.2f}x real time  "
-              f"CPU {naive_cpu:6.1f} s  ({naive_frames} frames)")
+        print(
+            f"  naive loop        {naive_s:6.1f} s  {seconds / naive_s:5.2f}x real time  "
+            f"CPU {naive_cpu:6.1f} s  ({naive_frames} frames)"
+        )
         print(f"  scan vs naive     x{naive_s / summary.elapsed_s:.2f} wall time, x{naive_cpu / cpu:.2f} CPU time")
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 

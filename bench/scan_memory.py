@@ -27,8 +27,22 @@ PERSONS = REPO / "tests" / "vision" / "data" / "person-taxonomy.yaml"
 
 def peak_rss_mb(video: Path, out: Path, fps: float) -> tuple[float, float]:
     """Scan one video in a child process; (peak resident memory in MiB, wall seconds)."""
-    cmd = [sys.executable, "-m", "service.cli", "scan", str(video), "--model", str(WEIGHTS),
-           "--taxonomy", str(PERSONS), "--fps", str(fps), "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "scan",
+        str(video),
+        "--model",
+        str(WEIGHTS),
+        "--taxonomy",
+        str(PERSONS),
+        "--fps",
+        str(fps),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     began = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
     child, peak = psutil.Process(proc.pid), 0
@@ -39,7 +53,7 @@ def peak_rss_mb(video: Path, out: Path, fps: float) -> tuple[float, float]:
             break
         time.sleep(0.2)
     if proc.returncode != 0:
-        raise SystemExit(f"scan failed: {proc.stderr.read()}")
+        raise SystemExit(f"scan failed: {proc.stderr.read() if proc.stderr else proc.returncode}")
     return peak / 2**20, time.monotonic() - began
 
 
@@ -51,8 +65,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         long_video = Path(tmp) / "long.mp4"
         loops = max(1, round(args.minutes * 60 / 40)) - 1
-        subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", str(loops), "-i", str(CLIP), "-c", "copy",
-                        str(long_video)], check=True)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-stream_loop", str(loops), "-i", str(CLIP), "-c", "copy", str(long_video)],
+            check=True,
+        )
         base, base_s = peak_rss_mb(CLIP, Path(tmp) / "short", args.fps)
         peak, peak_s = peak_rss_mb(long_video, Path(tmp) / "long", args.fps)
     print(f"peak RSS, 40 s clip (baseline): {base:.0f} MiB in {base_s:.0f} s")

@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -61,20 +62,28 @@ def another_day(image: np.ndarray, box: np.ndarray, rng: np.random.Generator, st
     dst = src + rng.uniform(-0.06, 0.06, (4, 2)).astype(np.float32) * [w, h] * strength
     dst -= dst.min(axis=0)
     warp = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    region = cv2.warpPerspective(region, warp, (int(dst[:, 0].max()), int(dst[:, 1].max())), borderMode=cv2.BORDER_REPLICATE)
+    region = cv2.warpPerspective(
+        region, warp, (int(dst[:, 0].max()), int(dst[:, 1].max())), borderMode=cv2.BORDER_REPLICATE
+    )
     corners = np.array(
         [[[x1 - left, y1 - top], [x2 - left, y1 - top], [x2 - left, y2 - top], [x1 - left, y2 - top]]], dtype=np.float32
     )
     moved = cv2.perspectiveTransform(corners, warp)[0]
     new = np.array([*moved.min(axis=0), *moved.max(axis=0)])
     scale = 1.0 - rng.uniform(0.0, 0.65) * strength
-    region = cv2.resize(region, (max(8, int(region.shape[1] * scale)), max(8, int(region.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    region = cv2.resize(
+        region,
+        (max(8, int(region.shape[1] * scale)), max(8, int(region.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
     new *= scale
     bw, bh = new[2] - new[0], new[3] - new[1]
     new += rng.uniform(-0.07, 0.07, 4) * [bw, bh, bw, bh] * strength
     lit: np.ndarray = (region.astype(np.float32) / 255.0) ** (1.0 + rng.uniform(-0.3, 0.4) * strength)
     lit = lit * (1.0 + rng.uniform(-0.4, 0.4) * strength) * (1.0 + rng.uniform(-0.1, 0.1, 3) * strength)
-    lit = np.clip((lit + rng.uniform(-0.1, 0.1) * strength) * 255 + rng.normal(0, 3, lit.shape), 0, 255).astype(np.uint8)
+    lit = np.clip((lit + rng.uniform(-0.1, 0.1) * strength) * 255 + rng.normal(0, 3, lit.shape), 0, 255).astype(
+        np.uint8
+    )
     sigma = rng.uniform(0.0, 1.0)
     if sigma > 0.3:
         lit = cv2.GaussianBlur(lit, (0, 0), sigma)
@@ -102,7 +111,9 @@ def facade_pairs(data_root: Path, seed: int = 0) -> dict[str, list[Pair]]:
                 pairs["neighbours"].append((another_day(image, box, rng, 0.3), another_day(image, other, rng)))
             for j, m in (every[n] for n in rng.choice(len(every), 3, replace=False)):
                 if j != i:
-                    pairs["random"].append((another_day(image, box, rng, 0.3), another_day(photos[j][0], photos[j][1][m], rng)))
+                    pairs["random"].append(
+                        (another_day(image, box, rng, 0.3), another_day(photos[j][0], photos[j][1][m], rng))
+                    )
     return pairs
 
 
@@ -110,13 +121,16 @@ def patrol_pairs(clip_dir: Path) -> dict[str, list[Pair]]:
     """Same-sign pairs (one sign early and late in its view) and different-sign pairs from the patrol clip."""
     truth = json.loads((clip_dir / "truth.json").read_text(encoding="utf-8"))
     objects = [
-        o for o in truth["objects"]
-        if o["class"] in SIGN_CLASSES and o["visible_s"][1] - o["visible_s"][0] >= 0.5 and o["strip_box"][2] - o["strip_box"][0] >= 40
+        o
+        for o in truth["objects"]
+        if o["class"] in SIGN_CLASSES
+        and o["visible_s"][1] - o["visible_s"][0] >= 0.5
+        and o["strip_box"][2] - o["strip_box"][0] >= 40
     ]
     video = cv2.VideoCapture(str(clip_dir / "patrol.mp4"))
     frames: dict[float, np.ndarray] = {}
 
-    def view(obj: dict, t: float) -> View:
+    def view(obj: dict[str, Any], t: float) -> View:
         t = round(t * 5) / 5
         if t not in frames:
             video.set(cv2.CAP_PROP_POS_MSEC, t * 1000)
@@ -135,7 +149,7 @@ def patrol_pairs(clip_dir: Path) -> dict[str, list[Pair]]:
     n = range(len(objects))
 
     def near(i: int, j: int) -> bool:
-        return abs(objects[i]["strip_box"][0] - objects[j]["strip_box"][0]) < 800
+        return bool(abs(objects[i]["strip_box"][0] - objects[j]["strip_box"][0]) < 800)
 
     return {
         "same": [views[i] for i in n],
@@ -148,7 +162,7 @@ def colour_histogram(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Baseline: square-rooted hue x saturation histogram (8 x 3 bins) of the box region."""
     hsv = cv2.cvtColor(box_region(image, box), cv2.COLOR_BGR2HSV)
     hist = cv2.calcHist([hsv], [0, 1], None, [8, 3], [0, 180, 0, 256]).ravel()
-    return np.sqrt(hist / max(float(hist.sum()), 1.0))
+    return np.asarray(np.sqrt(hist / max(float(hist.sum()), 1.0)))
 
 
 def detector_features(weights: Path) -> Describe:
@@ -157,7 +171,7 @@ def detector_features(weights: Path) -> Describe:
     import torch
     from ultralytics import YOLO
 
-    layers = list(YOLO(str(weights)).model.model.eval())[:10]  # type: ignore[union-attr]
+    layers = list(YOLO(str(weights)).model.model.eval())[:10]
 
     def describe(image: np.ndarray, box: np.ndarray) -> np.ndarray:
         pixels = cv2.resize(box_region(image, box), (160, 64), interpolation=cv2.INTER_AREA)[:, :, ::-1]
@@ -215,10 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.detector:
         describers["detector features"] = detector_features(args.detector)
     for name, pairs in sets.items():
-        print(f"\n{name}: {len(pairs['same'])} same-sign pairs, {len(pairs['neighbours'])} neighbouring and "
-              f"{len(pairs['random'])} random different-sign pairs")
-        print(f"{'':22s} {'AUC near':>8s} {'AUC any':>8s} {'miss@1%':>8s} {'thr@1%':>7s} "
-              f"{'FM@' + format(SIGNATURE_SAME, '.2f'):>8s} {'miss@' + format(SIGNATURE_SAME, '.2f'):>9s} {'ms/crop':>8s}")
+        print(
+            f"\n{name}: {len(pairs['same'])} same-sign pairs, {len(pairs['neighbours'])} neighbouring and "
+            f"{len(pairs['random'])} random different-sign pairs"
+        )
+        print(
+            f"{'':22s} {'AUC near':>8s} {'AUC any':>8s} {'miss@1%':>8s} {'thr@1%':>7s} "
+            f"{'FM@' + format(SIGNATURE_SAME, '.2f'):>8s} {'miss@' + format(SIGNATURE_SAME, '.2f'):>9s} {'ms/crop':>8s}"
+        )
         baseline_auc = None
         for label, describe in describers.items():
             same, t1 = similarities(describe, pairs["same"])
@@ -227,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
             different = np.concatenate([near, far])
             threshold = float(np.quantile(different, 0.99))
             auc = roc_auc(same, near)
-            line = (f"{label:22s} {auc:8.3f} {roc_auc(same, different):8.3f} {np.mean(same < threshold):8.3f} "
-                    f"{threshold:7.3f}")
+            line = (
+                f"{label:22s} {auc:8.3f} {roc_auc(same, different):8.3f} {np.mean(same < threshold):8.3f} "
+                f"{threshold:7.3f}"
+            )
             if label.startswith("signature"):
                 line += f" {np.mean(different >= SIGNATURE_SAME):8.3f} {np.mean(same < SIGNATURE_SAME):9.3f}"
             else:

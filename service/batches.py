@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from service.models.base import row_id
 from service.models.batches import Batch, BatchFile, BatchFilePublic, BatchPublic, FileKind, FileStatus, Job, JobStatus
 from service.models.observations import ObservationRow
 from service.settings import Settings
@@ -84,8 +85,12 @@ def create_batch(
     jobs: dict[str, Job] = {}
     for upload in checked.uploads:
         row = BatchFile(
-            batch_id=batch.id, name=upload.file.name, kind=upload.kind, size=upload.file.size,
-            sha256=upload.file.sha256, error=upload.error,
+            batch_id=row_id(batch),
+            name=upload.file.name,
+            kind=upload.kind,
+            size=upload.file.size,
+            sha256=upload.file.sha256,
+            error=upload.error,
         )
         if upload.kind == FileKind.video and upload.error is None:
             job, row.duplicate = _job_for(session, settings, upload, jobs, user_id, now)
@@ -208,27 +213,30 @@ def batch_views(session: Session, batches: Sequence[Batch]) -> list[BatchPublic]
     """The public view of each batch, in a fixed number of queries."""
     rows = session.exec(
         select(BatchFile, Job)
-        .outerjoin(Job, BatchFile.job_id == Job.id)
-        .where(BatchFile.batch_id.in_([b.id for b in batches]))
-        .order_by(BatchFile.id)
+        .outerjoin(Job, col(BatchFile.job_id) == Job.id)
+        .where(col(BatchFile.batch_id).in_([b.id for b in batches]))
+        .order_by(col(BatchFile.id))
     ).all()
     sources = sorted({job.source for _, job in rows if job is not None})
     counts = dict(
         session.exec(
-            select(ObservationRow.source, func.count()).where(ObservationRow.source.in_(sources)).group_by(ObservationRow.source)
+            select(ObservationRow.source, func.count())
+            .where(col(ObservationRow.source).in_(sources))
+            .group_by(col(ObservationRow.source))
         ).all()
     )
     cases: dict[str, set[int]] = defaultdict(set)
     for source, case_id in session.exec(
         select(ObservationRow.source, ObservationRow.case_id)
-        .where(ObservationRow.source.in_(sources), ObservationRow.case_id.is_not(None))
+        .where(col(ObservationRow.source).in_(sources), col(ObservationRow.case_id).is_not(None))
         .distinct()
     ):
-        cases[source].add(case_id)
+        if case_id is not None:
+            cases[source].add(case_id)
     by_batch: dict[int, list[tuple[BatchFile, Job | None]]] = defaultdict(list)
     for row, job in rows:
         by_batch[row.batch_id].append((row, job))
-    return [_view(b, by_batch[b.id], counts, cases) for b in batches]
+    return [_view(b, by_batch[row_id(b)], counts, cases) for b in batches]
 
 
 def _view(
@@ -238,7 +246,11 @@ def _view(
     jobs = list({job.id: job for _, job in rows if job is not None}.values())
     status, progress = batch_status(jobs)
     return BatchPublic(
-        id=batch.id, status=status, progress=progress, created_at=batch.created_at, files=files,
+        id=row_id(batch),
+        status=status,
+        progress=progress,
+        created_at=batch.created_at,
+        files=files,
         observations=sum(counts.get(j.source, 0) for j in jobs),
         case_ids=sorted(set().union(*(cases[j.source] for j in jobs))),
     )
@@ -252,9 +264,17 @@ def _file_view(row: BatchFile, job: Job | None, counts: dict[str, int], cases: d
     else:
         status = FileStatus(job.status.value)
     return BatchFilePublic(
-        name=row.name, kind=row.kind, status=status, error=row.error or (job.error if job else None),
-        size=row.size, sha256=row.sha256, job_id=row.job_id, duplicate=row.duplicate, gps=row.gps_name,
-        progress=job.progress if job else 0.0, attempts=job.attempts if job else 0,
+        name=row.name,
+        kind=row.kind,
+        status=status,
+        error=row.error or (job.error if job else None),
+        size=row.size,
+        sha256=row.sha256,
+        job_id=row.job_id,
+        duplicate=row.duplicate,
+        gps=row.gps_name,
+        progress=job.progress if job else 0.0,
+        attempts=job.attempts if job else 0,
         observations=counts.get(job.source, 0) if job else 0,
         case_ids=sorted(cases[job.source]) if job else [],
     )

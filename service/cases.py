@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, col, func, select
 
-from service.geometry import M_PER_DEG, Box, bounds, expand, haversine_m, point
+from service.geometry import M_PER_DEG, Box, bounds, expand, point
 from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
-from service.models.base import UTCDateTime
+from service.models.base import UTCDateTime, row_id
 from service.models.cases import (
     Case,
     CaseAction,
@@ -36,6 +36,7 @@ from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationPublic, ObservationRow, Outcome
 from service.models.users import User
 from service.settings import Settings
+from vision import haversine_m
 
 GRID_CELL_M = 50.0
 """Grid step in metres (north-south; east-west it is this times cos(lat)). Stored in every case row:
@@ -102,9 +103,7 @@ def choose_case(
     resolved one within it that was resolved at most ``lookback`` before ``seen_at`` (reopened,
     unless the observation predates the resolution: then it is late evidence and just joins);
     else a new case."""
-    in_reach = sorted(
-        (d, c.id, c) for c in candidates if (d := haversine_m(lat, lon, c.lat, c.lon)) <= radius_m
-    )
+    in_reach = sorted((d, c.id, c) for c in candidates if (d := haversine_m(lat, lon, c.lat, c.lon)) <= radius_m)
     for _, _, case in in_reach:
         if case.status in OPEN:
             return Match(case.id)
@@ -129,11 +128,16 @@ def check_transition(current: CaseStatus, target: CaseStatus) -> None:
 # --- database layer ---------------------------------------------------------------------------
 
 
-def record(
-    session: Session, case: Case, action: CaseAction, at: datetime, user_id: int | None, **fields: object
-) -> None:
+def position(case: Case) -> tuple[float, float]:
+    """(lat, lon) of a located case; ValueError for a case without a position."""
+    if case.lat is None or case.lon is None:
+        raise ValueError(f"case {case.id} has no position")
+    return case.lat, case.lon
+
+
+def record(session: Session, case: Case, action: CaseAction, at: datetime, user_id: int | None, **fields: Any) -> None:
     """Add one audit-trail row for ``case``."""
-    session.add(CaseEvent(case_id=case.id, action=action, at=at, user_id=user_id, **fields))
+    session.add(CaseEvent(case_id=row_id(case), action=action, at=at, user_id=user_id, **fields))
 
 
 def change_status(
@@ -167,11 +171,11 @@ def set_hotspot(
 
 CANDIDATES = select(Case).where(
     Case.category == bindparam("category"),
-    Case.cell_x.in_(bindparam("xs", expanding=True)),
-    Case.cell_y.in_(bindparam("ys", expanding=True)),
+    col(Case.cell_x).in_(bindparam("xs", expanding=True)),
+    col(Case.cell_y).in_(bindparam("ys", expanding=True)),
     or_(
-        Case.status.in_(list(OPEN)),
-        and_(Case.status.in_(list(RECURRABLE)), Case.resolved_at >= bindparam("since", type_=UTCDateTime)),
+        col(Case.status).in_(list(OPEN)),
+        and_(col(Case.status).in_(list(RECURRABLE)), col(Case.resolved_at) >= bindparam("since", type_=UTCDateTime)),
     ),
 )
 """Cases that may take an observation: open, or resolved ``since``, in the given grid cells of the
@@ -194,7 +198,9 @@ class Matcher:
         self.user_id = user_id
         self.zone = ZoneInfo(settings.timezone)
         self.lookback = timedelta(days=settings.lookback_days)
-        self.touched: dict[tuple[str, int, int], dict[int, Case]] = {}  # (category, cell) -> cases changed here
+        self.touched: dict[
+            tuple[str, int | None, int | None], dict[int, Case]
+        ] = {}  # (category, cell) -> cases changed here
 
     def assign(self, obs: ObservationRow) -> tuple[int | None, Outcome]:
         """Put ``obs`` into a case (sets its ``case_id``); returns (case id, outcome). The caller
@@ -205,52 +211,57 @@ class Matcher:
     def _assign(self, obs: ObservationRow) -> tuple[int | None, Outcome]:
         if obs.lat is None or obs.lon is None:
             return self._assign_unlocated(obs)
+        lat, lon = obs.lat, obs.lon
         policy = self.settings.policy(obs.category)
         if policy is not None and HotspotKind.vending_zone.value in policy.exempt_in:
-            zone = vending_zone_at(obs.lat, obs.lon, self.shapes)
+            zone = vending_zone_at(lat, lon, self.shapes)
             if zone is not None:
                 obs.zone_hotspot_id = zone
                 return None, Outcome.vending_zone
         radius = self.settings.radius_for(obs.category)
-        match = choose_case(obs.lat, obs.lon, obs.seen_at, self._candidates(obs, radius), radius, self.lookback)
+        match = choose_case(lat, lon, obs.seen_at, self._candidates(obs, lat, lon, radius), radius, self.lookback)
         if match.case_id is None:
             case = self._new_case(obs)
             outcome = Outcome.created
         else:
-            case = self.session.get(Case, match.case_id)
-            self.touched.get((case.category, case.cell_x, case.cell_y), {}).pop(case.id, None)
+            case = self.session.get_one(Case, match.case_id)
+            self.touched.get((case.category, case.cell_x, case.cell_y), {}).pop(match.case_id, None)
             outcome = Outcome.recurrence if match.reopen else Outcome.joined
             if match.reopen:
                 change_status(
                     self.session, case, CaseStatus.reopened, obs.received_at, self.user_id, action=CaseAction.recurrence
                 )
                 case.recurrence_count += 1
-            case.lat, case.lon = merged_position(case.lat, case.lon, case.observation_count, obs.lat, obs.lon)
+            case_lat, case_lon = position(case)
+            case.lat, case.lon = merged_position(case_lat, case_lon, case.observation_count, lat, lon)
             case.cell_x, case.cell_y = grid_cell(case.lat, case.lon)
         self._count(case, obs)
         found = nearest(
-            case.lat, case.lon, self.shapes, self.settings.hotspot_max_distance_m,
-            local_time(obs.seen_at, self.zone), keep_id=case.hotspot_id,
+            *position(case),
+            self.shapes,
+            self.settings.hotspot_max_distance_m,
+            local_time(obs.seen_at, self.zone),
+            keep_id=case.hotspot_id,
         )
         set_hotspot(self.session, case, found, obs.received_at, self.user_id, audit=outcome != Outcome.created)
-        self.touched.setdefault((case.category, case.cell_x, case.cell_y), {})[case.id] = case
+        self.touched.setdefault((case.category, case.cell_x, case.cell_y), {})[row_id(case)] = case
         obs.case_id = case.id
         return case.id, outcome
 
-    def _candidates(self, obs: ObservationRow, radius_m: float) -> list[Candidate]:
-        """Candidate cases as they are in memory: the query does not flush, so the cases this
-        matcher changed are checked from memory too (their stored cell may be stale)."""
-        params = candidate_params(obs.category, obs.lat, obs.lon, radius_m, obs.seen_at - self.lookback)
-        cases = {case.id: case for case in self.session.exec(CANDIDATES, params=params)}
-        xs, ys = neighbour_cells(obs.lat, obs.lon, radius_m)
+    def _candidates(self, obs: ObservationRow, lat: float, lon: float, radius_m: float) -> list[Candidate]:
+        """Candidate cases for ``obs`` at (lat, lon) as they are in memory: the query does not flush, so
+        the cases this matcher changed are checked from memory too (their stored cell may be stale)."""
+        params = candidate_params(obs.category, lat, lon, radius_m, obs.seen_at - self.lookback)
+        cases = {row_id(case): case for case in self.session.exec(CANDIDATES, params=params)}
+        xs, ys = neighbour_cells(lat, lon, radius_m)
         for x in xs:
             for y in ys:
                 cases.update(self.touched.get((obs.category, x, y), {}))
-        return [Candidate(c.id, c.status, c.lat, c.lon, c.resolved_at) for c in cases.values()]
+        return [Candidate(case_id, c.status, *position(c), c.resolved_at) for case_id, c in cases.items()]
 
     def _new_case(self, obs: ObservationRow) -> Case:
         case = Case(category=obs.category, first_seen=obs.seen_at, last_seen=obs.seen_at, created_at=obs.received_at)
-        if obs.lat is not None:
+        if obs.lat is not None and obs.lon is not None:
             case.lat, case.lon = obs.lat, obs.lon
             case.cell_x, case.cell_y = grid_cell(obs.lat, obs.lon)
         else:
@@ -269,16 +280,18 @@ class Matcher:
 
     def _assign_unlocated(self, obs: ObservationRow) -> tuple[int, Outcome]:
         """Positionless observations cannot be placed: they share one open case per source and category."""
-        stmt = select(Case).where(
-            Case.source == obs.source, Case.category == obs.category, Case.status.in_(list(OPEN))
-        ).order_by(Case.id)
+        stmt = (
+            select(Case)
+            .where(Case.source == obs.source, Case.category == obs.category, col(Case.status).in_(list(OPEN)))
+            .order_by(col(Case.id))
+        )
         case = self.session.exec(stmt).first()
         outcome = Outcome.joined
         if case is None:
             case, outcome = self._new_case(obs), Outcome.created
         self._count(case, obs)
-        obs.case_id = case.id
-        return case.id, outcome
+        obs.case_id = row_id(case)
+        return obs.case_id, outcome
 
 
 def reassign_hotspots(
@@ -292,12 +305,15 @@ def reassign_hotspots(
     """Recompute the hotspot of every located case in ``box`` widened by the hotspot max distance
     (after a hotspot was placed, moved or imported there). Flushes."""
     min_lat, min_lon, max_lat, max_lon = expand(box, settings.hotspot_max_distance_m)
-    stmt = select(Case).where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon))
+    stmt = select(Case).where(col(Case.lat).between(min_lat, max_lat), col(Case.lon).between(min_lon, max_lon))
     zone = ZoneInfo(settings.timezone)
     for case in session.exec(stmt):
         found = nearest(
-            case.lat, case.lon, shapes, settings.hotspot_max_distance_m,
-            local_time(case.last_seen, zone), keep_id=case.hotspot_id,
+            *position(case),
+            shapes,
+            settings.hotspot_max_distance_m,
+            local_time(case.last_seen, zone),
+            keep_id=case.hotspot_id,
         )
         set_hotspot(session, case, found, at, user_id)
         session.add(case)
@@ -357,11 +373,11 @@ def place_hotspot(
     """Place or move a hotspot (ValueError when the geometry does not suit its kind); the cases
     around its old and new place get their nearest hotspot again. Flushes."""
     before = bounds(hotspot.geometry) if hotspot.geometry else None
-    locate(hotspot, geometry, buffer_m)
+    after = bounds(locate(hotspot, geometry, buffer_m))
     session.add(hotspot)
     session.flush()
     shapes = located_shapes(session)
-    for box in filter(None, (before, bounds(hotspot.geometry))):
+    for box in filter(None, (before, after)):
         reassign_hotspots(session, settings, shapes, box, at, user_id)
 
 
@@ -384,14 +400,14 @@ def locate_at_case(
 
 def attach(session: Session, case: Case, hotspot: Hotspot, at: datetime, user_id: int | None) -> None:
     """Tie a case with a position to a located hotspot, whatever the distance; audited."""
-    set_hotspot(session, case, (hotspot.id, Shape.of(hotspot).distance_m(case.lat, case.lon)), at, user_id)
+    set_hotspot(session, case, (row_id(hotspot), Shape.of(hotspot).distance_m(*position(case))), at, user_id)
     session.add(case)
 
 
 def assign_hotspot(
     session: Session, settings: Settings, case: Case, hotspot: Hotspot, at: datetime, user_id: int | None
 ) -> None:
-    """"This case is at hotspot X": an unlocated hotspot is located at the case (``locate_at_case``),
+    """ "This case is at hotspot X": an unlocated hotspot is located at the case (``locate_at_case``),
     a located one just takes the case. PlacementError for a case without a position."""
     if hotspot.geometry is None:
         locate_at_case(session, settings, hotspot, case, at, user_id)
@@ -432,7 +448,9 @@ class CaseFilter:
 
 def case_public(case: Case, hotspot_name: str | None) -> CasePublic:
     """The public view of a case whose hotspot is called ``hotspot_name``."""
-    return CasePublic.model_validate({**case.model_dump(), "hotspot_name": hotspot_name, "located": case.lat is not None})
+    return CasePublic.model_validate(
+        {**case.model_dump(), "hotspot_name": hotspot_name, "located": case.lat is not None}
+    )
 
 
 def public_case(session: Session, case: Case) -> CasePublic:

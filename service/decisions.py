@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from service.models.base import row_id
 from service.models.cases import Case, CaseEvent, CaseStatus, Expectation
 from service.models.users import User
 from service.writer import Writer
@@ -44,13 +45,13 @@ def conflict(session: Session, case: Case) -> Conflict:
     """The conflict of a case: its status and the latest event that set it."""
     row = session.exec(
         select(CaseEvent.at, User.name)
-        .outerjoin(User, CaseEvent.user_id == User.id)
+        .outerjoin(User, col(CaseEvent.user_id) == User.id)
         .where(CaseEvent.case_id == case.id, CaseEvent.to_status == case.status)
-        .order_by(CaseEvent.id.desc())
+        .order_by(col(CaseEvent.id).desc())
         .limit(1)
     ).first()
     at, by = row if row else (None, None)
-    return Conflict(case.id, CaseStatus(case.status), by, at)
+    return Conflict(row_id(case), CaseStatus(case.status), by, at)
 
 
 def check_expected(session: Session, case: Case, seen: Expectation) -> None:
@@ -82,4 +83,7 @@ def decide(session: Session, writer: Writer, case_id: int, seen: Expectation, ap
             except Exception:
                 session.rollback()
                 raise
-    raise conflict(session, session.get(Case, case_id, populate_existing=True))
+    case = session.get(Case, case_id, populate_existing=True)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    raise conflict(session, case)

@@ -61,7 +61,7 @@ def image_suffix(data: bytes) -> str:
                 if width * height > MAX_PIXELS:
                     raise EvidenceError(f"{width}x{height} pixels: the most is {MAX_PIXELS:,} pixels")
                 image.load()
-                return SUFFIXES[image.format]
+                return SUFFIXES[str(image.format)]
     except EvidenceError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -93,16 +93,16 @@ def store(root: Path, source: Path) -> str:
 def with_evidence(observation: Observation, work: Path, root: Path, move: bool = False) -> Observation:
     """The observation with its ``crop`` and ``keyframe`` (paths relative to ``work``) put into the
     store at ``root`` and named by their keys; ``move`` deletes the files from ``work`` then."""
-    keys: dict[str, str | None] = {}
-    for image in ("crop", "keyframe"):
-        name = getattr(observation, image)
-        keys[image] = None
-        if name:
-            written = work / name
-            keys[image] = store(root, written)
-            if move:
-                written.unlink()
-    return replace(observation, **keys)
+
+    def stored(name: str | None) -> str | None:
+        if not name:
+            return None
+        key = store(root, work / name)
+        if move:
+            (work / name).unlink()
+        return key
+
+    return replace(observation, crop=stored(observation.crop), keyframe=stored(observation.keyframe))
 
 
 def stored_file(root: Path, key: str) -> Path | None:

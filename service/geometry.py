@@ -6,6 +6,7 @@ enough (well under 1 %) at the few-hundred-metre scale hotspots are matched on.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -69,10 +70,7 @@ def polygon_problem(rings: list[list[Position]] | list[list[list[float]]], unit_
     shape = Polygon(rings[0], rings[1:])
     if not shape.is_valid:
         return explain_validity(shape)
-    if unit_m is None:
-        square_m = M_PER_DEG**2 * math.cos(math.radians(shape.centroid.y))
-    else:
-        square_m = unit_m**2
+    square_m = M_PER_DEG**2 * math.cos(math.radians(shape.centroid.y)) if unit_m is None else unit_m**2
     if shape.area * square_m < 1.0:
         return "it has no area (under 1 square metre)"
     return None
@@ -127,7 +125,7 @@ def _segment_distance(ax: float, ay: float, bx: float, by: float) -> float:
 def _inside(ring: list[tuple[float, float]]) -> bool:
     """Ray casting: is the origin inside this closed ring (plane metres)?"""
     inside = False
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         if (y1 > 0) != (y2 > 0) and x1 + (0 - y1) * (x2 - x1) / (y2 - y1) > 0:
             inside = not inside
     return inside
@@ -137,14 +135,11 @@ def distance_m(lat: float, lon: float, geometry: dict[str, Any]) -> float:
     """Metres from a point to a geometry: to the nearest vertex or edge; 0 inside a polygon."""
     if geometry["type"] == "Point":
         glon, glat = geometry["coordinates"][:2]
-        return haversine_m(lat, lon, glat, glon)
-    if geometry["type"] == "LineString":
-        rings = [geometry["coordinates"]]
-    else:
-        rings = geometry["coordinates"]
+        return float(haversine_m(lat, lon, glat, glon))
+    rings = [geometry["coordinates"]] if geometry["type"] == "LineString" else geometry["coordinates"]
     projected = [[_project(lat, lon, p[0], p[1]) for p in ring] for ring in rings]
     if geometry["type"] == "Polygon" and _inside(projected[0]) and not any(_inside(h) for h in projected[1:]):
         return 0.0
     return min(
-        _segment_distance(ax, ay, bx, by) for ring in projected for (ax, ay), (bx, by) in zip(ring, ring[1:])
+        _segment_distance(ax, ay, bx, by) for ring in projected for (ax, ay), (bx, by) in itertools.pairwise(ring)
     )

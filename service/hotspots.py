@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from service.geometry import Box, bounds, distance_m, expand, in_box, validate_geometry
-from service.models.base import utcnow, validation_message
+from service.models.base import row_id, utcnow, validation_message
 from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 
 
@@ -42,9 +42,12 @@ class Shape:
 
     @classmethod
     def of(cls, hotspot: Hotspot) -> Shape:
-        hours = parse_hours(hotspot.active_hours) if hotspot.active_hours else None
+        """The shape of a located hotspot; ValueError for an unlocated one."""
         geometry = hotspot.geometry
-        return cls(hotspot.id, HotspotKind(hotspot.kind), geometry, hotspot.buffer_m, hours, bounds(geometry))
+        if geometry is None:
+            raise ValueError(f"hotspot {hotspot.id} has no place")
+        hours = parse_hours(hotspot.active_hours) if hotspot.active_hours else None
+        return cls(row_id(hotspot), HotspotKind(hotspot.kind), geometry, hotspot.buffer_m, hours, bounds(geometry))
 
     def distance_m(self, lat: float, lon: float) -> float:
         """Metres from the point to the buffered geometry; 0 inside it."""
@@ -71,7 +74,7 @@ def within_hours(local: time, hours: tuple[tuple[time, time], ...]) -> bool:
 
 def located_shapes(session: Session) -> list[Shape]:
     """Every located hotspot, ordered by id."""
-    rows = session.exec(select(Hotspot).where(Hotspot.geometry.is_not(None)).order_by(Hotspot.id))
+    rows = session.exec(select(Hotspot).where(col(Hotspot.geometry).is_not(None)).order_by(col(Hotspot.id)))
     return [Shape.of(h) for h in rows]
 
 
@@ -98,9 +101,9 @@ def nearest(
 def vending_zone_at(lat: float, lon: float, shapes: list[Shape]) -> int | None:
     """The id of a vending zone containing the point, or None."""
     for shape in shapes:
-        if shape.kind == HotspotKind.vending_zone and shape.within_box(lat, lon, 0.0):
-            if shape.distance_m(lat, lon) == 0.0:
-                return shape.id
+        inside = shape.kind == HotspotKind.vending_zone and shape.within_box(lat, lon, 0.0)
+        if inside and shape.distance_m(lat, lon) == 0.0:
+            return shape.id
     return None
 
 
@@ -115,7 +118,7 @@ def feature(hotspot: Hotspot) -> dict[str, Any]:
 
 def export_collection(session: Session) -> dict[str, Any]:
     """The whole catalog as a GeoJSON FeatureCollection."""
-    rows = session.exec(select(Hotspot).order_by(Hotspot.id))
+    rows = session.exec(select(Hotspot).order_by(col(Hotspot.id)))
     return {"type": "FeatureCollection", "features": [feature(h) for h in rows]}
 
 
@@ -126,7 +129,9 @@ def parse_collection(data: Any) -> list[HotspotCreate]:
     features = data.get("features")
     if not isinstance(features, list):
         raise CatalogError([(None, "a FeatureCollection needs a 'features' list")])
-    items, errors, keys = [], [], set()
+    items: list[HotspotCreate] = []
+    errors: list[tuple[int | None, str]] = []
+    keys: set[str] = set()
     for i, feat in enumerate(features):
         try:
             if not isinstance(feat, dict) or feat.get("type") != "Feature":
@@ -157,7 +162,8 @@ def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[lis
 
     Returns the hotspots and the bounds of every place that gained or lost a hotspot (old and new
     geometries), where cases need their nearest hotspot again."""
-    existing = {h.key: h for h in session.exec(select(Hotspot).where(Hotspot.key.in_([i.key for i in items])))}
+    keys = [i.key for i in items]
+    existing = {h.key: h for h in session.exec(select(Hotspot).where(col(Hotspot.key).in_(keys)))}
     saved, boxes = [], []
     for item in items:
         values = item.model_dump()
@@ -188,15 +194,16 @@ def load_catalog(session: Session, path: Path | None) -> int:
     return len(added)
 
 
-def locate(hotspot: Hotspot, geometry: dict[str, Any], buffer_m: float | None = None) -> None:
-    """Give a hotspot its place; raises ValueError when the geometry does not suit its kind."""
-    hotspot.geometry = validate_geometry(geometry)
+def locate(hotspot: Hotspot, geometry: dict[str, Any], buffer_m: float | None = None) -> dict[str, Any]:
+    """Give a hotspot its place (returned, validated); raises ValueError when the geometry does not suit its kind."""
+    hotspot.geometry = validated = validate_geometry(geometry)
     if buffer_m is not None:
         hotspot.buffer_m = buffer_m
     hotspot.check_shape()
     hotspot.updated_at = utcnow()
+    return validated
 
 
-def local_time(at: datetime, zone: Any) -> time:
-    """Wall-clock time of an aware datetime in ``zone`` (a tzinfo)."""
+def local_time(at: datetime, zone: tzinfo) -> time:
+    """Wall-clock time of an aware datetime in ``zone``."""
     return at.astimezone(zone).time()

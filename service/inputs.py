@@ -74,15 +74,14 @@ def utc_time(value: Any) -> datetime:
             raise ValueError("expected an ISO-8601 date and time, e.g. 2025-05-12T09:30:00+08:00") from None
     if not isinstance(value, datetime):
         raise ValueError("expected an ISO-8601 date and time, e.g. 2025-05-12T09:30:00+08:00")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    when = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     try:
-        value = value.astimezone(UTC)
+        when = when.astimezone(UTC)
     except OverflowError:
         raise ValueError("time out of range: it must lie between the years 1970 and 9999 in UTC") from None
-    if not EARLIEST <= value < LATEST:
+    if not EARLIEST <= when < LATEST:
         raise ValueError("time out of range: it must lie between the years 1970 and 9999 in UTC")
-    return value
+    return when
 
 
 UtcTime = Annotated[datetime, BeforeValidator(utc_time)]

@@ -75,10 +75,14 @@ class Settings(BaseSettings):
     )
     max_upload_mb: float = Field(4096.0, gt=0, description="the most one upload request may carry, in MiB")
     workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
-    model_path: Path = Field(default_factory=default_model, description="detector weights for uploaded videos and cameras")
+    model_path: Path = Field(
+        default_factory=default_model, description="detector weights for uploaded videos and cameras"
+    )
     scan_fps: float = Field(5.0, gt=0, description="frames analysed per second of uploaded video without a GPS track")
     scan_every_m: float = Field(
-        0.8, ge=0, description="with a GPS track, a frame analysed every this many metres of travel (0: scan_fps a second)"
+        0.8,
+        ge=0,
+        description="with a GPS track, a frame analysed every this many metres of travel (0: scan_fps a second)",
     )
     scan_imgsz: int = Field(640, ge=32, description="detector input size in pixels for uploaded video")
     scan_tile: int = Field(0, ge=0, description="also detect in windows of this many pixels (0 = off)")
@@ -139,4 +143,3 @@ class Settings(BaseSettings):
         policy = self.policy(category)
         default = policy.radius_m if policy is not None and policy.radius_m is not None else self.default_radius_m
         return self.radius_m.get(category, default)
-

@@ -9,10 +9,13 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 4096
 """The most a text (non-file) form field may hold."""
@@ -62,13 +65,13 @@ class _Parts:
         self.header_value = b""
         self.field = ""
         self.name: str | None = None
-        self.out: BinaryIO | None = None
+        self.out: IO[bytes] | None = None
         self.hasher = hashlib.sha256()
         self.size = 0
         self.text = bytearray()
         self.ended = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.part_begin,
             "on_header_field": lambda data, start, end: self._add("header_field", data[start:end]),
@@ -99,7 +102,8 @@ class _Parts:
         self.name = None if filename is None else _base_name(filename.decode("utf-8", "replace"))
         self.hasher, self.size, self.text = hashlib.sha256(), 0, bytearray()
         if self.name is not None:
-            self.out = tempfile.NamedTemporaryFile(dir=self.folder, prefix="part-", delete=False)
+            # open across parser callbacks: part_end (or close, for a part cut off) closes it
+            self.out = tempfile.NamedTemporaryFile(dir=self.folder, prefix="part-", delete=False)  # noqa: SIM115
             self.received.files.append(ReceivedFile(self.field, self.name, Path(self.out.name), 0, ""))
 
     def part_data(self, data: bytes, start: int, end: int) -> None:

@@ -43,6 +43,6 @@ def lock_matching(session: Session) -> None:
     object). The first statement of the transaction: PostgreSQL takes a transaction advisory lock;
     SQLite takes its database write lock (waiting up to the busy timeout)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=MATCHING_LOCK_KEY))
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=MATCHING_LOCK_KEY))
     else:
-        session.exec(text("UPDATE cases SET id = id WHERE 0"))
+        session.execute(text("UPDATE cases SET id = id WHERE 0"))

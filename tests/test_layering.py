@@ -60,7 +60,9 @@ def service_layering(module: str, targets: list[str]) -> list[str]:
             found.append(f"only the thin layers import {target}")
         elif not within(module, (*THIN, "service.workers")) and within(target, ("service.workers",)):
             found.append(f"the domain never imports the workers that run it ({target})")
-        elif within(module, ("service.models",)) and target.startswith("service.") and not within(target, MODEL_HELPERS):
+        elif (
+            within(module, ("service.models",)) and target.startswith("service.") and not within(target, MODEL_HELPERS)
+        ):
             found.append(f"the models import only models and leaf helpers, not {target}")
         if found:
             return found
@@ -77,8 +79,10 @@ def violations(path: str, source: str) -> list[str]:
             targets = [name] if name != "service" else []
             targets += [f"{name}.{n}" for n in names]
             found += [f"{where}: {v}" for v in service_layering(module, targets)]
-        training = name == "vision.training" or name.startswith("vision.training.") or (
-            name == "vision" and "training" in names
+        training = (
+            name == "vision.training"
+            or name.startswith("vision.training.")
+            or (name == "vision" and "training" in names)
         )
         if training and not path.startswith("vision/training/") and path != TRAIN_CLI_WIRING:
             found.append(f"{where}: only the train command line may import vision.training")
@@ -135,10 +139,15 @@ def test_the_checker_sees_each_service_layer_crossed() -> None:
     assert violations("service/models/cases.py", "from service.cases import OPEN\n") == [
         "service/models/cases.py:1: the models import only models and leaf helpers, not service.cases"
     ]
-    fine = "from service.cases import OPEN\nfrom service.deps import SessionDep\nfrom service.models.cases import Case\n"
+    fine = (
+        "from service.cases import OPEN\nfrom service.deps import SessionDep\nfrom service.models.cases import Case\n"
+    )
     assert violations("service/web/routes/review.py", fine) == []
     assert violations("service/api/routes/cameras.py", "from service.workers.supervisor import Supervisor\n") == []
-    assert violations("service/app.py", "from service.api.router import api_router\nfrom service.web import mount_web\n") == []
+    assert (
+        violations("service/app.py", "from service.api.router import api_router\nfrom service.web import mount_web\n")
+        == []
+    )
 
 
 def test_every_module_keeps_the_layering() -> None:

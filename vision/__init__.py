@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from vision.defaults import SAMPLES_DIR as SAMPLES_DIR
     from vision.defaults import default_model as default_model
     from vision.detector import Detector as Detector
+    from vision.detector import Detects as Detects
     from vision.detector import ModelError as ModelError
     from vision.dwell import DwellRules as DwellRules
     from vision.frames import DecodeStats as DecodeStats
@@ -68,7 +69,7 @@ _EXPORTS = {
     "vision.boxes": ("Detections", "box_area", "box_overlaps", "iou_matrix"),
     "vision.cli": ("add_scan_parser",),
     "vision.defaults": ("DEFAULT_TAXONOMY", "FIXED_CAMERA_TRACKER", "MODELS_DIR", "SAMPLES_DIR", "default_model"),
-    "vision.detector": ("Detector", "ModelError"),
+    "vision.detector": ("Detector", "Detects", "ModelError"),
     "vision.dwell": ("DwellRules",),
     "vision.frames": ("DecodeStats", "Frame", "VideoError", "VideoInfo", "iter_frames", "probe", "verify"),
     "vision.geo": (

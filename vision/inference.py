@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Hashable
 
 from vision.boxes import Detections
-from vision.detector import Detector
+from vision.detector import Detects
 from vision.streams import LatestFrame, LiveFrame
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class InferenceLoop:
     An exception in one camera's handler is logged and does not stop the others.
     """
 
-    def __init__(self, load: Callable[[], Detector], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, load: Callable[[], Detects], clock: Callable[[], float] = time.time) -> None:
         self.load = load
         self.clock = clock
         self.error: str | None = None
@@ -89,7 +89,7 @@ class InferenceLoop:
                     return
             self._process(detector, batch)
 
-    def _process(self, detector: Detector, batch: list[tuple[LiveFrame, Handler]]) -> None:
+    def _process(self, detector: Detects, batch: list[tuple[LiveFrame, Handler]]) -> None:
         try:
             found = detector.detect([frame.image for frame, _ in batch])
         except Exception as exc:  # keep serving; the next batch may be fine

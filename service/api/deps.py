@@ -34,7 +34,7 @@ def get_current_user(
 ) -> User:
     """The enabled user of the ``Authorization: Bearer`` token (a live one: not revoked, not
     expired); 401 without one. Looked up once per request."""
-    user = getattr(request.state, "user", None)
+    user: User | None = getattr(request.state, "user", None)
     if user is not None:
         return user
     token = credentials.credentials.strip() if credentials else ""
@@ -53,22 +53,22 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require(*roles: Role) -> Callable[[User], User]:
+class RoleCheck:
     """A dependency that lets through users holding one of ``roles`` (admins always); 403 otherwise."""
 
-    def check(user: CurrentUser) -> User:
-        if not has_role(user, *roles):
-            wanted = " or ".join([Role.admin, *roles])
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    def __call__(self, user: CurrentUser) -> User:
+        if not has_role(user, *self.roles):
+            wanted = " or ".join([Role.admin, *self.roles])
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"needs role {wanted}")
         return user
 
-    check.roles = roles  # type: ignore[attr-defined] - marks a role check for ApiRoute
-    return check
 
-
-AdminUser = Annotated[User, Depends(require())]
-ReviewerUser = Annotated[User, Depends(require(Role.reviewer))]
-UploaderUser = Annotated[User, Depends(require(Role.uploader))]
+AdminUser = Annotated[User, Depends(RoleCheck())]
+ReviewerUser = Annotated[User, Depends(RoleCheck(Role.reviewer))]
+UploaderUser = Annotated[User, Depends(RoleCheck(Role.uploader))]
 
 
 def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> bool:
@@ -83,7 +83,7 @@ class ApiRoute(APIRoute):
         dependant = get_dependant(path=path, call=endpoint)
         calls = list(dependency_calls(dependant))
         self.authenticates = get_current_user in calls
-        self.role_checks = [c for c in calls if hasattr(c, "roles")]
+        self.role_checks = [c for c in calls if isinstance(c, RoleCheck)]
         has_body = _has_body(dependant, kwargs.get("openapi_extra"))
         has_input = has_body or bool(dependant.path_params or dependant.query_params)
         applies = {

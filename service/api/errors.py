@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.orm.exc import StaleDataError
 
 
 class ValidationIssue(BaseModel):
@@ -52,7 +51,7 @@ def issue(loc: list[str | int], msg: str, kind: str = "value_error") -> dict[str
     return {"loc": loc, "msg": msg, "type": kind}
 
 
-async def stale_write(request: Request, exc: StaleDataError) -> JSONResponse:
+async def stale_write(request: Request, exc: Exception) -> JSONResponse:
     """A write another writer overtook (a case changed meanwhile): 409, try again."""
     detail = "the data changed while this request ran: read it again and retry"
     return JSONResponse({"detail": detail}, status.HTTP_409_CONFLICT)

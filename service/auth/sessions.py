@@ -40,10 +40,10 @@ def session_user(db: Session, session_id: str, now: datetime) -> User | None:
 
 def end_session(db: Session, session_id: str) -> None:
     """Delete one session (logout); a copied cookie no longer works. Commits."""
-    db.exec(delete(WebSessionRow).where(WebSessionRow.id_hash == _digest(session_id)))
+    db.exec(delete(WebSessionRow).where(col(WebSessionRow.id_hash) == _digest(session_id)))
     db.commit()
 
 
 def end_user_sessions(db: Session, user_id: int) -> None:
     """Delete every session of a user (password change, disabled). Does not commit."""
-    db.exec(delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+    db.exec(delete(WebSessionRow).where(col(WebSessionRow.user_id) == user_id))

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, or_, select
 
 from service.auth.sessions import end_user_sessions
 from service.inputs import clean_text
-from service.models.base import utcnow
+from service.models.base import row_id, utcnow
 from service.models.users import ApiToken, Role, User
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
@@ -55,7 +55,11 @@ def verify_password(password: str, stored: str | None) -> bool:
             return False
         expected = base64.b64decode(digest)
         actual = hashlib.scrypt(
-            password.encode("utf-8", "surrogatepass"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+            password.encode("utf-8", "surrogatepass"),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
             dklen=len(expected),
         )
     except ValueError:
@@ -66,7 +70,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 def issue_token(session: Session, user: User, name: str | None = None, expires_at: datetime | None = None) -> str:
     """Store a new token for ``user`` and return it in clear (the only time it is seen). Does not commit."""
     token = new_token()
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, expires_at=expires_at))
+    session.add(ApiToken(user_id=row_id(user), token_hash=hash_token(token), name=name, expires_at=expires_at))
     return token
 
 
@@ -98,7 +102,7 @@ def set_password(session: Session, user: User, password: str) -> None:
     """Give ``user`` a new password and end all their web sessions. Commits."""
     user.password_hash = hash_password(password)
     session.add(user)
-    end_user_sessions(session, user.id)
+    end_user_sessions(session, row_id(user))
     session.commit()
 
 
@@ -108,7 +112,7 @@ def set_disabled(session: Session, user: User, disabled: bool) -> None:
     user.disabled = disabled
     session.add(user)
     if disabled:
-        end_user_sessions(session, user.id)
+        end_user_sessions(session, row_id(user))
     session.commit()
 
 
@@ -141,7 +145,7 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 
 def tokens(session: Session, user: User | None = None) -> list[tuple[ApiToken, str]]:
     """Every token (of ``user`` when given) with its user's name, oldest first."""
-    stmt = select(ApiToken, User.name).join(User, col(ApiToken.user_id) == User.id).order_by(ApiToken.id)
+    stmt = select(ApiToken, User.name).join(User, col(ApiToken.user_id) == User.id).order_by(col(ApiToken.id))
     if user is not None:
         stmt = stmt.where(ApiToken.user_id == user.id)
     return list(session.exec(stmt).all())

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 CHUNK = 1024 * 1024
 """Bytes read from a file per step of the upload (memory stays flat whatever the file size)."""
@@ -45,12 +45,26 @@ def _server_arguments(p: argparse.ArgumentParser) -> None:
     _token_argument(p)
 
 
-def add_upload_parser(sub: argparse._SubParsersAction) -> None:
+def add_upload_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("upload", help="upload patrol videos and GPS tracks to a server and follow their processing")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="videos and GPS tracks; a track goes with the video of its name")
+    p.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="videos and GPS tracks; a track goes with the video of its name",
+    )
     _server_arguments(p)
-    p.add_argument("--gps", action="append", default=[], metavar="TRACK", help="GPS track of the video (with one video), or VIDEO=TRACK; repeatable")
-    p.add_argument("--no-follow", dest="follow", action="store_false", help="return once uploaded, without waiting for processing")
+    p.add_argument(
+        "--gps",
+        action="append",
+        default=[],
+        metavar="TRACK",
+        help="GPS track of the video (with one video), or VIDEO=TRACK; repeatable",
+    )
+    p.add_argument(
+        "--no-follow", dest="follow", action="store_false", help="return once uploaded, without waiting for processing"
+    )
     p.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_upload)
@@ -113,8 +127,12 @@ def multipart(
     (files read ``CHUNK`` bytes at a time; ``sent`` is called with each chunk's size)."""
 
     def head(name: str, filename: str | None = None) -> bytes:
-        quoted = "" if filename is None else '; filename="{}"'.format(
-            filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+        quoted = (
+            ""
+            if filename is None
+            else '; filename="{}"'.format(
+                filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+            )
         )
         return f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{quoted}\r\n\r\n'.encode()
 
@@ -137,7 +155,7 @@ def multipart(
     return length, chunks()
 
 
-def _send(client: Any, files: list[Path], fields: list[tuple[str, str]], quiet: bool) -> dict:
+def _send(client: Any, files: list[Path], fields: list[tuple[str, str]], quiet: bool) -> dict[str, Any]:
     """POST the batch with a byte progress bar on stderr; the server's batch."""
     import httpx
     from tqdm import tqdm
@@ -156,7 +174,7 @@ def _send(client: Any, files: list[Path], fields: list[tuple[str, str]], quiet: 
     return _json(response)
 
 
-def _follow(client: Any, batch: dict, poll: float, quiet: bool) -> dict:
+def _follow(client: Any, batch: dict[str, Any], poll: float, quiet: bool) -> dict[str, Any]:
     """Poll the batch until it is done or failed, with a progress bar on stderr."""
     import httpx
     from tqdm import tqdm
@@ -177,21 +195,24 @@ def _follow(client: Any, batch: dict, poll: float, quiet: bool) -> dict:
                     raise UploadFailed(f"lost {client.base_url} for {RECONNECT_S:.0f} s: {exc}") from None
 
 
-def _json(response: Any) -> dict:
+def _json(response: Any) -> dict[str, Any]:
     """The response body, or UploadFailed with the server's reason."""
     if response.is_success:
-        return response.json()
+        return cast(dict[str, Any], response.json())
     try:
         detail = response.json().get("detail")
     except ValueError:
         detail = response.text.strip()[:200]
     hints = {
-        401: "the server refused the token", 403: "this token's user may not upload", 413: "too large", 422: "refused",
+        401: "the server refused the token",
+        403: "this token's user may not upload",
+        413: "too large",
+        422: "refused",
     }
     raise UploadFailed(f"{hints.get(response.status_code, 'server error')} ({response.status_code}): {detail}")
 
 
-def result_lines(batch: dict) -> list[str]:
+def result_lines(batch: dict[str, Any]) -> list[str]:
     """One line per file, then the batch summary with its case ids."""
     lines = []
     for f in batch["files"]:
@@ -213,7 +234,7 @@ def result_lines(batch: dict) -> list[str]:
 # --- streetscan post / scan --post --------------------------------------------------------------
 
 
-def add_post_parser(sub: argparse._SubParsersAction) -> None:
+def add_post_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "post", help="send what `streetscan scan --out OUT_DIR` wrote to a server: images first, then observations"
     )
@@ -224,7 +245,7 @@ def add_post_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_post)
 
 
-def add_scan_post_option(sub: argparse._SubParsersAction) -> None:
+def add_scan_post_option(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Give ``streetscan scan`` a ``--post URL`` option: scan, then post the output folder."""
     scan = sub.choices["scan"]
     scan.add_argument(
@@ -264,9 +285,10 @@ def post_scan(out_dir: Path, server: str, token: str | None, source: str, quiet:
     outcomes: Counter[str] = Counter()
     refused = []
     try:
-        with _client(server, token) as client, tqdm(
-            total=len(items), unit="obs", desc="post", disable=quiet, file=sys.stderr
-        ) as bar:
+        with (
+            _client(server, token) as client,
+            tqdm(total=len(items), unit="obs", desc="post", disable=quiet, file=sys.stderr) as bar,
+        ):
             keys: dict[Path, str] = {}
             for start in range(0, len(items), POST_CHUNK):
                 chunk = [_with_keys(client, out_dir, item, keys) for item in items[start : start + POST_CHUNK]]

@@ -34,7 +34,7 @@ def database_session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-def add_serve_parser(sub: argparse._SubParsersAction) -> None:
+def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the API (and web view); SQLite file by default, see STREETSCAN_DATABASE_URL")
     p.add_argument("--host", default=None, help="address to listen on (default: STREETSCAN_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: STREETSCAN_PORT or 8000)")
@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_user_parser(sub: argparse._SubParsersAction) -> None:
+def add_user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("user", help="manage users: add, disable, enable, set a password")
     verbs = p.add_subparsers(dest="user_command", required=True)
     add = verbs.add_parser("add", help="add a user; prints its API token (the last word of the last line)")
@@ -74,7 +74,7 @@ def add_user_parser(sub: argparse._SubParsersAction) -> None:
     passwd.set_defaults(func=_user_passwd)
 
 
-def add_token_parser(sub: argparse._SubParsersAction) -> None:
+def add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("token", help="manage API tokens: add, list, revoke")
     verbs = p.add_subparsers(dest="token_command", required=True)
     add = verbs.add_parser("add", help="give a user a new API token; prints it (the last word of the last line)")
@@ -227,7 +227,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     return _with_database("token revoke", revoke)
 
 
-def add_cameras_parser(sub: argparse._SubParsersAction) -> None:
+def add_cameras_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("cameras", help="fixed street cameras")
     verbs = p.add_subparsers(dest="cameras_command", required=True)
     run = verbs.add_parser(
@@ -254,7 +254,7 @@ def _cameras_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_export_parser(sub: argparse._SubParsersAction) -> None:
+def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export-dataset",
         help="write reviewed observations' keyframes as a YOLO dataset (confirmed and recategorised: boxes; "

@@ -23,15 +23,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import yaml
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.evidence import evidence_file
+from service.models.base import row_id
 from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
 from service.models.observations import ObservationRow
 from service.settings import Settings
 from vision import Detections, Taxonomy
 
-POSITIVE = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed, CaseStatus.reopened})
+POSITIVE = frozenset(
+    {CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed, CaseStatus.reopened}
+)
 GREY = 114
 
 
@@ -92,7 +95,9 @@ def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> d
     classes = category_classes(taxonomy)
     recategorised = set(session.exec(select(CaseEvent.case_id).where(CaseEvent.action == CaseAction.recategorize)))
     rows = session.exec(
-        select(ObservationRow, Case).join(Case, ObservationRow.case_id == Case.id, isouter=True).order_by(ObservationRow.id)
+        select(ObservationRow, Case)
+        .join(Case, col(ObservationRow.case_id) == Case.id, isouter=True)
+        .order_by(col(ObservationRow.id))
     )
     frames: dict[str, list[Decided]] = defaultdict(list)
     for obs, case in rows:
@@ -107,13 +112,13 @@ def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> d
             decision = "box" if label else "unreviewed"
             if not label:
                 summary.skipped[f"no class for category {case.category}"] += 1
-        frames[obs.keyframe].append(Decided(obs.id, obs.case_id, decision, label, list(obs.bbox)))
+        frames[obs.keyframe].append(Decided(row_id(obs), obs.case_id, decision, label, list(obs.bbox)))
     return frames
 
 
 def _region(bbox: list[float]) -> tuple[slice, slice]:
     """Rows and columns of an image that the box [x1, y1, x2, y2] (pixels) covers."""
-    x1, y1, x2, y2 = (max(int(round(v)), 0) for v in bbox)
+    x1, y1, x2, y2 = (max(round(v), 0) for v in bbox)
     return slice(y1, y2), slice(x1, x2)
 
 
@@ -145,7 +150,7 @@ def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Ta
                 continue
             source = evidence_file(settings, key)
             image = cv2.imread(str(source)) if source else None
-            if image is None:
+            if source is None or image is None:
                 summary.skipped["keyframe missing or unreadable"] += len(group)
                 continue
             boxes = [d for d in group if d.decision == "box"]
@@ -156,11 +161,12 @@ def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Ta
                 cv2.imwrite(str(out / "images" / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
             else:
                 shutil.copyfile(source, out / "images" / name)
-            labelled = Detections.labeled([d.bbox for d in boxes], [d.label for d in boxes])
+            labels = [d.label for d in boxes if d.label]
+            labelled = Detections.labeled([d.bbox for d in boxes], labels)
             (out / "labels" / name).with_suffix(".txt").write_text(labelled.to_yolo(image.shape, ids), encoding="utf-8")
             summary.images += 1
             summary.greyed += len(unreviewed)
-            summary.boxes.update(d.label for d in boxes)
+            summary.boxes.update(labels)
             summary.negatives += sum(d.decision == "negative" for d in group)
             for d in group:
                 table.writerow([name, d.observation_id, d.case_id, d.decision, d.label or ""])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -16,7 +17,7 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our column types (``TypeDecorator``s) as the plain SQLAlchemy type they store."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl_instance!r}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, ValidationError
@@ -82,3 +82,15 @@ def check_hours(value: list[str]) -> list[str]:
 
 Hours = Annotated[list[str], AfterValidator(check_hours)]
 """Local "HH:MM-HH:MM" ranges, checked."""
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def row_id(row: _Row) -> int:
+    """The id of a row the database has numbered (stored, or added and flushed); ValueError before."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id

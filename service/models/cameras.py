@@ -77,7 +77,7 @@ class CameraBase(SQLModel):
 
 
 class CameraCreate(CleanInput, CameraBase):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]  # a SQLModelConfig
 
 
 _CAMERA_NOT_NULL = frozenset({"name", "url", "lat", "lon", "offset_m", "fps", "transport", "enabled"})
@@ -86,7 +86,7 @@ _CAMERA_NOT_NULL = frozenset({"name", "url", "lat", "lon", "offset_m", "fps", "t
 class CameraUpdate(CleanInput):
     """``PATCH /api/cameras/{id}``: the fields given replace the camera's; null clears an optional one."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]  # a SQLModelConfig
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     url: CameraUrl | None = Field(default=None, min_length=1, max_length=1000)

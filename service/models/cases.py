@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import model_validator
-from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from service.inputs import MAX_ID, CleanInput
@@ -58,6 +57,10 @@ class CaseBase(SQLModel):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+_VERSION = sa.Column("version", sa.Integer, nullable=False, server_default="1")
+"""The version column of ``Case``, named in its mapper arguments."""
+
+
 class Case(CaseBase, table=True):
     """``cell_x``/``cell_y`` index the case on the dedup grid (see ``service.cases.grid_cell``).
 
@@ -73,11 +76,9 @@ class Case(CaseBase, table=True):
     cell_y: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    version: int = Field(default=1, sa_column=_VERSION)
 
-    @declared_attr
-    def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _VERSION}
 
 
 class CasePublic(CaseBase):

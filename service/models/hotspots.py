@@ -64,7 +64,7 @@ class HotspotBase(SQLModel):
 class HotspotCreate(CleanInput, HotspotBase):
     """One imported hotspot: a GeoJSON feature's properties plus its geometry (validated)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore")  # type: ignore[assignment]  # a SQLModelConfig
 
     buffer_m: float | None = Field(default=None, ge=0, le=5000)  # type: ignore[assignment]
 
@@ -110,3 +110,9 @@ class LocateRequest(CleanInput):
         if given[0] and (self.lat is None or self.lon is None):
             raise ValueError("lat and lon go together")
         return self
+
+    def point(self) -> tuple[float, float]:
+        """(lat, lon) of a request that gives them."""
+        if self.lat is None or self.lon is None:
+            raise ValueError("no lat and lon given")
+        return self.lat, self.lon

@@ -45,7 +45,7 @@ class ObservationCreate(CleanInput, ObservationBase):
     """One item of ``POST /api/observations``, validated on its own so one bad item spoils nothing
     else. ``crop``/``keyframe`` are keys ``POST /api/evidence`` returned, or null."""
 
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)  # type: ignore[assignment]  # a SQLModelConfig
 
     observed_at: UtcTime | None = None
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, status
@@ -28,9 +29,13 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(PageError, _error_page)
 
 
-async def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(exc.next_url, safe='')}", status.HTTP_303_SEE_OTHER)
+async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
+    """A ``LoginRequired``: to the login form, then back."""
+    next_url = cast(LoginRequired, exc).next_url
+    return RedirectResponse(f"/login?next={quote(next_url, safe='')}", status.HTTP_303_SEE_OTHER)
 
 
-async def _error_page(request: Request, exc: PageError) -> HTMLResponse:
-    return render(Page(request), "error.html", exc.status_code, message=exc.message)
+async def _error_page(request: Request, exc: Exception) -> HTMLResponse:
+    """A ``PageError`` as a page."""
+    error = cast(PageError, exc)
+    return render(Page(request), "error.html", error.status_code, message=error.message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.routing import APIRoute
@@ -52,12 +52,19 @@ class Visitor:
     session: WebSession
 
     @property
+    def session_id(self) -> str:
+        """The id of the visitor's server-side session."""
+        if self.session.session_id is None:
+            raise ValueError("an anonymous session has no visitor")
+        return self.session.session_id
+
+    @property
     def is_admin(self) -> bool:
         return self.user.role == Role.admin
 
 
 def session_key(request: Request) -> bytes:
-    return request.app.state.session_key()
+    return cast(bytes, request.app.state.session_key())
 
 
 def read_session(request: Request) -> WebSession | None:
@@ -121,8 +128,9 @@ async def sent_csrf(request: Request) -> str:
     """The CSRF token a post carries: header, else form field; empty when none."""
     token = request.headers.get("x-csrf-token")
     if token is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
-        token = (await request.form()).get("csrf_token")
-    return token if isinstance(token, str) else ""
+        field = (await request.form()).get("csrf_token")
+        token = field if isinstance(field, str) else None
+    return token or ""
 
 
 def csrf_ok(session: WebSession | None, token: str) -> bool:

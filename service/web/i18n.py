@@ -64,7 +64,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "passwords_differ": ("两次输入的密码不一致", "The passwords differ"),
     "create": ("创建", "Create"),
     "conflict": ("此案件已被 {by} 于 {at} 处理为 {status}", "This case was already set to {status} by {by} at {at}"),
-    "conflict_changed": ("此案件已被他人更新（当前：{status}），请刷新后再操作", "This case was changed meanwhile (now {status}): reload it first"),
+    "conflict_changed": (
+        "此案件已被他人更新（当前：{status}），请刷新后再操作",
+        "This case was changed meanwhile (now {status}): reload it first",
+    ),
     "queue": ("审核队列", "Review queue"),
     "hotspots": ("热点", "Hotspots"),
     "users": ("用户", "Users"),
@@ -143,7 +146,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "enable": ("启用", "Enable"),
     "new_password": ("新密码", "New password"),
     "reset_password": ("重置密码", "Reset password"),
-    "notice_disabled": ("已停用该用户：其会话已结束，令牌已失效", "User disabled: their sessions ended and tokens stopped working"),
+    "notice_disabled": (
+        "已停用该用户：其会话已结束，令牌已失效",
+        "User disabled: their sessions ended and tokens stopped working",
+    ),
     "notice_enabled": ("已启用该用户", "User enabled"),
     "notice_password": ("密码已重置，该用户的会话已结束", "Password reset: the user's sessions ended"),
     "notice_not_yourself": ("不能停用自己的账号", "You cannot disable your own account"),

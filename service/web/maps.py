@@ -122,23 +122,21 @@ class SvgMap:
 def hotspot_marks(projection: Projection, hotspots: Iterable[Hotspot], kind_label: Any) -> list[Mark]:
     """Areas first, then lines, then points, so small things stay on top; ``kind_label`` names a kind."""
     order = {"Polygon": 0, "LineString": 1, "Point": 2}
-    located = sorted((h for h in hotspots if h.geometry), key=lambda h: order[h.geometry["type"]])
+    located = sorted(((h, h.geometry) for h in hotspots if h.geometry), key=lambda hg: order[hg[1]["type"]])
     marks = []
-    for hotspot in located:
+    for hotspot, geometry in located:
         kind = HotspotKind(hotspot.kind)
         title = f"{hotspot.name} · {kind_label(kind)}"
         css = f"hs hs-{kind.value}"
-        first = hotspot.geometry["coordinates"]
+        first = geometry["coordinates"]
         while isinstance(first[0], list):
             first = first[0]
         x, y = projection.xy(first[1], first[0])
-        if hotspot.geometry["type"] == "Point":
+        if geometry["type"] == "Point":
             marks.append(Mark(css + " hs-point", title, x=x, y=y, r=6.0, label=hotspot.name))
         else:
-            shape = "hs-line" if hotspot.geometry["type"] == "LineString" else "hs-area"
-            marks.append(
-                Mark(f"{css} {shape}", title, d=projection.path(hotspot.geometry), x=x, y=y, label=hotspot.name)
-            )
+            shape = "hs-line" if geometry["type"] == "LineString" else "hs-area"
+            marks.append(Mark(f"{css} {shape}", title, d=projection.path(geometry), x=x, y=y, label=hotspot.name))
     return marks
 
 

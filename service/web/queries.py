@@ -9,21 +9,24 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, func, select
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, ScalarSelect, and_, or_
+from sqlmodel import Session, col, func, select
 
 from service.cases import OPEN
 from service.inputs import MAX_ID, utc_time
+from service.models.base import row_id
 from service.models.cases import Case, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
+from service.observations import EVIDENCE_IMAGES
 
 QUEUE = (CaseStatus.new, CaseStatus.reopened)
 PAGE_SIZE = 50
-EVIDENCE = tuple(f for f in ("crop", "keyframe") if f in ObservationRow.model_fields)
-"""Image fields observations have (``keyframe`` comes with the evidence store)."""
+EVIDENCE = EVIDENCE_IMAGES
+"""The image fields of an observation."""
 
 Order = Literal["newest", "confidence"]
 
@@ -53,19 +56,19 @@ class QueuePage:
     waiting: int
 
 
-def best_confidence():
+def best_confidence() -> ScalarSelect[Any]:
     """Per case (correlated): the highest confidence among its observations."""
     return (
         select(func.coalesce(func.max(ObservationRow.confidence), 0.0))
-        .where(ObservationRow.case_id == Case.id)
+        .where(col(ObservationRow.case_id) == Case.id)
         .correlate(Case)
         .scalar_subquery()
     )
 
 
-def _waiting(category: str | None) -> list:
+def _waiting(category: str | None) -> list[ColumnElement[bool]]:
     """Conditions for the cases waiting for review (of one category when given)."""
-    return [Case.status.in_(QUEUE)] + ([Case.category == category] if category else [])
+    return [col(Case.status).in_(QUEUE), *([col(Case.category) == category] if category else [])]
 
 
 def queue_count(session: Session, category: str | None = None) -> int:
@@ -77,17 +80,18 @@ def queue_page(
 ) -> QueuePage:
     """One page of cases waiting for review: newest sighting first, or least confident first."""
     conditions = _waiting(category)
+    keys: SortKeys
     if order == "newest":
-        keys = (Case.last_seen, Case.id)
-        order_by = (Case.last_seen.desc(), Case.id.desc())
+        keys = (col(Case.last_seen), col(Case.id))
+        order_by = (keys[0].desc(), keys[1].desc())
     else:
-        keys = (best_confidence(), Case.id)
-        order_by = (keys[0].asc(), Case.id.asc())
+        keys = (best_confidence(), col(Case.id))
+        order_by = (keys[0].asc(), keys[1].asc())
     if after:
         conditions.append(_after(order, keys, after))
     stmt = (
         select(Case, Hotspot.name)
-        .outerjoin(Hotspot, Case.hotspot_id == Hotspot.id)
+        .outerjoin(Hotspot, col(Case.hotspot_id) == Hotspot.id)
         .where(*conditions)
         .order_by(*order_by)
         .limit(limit + 1)
@@ -95,9 +99,10 @@ def queue_page(
     rows = session.exec(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    evidence = best_evidence(session, [case.id for case, _ in rows])
+    evidence = best_evidence(session, [row_id(case) for case, _ in rows])
     cards = [
-        Card(case, name, evidence.get(case.id), _cursor(order, case, evidence.get(case.id))) for case, name in rows
+        Card(case, name, evidence.get(row_id(case)), _cursor(order, case, evidence.get(row_id(case))))
+        for case, name in rows
     ]
     return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, category))
 
@@ -108,7 +113,11 @@ def _cursor(order: Order, case: Case, evidence: Evidence | None) -> str:
     return f"{evidence.confidence if evidence else 0.0!r}~{case.id}"
 
 
-def _after(order: Order, keys: tuple, cursor: str):
+SortKeys = tuple[Any, Any]
+"""The two columns a queue page is sorted by: its order's key, then the case id."""
+
+
+def _after(order: Order, keys: SortKeys, cursor: str) -> ColumnElement[bool]:
     """Rows after the cursor in the page order; raises ValueError on a malformed cursor."""
     raw_key, _, raw_id = cursor.rpartition("~")
     case_id = int(raw_id)
@@ -128,11 +137,15 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
     if not case_ids:
         return {}
     rank = func.row_number().over(
-        partition_by=ObservationRow.case_id, order_by=(ObservationRow.confidence.desc(), ObservationRow.id.desc())
+        partition_by=col(ObservationRow.case_id),
+        order_by=(col(ObservationRow.confidence).desc(), col(ObservationRow.id).desc()),
     )
-    columns = [ObservationRow.case_id, ObservationRow.id, ObservationRow.confidence, ObservationRow.bbox]
-    columns += [getattr(ObservationRow, f) for f in EVIDENCE]
-    ranked = select(*columns, rank.label("rank")).where(ObservationRow.case_id.in_(case_ids)).subquery()
+    fields = ("case_id", "id", "confidence", "bbox", *EVIDENCE)
+    ranked = (
+        sa.select(*(col(getattr(ObservationRow, f)) for f in fields), rank.label("rank"))
+        .where(col(ObservationRow.case_id).in_(case_ids))
+        .subquery()
+    )
     found = {}
     for row in session.exec(select(*ranked.c).where(ranked.c.rank == 1)):
         images = frozenset(f for f in EVIDENCE if getattr(row, f))
@@ -158,30 +171,30 @@ def hotspot_rows(
     given) and the latest sighting of any case tied to each hotspot."""
     conditions = []
     if batch is not None:
-        conditions.append(Hotspot.batch == batch)
+        conditions.append(col(Hotspot.batch) == batch)
     if kind is not None:
-        conditions.append(Hotspot.kind == kind)
-    rows = {
-        h.id: HotspotRow(h)
-        for h in session.exec(select(Hotspot).where(*conditions).order_by(Hotspot.kind, Hotspot.batch, Hotspot.id))
-    }
+        conditions.append(col(Hotspot.kind) == kind)
+    catalog = select(Hotspot).where(*conditions).order_by(col(Hotspot.kind), col(Hotspot.batch), col(Hotspot.id))
+    rows = {row_id(h): HotspotRow(h) for h in session.exec(catalog)}
     counts = (
         select(Case.hotspot_id, Case.category, func.count())
         .where(
-            Case.status.in_(list(OPEN)),
-            Case.hotspot_id.is_not(None),
-            *([Case.category == category] if category else []),
+            col(Case.status).in_(list(OPEN)),
+            col(Case.hotspot_id).is_not(None),
+            *([col(Case.category) == category] if category else []),
         )
-        .group_by(Case.hotspot_id, Case.category)
+        .group_by(col(Case.hotspot_id), col(Case.category))
     )
     for hotspot_id, cat, n in session.exec(counts):
-        if hotspot_id in rows:
+        if hotspot_id is not None and hotspot_id in rows:
             rows[hotspot_id].open_cases[cat] = n
     last = (
-        select(Case.hotspot_id, func.max(Case.last_seen)).where(Case.hotspot_id.is_not(None)).group_by(Case.hotspot_id)
+        select(Case.hotspot_id, func.max(Case.last_seen))
+        .where(col(Case.hotspot_id).is_not(None))
+        .group_by(col(Case.hotspot_id))
     )
     for hotspot_id, seen in session.exec(last):
-        if hotspot_id in rows:
+        if hotspot_id is not None and hotspot_id in rows:
             rows[hotspot_id].last_seen = seen
     return list(rows.values())
 
@@ -190,12 +203,13 @@ def open_positions(
     session: Session, hotspot_ids: list[int] | None, category: str | None
 ) -> list[tuple[float, float, str]]:
     """(lat, lon, category) of every located open case, only those at ``hotspot_ids`` when given."""
-    conditions = [Case.status.in_(list(OPEN)), Case.lat.is_not(None)]
+    conditions: list[ColumnElement[bool]] = [col(Case.status).in_(list(OPEN)), col(Case.lat).is_not(None)]
     if hotspot_ids is not None:
-        conditions.append(Case.hotspot_id.in_(hotspot_ids))
+        conditions.append(col(Case.hotspot_id).in_(hotspot_ids))
     if category:
-        conditions.append(Case.category == category)
-    return [tuple(row) for row in session.exec(select(Case.lat, Case.lon, Case.category).where(*conditions))]
+        conditions.append(col(Case.category) == category)
+    rows = session.exec(select(Case.lat, Case.lon, Case.category).where(*conditions))
+    return [(lat, lon, cat) for lat, lon, cat in rows if lat is not None and lon is not None]
 
 
 def open_counts_by_category(rows: list[HotspotRow]) -> dict[str, int]:

@@ -56,7 +56,7 @@ class CameraRuntime:
 
 def camera_config(camera: Camera) -> dict[str, Any]:
     """The fields of a camera that decide how it runs; a change of any restarts its worker (not of its name)."""
-    return camera.model_dump(include=CONFIG_FIELDS)
+    return camera.model_dump(include=set(CONFIG_FIELDS))
 
 
 def dwell_rules(camera: Camera, settings: Settings) -> DwellRules:
@@ -65,8 +65,8 @@ def dwell_rules(camera: Camera, settings: Settings) -> DwellRules:
         dwell_s={**settings.camera_dwell_s, **(camera.dwell_s or {})},
         grace_s=settings.camera_grace_s,
         gap_s=settings.camera_gap_s,
-        regions=[[tuple(p) for p in polygon] for polygon in camera.regions or []],
-        ignore=[[tuple(p) for p in polygon] for polygon in camera.ignore_regions or []],
+        regions=[[(x, y) for x, y in polygon] for polygon in camera.regions or []],
+        ignore=[[(x, y) for x, y in polygon] for polygon in camera.ignore_regions or []],
     )
 
 
@@ -125,7 +125,8 @@ class CameraWorker:
         """One processed frame (called in the inference thread): dwell rules, observations to the sink."""
         try:
             found = [
-                with_evidence(o, self.work_dir, self.evidence_dir, move=True) for o in self.watch.update(frame, detections)
+                with_evidence(o, self.work_dir, self.evidence_dir, move=True)
+                for o in self.watch.update(frame, detections)
             ]
         except Exception as exc:
             log.exception("%s: processing a frame failed", self.source)

@@ -14,20 +14,20 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.evidence import with_evidence
 from service.ingest import ingest
 from service.models.base import utcnow
 from service.models.batches import Job, JobStatus
 from service.settings import Settings
-from vision import DecodeStats, DistanceSampling, Frame, Observation, Scanner, ScanOptions, load_track
+from vision import DecodeStats, DistanceSampling, Frame, GpsTrack, Observation, Scanner, ScanOptions, load_track
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,21 @@ PROGRESS_EVERY_S = 1.0
 
 class Stopped(Exception):
     """The worker was asked to stop; the job goes back to the queue."""
+
+
+class VideoScanner(Protocol):
+    """What ``process_video`` needs of a ``vision.Scanner``: observations of a video as its tracks end,
+    their images written under the folder given, ``on_frame`` called per frame analysed."""
+
+    def observations(
+        self,
+        video: Path,
+        out_dir: Path,
+        gps: GpsTrack | None,
+        on_frame: Callable[[Frame], object],
+        stats: DecodeStats,
+        /,
+    ) -> Iterator[Observation]: ...
 
 
 def build_scanner(settings: Settings) -> Scanner:
@@ -63,13 +78,13 @@ def claim_next(engine: Engine) -> int | None:
     while True:
         with engine.begin() as conn:
             job_id = conn.execute(
-                select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.id).limit(1)
+                select(col(Job.id)).where(col(Job.status) == JobStatus.queued).order_by(col(Job.id)).limit(1)
             ).scalar()
             if job_id is None:
                 return None
             won = conn.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.queued)
+                .where(col(Job.id) == job_id, col(Job.status) == JobStatus.queued)
                 .values(status=JobStatus.running, attempts=Job.attempts + 1, updated_at=utcnow())
             ).rowcount
         if won:
@@ -84,14 +99,16 @@ def requeue_interrupted(engine: Engine, max_attempts: int) -> int:
     with engine.begin() as conn:
         failed = conn.execute(
             update(Job)
-            .where(Job.status == JobStatus.running, Job.attempts >= max_attempts)
+            .where(col(Job.status) == JobStatus.running, col(Job.attempts) >= max_attempts)
             .values(
-                status=JobStatus.failed, finished_at=now, updated_at=now,
+                status=JobStatus.failed,
+                finished_at=now,
+                updated_at=now,
                 error=f"the server stopped during each of its {max_attempts} runs; giving up",
             )
         ).rowcount
         queued = conn.execute(
-            update(Job).where(Job.status == JobStatus.running).values(status=JobStatus.queued, updated_at=now)
+            update(Job).where(col(Job.status) == JobStatus.running).values(status=JobStatus.queued, updated_at=now)
         ).rowcount
     if failed + queued:
         log.warning("%d interrupted jobs queued again, %d failed after %d runs", queued, failed, max_attempts)
@@ -103,8 +120,8 @@ def process_video(
     settings: Settings,
     job_id: int,
     *,
-    scanner: Callable[[], Scanner] | None = None,
-    lock: AbstractContextManager | None = None,
+    scanner: Callable[[], VideoScanner] | None = None,
+    lock: AbstractContextManager[object] | None = None,
     stop: threading.Event | None = None,
 ) -> JobStatus:
     """Run job ``job_id`` to its end and return its status; a job already done is left alone.
@@ -158,7 +175,12 @@ class _Run:
     """One run of a job: counts frames, buffers ingest items, writes both to the database."""
 
     def __init__(
-        self, engine: Engine, settings: Settings, job: Job, lock: AbstractContextManager, stop: threading.Event | None
+        self,
+        engine: Engine,
+        settings: Settings,
+        job: Job,
+        lock: AbstractContextManager[object],
+        stop: threading.Event | None,
     ) -> None:
         self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
         self.duration_s = job.duration_s
@@ -188,14 +210,14 @@ class _Run:
                     if result.error:
                         log.warning("job %d: observation %s not kept: %s", self.job.id, result.track_id, result.error)
                 self.items = []
-            _update(session, session.get(Job, self.job.id), progress=progress)
+            _update(session, session.get_one(Job, self.job.id), progress=progress)
         self.flushed_at = time.monotonic()
 
     def end(self, status: JobStatus, **values: Any) -> JobStatus:
         """Write the job's final state of this run."""
         finished = {"finished_at": utcnow()} if status in (JobStatus.done, JobStatus.failed) else {}
         with self.lock, Session(self.engine) as session:
-            _update(session, session.get(Job, self.job.id), status=status, **finished, **values)
+            _update(session, session.get_one(Job, self.job.id), status=status, **finished, **values)
         return status
 
 

@@ -31,7 +31,7 @@ class ObservationWriter:
         self,
         engine: Engine,
         settings: Settings,
-        write_lock: AbstractContextManager,
+        write_lock: AbstractContextManager[object],
         clock: Callable[[], datetime],
         maxsize: int = 1000,
     ) -> None:

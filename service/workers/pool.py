@@ -23,7 +23,7 @@ class JobPool:
     """Worker threads that take queued jobs from the database and run ``process_video``; each
     loads its own Scanner on its first job. ``stop`` ends them, queueing a running job again."""
 
-    def __init__(self, engine: Engine, settings: Settings, lock: AbstractContextManager) -> None:
+    def __init__(self, engine: Engine, settings: Settings, lock: AbstractContextManager[object]) -> None:
         self.engine, self.settings, self.lock = engine, settings, lock
         self._stop = threading.Event()
         self._wake = threading.Event()

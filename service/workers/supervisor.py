@@ -12,13 +12,13 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from service.models.base import utcnow
+from service.models.base import row_id, utcnow
 from service.models.cameras import Camera
 from service.settings import Settings
 from service.workers.cameras import CameraRuntime, CameraWorker, camera_config
 from service.workers.observation_writer import ObservationWriter
 from service.writer import Writer
-from vision import Detector, InferenceLoop, StreamState, Taxonomy
+from vision import Detector, Detects, InferenceLoop, StreamState, Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,9 @@ class Supervisor:
         self,
         engine: Engine,
         settings: Settings,
-        write_lock: AbstractContextManager | None = None,
+        write_lock: AbstractContextManager[object] | None = None,
         clock: Callable[[], datetime] = utcnow,
-        load_detector: Callable[[], Detector] | None = None,
+        load_detector: Callable[[], Detects] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -61,22 +61,23 @@ class Supervisor:
             cameras = list(session.exec(select(Camera)))
         for camera in cameras:
             self.apply(camera)
-        for camera_id in set(self.workers) - {c.id for c in cameras}:
+        for camera_id in set(self.workers) - {row_id(c) for c in cameras}:
             self.remove(camera_id)
 
     def apply(self, camera: Camera) -> None:
         """Run ``camera`` as stored: start it, restart it if its settings changed, stop it if disabled."""
+        camera_id = row_id(camera)
         with self._lock:
-            old = self.workers.get(camera.id)
+            old = self.workers.get(camera_id)
             if old is not None and camera.enabled and old.config == camera_config(camera):
                 return
-            self._end(camera.id)
+            self._end(camera_id)
             if not camera.enabled:
                 return
             mailbox = self.inference.mailbox()
             worker = CameraWorker(camera, self.settings, self.taxonomy, mailbox, self.writer.submit, self.clock)
-            self.workers[camera.id] = worker
-            self.inference.attach(camera.id, mailbox, worker.handle)
+            self.workers[camera_id] = worker
+            self.inference.attach(camera_id, mailbox, worker.handle)
             worker.start()
             log.info("camera %d (%s) started: %s", camera.id, camera.name, camera.url)
 
@@ -129,7 +130,11 @@ def run_until(settings: Settings, stop: threading.Event) -> None:
                 state = worker.runtime(supervisor.inference.error)
                 log.info(
                     "camera %d: %s, %d frames, %d reconnects, %d observations%s",
-                    camera_id, state.status.value, state.frames, state.reconnects, state.observations,
+                    camera_id,
+                    state.status.value,
+                    state.frames,
+                    state.reconnects,
+                    state.observations,
                     f", last error: {state.last_error}" if state.last_error else "",
                 )
     finally:

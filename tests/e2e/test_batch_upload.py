@@ -34,9 +34,15 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **os.environ, "YOLO_OFFLINE": "1", "STREETSCAN_DATA_DIR": str(data_dir), "STREETSCAN_DATABASE_URL": "",
-            "STREETSCAN_MODEL": str(coco_weights), "STREETSCAN_TAXONOMY_PATH": str(PERSON_TAXONOMY),
-            "STREETSCAN_SCAN_FPS": "2", "STREETSCAN_WORKERS": "1", "STREETSCAN_MAX_UPLOAD_MB": str(LIMIT_MB),
+            **os.environ,
+            "YOLO_OFFLINE": "1",
+            "STREETSCAN_DATA_DIR": str(data_dir),
+            "STREETSCAN_DATABASE_URL": "",
+            "STREETSCAN_MODEL": str(coco_weights),
+            "STREETSCAN_TAXONOMY_PATH": str(PERSON_TAXONOMY),
+            "STREETSCAN_SCAN_FPS": "2",
+            "STREETSCAN_WORKERS": "1",
+            "STREETSCAN_MAX_UPLOAD_MB": str(LIMIT_MB),
         }
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
         self.proc: subprocess.Popen | None = None
@@ -64,7 +70,11 @@ class Server:
         """Run `streetscan upload ARGS` against this server (or ``server``); any exit status."""
         return subprocess.run(
             [sys.executable, "-m", "service.cli", "upload", *args, "--server", server or self.url, "--token", token],
-            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=300,
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     def get(self, token: str, path: str) -> httpx.Response:

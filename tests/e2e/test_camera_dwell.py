@@ -34,10 +34,29 @@ def comings_and_goings(tmp_path: Path, patrol_dir: Path) -> Path:
     run_ffmpeg("-ss", "6.0", "-i", str(patrol), "-frames:v", "1", "-vf", "scale=1280:720", str(still))
     clip = tmp_path / "comings-and-goings.mp4"
     run_ffmpeg(
-        "-loop", "1", "-framerate", "10", "-t", str(VISIT_S), "-i", str(still),
-        "-f", "lavfi", "-i", f"color=c=gray:s=1280x720:r=10:d={VISIT_S}",
-        "-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];[a][b]concat=n=2:v=1[v]",
-        "-map", "[v]", "-c:v", "libx264", "-crf", "12", "-tune", "stillimage", str(clip),
+        "-loop",
+        "1",
+        "-framerate",
+        "10",
+        "-t",
+        str(VISIT_S),
+        "-i",
+        str(still),
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=gray:s=1280x720:r=10:d={VISIT_S}",
+        "-filter_complex",
+        "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];[a][b]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "12",
+        "-tune",
+        "stillimage",
+        str(clip),
     )
     return clip
 

@@ -49,19 +49,36 @@ class RtspRelay:
         self.server = spawn(
             [
                 server,
-                "--clientport", str(self.client_port),
-                "--serverport", str(self.source_port),
-                "--client_listen_address", "127.0.0.1",
-                "--source_listen_address", "127.0.0.1",
-                "--rtp_start_port", str(self.rtp_port),
+                "--clientport",
+                str(self.client_port),
+                "--serverport",
+                str(self.source_port),
+                "--client_listen_address",
+                "127.0.0.1",
+                "--source_listen_address",
+                "127.0.0.1",
+                "--rtp_start_port",
+                str(self.rtp_port),
             ],
             self.log,
         )
         wait_until(lambda: port_open(self.source_port) and port_open(self.client_port), 20, "RTSP server", self.log)
         self.publisher = spawn(
             [
-                "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip),
-                "-c", "copy", "-f", "rtsp", f"rtsp://127.0.0.1:{self.source_port}/patrol",
+                "ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(self.clip),
+                "-c",
+                "copy",
+                "-f",
+                "rtsp",
+                f"rtsp://127.0.0.1:{self.source_port}/patrol",
             ],
             self.log,
         )

@@ -28,8 +28,9 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "STREETSCAN_"))}
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env={**env, "YOLO_OFFLINE": "1"},
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env={**env, "YOLO_OFFLINE": "1"}, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -44,8 +45,19 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root).stdout.strip()
     shared = [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]
     (Path(purelib) / "shared-dependencies.pth").write_text("\n".join(dict.fromkeys(shared)) + "\n")
-    run(python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--ignore-installed",
-        "--quiet", root / "src", cwd=root)
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--ignore-installed",
+        "--quiet",
+        root / "src",
+        cwd=root,
+    )
     return root / "venv" / "bin"
 
 
@@ -71,8 +83,20 @@ print(json.dumps({"packages": [vision.__file__, service.__file__], "files": [str
 @pytest.mark.slow
 def test_installed_streetscan_scans_a_clip_from_any_folder(installed: Path, tmp_path: Path, patrol_dir: Path) -> None:
     clip = tmp_path / "clip.mp4"  # four seconds of the patrol clip: shop signs pass by
-    run_ffmpeg("-ss", "4", "-t", "4", "-i", str(patrol_dir / "patrol.mp4"), "-an", "-c:v", "libx264",
-               "-preset", "ultrafast", str(clip))
+    run_ffmpeg(
+        "-ss",
+        "4",
+        "-t",
+        "4",
+        "-i",
+        str(patrol_dir / "patrol.mp4"),
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(clip),
+    )
     done = run(installed / "streetscan", "scan", clip, "--out", "out", "--quiet", cwd=tmp_path)
     assert "observations" in done.stderr
     lines = (tmp_path / "out" / "observations.jsonl").read_text(encoding="utf-8").splitlines()

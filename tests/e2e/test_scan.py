@@ -33,8 +33,22 @@ PEDESTRIANS = [
     (10.6, 1583, 945),  # man with a backpack
 ]
 FIELDS = {
-    "track_id", "category", "label", "confidence", "t_first", "t_last", "t_best",
-    "observed_at", "bbox", "lat", "lon", "crop", "keyframe", "text", "text_confidence", "signature",
+    "track_id",
+    "category",
+    "label",
+    "confidence",
+    "t_first",
+    "t_last",
+    "t_best",
+    "observed_at",
+    "bbox",
+    "lat",
+    "lon",
+    "crop",
+    "keyframe",
+    "text",
+    "text_confidence",
+    "signature",
 }
 TRANSCRIPTIONS = REPO / "tests" / "vision" / "data" / "facade-sign-text.json"
 
@@ -46,11 +60,21 @@ def streetscan(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def person_scan(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path, coco_weights: Path) -> tuple[Path, list[dict]]:
+def person_scan(
+    tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path, coco_weights: Path
+) -> tuple[Path, list[dict]]:
     out = tmp_path_factory.mktemp("scan")
     proc = streetscan(
-        "scan", str(patrol_dir / "patrol.mp4"), "--gps", str(patrol_dir / "patrol.gpx"),
-        "--model", str(coco_weights), "--taxonomy", str(PERSON_TAXONOMY), "--out", str(out),
+        "scan",
+        str(patrol_dir / "patrol.mp4"),
+        "--gps",
+        str(patrol_dir / "patrol.gpx"),
+        "--model",
+        str(coco_weights),
+        "--taxonomy",
+        str(PERSON_TAXONOMY),
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     assert "observations" in proc.stderr.splitlines()[-1]  # the one-line summary
@@ -128,7 +152,9 @@ def test_not_a_video_is_a_clear_error(tmp_path: Path, coco_weights: Path) -> Non
 
 
 def test_missing_model_is_a_clear_error(tmp_path: Path, patrol_dir: Path) -> None:
-    proc = streetscan("scan", str(patrol_dir / "patrol.mp4"), "--model", str(tmp_path / "none.pt"), "--out", str(tmp_path))
+    proc = streetscan(
+        "scan", str(patrol_dir / "patrol.mp4"), "--model", str(tmp_path / "none.pt"), "--out", str(tmp_path)
+    )
     assert proc.returncode == 2
     assert "none.pt" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -136,7 +162,9 @@ def test_missing_model_is_a_clear_error(tmp_path: Path, patrol_dir: Path) -> Non
 def test_bad_gps_file_is_a_clear_error(tmp_path: Path, patrol_dir: Path, coco_weights: Path) -> None:
     gps = tmp_path / "track.gpx"
     gps.write_text("<gpx><trk><trkseg><trkpt lat='x'")
-    proc = streetscan("scan", str(patrol_dir / "patrol.mp4"), "--gps", str(gps), "--model", str(coco_weights), "--out", str(tmp_path))
+    proc = streetscan(
+        "scan", str(patrol_dir / "patrol.mp4"), "--gps", str(gps), "--model", str(coco_weights), "--out", str(tmp_path)
+    )
     assert proc.returncode == 2
     assert "track.gpx" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -145,7 +173,9 @@ def test_bad_gps_file_is_a_clear_error(tmp_path: Path, patrol_dir: Path, coco_we
 def sign_scan(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path) -> list[dict]:
     """The shipped model and taxonomy on the patrol clip, as a user runs it."""
     out = tmp_path_factory.mktemp("signs")
-    proc = streetscan("scan", str(patrol_dir / "patrol.mp4"), "--gps", str(patrol_dir / "patrol.gpx"), "--out", str(out))
+    proc = streetscan(
+        "scan", str(patrol_dir / "patrol.mp4"), "--gps", str(patrol_dir / "patrol.gpx"), "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stderr
     lines = (out / "observations.jsonl").read_text(encoding="utf-8").splitlines()
     assert all(len(line.encode()) <= 1024 for line in lines)  # a sign's text and signature keep lines small
@@ -155,13 +185,15 @@ def sign_scan(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path) -> lis
 def strip_box(observation: dict) -> np.ndarray:
     """The observation's best box in the coordinates of the facade strip the clip pans over."""
     shift = PAN_PX_PER_S * observation["t_best"]
-    return np.asarray(observation["bbox"]) + [shift, 0, shift, 0]
+    return np.asarray(observation["bbox"]) + np.array([shift, 0, shift, 0])
 
 
 @pytest.mark.slow
 def test_signboards_are_found_once_each_where_they_are(sign_scan: list[dict], patrol_dir: Path) -> None:
     truth = json.loads((patrol_dir / "truth.json").read_text(encoding="utf-8"))
-    signboards = [o for o in truth["objects"] if o["class"] == "signboard" and o["visible_s"][1] - o["visible_s"][0] >= 1.0]
+    signboards = [
+        o for o in truth["objects"] if o["class"] == "signboard" and o["visible_s"][1] - o["visible_s"][0] >= 1.0
+    ]
     ads = [o for o in sign_scan if o["category"] == "outdoor_ad"]
     found = 0
     for sign in signboards:
@@ -180,7 +212,11 @@ def test_signs_in_latin_letters_are_read(sign_scan: list[dict], patrol_dir: Path
     is outside the recogniser's alphabet; Chinese accuracy is measured on rendered signs.)"""
     truth = json.loads((patrol_dir / "truth.json").read_text(encoding="utf-8"))
     in_clip = {o["image"] for o in truth["objects"]}
-    latin = [t["text"] for t in json.loads(TRANSCRIPTIONS.read_text(encoding="utf-8")) if t["script"] == "latin" and t["image"] in in_clip]
+    latin = [
+        t["text"]
+        for t in json.loads(TRANSCRIPTIONS.read_text(encoding="utf-8"))
+        if t["script"] == "latin" and t["image"] in in_clip
+    ]
     signs = [o for o in sign_scan if o["label"] in {"shop_sign", "projecting_sign", "window_ad", "lightbox"}]
     assert signs and all(decode_signature(o["signature"]) is not None for o in signs)
     assert all(o["text"] is None or 0 < o["text_confidence"] <= 1 for o in signs)

@@ -29,7 +29,7 @@ def moving_s(t: float) -> float:
 def strip_box(observation: dict) -> np.ndarray:
     """The observation's best box in the coordinates of the facade strip the camera passes."""
     shift = PAN_PX_PER_S * moving_s(observation["t_best"])
-    return np.asarray(observation["bbox"]) + [shift, 0, shift, 0]
+    return np.asarray(observation["bbox"]) + np.array([shift, 0, shift, 0])
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,23 @@ def stop_clip(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path) -> tup
     video, track = folder / "stop.mp4", folder / "stop.gpx"
     hold = f"loop=loop={STOP_S * 30 - 1}:size=1:start={DRIVE_S * 30}"
     run_ffmpeg(
-        "-ss", "4", "-t", str(DRIVE_S + AGAIN_S), "-i", str(patrol_dir / "patrol.mp4"),
-        "-vf", f"scale=960:540,{hold},setpts=N/30/TB", "-r", "30",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video),
+        "-ss",
+        "4",
+        "-t",
+        str(DRIVE_S + AGAIN_S),
+        "-i",
+        str(patrol_dir / "patrol.mp4"),
+        "-vf",
+        f"scale=960:540,{hold},setpts=N/30/TB",
+        "-r",
+        "30",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(video),
     )
     points = []
     for k in range(DRIVE_S + STOP_S + AGAIN_S + 1):
@@ -51,7 +65,8 @@ def stop_clip(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path) -> tup
         points.append(f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"><time>{when}</time></trkpt>')
     track.write_text(
         '<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
-        + "".join(points) + "</trkseg></trk></gpx>",
+        + "".join(points)
+        + "</trkseg></trk></gpx>",
         encoding="utf-8",
     )
     return video, track

@@ -20,7 +20,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from tests.e2e.processes import free_port, healthy, spawn, stop, streetscan
 from tests.polling import wait_until
@@ -37,8 +37,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery"
-LAPTOP = {"width": 1366, "height": 768}
-TABLET = {"width": 820, "height": 1180}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+TABLET: ViewportSize = {"width": 820, "height": 1180}
 ORIGIN = (35.4905, 112.8510)  # central Jincheng
 M_PER_DEG = 111_195.0
 UNLOCATED = "文昌街望川楼路段"  # a first-batch road market of the shipped catalog, without a position
@@ -145,7 +145,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         tokens[role] = streetscan(env, "user", "add", f"{role}-e2e", "--role", role, "--password", PASSWORD).split()[-1]
     port = free_port()
     log = data_dir / "server.log"
-    process = spawn([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], log, env)
+    process = spawn(
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], log, env
+    )
     srv = Server(f"http://127.0.0.1:{port}", data_dir, tokens)
     try:
         wait_until(lambda: process.poll() is not None or healthy(srv.url), 60, "server up", log)
@@ -169,7 +171,7 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def log_in(browser: Browser, server: Server, role: str, path: str = "/review", viewport: dict = LAPTOP) -> Page:
+def log_in(browser: Browser, server: Server, role: str, path: str = "/review", viewport: ViewportSize = LAPTOP) -> Page:
     """A fresh browser context: ask for ``path``, get the login form, log in, land on ``path``."""
     page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
     page.set_default_timeout(10_000)
@@ -210,7 +212,7 @@ def check_box_overlay(page: Page) -> None:
 
 
 def current_id(page: Page) -> int:
-    return int(page.locator(".card.current").get_attribute("data-id"))
+    return int(page.locator(".card.current").get_attribute("data-id") or "no id")
 
 
 def case(server: Server, case_id: int) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import cv2
+import httpx
 import numpy as np
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.service.places import offset
@@ -17,18 +19,32 @@ def obs(track_id: str = "1", north: float | None = 0.0, east: float = 0.0, **fie
     """A valid observation ``north``/``east`` metres from the test origin (north None: no GPS)."""
     lat, lon = offset(north, east) if north is not None else (None, None)
     item = {
-        "track_id": track_id, "category": "street_vendor", "label": "person+umbrella", "confidence": 0.8,
-        "t_first": 1.0, "t_last": 4.0, "t_best": 2.0, "observed_at": "2025-05-12T01:00:00Z",
-        "bbox": [10, 20, 110, 220], "lat": lat, "lon": lon, "crop": None,
+        "track_id": track_id,
+        "category": "street_vendor",
+        "label": "person+umbrella",
+        "confidence": 0.8,
+        "t_first": 1.0,
+        "t_last": 4.0,
+        "t_best": 2.0,
+        "observed_at": "2025-05-12T01:00:00Z",
+        "bbox": [10, 20, 110, 220],
+        "lat": lat,
+        "lon": lon,
+        "crop": None,
     }
     return {**item, **fields}
 
 
-def send(client: TestClient, auth: Auth, items: list[Any], source: str = "video-1") -> dict[str, Any]:
+def served_app(client: TestClient) -> FastAPI:
+    """The service app a test client talks to."""
+    return cast(FastAPI, client.app)
+
+
+def send(client: httpx.Client, auth: Auth, items: list[Any], source: str = "video-1") -> dict[str, Any]:
     return post(client, auth["uploader"], "/api/observations", {"source": source, "observations": items})
 
 
-def post(client: TestClient, headers: dict[str, str], path: str, body: Any) -> dict[str, Any]:
+def post(client: httpx.Client, headers: dict[str, str], path: str, body: Any) -> dict[str, Any]:
     """POST JSON and insist on a 200."""
     response = client.post(path, json=body, headers=headers)
     assert response.status_code == 200, response.text
@@ -42,7 +58,7 @@ def jpeg(shade: int = 128, size: tuple[int, int] = (24, 16)) -> bytes:
     return data.tobytes()
 
 
-def store_image(client: TestClient, auth: Auth, data: bytes, media: str = "image/jpeg") -> str:
+def store_image(client: httpx.Client, auth: Auth, data: bytes, media: str = "image/jpeg") -> str:
     """Send an image to ``POST /api/evidence`` as the uploader; its key."""
     response = client.post("/api/evidence", content=data, headers={**auth["uploader"], "Content-Type": media})
     assert response.status_code == 201, response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from service.geometry import M_PER_DEG
@@ -18,8 +19,9 @@ def offset(north_m: float, east_m: float, origin: tuple[float, float] = ORIGIN) 
     return lat0 + north_m / M_PER_DEG, lon0 + east_m / (M_PER_DEG * math.cos(math.radians(lat0)))
 
 
-def _position(p: Metres) -> list[float]:
-    lat, lon = offset(*p)
+def _position(p: Sequence[float]) -> list[float]:
+    north, east = p
+    lat, lon = offset(north, east)
     return [lon, lat]
 
 
@@ -31,9 +33,9 @@ def line(*pts: Metres) -> dict[str, Any]:
     return {"type": "LineString", "coordinates": [_position(p) for p in pts]}
 
 
-def polygon(*rings: list[Metres]) -> dict[str, Any]:
+def polygon(*rings: Sequence[Sequence[float]]) -> dict[str, Any]:
     """A Polygon from open rings (the first is the outline, the others holes)."""
-    return {"type": "Polygon", "coordinates": [[_position(p) for p in ring + ring[:1]] for ring in rings]}
+    return {"type": "Polygon", "coordinates": [[_position(p) for p in [*ring, ring[0]]] for ring in rings]}
 
 
 def square(north: float, east: float, half: float) -> list[Metres]:

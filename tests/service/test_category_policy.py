@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from service.app import create_app
 from service.db import make_engine, migrate
+from service.models.base import row_id
 from service.models.cameras import Camera
 from service.models.cases import Case
 from service.models.observations import ObservationRow
@@ -26,7 +27,7 @@ from tests.service.builders import Auth, obs, post, send
 from tests.service.conftest import Clock
 from tests.service.places import polygon, square
 from tests.service.web_client import logged_in
-from vision import DEFAULT_TAXONOMY, Detections
+from vision import DEFAULT_TAXONOMY, Detections, Detects
 
 ADDED = """  fruit_stand:
     zh: 水果摊
@@ -41,7 +42,9 @@ ADDED = """  fruit_stand:
 def taxonomy(tmp_path: Path) -> Path:
     """The shipped taxonomy with ``fruit_stand`` added, and the detector's ``person`` reported as one."""
     text = DEFAULT_TAXONOMY.read_text(encoding="utf-8")
-    text = text.replace("\ncategories:\n", "\ncategories:\n" + ADDED, 1).replace("\nlabels:\n", "\nlabels:\n  person: fruit_stand\n", 1)
+    text = text.replace("\ncategories:\n", "\ncategories:\n" + ADDED, 1).replace(
+        "\nlabels:\n", "\nlabels:\n  person: fruit_stand\n", 1
+    )
     assert "fruit_stand" in text and "person: fruit_stand" in text
     path = tmp_path / "taxonomy.yaml"
     path.write_text(text, encoding="utf-8")
@@ -51,7 +54,10 @@ def taxonomy(tmp_path: Path) -> Path:
 @pytest.fixture
 def client(engine: Engine, database_url: str, tmp_path: Path, taxonomy: Path, clock: Clock) -> Iterator[TestClient]:
     settings = Settings(
-        database_url=database_url, data_dir=tmp_path, hotspot_catalog=None, taxonomy_path=taxonomy,
+        database_url=database_url,
+        data_dir=tmp_path,
+        hotspot_catalog=None,
+        taxonomy_path=taxonomy,
         camera_supervisor=False,
     )
     with TestClient(create_app(settings, clock)) as test_client:
@@ -59,19 +65,35 @@ def client(engine: Engine, database_url: str, tmp_path: Path, taxonomy: Path, cl
 
 
 def test_ingest_takes_the_added_category_with_its_radius_and_exemption(client: TestClient, auth: Auth) -> None:
-    zone = {"type": "Feature", "id": "vz", "geometry": polygon(square(0, 0, 30)),
-            "properties": {"name": "便民点", "kind": "vending_zone"}}
+    zone = {
+        "type": "Feature",
+        "id": "vz",
+        "geometry": polygon(square(0, 0, 30)),
+        "properties": {"name": "便民点", "kind": "vending_zone"},
+    }
     post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [zone]})
-    result = send(client, auth, [
-        obs("1", north=200, category="fruit_stand"),
-        obs("2", north=245, category="fruit_stand"),  # 45 m on: within a fruit stand's 60 m
-        obs("3", north=200, east=300),
-        obs("4", north=245, east=300),  # 45 m on: beyond a vendor's 25 m
-        obs("5", category="fruit_stand"),  # in the vending point: exempt, as the entry says
-        obs("6", category="goods_spill"),  # goods are not exempt there
-        obs("7", category="kiosk"),  # in no taxonomy
-    ])["results"]
-    assert [r["outcome"] for r in result] == ["created", "joined", "created", "created", "vending_zone", "created", None]
+    result = send(
+        client,
+        auth,
+        [
+            obs("1", north=200, category="fruit_stand"),
+            obs("2", north=245, category="fruit_stand"),  # 45 m on: within a fruit stand's 60 m
+            obs("3", north=200, east=300),
+            obs("4", north=245, east=300),  # 45 m on: beyond a vendor's 25 m
+            obs("5", category="fruit_stand"),  # in the vending point: exempt, as the entry says
+            obs("6", category="goods_spill"),  # goods are not exempt there
+            obs("7", category="kiosk"),  # in no taxonomy
+        ],
+    )["results"]
+    assert [r["outcome"] for r in result] == [
+        "created",
+        "joined",
+        "created",
+        "created",
+        "vending_zone",
+        "created",
+        None,
+    ]
     assert result[0]["case_id"] == result[1]["case_id"] and result[4]["case_id"] is None
     assert "unknown category 'kiosk'" in result[6]["error"] and "fruit_stand" in result[6]["error"]
     case = client.get(f"/api/cases/{result[0]['case_id']}", headers=auth["reviewer"]).json()
@@ -86,14 +108,20 @@ def test_web_view_and_camera_api_know_the_added_category(
     assert "水果摊" in client.get(f"/cases/{case_id}").text
     client.get("/lang/en")
     assert "fruit stand" in client.get(f"/cases/{case_id}").text
-    camera = {"name": "market gate", "url": "rtsp://127.0.0.1:1/none", "lat": 35.49, "lon": 112.85, "fps": 2,
-              "dwell_s": {"fruit_stand": 30}}
+    camera = {
+        "name": "market gate",
+        "url": "rtsp://127.0.0.1:1/none",
+        "lat": 35.49,
+        "lon": 112.85,
+        "fps": 2,
+        "dwell_s": {"fruit_stand": 30},
+    }
     created = client.post("/api/cameras", json=camera, headers=auth["admin"])
     assert created.status_code == 201, created.text
     assert created.json()["dwell_s"] == {"fruit_stand": 30}
 
 
-def standing_person() -> object:
+def standing_person() -> Detects:
     """A detector that sees one person standing at the same place in every frame."""
 
     class Detector:
@@ -119,7 +147,7 @@ def test_a_camera_reports_the_added_category_after_its_own_dwell(tmp_path: Path,
     supervisor = Supervisor(engine, settings, load_detector=standing_person)
     try:
         supervisor.start()
-        assert supervisor.workers[camera.id].watch.dwell.rules.dwell_for("fruit_stand") == 1.5  # no override
+        assert supervisor.workers[row_id(camera)].watch.dwell.rules.dwell_for("fruit_stand") == 1.5  # no override
         wait_until(lambda: len(stored(engine)) == 1, 30)
     finally:
         supervisor.stop()

@@ -4,7 +4,9 @@ decisions racing on one case, and the web view saying who decided first, in the 
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -104,7 +106,7 @@ def test_a_write_racing_a_decision_never_overwrites_it_silently(
 
     def confirm_elsewhere() -> None:
         with Session(engine) as other:
-            change_status(other, other.get(Case, case_id), CaseStatus.confirmed, clock.now, other_user)
+            change_status(other, other.get_one(Case, case_id), CaseStatus.confirmed, clock.now, other_user)
             try:
                 other.commit()
             except StaleDataError as exc:
@@ -138,7 +140,11 @@ def test_sightings_and_decisions_racing_on_one_case_lose_nothing(
     client: TestClient, auth: Auth, engine: Engine
 ) -> None:
     case_id = send(client, auth, [obs("0")])["results"][0]["case_id"]
-    calls = [lambda i=i: send(client, auth, [obs(f"s{i}", north=i % 3)], source=f"cam-{i}") for i in range(12)]
+
+    def sighting(i: int) -> dict[str, Any]:
+        return send(client, auth, [obs(f"s{i}", north=i % 3)], source=f"cam-{i}")
+
+    calls: list[Callable[[], Any]] = [functools.partial(sighting, i) for i in range(12)]
     calls.append(lambda: review(client, auth["reviewer"], case_id, "confirm", expected_status="new"))
     answers = racing(*calls)
     assert all(a["results"][0]["case_id"] == case_id for a in answers[:-1])  # one object, one case

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,18 +18,18 @@ from service.cases import (
     merged_position,
     neighbour_cells,
 )
-from service.geometry import haversine_m
 from service.hotspots import Shape, nearest, vending_zone_at
 from service.models.cases import CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from tests.service.places import line, offset, point, polygon, square
+from vision import haversine_m
 
 NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 LOOKBACK = timedelta(days=30)
 NOON = time(12, 0)
 
 
-def candidate(case_id: int, north: float, east: float, status: CaseStatus = CaseStatus.new, **kw: object) -> Candidate:
+def candidate(case_id: int, north: float, east: float, status: CaseStatus = CaseStatus.new, **kw: Any) -> Candidate:
     return Candidate(case_id, status, *offset(north, east), **kw)
 
 
@@ -106,7 +107,7 @@ def test_state_machine(current: str, target: str, ok: bool) -> None:
             check_transition(CaseStatus(current), CaseStatus(target))
 
 
-def shape(hid: int, kind: HotspotKind, geometry: dict, buffer_m: float = 0.0, **kw: object) -> Shape:
+def shape(hid: int, kind: HotspotKind, geometry: dict[str, Any], buffer_m: float = 0.0, **kw: Any) -> Shape:
     return Shape.of(Hotspot(id=hid, key=str(hid), name=str(hid), kind=kind, geometry=geometry, buffer_m=buffer_m, **kw))
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.geometry import distance_m, haversine_m, validate_geometry
+from service.geometry import distance_m, validate_geometry
 from tests.service.places import ORIGIN, line, offset, polygon, square
+from vision import haversine_m
 
 
 def test_haversine_metres() -> None:

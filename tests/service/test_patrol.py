@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from service.geometry import haversine_m
-from service.settings import SAMPLES_DIR, Settings
+from service.settings import Settings
 from tests.service.builders import post
 from tests.service.patrol import Patrol, Thing
 from tests.service.places import line, offset, polygon, square
+from vision import SAMPLES_DIR, haversine_m
 
 Headers = dict[str, str]
 
@@ -65,9 +65,12 @@ def all_cases(client: TestClient, headers: Headers, **filters: Any) -> list[dict
 def thing_at(case: dict[str, Any], settings: Settings) -> Thing | None:
     """The real object a case stands for, if any."""
     for thing in THINGS:
-        if thing.category == case["category"] and case["lat"] is not None:
-            if haversine_m(case["lat"], case["lon"], *thing.position) <= settings.radius_for(thing.category):
-                return thing
+        if (
+            thing.category == case["category"]
+            and case["lat"] is not None
+            and haversine_m(case["lat"], case["lon"], *thing.position) <= settings.radius_for(thing.category)
+        ):
+            return thing
     return None
 
 
@@ -75,8 +78,12 @@ def setup_hotspots(client: TestClient, admin: Headers) -> dict[str, int]:
     """Import the shipped catalog, locate two of its hotspots, add a vending zone; key -> id."""
     catalog = json.loads((SAMPLES_DIR / "jincheng-hotspots.geojson").read_text(encoding="utf-8"))
     post(client, admin, "/api/hotspots/import", catalog)
-    zone = {"type": "Feature", "id": "test-vending-zone", "geometry": VENDING,
-            "properties": {"name": "便民经营点", "kind": "vending_zone"}}
+    zone = {
+        "type": "Feature",
+        "id": "test-vending-zone",
+        "geometry": VENDING,
+        "properties": {"name": "便民经营点", "kind": "vending_zone"},
+    }
     post(client, admin, "/api/hotspots/import", {"type": "FeatureCollection", "features": [zone]})
     ids = {f["id"]: f["properties"]["hotspot_id"] for f in client.get("/api/hotspots").json()["features"]}
     lat, lon = offset(0, 0)

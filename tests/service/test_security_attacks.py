@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,16 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.app import create_app
+from service.models.base import row_id
 from service.models.batches import Job
 from service.models.observations import ObservationRow
 from service.models.users import WebSessionRow
 from service.settings import Settings
 from service.web.sessions import COOKIE, WebSession, encode
-from tests.service.builders import Auth, jpeg, obs, send, store_image
+from tests.service.builders import Auth, jpeg, obs, send, served_app, store_image
 from tests.service.places import polygon
 from tests.service.web_client import logged_in
 
@@ -48,7 +49,7 @@ EVIDENCE_KINDS = ("crop", "keyframe")
 def loot(settings: Settings, client: TestClient) -> dict[str, bytes]:
     """The files an attacker wants, by name: the database file and the session secret."""
     (settings.data_dir / "streetscan.db").write_bytes(SECRET_DB)
-    client.app.state.session_key()  # the secret file, as a server that served a page has it
+    served_app(client).state.session_key()  # the secret file, as a server that served a page has it
     return {name: (settings.data_dir / name).read_bytes() for name in ("streetscan.db", "session-secret")}
 
 
@@ -137,7 +138,7 @@ def test_the_reported_attack_fails(
 def test_ingest_refuses_every_reference_outside_the_store(
     client: TestClient, auth: Auth, references: list[str]
 ) -> None:
-    items = [obs(str(i), north=50 * i, **{kind: ref}) for i, ref in enumerate(references) for kind in EVIDENCE_KINDS]
+    items = [{**obs(str(i), north=50 * i), kind: ref} for i, ref in enumerate(references) for kind in EVIDENCE_KINDS]
     for i, item in enumerate(items):
         item["track_id"] = str(i)
     result = send(client, auth, items)
@@ -164,8 +165,9 @@ def test_no_evidence_route_serves_a_file_outside_the_store(
     with Session(engine) as session:
         for result, reference in zip(results, references, strict=True):
             row = session.exec(select(ObservationRow).where(ObservationRow.track_id == result["track_id"])).one()
-            session.exec(update(ObservationRow).where(ObservationRow.id == row.id).values(crop=reference, keyframe=reference))
-            ids.append(row.id)
+            stmt = update(ObservationRow).where(col(ObservationRow.id) == row.id)
+            session.exec(stmt.values(crop=reference, keyframe=reference))
+            ids.append(row_id(row))
         session.commit()
     logged_in(client, web_users["reviewer"])
     for observation_id, reference in zip(ids, references, strict=True):
@@ -408,9 +410,9 @@ def asgi_post(client: TestClient, path: str, headers: dict[str, str]) -> tuple[i
             read.append(True)
             return {"type": "http.request", "body": body, "more_body": False}
 
-        sent: list[dict[str, Any]] = []
+        sent: list[MutableMapping[str, Any]] = []
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message)
 
         raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -429,7 +431,7 @@ def asgi_post(client: TestClient, path: str, headers: dict[str, str]) -> tuple[i
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
         }
-        await client.app(scope, receive, send)
+        await served_app(client)(scope, receive, send)
         return sent[0]["status"]
 
     return client.portal.call(call), bool(read)
@@ -489,7 +491,7 @@ def test_every_error_has_the_documented_shape(client: TestClient, auth: Auth) ->
 
 
 def test_every_operation_documents_its_errors(client: TestClient) -> None:
-    for path, methods in client.app.openapi()["paths"].items():
+    for path, methods in served_app(client).openapi()["paths"].items():
         for method, operation in methods.items():
             codes = set(operation["responses"])
             expected = set()

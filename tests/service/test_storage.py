@@ -18,6 +18,7 @@ from service.app import create_app
 from service.cases import CANDIDATES, candidate_params
 from service.db import alembic_config, make_engine
 from service.settings import Settings
+from tests.service.builders import served_app
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -33,14 +34,14 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     with pytest.raises(ValidationError):
         Settings(radius_m={"street_vendor": 0})
     with pytest.raises(ValidationError):
-        Settings(lookback=3)
+        Settings(lookback=3)  # type: ignore[call-arg]  # a misspelt setting, as a user might write it
 
 
 def test_default_sqlite_file_is_created_migrated_in_wal(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", hotspot_catalog=None)
     with TestClient(create_app(settings)) as client:
         assert client.get("/api/health").status_code == 200
-        engine = client.app.state.engine
+        engine = served_app(client).state.engine
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == settings.sqlite_busy_timeout_ms

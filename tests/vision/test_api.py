@@ -37,8 +37,10 @@ def test_every_public_name_is_its_modules_object() -> None:
 def test_type_checkers_see_the_same_names() -> None:
     tree = ast.parse((REPO / "vision" / "__init__.py").read_text(encoding="utf-8"))
     (block,) = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
-    seen = {(node.module, alias.name) for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
-    assert all(alias.asname == alias.name for node in block.body for alias in node.names)  # re-exported
+    imports = [node for node in block.body if isinstance(node, ast.ImportFrom)]
+    assert len(imports) == len(block.body)
+    seen = {(node.module, alias.name) for node in imports for alias in node.names}
+    assert all(alias.asname == alias.name for node in imports for alias in node.names)  # re-exported
     assert seen == {(module, name) for module, names in vision._EXPORTS.items() for name in names}
 
 

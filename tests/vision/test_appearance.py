@@ -35,7 +35,9 @@ def facade(boards: list[np.ndarray], gap: int = 60) -> tuple[np.ndarray, list[np
     return wall, boxes
 
 
-def another_day(image: np.ndarray, box: np.ndarray, scale: float, gain: float, quality: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+def another_day(
+    image: np.ndarray, box: np.ndarray, scale: float, gain: float, quality: int, shift: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The scene smaller, darker and JPEG-compressed, its box off by ``shift`` of its size."""
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     dark = np.clip(small.astype(np.float32) * gain, 0, 255).astype(np.uint8)
@@ -55,7 +57,9 @@ def street(names: list[str], boards: list[tuple], vertical: list[bool]) -> tuple
 @pytest.fixture(scope="module")
 def mixed_street() -> tuple[np.ndarray, list[np.ndarray]]:
     """Three neighbours of different colours, one of them a vertical projecting sign."""
-    return street(["金城烟酒超市", "鑫源五金建材", "老王牛肉面"], [RED_YELLOW, BOARDS[2], BOARDS[3]], [False, False, True])
+    return street(
+        ["金城烟酒超市", "鑫源五金建材", "老王牛肉面"], [RED_YELLOW, BOARDS[2], BOARDS[3]], [False, False, True]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +79,9 @@ def test_signature_is_fixed_length_and_finite(mixed_street: tuple[np.ndarray, li
     assert tiny.shape == (SIGNATURE_LENGTH,) and np.isfinite(tiny).all()
 
 
-def test_same_sign_another_day_is_alike_and_neighbours_are_not(mixed_street: tuple[np.ndarray, list[np.ndarray]]) -> None:
+def test_same_sign_another_day_is_alike_and_neighbours_are_not(
+    mixed_street: tuple[np.ndarray, list[np.ndarray]],
+) -> None:
     image, boxes = mixed_street
     first = [signature(image, b) for b in boxes]
     for scale, gain, quality, shift in [(0.5, 0.7, 40, 0.05), (0.35, 1.2, 60, -0.04), (0.8, 0.55, 30, 0.0)]:
@@ -87,7 +93,9 @@ def test_same_sign_another_day_is_alike_and_neighbours_are_not(mixed_street: tup
                     assert similarity(first[j], later) < SIGNATURE_SAME, (i, j, scale)
 
 
-def test_uniform_style_neighbours_look_alike_so_their_text_decides(uniform_street: tuple[np.ndarray, list[np.ndarray]]) -> None:
+def test_uniform_style_neighbours_look_alike_so_their_text_decides(
+    uniform_street: tuple[np.ndarray, list[np.ndarray]],
+) -> None:
     image, boxes = uniform_street
     a, b = (signature(image, box) for box in boxes)
     assert similarity(a, b) >= SIGNATURE_SAME  # the signature alone cannot tell them apart

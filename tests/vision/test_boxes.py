@@ -29,7 +29,7 @@ def test_concat_keeps_labels_and_confidences_across_label_sets() -> None:
 
 
 def test_scaled_and_yolo_text() -> None:
-    boxes = Detections.labeled([[10, 20, 30, 60], [-5, 0, 0.5, 10]], ["sign", "tv"]).scaled(2.0, dx=1, dy=-2)
+    boxes = Detections.labeled([[10.0, 20, 30, 60], [-5.0, 0, 0.5, 10]], ["sign", "tv"]).scaled(2.0, dx=1, dy=-2)
     assert boxes.xyxy.tolist() == [[21, 38, 61, 118], [-9, -2, 2, 18]]
     text = boxes.to_yolo((200, 100, 3), {"sign": 4, "tv": 7})  # H 200, W 100
     assert text == "4 0.410000 0.390000 0.400000 0.400000\n7 0.010000 0.045000 0.020000 0.090000\n"

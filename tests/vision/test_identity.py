@@ -89,7 +89,9 @@ def test_contained_similarity_finds_one_reading_inside_the_other(a: str | None, 
     assert contained_similarity(b, a) == contained_similarity(a, b)
 
 
-@pytest.mark.parametrize(("a", "b"), [(None, "金城"), ("金城", None), ("", "金城"), ("金", "金城"), ("!!", "金城超市"), (None, None)])
+@pytest.mark.parametrize(
+    ("a", "b"), [(None, "金城"), ("金城", None), ("", "金城"), ("金", "金城"), ("!!", "金城超市"), (None, None)]
+)
 def test_text_similarity_is_unknown_without_two_characters_on_each_side(a: str | None, b: str | None) -> None:
     assert text_similarity(a, b) is None
 

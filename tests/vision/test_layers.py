@@ -9,12 +9,12 @@ import types
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
 import vision
+from tests.images import read_image
 from vision.defaults import MODELS_DIR
 from vision.detector import Detector
 from vision.layers import LEGACY_MODULES, TwoHeads
@@ -63,7 +63,7 @@ def test_weights_saved_with_the_old_layer_path_load_and_detect_the_same(
     old_model = Detector(old)
     assert type(old_model.model.model.model[-1]) is TwoHeads  # the old path resolved to vision.layers
     val = sorted((shared_dir / "datasets" / "coco128" / "images" / "val").glob("*.jpg"))
-    images = [cv2.imread(str(p)) for p in val[:3]]
+    images = [read_image(p) for p in val[:3]]
     before, after = old_model.detect(images), Detector(SHIPPED).detect(images)
     assert sum(len(d) for d in after) > 0
     for a, b in zip(before, after, strict=True):

@@ -67,5 +67,7 @@ def test_blank_frames_give_identity() -> None:
 def test_patrol_clip_pan_is_registered(patrol_dir: Path) -> None:
     """The clip pans 897.5 px/s: 179.5 px between samples at 5 frames/s, every sample within a few pixels."""
     motion = CameraMotion()
-    found = [motion.apply(frame.image)[0, 2] for _, frame in zip(range(40), iter_frames(patrol_dir / "patrol.mp4", 5.0))]
+    found = [
+        motion.apply(frame.image)[0, 2] for _, frame in zip(range(40), iter_frames(patrol_dir / "patrol.mp4", 5.0))
+    ]
     np.testing.assert_allclose(found[1:], -179.5, atol=3.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from vision.boxes import Detections, box_overlaps
@@ -11,7 +13,7 @@ NAMES = {0: "person", 1: "umbrella"}
 IMAGE = np.zeros((480, 640, 3), dtype=np.uint8)
 
 
-def tracked(rows: list[tuple[int, list[float], float, str | None]], label: int = 0) -> Detections:
+def tracked(rows: Sequence[tuple[int, Sequence[float], float, str | None]], label: int = 0) -> Detections:
     """rows: (track id, xyxy, confidence, category)."""
     return Detections(
         xyxy=np.array([r[1] for r in rows], dtype=np.float32).reshape(-1, 4),
@@ -113,8 +115,12 @@ def test_a_smaller_object_of_another_label_inside_a_box_is_kept() -> None:
     for i in range(5):
         rows = tracked([(1, [100, 100, 500, 400], 0.8, "street_vendor")]).xyxy.tolist()
         det = Detections(
-            xyxy=rows + [[150, 150, 250, 300]], confidence=[0.8, 0.7], class_id=[1, 0], tracker_id=[1, 2],
-            names=NAMES, data={"category": np.array(["street_vendor", "street_vendor"], dtype=object)},
+            xyxy=np.vstack([rows, [150, 150, 250, 300]]),
+            confidence=[0.8, 0.7],
+            class_id=[1, 0],
+            tracker_id=[1, 2],
+            names=NAMES,
+            data={"category": np.array(["street_vendor", "street_vendor"], dtype=object)},
         )
         folder.update(i * 0.2, IMAGE, det)
     assert sorted(r.track_id for r in folder.flush()) == [1, 2]

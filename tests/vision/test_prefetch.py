@@ -66,7 +66,9 @@ class SlowCopy:
     def detect(self, images: list[np.ndarray]) -> list[Detections]:
         self.threads.add(threading.current_thread().name)
         time.sleep(0.05 * (3 - int(images[0][0, 0, 0]) % 3))
-        return [Detections(np.array([[im[0, 0, 0], 0, 1, 1]], dtype=np.float32), np.ones(1), np.zeros(1)) for im in images]
+        return [
+            Detections(np.array([[im[0, 0, 0], 0, 1, 1]], dtype=np.float32), np.ones(1), np.zeros(1)) for im in images
+        ]
 
 
 def test_pool_returns_batches_in_order_detected_side_by_side() -> None:

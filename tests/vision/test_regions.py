@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.images import read_image
 from vision.cli import add_scan_parser
 from vision.detector import Detector
 from vision.regions import WINDOWS, FocusedDetector, FocusPolicy, focus_policy, parse_band, parse_width
@@ -52,9 +53,9 @@ def test_bands_and_mounts_are_checked() -> None:
     with pytest.raises(ValueError, match="focus band"):
         parse_band("0.6,0.3")
     assert parse_width("0.4") == 0.4
-    for bad in ("wide", "0", "1.5"):
+    for text in ("wide", "0", "1.5"):
         with pytest.raises(ValueError, match="focus width"):
-            parse_width(bad)
+            parse_width(text)
     with pytest.raises(ValueError, match="mount"):
         focus_policy("up")
     parser = argparse.ArgumentParser()
@@ -63,14 +64,14 @@ def test_bands_and_mounts_are_checked() -> None:
     assert parser.parse_args(["scan", "v.mp4"]).focus is True
     assert parser.parse_args(["scan", "v.mp4", "--no-focus"]).focus is False
     assert parser.parse_args(["scan", "v.mp4", "--focus-width", "0.7"]).focus_width == 0.7
-    for bad in (["--focus-band", "0.6,0.3"], ["--focus-width", "1.5"], ["--focus-width", "wide"]):
+    for args in (["--focus-band", "0.6,0.3"], ["--focus-width", "1.5"], ["--focus-width", "wide"]):
         with pytest.raises(SystemExit):
-            parser.parse_args(["scan", "v.mp4", *bad])
+            parser.parse_args(["scan", "v.mp4", *args])
 
 
 def far_people(shared_dir: Path, x: int, y: int) -> np.ndarray:
     """A 1080p frame with a street photo of several people shrunk to a quarter, its centre at (x, y)."""
-    photo = cv2.imread(str(shared_dir / "datasets" / "coco128" / "images" / "val" / "000000001000.jpg"))
+    photo = read_image(shared_dir / "datasets" / "coco128" / "images" / "val" / "000000001000.jpg")
     small = cv2.resize(photo, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     frame = np.full((1080, 1920, 3), 114, np.uint8)
     h, w = small.shape[:2]

@@ -53,7 +53,11 @@ def test_a_stale_export_is_not_used(weights: Path, caplog: pytest.LogCaptureFixt
 def test_export_model_without_weights_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "service.cli", "export-model", "--model", str(tmp_path / "none.pt")],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 2
     assert "none.pt" in proc.stderr and "Traceback" not in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,7 +14,7 @@ from vision.sampling import DistanceSampling, SampleClock
 START = datetime(2025, 5, 9, 9, 30, tzinfo=UTC)
 
 
-def drive(speeds: list[float], start: datetime = START) -> GpsTrack:
+def drive(speeds: Sequence[float], start: datetime = START) -> GpsTrack:
     """A 1 Hz track heading east, ``speeds[k]`` m/s during second k."""
     lat, lon = [35.497], [112.851]
     for v in speeds:
@@ -38,7 +39,9 @@ def test_time_clock_ticks_fps_times_a_second() -> None:
 
 def test_one_frame_every_so_many_metres_between_the_rate_limits() -> None:
     # 4 m/s for 3 s, stopped 4 s, 1 m/s for 2 s, 20 m/s for 2 s
-    clock = SampleClock.by_distance(5.0, drive([4] * 3 + [0] * 4 + [1] * 2 + [20] * 2), START, DistanceSampling(0.8, 1.0, 10.0))
+    clock = SampleClock.by_distance(
+        5.0, drive([4] * 3 + [0] * 4 + [1] * 2 + [20] * 2), START, DistanceSampling(0.8, 1.0, 10.0)
+    )
     assert per_second(clock, 11) == [5] * 3 + [1] * 4 + [1, 1] + [10, 10]
     assert clock.lowest_rate() == pytest.approx(1.0)
     assert clock.lowest_rate(0.0, 2.5) == pytest.approx(5.0) and clock.lowest_rate(2.5, 4.0) == pytest.approx(1.0)
@@ -57,7 +60,9 @@ def test_time_sampling_outside_the_track() -> None:
 
 def test_gap_in_the_track_is_sampled_by_time() -> None:
     track = drive([0, 0])
-    gappy = GpsTrack(np.append(track.t, track.t[-1] + 30), np.append(track.lat, track.lat[-1]), np.append(track.lon, track.lon[-1]))
+    gappy = GpsTrack(
+        np.append(track.t, track.t[-1] + 30), np.append(track.lat, track.lat[-1]), np.append(track.lon, track.lon[-1])
+    )
     clock = SampleClock.by_distance(5.0, gappy, START, DistanceSampling())
     assert per_second(clock, 6) == [1, 1, 5, 5, 5, 5]
 

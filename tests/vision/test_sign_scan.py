@@ -19,7 +19,20 @@ SIGNS_IN_VIEW = ("DIAMANT", "SHAWARMA MIX", "BISTRO")  # shop fronts passing bet
 
 
 def cut(clip: Path, out: Path, start: float, seconds: float) -> Path:
-    run_ffmpeg("-ss", str(start), "-i", str(clip), "-t", str(seconds), "-an", "-c:v", "libx264", "-preset", "ultrafast", str(out))
+    run_ffmpeg(
+        "-ss",
+        str(start),
+        "-i",
+        str(clip),
+        "-t",
+        str(seconds),
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(out),
+    )
     return out
 
 
@@ -48,7 +61,9 @@ def test_sign_tracks_get_text_and_signature(sign_piece: Path, tmp_path: Path) ->
     for o in observations:
         if not scanner.taxonomy.is_sign(o.label):
             assert o.text is None and o.signature is None
-    assert scanner.signs.reader is not None and 0 < scanner.signs.reader.crops_read <= 2 * len(signs)  # a crop or two each
+    assert scanner.signs.reader is not None and 0 < scanner.signs.reader.crops_read <= 2 * len(
+        signs
+    )  # a crop or two each
 
 
 @pytest.mark.slow
@@ -56,12 +71,20 @@ def test_ocr_off_keeps_signatures_and_reads_nothing(sign_piece: Path, tmp_path: 
     scanner, observations = scan(ScanOptions(model=default_model(), keyframes=False, ocr=False), sign_piece, tmp_path)
     signs = [o for o in observations if scanner.taxonomy.is_sign(o.label)]
     assert signs and scanner.signs.reader is None
-    assert all(o.text is None and o.text_confidence is None and decode_signature(o.signature) is not None for o in signs)
+    assert all(
+        o.text is None and o.text_confidence is None and decode_signature(o.signature) is not None for o in signs
+    )
 
 
 @pytest.mark.slow
 def test_no_sign_track_never_loads_the_ocr_engine(patrol_dir: Path, coco_weights: Path, tmp_path: Path) -> None:
     people = cut(patrol_dir / "patrol.mp4", tmp_path / "people.mp4", 5.0, 2.5)  # pedestrians pass at 6 s
-    scanner, observations = scan(ScanOptions(model=coco_weights, taxonomy=PERSON_TAXONOMY, keyframes=False), people, tmp_path)
+    scanner, observations = scan(
+        ScanOptions(model=coco_weights, taxonomy=PERSON_TAXONOMY, keyframes=False), people, tmp_path
+    )
     assert observations and all(o.label == "person" and o.signature is None for o in observations)
-    assert scanner.signs.reader is not None and scanner.signs.reader._engine is None and scanner.signs.reader.crops_read == 0
+    assert (
+        scanner.signs.reader is not None
+        and scanner.signs.reader._engine is None
+        and scanner.signs.reader.crops_read == 0
+    )

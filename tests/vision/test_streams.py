@@ -67,7 +67,7 @@ def test_a_file_is_looped_and_sampled_by_wall_clock(make_video: MakeVideo) -> No
 
 
 def test_a_missing_file_is_a_stream_error(tmp_path: Path) -> None:
-    with pytest.raises(StreamError, match="gone.mp4"):
+    with pytest.raises(StreamError, match=r"gone\.mp4"):
         next(read_live(str(tmp_path / "gone.mp4"), fps=2, stop=threading.Event()))
 
 
@@ -84,7 +84,8 @@ def test_reader_goes_live_and_stops(make_video: MakeVideo) -> None:
     finally:
         reader.stop()
         reader.join(5)
-    assert reader.status.state == StreamState.stopped
+    stopped = reader.status  # a new snapshot
+    assert stopped.state == StreamState.stopped
 
 
 def test_reader_retries_a_failing_source_with_backoff(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_reader_retries_a_failing_source_with_backoff(tmp_path: Path) -> None:
     try:
         wait_until(lambda: reader.status.reconnects >= 3, 10)
         status = reader.status
-        assert status.state == StreamState.reconnecting and "gone.mp4" in status.last_error
+        assert status.state == StreamState.reconnecting and "gone.mp4" in (status.last_error or "")
     finally:
         reader.stop()
         reader.join(5)
@@ -108,7 +109,8 @@ def test_reader_stays_off_outside_its_schedule(make_video: MakeVideo) -> None:
         assert reader.status.state == StreamState.stopped and reader.status.frames == 0
         on.set()
         wait_until(lambda: reader.status.frames >= 1, 10)
-        assert reader.status.in_schedule and reader.status.state == StreamState.live
+        running = reader.status  # a new snapshot
+        assert running.in_schedule and running.state == StreamState.live
     finally:
         reader.stop()
         reader.join(5)

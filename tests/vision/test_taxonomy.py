@@ -15,9 +15,13 @@ FRAME = (1000, 2000)  # (H, W) pixels
 PERSON_TAXONOMY = Path(__file__).parent / "data" / "person-taxonomy.yaml"
 
 
+Box = tuple[float, float, float, float]
+"""x1, y1, x2, y2 pixels."""
+
+
 def dets(*rows: tuple[str, float, float, float, float]) -> Detections:
     """Detections from (label, x1, y1, x2, y2) rows, one class id per distinct label."""
-    names = {i: label for i, label in enumerate(dict.fromkeys(r[0] for r in rows))}
+    names = dict(enumerate(dict.fromkeys(r[0] for r in rows)))
     ids = {label: i for i, label in names.items()}
     return Detections(
         xyxy=np.array([r[1:] for r in rows], dtype=np.float32).reshape(-1, 4),
@@ -48,14 +52,19 @@ def test_default_has_core_categories_and_domain_labels(default: Taxonomy) -> Non
 def test_shipped_category_policy(default: Taxonomy) -> None:
     """Each category's names, case radius, camera dwell and exemptions come from the taxonomy file."""
     assert default.categories["street_vendor"] == CategoryPolicy(
-        "street_vendor", "流动摊贩/占道经营", "street vendor / business on the road", 25.0, 180.0, frozenset({"vending_zone"})
+        "street_vendor",
+        "流动摊贩/占道经营",
+        "street vendor / business on the road",
+        25.0,
+        180.0,
+        frozenset({"vending_zone"}),
     )
     policy = {c.id: (c.radius_m, c.dwell_s, c.exempt_in) for c in default.categories.values()}
     assert policy == {
-        "street_vendor": (25.0, 180.0, {"vending_zone"}),
-        "goods_spill": (25.0, 180.0, set()),
-        "lightbox_ad": (12.0, 30.0, set()),
-        "outdoor_ad": (12.0, 30.0, set()),
+        "street_vendor": (25.0, 180.0, frozenset({"vending_zone"})),
+        "goods_spill": (25.0, 180.0, frozenset()),
+        "lightbox_ad": (12.0, 30.0, frozenset()),
+        "outdoor_ad": (12.0, 30.0, frozenset()),
     }
     assert default.dwell_s() == {"street_vendor": 180.0, "goods_spill": 180.0, "lightbox_ad": 30.0, "outdoor_ad": 30.0}
 
@@ -93,7 +102,7 @@ def test_empty_detections(default: Taxonomy) -> None:
         ((100, 100, 300, 550), "outdoor_ad"),  # upright but high on the facade
     ],
 )
-def test_sign_on_ground(default: Taxonomy, box: tuple[float, ...], expected: str) -> None:
+def test_sign_on_ground(default: Taxonomy, box: Box, expected: str) -> None:
     assert default.classify(dets(("shop_sign", *box)), FRAME) == [expected]
 
 
@@ -107,9 +116,7 @@ def test_sign_on_ground(default: Taxonomy, box: tuple[float, ...], expected: str
         ((500, 500, 800, 700), None, None),  # nobody there
     ],
 )
-def test_stall_with_vendor(
-    default: Taxonomy, umbrella: tuple[float, ...], person: tuple[float, ...] | None, expected: str | None
-) -> None:
+def test_stall_with_vendor(default: Taxonomy, umbrella: Box, person: Box | None, expected: str | None) -> None:
     rows = [("umbrella", *umbrella)] + ([("person", *person)] if person else [])
     out = default.classify(dets(*rows), FRAME)
     assert out[0] == expected
@@ -197,7 +204,10 @@ RULE = "rules:\n  - {name: r, category: street_vendor, subject: [umbrella]%s}\n"
         ("rules:\n  - {name: r, category: street_vendor}\n", "missing key(s) 'subject'"),
         (RULE.replace("\n", "\n  - {name: r, category: goods_spill, subject: [chair]}\n", 1) % "", "used twice"),
         ("categories:\n  goods_spill: {zh: x, en: y}\n", "built in"),
-        ("categories:\n  goods_spill: {zh: 店外经营, en: goods displayed outside the shop, radius_m: 40}\n", "built in"),
+        (
+            "categories:\n  goods_spill: {zh: 店外经营, en: goods displayed outside the shop, radius_m: 40}\n",
+            "built in",
+        ),
         ("categories:\n  x: {zh: a}\n", "missing key(s) 'en'"),
         ("categories:\n  x: {zh: a, en: b, colour: red}\n", "unknown key(s) 'colour'"),
         ("categories:\n  x: {zh: a, en: b, radius_m: 0}\n", "radius_m must be more than 0"),

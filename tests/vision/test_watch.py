@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
+from tests.images import read_image
 from vision.appearance import decode_signature
 from vision.boxes import Detections
 from vision.dwell import DwellRules
@@ -72,7 +72,8 @@ def test_with_an_out_dir_the_best_view_is_written(tmp_path: Path) -> None:
     )
     found = [o for k in range(6) for o in watch.update(LiveFrame(100.0 + k / 2, IMAGE), person(400))]
     assert len(found) == 1
-    crop, keyframe = cv2.imread(str(tmp_path / found[0].crop)), cv2.imread(str(tmp_path / found[0].keyframe))
+    assert found[0].crop and found[0].keyframe
+    crop, keyframe = read_image(tmp_path / found[0].crop), read_image(tmp_path / found[0].keyframe)
     assert keyframe.shape == IMAGE.shape
     assert 260 <= crop.shape[0] <= 320 and 80 <= crop.shape[1] <= 100  # the box, grown by up to 10% a side
 
@@ -82,7 +83,12 @@ def test_a_sign_in_view_gets_its_text_and_signature() -> None:
     image = IMAGE.copy()
     h, w = sign.image.shape[:2]
     image[100 : 100 + h, 500 : 500 + w] = sign.image
-    box = [500 + 0.1 * w / 1.2, 100 + 0.1 * h / 1.2, 500 + w - 0.1 * w / 1.2, 100 + h - 0.1 * h / 1.2]  # inside the margin
+    box = [
+        500 + 0.1 * w / 1.2,
+        100 + 0.1 * h / 1.2,
+        500 + w - 0.1 * w / 1.2,
+        100 + h - 0.1 * h / 1.2,
+    ]  # inside the margin
     watch = CameraWatch(CameraPlace(30.0, 120.0), DwellRules(dwell_s={"outdoor_ad": 1.0}), Taxonomy.load(), fps=2)
     board = Detections([box], [0.9], [0], names={0: "shop_sign"})
     found = [o for k in range(6) for o in watch.update(LiveFrame(100.0 + k / 2, image), board)]

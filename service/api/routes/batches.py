@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import ApiRoute, CurrentUser, Offset, UploaderUser
@@ -54,7 +54,10 @@ _MULTIPART_BODY = {
 
 
 @router.post(
-    "", status_code=status.HTTP_202_ACCEPTED, response_model=BatchPublic, openapi_extra=_MULTIPART_BODY,
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchPublic,
+    openapi_extra=_MULTIPART_BODY,
     responses=errors(400, 415),
 )
 async def post_batch(
@@ -67,8 +70,11 @@ async def post_batch(
     session.close()  # no database transaction stays open while the body streams in (minutes, for hours of video)
     try:
         received = await receive(
-            request.headers.get("content-type"), request.headers.get("content-length"), request.stream(),
-            incoming(settings), settings.max_upload_bytes,
+            request.headers.get("content-type"),
+            request.headers.get("content-length"),
+            request.stream(),
+            incoming(settings),
+            settings.max_upload_bytes,
         )
     except UploadError as exc:
         raise HTTPException(exc.status, str(exc)) from None
@@ -97,7 +103,7 @@ def list_batches(
 ) -> BatchesPublic:
     """Batches, newest first."""
     total = session.exec(select(func.count()).select_from(Batch)).one()
-    batches = session.exec(select(Batch).order_by(Batch.id.desc()).limit(limit).offset(offset)).all()
+    batches = session.exec(select(Batch).order_by(col(Batch.id).desc()).limit(limit).offset(offset)).all()
     return BatchesPublic(items=batch_views(session, batches), total=total)
 
 

@@ -6,15 +6,16 @@ Every change takes effect at once in this process's camera supervisor, for that 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.api.deps import AdminUser, ApiRoute
 from service.api.errors import errors
 from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, WriterDep
+from service.models.base import row_id
 from service.models.cameras import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
 from service.workers.cameras import CameraRuntime
 from service.workers.supervisor import Supervisor
@@ -29,7 +30,7 @@ NOT_SUPERVISED = CameraRuntime(
 
 def get_supervisor(request: Request) -> Supervisor | None:
     """This process's camera supervisor; None when ``camera_supervisor`` is off."""
-    return request.app.state.supervisor
+    return cast(Supervisor | None, request.app.state.supervisor)
 
 
 SupervisorDep = Annotated[Supervisor | None, Depends(get_supervisor)]
@@ -37,7 +38,7 @@ SupervisorDep = Annotated[Supervisor | None, Depends(get_supervisor)]
 
 def public(camera: Camera, supervisor: Supervisor | None) -> CameraPublic:
     """The stored camera merged with what its worker is doing now."""
-    runtime = supervisor.runtime(camera.id) if supervisor is not None else NOT_SUPERVISED
+    runtime = supervisor.runtime(row_id(camera)) if supervisor is not None else NOT_SUPERVISED
     return CameraPublic.model_validate({**camera.model_dump(), **asdict(runtime)})
 
 
@@ -89,7 +90,7 @@ def create_camera(
 
 @router.get("", response_model=CamerasPublic)
 def list_cameras(session: SessionDep, supervisor: SupervisorDep, user: AdminUser) -> CamerasPublic:
-    cameras = session.exec(select(Camera).order_by(Camera.id)).all()
+    cameras = session.exec(select(Camera).order_by(col(Camera.id))).all()
     return CamerasPublic(items=[public(c, supervisor) for c in cameras], total=len(cameras))
 
 

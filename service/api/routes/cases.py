@@ -93,7 +93,10 @@ def review_case(
     ``recategorize`` changes only the category. With ``expected_status`` or ``version``, a case
     that has changed since is a 409 naming who changed it, and nothing is overwritten."""
     case = decided(
-        session, writer, case_id, body,
+        session,
+        writer,
+        case_id,
+        body,
         lambda c: review(session, c, body.decision, body.category, categories, now, user.id, body.note),
     )
     return public_case(session, case)
@@ -106,7 +109,10 @@ def set_status(
     """Move the case along the state machine; a transition it does not allow is a 409, and so is
     a stale ``expected_status`` or ``version``."""
     case = decided(
-        session, writer, case_id, body,
+        session,
+        writer,
+        case_id,
+        body,
         lambda c: change_status(session, c, body.status, now, user.id, body.note, CaseAction.status),
     )
     return public_case(session, case)

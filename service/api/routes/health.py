@@ -13,5 +13,5 @@ router = APIRouter(tags=["health"], route_class=ApiRoute)
 
 @router.get("/health")
 def health(session: SessionDep) -> dict[str, str]:
-    session.exec(text("SELECT 1"))
+    session.execute(text("SELECT 1"))
     return {"status": "ok"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, status
 
@@ -39,7 +39,7 @@ def import_hotspots(
     now: NowDep,
     writer: WriterDep,
     user: AdminUser,
-    collection: Any = Body(description="a GeoJSON FeatureCollection"),
+    collection: Annotated[Any, Body(description="a GeoJSON FeatureCollection")],
 ) -> dict[str, Any]:
     """Insert or update hotspots by feature id (key); all or nothing: 422 lists every bad feature
     (``loc`` ``["body", "features", i]``)."""
@@ -85,7 +85,7 @@ def locate_hotspot(
                     raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
                 locate_at_case(session, settings, hotspot, case, now, user.id, body.buffer_m)
             else:
-                geometry = body.geometry if body.geometry is not None else point(body.lat, body.lon)
+                geometry = body.geometry if body.geometry is not None else point(*body.point())
                 place_hotspot(session, settings, hotspot, geometry, now, user.id, body.buffer_m)
         except PlacementError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 
@@ -13,7 +15,9 @@ from service.ingest import ingest
 from service.models.observations import IngestRequest, IngestResponse
 from service.observations import EvidenceImage, observation_image, parse_items
 
-IMAGE_RESPONSE = {200: {"description": "the image", "content": {media: {} for media in MEDIA_TYPES.values()}}}
+IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the image", "content": {media: {} for media in MEDIA_TYPES.values()}}
+}
 
 router = APIRouter(prefix="/observations", tags=["observations"], route_class=ApiRoute)
 

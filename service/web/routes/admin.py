@@ -70,7 +70,7 @@ def add_user(
 ) -> HTMLResponse:
     """Add a user (with a password they can log in here too) and show their first API token."""
     try:
-        wanted = UserCreate(name=name, role=role, password=password or None)
+        wanted = UserCreate.model_validate({"name": name, "role": role, "password": password or None})
         with writer:
             user, token = create_user(db, wanted.name, wanted.role, wanted.password)
     except ValidationError as exc:

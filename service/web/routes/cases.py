@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.cases import (
     LOCATING_STATUSES,
@@ -48,7 +48,7 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
     if detail.lat is None or detail.lon is None:
         return None
     projection = Projection.around(detail.lat, detail.lon, MAP_RADIUS_M, *MAP_SIZE)
-    located = db.exec(select(Hotspot).where(Hotspot.geometry.is_not(None))).all()
+    located = db.exec(select(Hotspot).where(col(Hotspot.geometry).is_not(None))).all()
     marks = hotspot_marks(
         projection, [h for h in located if h.geometry and projection.sees(bounds(h.geometry))], t.kind
     )
@@ -62,9 +62,7 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
 
 
 @router.get("/cases/{case_id}")
-def case_page(
-    case_id: IdPath, request: Request, db: SessionDep, visitor: PageViewer, notice: str = ""
-) -> HTMLResponse:
+def case_page(case_id: IdPath, request: Request, db: SessionDep, visitor: PageViewer, notice: str = "") -> HTMLResponse:
     return _case_page(request, db, visitor, case_id, notice if notice in NOTICES else "")
 
 
@@ -81,7 +79,7 @@ def _case_page(
     case = _case(db, case_id)
     detail = case_detail(db, case_id)
     page = Page(request, visitor)
-    hotspots = db.exec(select(Hotspot).order_by(Hotspot.kind, Hotspot.batch, Hotspot.id)).all()
+    hotspots = db.exec(select(Hotspot).order_by(col(Hotspot.kind), col(Hotspot.batch), col(Hotspot.id))).all()
     return render(
         page,
         "case.html",
@@ -118,7 +116,10 @@ def set_status(
     else moved on since the page showed ``expected_status`` is shown again with who did (409)."""
     try:
         decide(
-            db, writer, case_id, Expectation(expected_status=expected_status),
+            db,
+            writer,
+            case_id,
+            Expectation(expected_status=expected_status),
             lambda c: change_status(db, c, target, now, visitor.user.id, note or None),
         )
     except LookupError:

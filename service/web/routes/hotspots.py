@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from service.deps import SessionDep
 from service.geometry import bounds
+from service.models.base import row_id
 from service.models.hotspots import HotspotKind
 from service.web.deps import PageViewer, WebRoute
 from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
@@ -26,7 +27,7 @@ Text = Annotated[str, Query(max_length=64)]
 def catalog_map(rows: list[HotspotRow], cases: list[tuple[float, float, str]], page: Page) -> SvgMap | None:
     """Every located hotspot of the table and the open cases, framed together; None when nothing is located."""
     located = [r.hotspot for r in rows if r.hotspot.geometry]
-    boxes = [bounds(h.geometry) for h in located]
+    boxes = [bounds(h.geometry) for h in located if h.geometry]
     corners = [(b[0], b[1]) for b in boxes] + [(b[2], b[3]) for b in boxes]
     projection = Projection.fit(corners + [(lat, lon) for lat, lon, _ in cases], *MAP_SIZE)
     if projection is None:
@@ -46,7 +47,7 @@ def hotspots_page(
     chosen_category = category if category in page.categories else None
     rows = hotspot_rows(db, chosen_batch, chosen_kind, chosen_category)
     filtered = chosen_batch is not None or chosen_kind is not None
-    cases = open_positions(db, [r.hotspot.id for r in rows] if filtered else None, chosen_category)
+    cases = open_positions(db, [row_id(r.hotspot) for r in rows] if filtered else None, chosen_category)
     return render(
         page,
         "hotspots.html",

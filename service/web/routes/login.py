@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from service.auth.sessions import end_session, start_session
 from service.auth.users import authenticate, has_role
 from service.deps import SessionDep, WriterDep
+from service.models.base import row_id
 from service.models.users import Role, User
 from service.web.deps import Poster, WebRoute, csrf_ok, read_session, session_key
 from service.web.i18n import LANG_COOKIE, LANGS
@@ -44,10 +45,10 @@ def anonymous_form(
 ) -> Response:
     """A form page for visitors without a login, with the CSRF token of their anonymous session
     (a new one when they have none, or when ``fresh``)."""
-    session = read_session(request)
-    fresh = fresh or session is None
-    if fresh:
+    session = None if fresh else read_session(request)
+    if session is None:
         session = WebSession.start(request.app.state.clock())
+        fresh = True
     response = render(Page(request, csrf=session.csrf), template, status_code, **context)
     if fresh:
         set_cookie(response, request, session, session_key(request))
@@ -55,12 +56,22 @@ def anonymous_form(
 
 
 def _login_form(
-    request: Request, db: Session, next_url: str | None, error: str | None = None, status_code: int = 200,
+    request: Request,
+    db: Session,
+    next_url: str | None,
+    error: str | None = None,
+    status_code: int = 200,
     retry_after: int = 0,
 ) -> Response:
     response = anonymous_form(
-        request, "login.html", status_code, fresh=error == "form_expired",
-        next_url=safe_next(next_url), error=error, retry_after=retry_after, no_users=no_users(db),
+        request,
+        "login.html",
+        status_code,
+        fresh=error == "form_expired",
+        next_url=safe_next(next_url),
+        error=error,
+        retry_after=retry_after,
+        no_users=no_users(db),
     )
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
@@ -107,7 +118,7 @@ def logged_in(request: Request, db: Session, writer: WriterDep, user: User, targ
     """Start a server-side session for ``user`` and go to ``target`` with its cookie."""
     now = request.app.state.clock()
     with writer:
-        session_id = start_session(db, user.id, now)
+        session_id = start_session(db, row_id(user), now)
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     set_cookie(response, request, WebSession.start(now, session_id), session_key(request))
     return response
@@ -117,7 +128,7 @@ def logged_in(request: Request, db: Session, writer: WriterDep, user: User, targ
 def logout(request: Request, db: SessionDep, writer: WriterDep, visitor: Poster) -> RedirectResponse:
     """End the session on the server (its cookie, wherever copied, opens nothing any more)."""
     with writer:
-        end_session(db, visitor.session.session_id)
+        end_session(db, visitor.session_id)
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     clear_cookie(response, request)
     return response

@@ -77,7 +77,10 @@ def decide_cases(
         result: dict[str, Any] = {"id": case_id, "error": None, "status": None, "category": None}
         try:
             case = decide(
-                db, writer, case_id, seen,
+                db,
+                writer,
+                case_id,
+                seen,
                 lambda c: review(db, c, body.decision, body.category, categories, now, visitor.user.id, body.note),
             )
             result.update(status=case.status, category=case.category)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.batches import incoming
 from service.models.batches import Job, JobStatus
@@ -48,7 +48,7 @@ def by_name(batch: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def jobs(engine: Engine) -> list[Job]:
     with Session(engine) as session:
-        return list(session.exec(select(Job).order_by(Job.id)))
+        return list(session.exec(select(Job).order_by(col(Job.id))))
 
 
 def test_each_bad_file_is_reported_and_the_rest_goes_on(
@@ -56,10 +56,20 @@ def test_each_bad_file_is_reported_and_the_rest_goes_on(
 ) -> None:
     video = make_video("street.mp4", seconds=2).read_bytes()
     faststart = make_video("long.mp4", seconds=3, args=("-movflags", "+faststart")).read_bytes()
-    batch = accepted(upload(client, auth["uploader"], [
-        ("street.mp4", video), ("street.gpx", GPX.encode()), ("notes.mp4", b"this is not a video\n"),
-        ("empty.mp4", b""), ("cut.mp4", faststart[: len(faststart) * 2 // 3]), ("route.gpx", b"lat lon\nsomewhere\n"),
-    ]))
+    batch = accepted(
+        upload(
+            client,
+            auth["uploader"],
+            [
+                ("street.mp4", video),
+                ("street.gpx", GPX.encode()),
+                ("notes.mp4", b"this is not a video\n"),
+                ("empty.mp4", b""),
+                ("cut.mp4", faststart[: len(faststart) * 2 // 3]),
+                ("route.gpx", b"lat lon\nsomewhere\n"),
+            ],
+        )
+    )
     files = by_name(batch)
     assert files["street.mp4"]["status"] == "queued" and files["street.mp4"]["gps"] == "street.gpx"
     assert files["street.mp4"]["size"] == len(video) and files["street.mp4"]["error"] is None
@@ -70,6 +80,7 @@ def test_each_bad_file_is_reported_and_the_rest_goes_on(
         assert reason in files[name]["error"] and files[name]["error"].startswith(name), files[name]["error"]
     assert batch["status"] == "queued" and batch["progress"] == 0
     [job] = jobs(engine)
+    assert job.video and job.gps
     assert job.status == JobStatus.queued and (settings.upload_dir / job.video).read_bytes() == video
     assert job.sha256 == files["street.mp4"]["sha256"] and (settings.upload_dir / job.gps).read_bytes() == GPX.encode()
     assert list(incoming(settings).iterdir()) == []  # nothing left behind
@@ -93,9 +104,8 @@ def test_gps_for_pairs_one_track_with_several_videos(
     one = make_video("one.mp4", seconds=1).read_bytes()
     two = make_video("two.mp4", seconds=1, source="color=c=red").read_bytes()
     fields = {"gps_for": ["one.mp4=day.gpx", "two.mp4 = day.gpx"]}
-    files = [("one.mp4", one), ("two.mp4", two), ("day.gpx", GPX.encode())]
-    batch = accepted(upload(client, auth["uploader"], files, fields))
-    files = by_name(batch)
+    sent = [("one.mp4", one), ("two.mp4", two), ("day.gpx", GPX.encode())]
+    files = by_name(accepted(upload(client, auth["uploader"], sent, fields)))
     assert files["one.mp4"]["gps"] == files["two.mp4"]["gps"] == "day.gpx"
     tracks = {job.gps for job in jobs(engine)}
     assert len(tracks) == 1 and None not in tracks

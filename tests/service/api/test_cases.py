@@ -46,8 +46,18 @@ def test_paging(client: TestClient, auth: Auth, three_cases: list[int]) -> None:
     assert page["total"] == 3 and [c["id"] for c in page["items"]] == three_cases[1::-1]
     item = page["items"][0]
     assert set(item) >= {
-        "id", "category", "status", "lat", "lon", "hotspot_id", "hotspot_name", "hotspot_distance_m",
-        "first_seen", "last_seen", "observation_count", "recurrence_count",
+        "id",
+        "category",
+        "status",
+        "lat",
+        "lon",
+        "hotspot_id",
+        "hotspot_name",
+        "hotspot_distance_m",
+        "first_seen",
+        "last_seen",
+        "observation_count",
+        "recurrence_count",
     }
 
 

@@ -10,15 +10,32 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from service.app import create_app
-from service.settings import SAMPLES_DIR, Settings
+from service.settings import Settings
 from tests.service.builders import Auth, obs, post, send
 from tests.service.places import line, offset, point, polygon, square
+from vision import SAMPLES_DIR
 
 CATALOG = SAMPLES_DIR / "jincheng-hotspots.geojson"
-BATCH_1 = ["文昌街望川楼路段", "太行路百纺超市路段", "建设路建东巷口", "百灵街东段", "赵树理岗周边", "英雄公园周边", "金屯菜市场周边", "栖青园菜市场周边"]
+BATCH_1 = [
+    "文昌街望川楼路段",
+    "太行路百纺超市路段",
+    "建设路建东巷口",
+    "百灵街东段",
+    "赵树理岗周边",
+    "英雄公园周边",
+    "金屯菜市场周边",
+    "栖青园菜市场周边",
+]
 BATCH_2 = [
-    "儿童公园周边路段", "前进路游园路段", "晋城二中对面路段", "龙度华府小区门前", "陈岭路新市医院东门路段",
-    "职业技术学院南门路段", "新市街东街富士康路段", "新市街方正小区路段", "四中岗周边",
+    "儿童公园周边路段",
+    "前进路游园路段",
+    "晋城二中对面路段",
+    "龙度华府小区门前",
+    "陈岭路新市医院东门路段",
+    "职业技术学院南门路段",
+    "新市街东街富士康路段",
+    "新市街方正小区路段",
+    "四中岗周边",
 ]
 
 

@@ -46,7 +46,7 @@ def test_malformed_request_is_422(client: TestClient, auth: Auth, body: bytes, s
         (obs(bbox=[50, 0, 10, 10]), "x2 >= x1"),
         (obs(t_best=9.0), "t_first <= t_best <= t_last"),
         (obs(observed_at="yesterday"), "observed_at"),
-        (obs(track_id=17), "track_id: Input should be a valid string"),
+        ({**obs(), "track_id": 17}, "track_id: Input should be a valid string"),
         ("just a string", "valid dictionary"),
     ],
 )
@@ -109,8 +109,12 @@ def test_missing_observed_at_uses_receive_time(client: TestClient, auth: Auth, c
 
 
 def test_vendor_in_vending_zone_makes_no_case(client: TestClient, auth: Auth) -> None:
-    zone = {"type": "Feature", "id": "vz", "geometry": polygon(square(0, 0, 30)),
-            "properties": {"name": "便民点", "kind": "vending_zone"}}
+    zone = {
+        "type": "Feature",
+        "id": "vz",
+        "geometry": polygon(square(0, 0, 30)),
+        "properties": {"name": "便民点", "kind": "vending_zone"},
+    }
     post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [zone]})
     result = send(client, auth, [obs("1"), obs("2", category="goods_spill"), obs("3", north=60)])
     vendor, goods, outside = result["results"]

@@ -22,7 +22,7 @@ from service.cli import main
 from service.models.users import Role
 from service.settings import Settings
 from service.web.sessions import COOKIE
-from tests.service.builders import Auth
+from tests.service.builders import Auth, served_app
 from tests.service.web_client import PASSWORD, csrf_of, logged_in, login
 
 NEW_PASSWORD = "another good password"
@@ -197,7 +197,7 @@ def test_cli_tokens_add_list_revoke_and_expire(
 def test_a_disabled_users_token_is_refused_by_lookup(engine: Engine) -> None:
     with Session(engine) as session:
         user, token = create_user(session, "crew", Role.uploader)
-        assert user_for_token(session, token).name == "crew"
+        assert token is not None and user_for_token(session, token).name == "crew"
         set_disabled(session, user, True)
         assert user_for_token(session, token) is None
 
@@ -234,7 +234,7 @@ def test_first_run_prints_a_one_time_setup_link(
     with Session(engine) as session:
         assert find_user(session, "chief").role == Role.admin
     with TestClient(create_app(settings, clock)) as client:  # a user exists: no link
-        assert "/setup?token=" not in capsys.readouterr().err and client.app.state.setup is None
+        assert "/setup?token=" not in capsys.readouterr().err and served_app(client).state.setup is None
 
 
 def test_the_setup_link_expires(

@@ -82,9 +82,13 @@ def test_export_writes_boxes_negatives_and_greys_the_undecided(
     assert sorted(p.name for p in (out / "images").iterdir()) == sorted([a_jpg, b_jpg])  # c: nobody decided
 
     names = list(taxonomy.labels)
-    assert labels(out, a_jpg) == [pytest.approx([names.index("shop_sign"), 250 / 320, 40 / 240, 100 / 320, 40 / 240], abs=1e-5)]
+    assert labels(out, a_jpg) == [
+        pytest.approx([names.index("shop_sign"), 250 / 320, 40 / 240, 100 / 320, 40 / 240], abs=1e-5)
+    ]
     # recategorised umbrella -> the lightbox class, clipped to the image; the rejected goods: no box
-    assert labels(out, b_jpg) == [pytest.approx([names.index("lightbox"), 240 / 320, 180 / 240, 160 / 320, 120 / 240], abs=1e-5)]
+    assert labels(out, b_jpg) == [
+        pytest.approx([names.index("lightbox"), 240 / 320, 180 / 240, 160 / 320, 120 / 240], abs=1e-5)
+    ]
 
     a = cv2.imread(str(out / "images" / a_jpg))
     assert abs(int(a[150, 60, 0]) - 114) <= 3  # the undecided stall is painted grey
@@ -121,7 +125,10 @@ def test_export_refuses_a_folder_with_files(engine: Engine, settings: Settings, 
 
 
 def test_export_command(
-    settings: Settings, reviewed: Reviewed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    reviewed: Reviewed,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("STREETSCAN_DATABASE_URL", settings.database_url)

@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from service.auth.sessions import TTL
 from service.auth.users import find_user, set_password
 from service.models.observations import ObservationRow
-from service.web.sessions import COOKIE, TTL
+from service.web.sessions import COOKIE
 from tests.service.builders import Auth, jpeg, obs, send, store_image
 from tests.service.web_client import PASSWORD, csrf_of, logged_in, login
 
@@ -144,7 +145,7 @@ def test_posts_without_the_csrf_token_are_refused(
     client: TestClient, auth: Auth, web_users: dict[str, str], case_id: int
 ) -> None:
     token = logged_in(client, web_users["admin"])
-    posts = [
+    posts: list[tuple[str, dict[str, Any]]] = [
         ("/review/decide", {"json": {"ids": [case_id], "decision": "confirm"}}),
         (f"/cases/{case_id}/status", {"data": {"status": "confirmed"}}),
         (f"/cases/{case_id}/hotspot", {"data": {"hotspot_id": "1"}}),

@@ -10,9 +10,10 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from service.auth.sessions import TTL
 from service.models.hotspots import Hotspot, HotspotKind
 from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
-from service.web.sessions import TTL, SecretKey, WebSession, decode, encode
+from service.web.sessions import SecretKey, WebSession, decode, encode
 from tests.service.places import line, offset, point, polygon, square
 
 NOW = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
@@ -46,7 +47,14 @@ def signed(payload: object) -> str:
 def test_signed_payloads_of_the_wrong_shape_are_refused() -> None:
     later = int((NOW + TTL).timestamp())
     assert decode(signed(["csrf", later, "id"]), KEY, NOW) == WebSession("csrf", later, "id")
-    for payload in (["csrf", later, 7], ["csrf", str(later), "id"], [1, later, None], ["csrf", later, "id", "x"], {}):
+    wrong: list[object] = [
+        ["csrf", later, 7],
+        ["csrf", str(later), "id"],
+        [1, later, None],
+        ["csrf", later, "id", "x"],
+        {},
+    ]
+    for payload in wrong:
         assert decode(signed(payload), KEY, NOW) is None, payload
 
 
@@ -85,6 +93,7 @@ def test_marks_for_hotspots_and_binned_cases() -> None:
         Hotspot(id=4, key="d", name="未定位", kind=HotspotKind.road_market, batch=2, geometry=None),
     ]
     projection = Projection.fit([offset(-120, -120), offset(120, 120)], 400, 400)
+    assert projection is not None
     marks = hotspot_marks(projection, hotspots, lambda kind: kind.value)
     assert [m.label for m in marks] == ["公园", "严管街", "市场"]  # areas under lines under points
     assert marks[0].d.startswith("M") and marks[0].d.endswith("Z") and "hs-strict_street hs-line" in marks[1].css

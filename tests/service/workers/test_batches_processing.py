@@ -21,6 +21,7 @@ from service.models.observations import ObservationRow
 from service.models.users import Role
 from service.settings import Settings
 from service.workers.jobs import build_scanner, process_video
+from tests.service.builders import served_app
 from tests.vision.conftest import run_ffmpeg
 from vision import Scanner
 
@@ -52,17 +53,19 @@ def wait_until_done(client: TestClient, headers: dict[str, str], batch_id: int, 
 
 
 @pytest.mark.slow
-def test_batch_becomes_observations_cases_and_evidence(
-    tmp_path: Path, patrol_dir: Path, coco_weights: Path
-) -> None:
+def test_batch_becomes_observations_cases_and_evidence(tmp_path: Path, patrol_dir: Path, coco_weights: Path) -> None:
     clip = tmp_path / "patrol.mp4"
     run_ffmpeg("-i", str(patrol_dir / "patrol.mp4"), "-t", "8", "-c", "copy", str(clip))
     settings = Settings(
-        data_dir=tmp_path / "data", hotspot_catalog=None, workers=1, scan_fps=2,
-        model_path=coco_weights, taxonomy_path=PERSON_TAXONOMY,
+        data_dir=tmp_path / "data",
+        hotspot_catalog=None,
+        workers=1,
+        scan_fps=2,
+        model_path=coco_weights,
+        taxonomy_path=PERSON_TAXONOMY,
     )
     with TestClient(create_app(settings)) as client:
-        engine = client.app.state.engine
+        engine = served_app(client).state.engine
         with Session(engine) as session:
             _, token = create_user(session, "patrol-1", Role.uploader)
         headers = {"Authorization": f"Bearer {token}"}
@@ -95,6 +98,7 @@ def test_batch_becomes_observations_cases_and_evidence(
         session.commit()
     evidence = sorted(p for p in settings.evidence_dir.rglob("*") if p.is_file())
     rerun = Recording(build_scanner(settings))
+    assert job_id is not None
     assert process_video(engine, settings, job_id, scanner=lambda: rerun) == JobStatus.done
     with Session(engine) as session:
         assert {(o.track_id, tuple(o.bbox), o.id) for o in session.exec(select(ObservationRow))} == stored

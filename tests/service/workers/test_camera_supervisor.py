@@ -9,19 +9,20 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.db import make_engine, migrate
 from service.evidence import evidence_file
+from service.models.base import row_id
 from service.models.cameras import Camera
 from service.models.cases import Case
 from service.models.observations import ObservationRow
 from service.settings import Settings
 from service.workers.supervisor import Supervisor
+from tests.images import read_image
 from tests.polling import wait_until
 from vision import Detections
 
@@ -76,7 +77,7 @@ def supervisor(engine: Engine, settings: Settings, detector: ScriptedDetector) -
 
 
 def add(engine: Engine, **fields: object) -> Camera:
-    return save(engine, Camera(name="gate", lat=30.0, lon=120.0, fps=5.0), **fields)
+    return save(engine, Camera(name="gate", url="", lat=30.0, lon=120.0, fps=5.0), **fields)
 
 
 def save(engine: Engine, camera: Camera, **changes: object) -> Camera:
@@ -90,7 +91,7 @@ def save(engine: Engine, camera: Camera, **changes: object) -> Camera:
 
 def stored(engine: Engine) -> list[ObservationRow]:
     with Session(engine) as session:
-        return list(session.exec(select(ObservationRow).order_by(ObservationRow.id)))
+        return list(session.exec(select(ObservationRow).order_by(col(ObservationRow.id))))
 
 
 def test_a_stay_is_one_observation_and_a_return_a_new_one_in_the_same_case(
@@ -109,15 +110,15 @@ def test_a_stay_is_one_observation_and_a_return_a_new_one_in_the_same_case(
     assert first.source == second.source == f"camera:{camera.id}"
     assert first.track_id != second.track_id
     assert first.category == "street_vendor"
-    crop, keyframe = (cv2.imread(str(evidence_file(settings, key))) for key in (first.crop, first.keyframe))
+    crop, keyframe = (read_image(evidence_file(settings, key or "")) for key in (first.crop, first.keyframe))
     assert keyframe.shape == (120, 160, 3) and 90 <= crop.shape[0] <= 110 and 40 <= crop.shape[1] <= 50
     assert not list((settings.data_dir / "cameras").rglob("*.jpg"))  # moved into the evidence store
-    assert first.lat == second.lat > 30.0 and first.lon == 120.0  # 10 m north of the camera
+    assert second.lat is not None and first.lat == second.lat > 30.0 and first.lon == 120.0  # 10 m north of the camera
     assert first.t_last >= 1.0 and abs((first.received_at - first.seen_at).total_seconds()) < 5
     assert first.case_id == second.case_id
     with Session(engine) as session:
-        assert session.get(Case, first.case_id).observation_count == 2
-    runtime = supervisor.runtime(camera.id)
+        assert session.get_one(Case, first.case_id).observation_count == 2
+    runtime = supervisor.runtime(row_id(camera))
     assert runtime.status == "live" and runtime.observations == 2 and runtime.frames > 10
     assert runtime.lag_s is not None and 0 <= runtime.lag_s < 2
 
@@ -128,28 +129,30 @@ def test_cameras_start_stop_and_change_without_touching_each_other(
     good = add(engine, name="good", url=str(clip))
     bad = add(engine, name="bad", url=str(tmp_path / "missing.mp4"))
     supervisor.start()
-    wait_until(lambda: supervisor.runtime(good.id).frames >= 3 and supervisor.runtime(bad.id).reconnects >= 2, 20)
-    assert supervisor.runtime(bad.id).status == "reconnecting"
-    assert supervisor.runtime(good.id).status == "live"
-    running = supervisor.workers[good.id]
+    wait_until(
+        lambda: supervisor.runtime(row_id(good)).frames >= 3 and supervisor.runtime(row_id(bad)).reconnects >= 2, 20
+    )
+    assert supervisor.runtime(row_id(bad)).status == "reconnecting"
+    assert supervisor.runtime(row_id(good)).status == "live"
+    running = supervisor.workers[row_id(good)]
 
     bad = save(engine, bad, url=clip.as_uri())  # fix the broken one at run time
     supervisor.apply(bad)
-    wait_until(lambda: supervisor.runtime(bad.id).status == "live", 20)
-    assert supervisor.workers[good.id] is running  # not restarted
+    wait_until(lambda: supervisor.runtime(row_id(bad)).status == "live", 20)
+    assert supervisor.workers[row_id(good)] is running  # not restarted
     supervisor.apply(good)  # unchanged: nothing happens
-    assert supervisor.workers[good.id] is running
+    assert supervisor.workers[row_id(good)] is running
 
     with Session(engine) as session:
         session.delete(session.get(Camera, good.id))
         session.commit()
     supervisor.sync()
-    assert supervisor.runtime(good.id).status == "stopped"
-    frames = supervisor.runtime(bad.id).frames
-    wait_until(lambda: supervisor.runtime(bad.id).frames > frames + 3, 20)
+    assert supervisor.runtime(row_id(good)).status == "stopped"
+    frames = supervisor.runtime(row_id(bad)).frames
+    wait_until(lambda: supervisor.runtime(row_id(bad)).frames > frames + 3, 20)
 
     supervisor.apply(save(engine, bad, enabled=False))
-    assert supervisor.runtime(bad.id).status == "stopped" and not supervisor.workers
+    assert supervisor.runtime(row_id(bad)).status == "stopped" and not supervisor.workers
 
 
 def test_a_camera_runs_only_in_its_scheduled_hours(
@@ -161,10 +164,10 @@ def test_a_camera_runs_only_in_its_scheduled_hours(
     supervisor = Supervisor(engine, settings, clock=lambda: noon_local, load_detector=lambda: detector)
     supervisor.start()
     try:
-        wait_until(lambda: supervisor.runtime(midday.id).frames >= 2, 20)
-        wait_until(lambda: not supervisor.runtime(school_run.id).in_schedule, 20)
-        off = supervisor.runtime(school_run.id)
+        wait_until(lambda: supervisor.runtime(row_id(midday)).frames >= 2, 20)
+        wait_until(lambda: not supervisor.runtime(row_id(school_run)).in_schedule, 20)
+        off = supervisor.runtime(row_id(school_run))
         assert off.status == "stopped" and off.frames == 0 and off.last_frame_at is None
-        assert supervisor.runtime(midday.id).status == "live"
+        assert supervisor.runtime(row_id(midday)).status == "live"
     finally:
         supervisor.stop()

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.batches import batch_status
+from service.models.base import row_id
 from service.models.batches import Job, JobStatus
 from service.settings import Settings
 from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
@@ -26,12 +27,12 @@ def add_job(engine: Engine, sha: str, **fields: Any) -> int:
         job = Job(**{"sha256": sha * 64, "name": f"{sha}.mp4", "video": f"{sha}.mp4", **fields})
         session.add(job)
         session.commit()
-        return job.id
+        return row_id(job)
 
 
 def load(engine: Engine, job_id: int) -> Job:
     with Session(engine) as session:
-        return session.get(Job, job_id)
+        return session.get_one(Job, job_id)
 
 
 class NoDetections:
@@ -61,7 +62,7 @@ def test_restart_queues_interrupted_jobs_until_they_run_out_of_attempts(engine: 
     waiting = add_job(engine, "c")
     assert requeue_interrupted(engine, max_attempts=3) == 2
     assert load(engine, again).status == JobStatus.queued and load(engine, again).attempts == 1
-    assert load(engine, spent).status == JobStatus.failed and "giving up" in load(engine, spent).error
+    assert load(engine, spent).status == JobStatus.failed and "giving up" in (load(engine, spent).error or "")
     assert load(engine, waiting).status == JobStatus.queued
 
 
@@ -71,7 +72,7 @@ def test_a_failing_job_is_retried_then_fails(engine: Engine, job_settings: Setti
         assert claim_next(engine) == job_id
         assert process_video(engine, job_settings, job_id) == status
         job = load(engine, job_id)
-        assert job.attempts == attempt and "upload it again" in job.error
+        assert job.attempts == attempt and "upload it again" in (job.error or "")
     assert job.finished_at is not None and claim_next(engine) is None
 
 

@@ -165,9 +165,9 @@ def test_csv_without_position_columns(tmp_path: Path) -> None:
 
 def test_srt_dji_clock_with_microseconds_and_misspelling() -> None:
     text = (
-        "1\n00:00:00,000 --> 00:00:00,033\n<font size=\"28\">FrameCnt: 1, DiffTime: 33ms\n"
+        '1\n00:00:00,000 --> 00:00:00,033\n<font size="28">FrameCnt: 1, DiffTime: 33ms\n'
         "2023-05-01 12:34:56,789,123\n[latitude : 35.12] [longtitude : 112.34] [altitude: 20.0]</font>\n\n"
-        "2\n00:00:00,033 --> 00:00:00,066\n<font size=\"28\">FrameCnt: 2\n"
+        '2\n00:00:00,033 --> 00:00:00,066\n<font size="28">FrameCnt: 2\n'
         "2023-05-01 12:34:56,822,456\n[latitude : 35.12001] [longtitude : 112.34]</font>\n\n"
         "3\n00:00:00,066 --> 00:00:00,100\nno position in this one\n"
     )
@@ -195,7 +195,7 @@ def test_srt_without_clock_is_video_relative() -> None:
 def test_midpoint_and_heading() -> None:
     track = east_track([0.0, 10.0], step_deg=0.001)  # about 90 m in 10 s
     a, b = (track.lat[0], track.lon[0]), (track.lat[1], track.lon[1])
-    middle = destination(*a, bearing_deg(*a, *b), haversine_m(*a, *b) / 2)
+    middle = destination(*a, float(bearing_deg(*a, *b)), float(haversine_m(*a, *b)) / 2)
     pos = track.at(5.0)
     assert haversine_m(pos.lat, pos.lon, *middle) < 0.5
     assert pos.heading_deg == pytest.approx(90.0, abs=0.01)
