@@ -1,5 +1,6 @@
-"""Request dependencies the API and the web view share: database session, settings, clock, writer,
-category ids, bounded path ids, and a walk over a route's dependencies."""
+"""What the API and the web view share of HTTP: the request dependencies (database session, settings,
+clock, writer, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
+an evidence image."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import FileResponse
 from sqlmodel import Session
 
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
 from service.inputs import MAX_ID
+from service.observations import observation_image
 from service.settings import Settings
 from service.writer import Writer
 
@@ -47,6 +51,14 @@ CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+
+
+def evidence_image(session: Session, settings: Settings, observation_id: int, image: str) -> FileResponse:
+    """The ``crop`` or ``keyframe`` of a stored observation from the evidence store; 404 when it has none."""
+    path = observation_image(session, settings.evidence_dir, observation_id, image)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
 
 
 def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:

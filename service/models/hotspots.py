@@ -66,7 +66,7 @@ class HotspotCreate(CleanInput, HotspotBase):
 
     model_config = ConfigDict(extra="ignore")  # type: ignore[assignment]  # a SQLModelConfig
 
-    buffer_m: float | None = Field(default=None, ge=0, le=5000)  # type: ignore[assignment]
+    buffer_m: float | None = Field(default=None, ge=0, le=5000)  # type: ignore[assignment]  # None: by kind
 
     @field_validator("geometry", mode="before")
     @classmethod

@@ -128,7 +128,7 @@ class CameraWorker:
                 with_evidence(o, self.work_dir, self.evidence_dir, move=True)
                 for o in self.watch.update(frame, detections)
             ]
-        except Exception as exc:
+        except Exception as exc:  # reported in the status; the next frame may be fine
             log.exception("%s: processing a frame failed", self.source)
             with self._lock:
                 self._error = f"processing failed: {exc}"

@@ -62,7 +62,7 @@ class ObservationWriter:
             source, items = item
             try:
                 self._store(source, items)
-            except Exception:
+            except Exception:  # a database hiccup must not end the writer
                 log.exception("%s: storing %d observations failed", source, len(items))
 
     def _store(self, source: str, items: list[Observation]) -> None:

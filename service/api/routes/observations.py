@@ -9,11 +9,11 @@ from fastapi.responses import FileResponse
 
 from service.api.deps import ApiRoute, CurrentUser, UploaderUser
 from service.api.errors import errors
-from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, SettingsDep, WriterDep
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
+from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, SettingsDep, WriterDep, evidence_image
+from service.evidence import MEDIA_TYPES
 from service.ingest import ingest
 from service.models.observations import IngestRequest, IngestResponse
-from service.observations import EvidenceImage, observation_image, parse_items
+from service.observations import EvidenceImage, parse_items
 
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"description": "the image", "content": {media: {} for media in MEDIA_TYPES.values()}}
@@ -51,7 +51,4 @@ def get_image(
     observation_id: IdPath, image: EvidenceImage, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
     """The observation's ``crop`` (the object) or ``keyframe`` (its whole best frame); 404 when it has none."""
-    path = observation_image(session, settings.evidence_dir, observation_id, image)
-    if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
+    return evidence_image(session, settings, observation_id, image)
