@@ -26,8 +26,19 @@ from service.evidence import with_evidence
 from service.ingest import ingest
 from service.models.base import utcnow
 from service.models.batches import Job, JobStatus
+from service.patrols import record_pass, route_of_track
 from service.settings import Settings
-from vision import DecodeStats, DistanceSampling, Frame, GpsTrack, Observation, Scanner, ScanOptions, load_track
+from vision import (
+    DecodeStats,
+    DistanceSampling,
+    Frame,
+    GpsTrack,
+    Observation,
+    Scanner,
+    ScanOptions,
+    load_track,
+    probe,
+)
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +166,8 @@ def process_video(
         for observation in make_scanner().observations(video, work, gps, run.on_frame, run.stats):
             run.add(observation, work)
         run.flush()
+        if gps is not None:
+            run.record_pass(video, gps)
     except Stopped:
         return run.end(JobStatus.queued, attempts=job.attempts - 1)
     except Exception as exc:
@@ -212,6 +225,19 @@ class _Run:
                 self.items = []
             _update(session, session.get_one(Job, self.job.id), progress=progress)
         self.flushed_at = time.monotonic()
+
+    def record_pass(self, video: Path, gps: GpsTrack) -> None:
+        """Keep the drive as the video's patrol pass (a rerun replaces it); a track that cannot be placed
+        on the video's time is logged and left out."""
+        recorded = probe(video).start_time
+        start = recorded or (None if gps.video_relative else gps.start)
+        route = route_of_track(gps, start, self.duration_s, self.settings.scan_mount)
+        if route is None:
+            log.warning("job %d: its GPS track does not cover the video's time; no patrol pass kept", self.job.id)
+            return
+        with self.lock, Session(self.engine) as session:
+            record_pass(session, self.job.source, route, self.job.id)
+            session.commit()
 
     def end(self, status: JobStatus, **values: Any) -> JobStatus:
         """Write the job's final state of this run."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import cv2
@@ -11,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.service.places import offset
+from vision import Frame
 
 Auth = dict[str, dict[str, str]]
 
@@ -63,3 +66,11 @@ def store_image(client: httpx.Client, auth: Auth, data: bytes, media: str = "ima
     response = client.post("/api/evidence", content=data, headers={**auth["uploader"], "Content-Type": media})
     assert response.status_code == 201, response.text
     return response.json()["key"]
+
+
+class NoDetections:
+    """Stands in for a Scanner in job tests: visits one frame of any video and finds nothing."""
+
+    def observations(self, video: Path, out_dir: Path, gps: Any, on_frame: Any, stats: Any) -> Iterator[Any]:
+        on_frame(Frame(0, 0.0, np.zeros((4, 4, 3), dtype=np.uint8)))
+        yield from ()

@@ -4,11 +4,8 @@ shutdown, retention, batch status."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -19,7 +16,8 @@ from service.models.base import row_id
 from service.models.batches import Job, JobStatus
 from service.settings import Settings
 from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
-from vision import Frame, focus_policy
+from tests.service.builders import NoDetections
+from vision import focus_policy
 
 
 def add_job(engine: Engine, sha: str, **fields: Any) -> int:
@@ -33,14 +31,6 @@ def add_job(engine: Engine, sha: str, **fields: Any) -> int:
 def load(engine: Engine, job_id: int) -> Job:
     with Session(engine) as session:
         return session.get_one(Job, job_id)
-
-
-class NoDetections:
-    """Stands in for a Scanner: visits one frame of any video and finds nothing."""
-
-    def observations(self, video: Path, out_dir: Path, gps: Any, on_frame: Any, stats: Any) -> Iterator[Any]:
-        on_frame(Frame(0, 0.0, np.zeros((4, 4, 3), dtype=np.uint8)))
-        yield from ()
 
 
 @pytest.fixture
