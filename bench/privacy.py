@@ -140,6 +140,7 @@ def run_methods(
     print(
         f"  {'method':44s} {'recall':>6s} {'hidden':>8s} {'false area':>10s} {'ms/image':>8s}   by px {axis}:{by_size}"
     )
+    scores = {}
     for name, method in methods.items():
         if method is None:
             print(f"  {name:44s} not in this OpenCV ({cv2.__version__})")
@@ -147,11 +148,15 @@ def run_methods(
         t0 = time.perf_counter()
         regions = [method(it.image, det) for it, det in zip(items, detections)]
         ms = 1000 * (time.perf_counter() - t0) / len(items)
-        s = score(items, regions)
+        s = scores[name] = score(items, regions)
         per = "".join(f"{s.hidden[bucket == k].mean() if counts[k] else float('nan'):14.2f}" for k in range(len(names)))
         hidden = f"{int(s.hidden.sum())}/{len(s.hidden)}"
         pad = " " * (len(axis) + 7)
         print(f"  {name:44s} {s.recall:6.3f} {hidden:>8s} {100 * s.false_area:9.1f}% {ms:8.0f}   {pad}{per}")
+    (base, first), (chosen, last) = next(iter(scores.items())), list(scores.items())[-1]
+    ratio = f"x{last.recall / first.recall:.2f}" if first.recall else "-"
+    missed = f"{int((~last.hidden).sum())} vs {int((~first.hidden).sum())} missed"
+    print(f"  {chosen} vs {base}: recall {last.recall:.3f} vs {first.recall:.3f} ({ratio}), {missed}")
 
 
 def cost(detector: Detector, clip: Path, frames: int) -> None:

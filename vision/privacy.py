@@ -52,6 +52,12 @@ PLATE_MIN_SIDE = 1280
 """Images whose longer side is shorter are enlarged towards it (at most ``MAX_ENLARGE`` times) before the
 whole-image plate search."""
 MAX_ENLARGE = 2.0
+SHAPE_STEP = 128
+"""Detector inputs are padded to multiples of this (pixels): OpenVINO prepares each new input shape once
+(60-70 ms), so crops of many sizes share a few shapes."""
+MAX_SIDE = 1920
+"""Images whose longer side is longer are shrunk to it for either detector (a 12-megapixel photo's faces and
+plates are large; its full size would cost seconds)."""
 VEHICLE_CROP_WIDTH = 960
 """A vehicle's lower part is searched again at least this wide (pixels), for plates under 20 px high."""
 MIN_VEHICLE_WIDTH = 40
@@ -131,31 +137,53 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> tuple[np.ndarray,
 
 
 def _scale_for(shape: tuple[int, ...], min_side: int) -> float:
-    """The enlargement that brings an image's longer side towards ``min_side``: 1 to ``MAX_ENLARGE``."""
-    return float(np.clip(min_side / max(shape[:2]), 1.0, MAX_ENLARGE))
+    """The resize factor of an image for a detector: enlarged towards ``min_side`` (at most ``MAX_ENLARGE``
+    times), shrunk to ``MAX_SIDE``, else 1."""
+    longer = max(shape[:2])
+    return min(float(np.clip(min_side / longer, 1.0, MAX_ENLARGE)), MAX_SIDE / longer) if longer > 0 else 1.0
+
+
+def _network_input(image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The image resized by ``scale`` and mirrored past its right and bottom edges up to multiples of
+    ``SHAPE_STEP``, as float32 (H', W', 3); and the factors [fx, fy, fx, fy] from image to input pixels."""
+    h, w = image.shape[:2]
+    rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
+    pad_y, pad_x = SHAPE_STEP * math.ceil(rh / SHAPE_STEP) - rh, SHAPE_STEP * math.ceil(rw / SHAPE_STEP) - rw
+    canvas = cv2.copyMakeBorder(
+        resized, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT_101 if min(rw, rh) > 1 else cv2.BORDER_REPLICATE
+    )
+    return canvas.astype(np.float32), np.array([rw / w, rh / h, rw / w, rh / h], dtype=np.float32)
+
+
+def _detections(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, ...], iou: float) -> np.ndarray:
+    """(N, 5) x1, y1, x2, y2, score: the boxes (M, 4) centred inside an image of ``shape`` (not in the mirrored
+    margin), after non-maximum suppression at ``iou``."""
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    inside = (centre < [shape[1], shape[0]]).all(axis=1)
+    kept, kept_scores = _nms(boxes[inside].astype(np.float32), scores[inside].astype(np.float32), iou)
+    return np.concatenate([kept, kept_scores[:, None]], axis=1).reshape(-1, 5)
 
 
 def detect_faces(image: np.ndarray, threshold: float = FACE_THRESHOLD, scale: float | None = None) -> np.ndarray:
     """CenterFace faces in a BGR image (H, W, 3) uint8: (N, 5) x1, y1, x2, y2 (pixels), score (0..1).
 
-    The image is resized by ``scale`` (default: enlarged to ``FACE_MIN_SIDE``) and padded to multiples of 32.
+    The image is resized by ``scale`` (default: see ``FACE_MIN_SIDE`` and ``MAX_SIDE``).
     """
-    h, w = image.shape[:2]
     s = _scale_for(image.shape, FACE_MIN_SIDE) if scale is None else scale
-    iw, ih = 32 * math.ceil(w * s / 32), 32 * math.ceil(h * s / 32)
-    blob = cv2.dnn.blobFromImage(image, 1.0, (iw, ih), (0, 0, 0), swapRB=True, crop=False)
+    canvas, factor = _network_input(image, s)
+    blob = canvas[..., ::-1].transpose(2, 0, 1)[None]  # the model reads RGB, 0..255
     heat, size, offset = _net("face").forward(blob, ("537", "538", "539"))
     ys, xs = np.nonzero(heat[0, 0] > threshold)
     bh, bw = np.exp(size[0, 0, ys, xs]) * 4, np.exp(size[0, 1, ys, xs]) * 4
     cy, cx = (ys + offset[0, 0, ys, xs] + 0.5) * 4, (xs + offset[0, 1, ys, xs] + 0.5) * 4
-    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1) / [iw / w, ih / h, iw / w, ih / h]
-    boxes, scores = _nms(boxes.astype(np.float32), heat[0, 0, ys, xs].astype(np.float32), 0.3)
-    return np.concatenate([boxes, scores[:, None]], axis=1).reshape(-1, 5)
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1) / factor
+    return _detections(boxes, heat[0, 0, ys, xs], image.shape, 0.3)
 
 
 @lru_cache(maxsize=16)
 def _plate_priors(h: int, w: int) -> np.ndarray:
-    """(N, 4) anchor centres and sizes (cx, cy, w, h, fractions of the image) of the plate detector."""
+    """(N, 4) anchor centres and sizes (cx, cy, w, h, fractions of the input) of the plate detector."""
     parts = []
     for sizes, step in _PLATE_ANCHORS:
         ys, xs = np.meshgrid(np.arange(math.ceil(h / step)), np.arange(math.ceil(w / step)), indexing="ij")
@@ -168,21 +196,19 @@ def _plate_priors(h: int, w: int) -> np.ndarray:
 def detect_plates(image: np.ndarray, threshold: float = PLATE_THRESHOLD, scale: float | None = None) -> np.ndarray:
     """Number plates in a BGR image (H, W, 3) uint8: (N, 5) x1, y1, x2, y2 (pixels), score (0..1).
 
-    The image is resized by ``scale`` (default: enlarged to ``PLATE_MIN_SIDE``).
+    The image is resized by ``scale`` (default: see ``PLATE_MIN_SIDE`` and ``MAX_SIDE``).
     """
-    h, w = image.shape[:2]
     s = _scale_for(image.shape, PLATE_MIN_SIDE) if scale is None else scale
-    iw, ih = max(32, round(w * s)), max(32, round(h * s))
-    resized = cv2.resize(image, (iw, ih), interpolation=cv2.INTER_LINEAR if s > 1 else cv2.INTER_AREA)
-    blob = (resized.astype(np.float32) - np.array(_PLATE_MEAN, np.float32)).transpose(2, 0, 1)[None]
+    canvas, factor = _network_input(image, s)
+    ih, iw = canvas.shape[:2]
+    blob = (canvas - np.array(_PLATE_MEAN, np.float32)).transpose(2, 0, 1)[None]
     loc, conf = _net("plate").forward(blob, ("loc", "conf"))
     priors = _plate_priors(ih, iw)
     centre = priors[:, :2] + loc[0, :, :2] * 0.1 * priors[:, 2:]
     size = priors[:, 2:] * np.exp(loc[0, :, 2:] * 0.2)
-    boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=1) * [w, h, w, h]
+    boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=1) * [iw, ih, iw, ih] / factor
     keep = conf[0, :, 1] > threshold
-    boxes, scores = _nms(boxes[keep].astype(np.float32), conf[0, keep, 1].astype(np.float32), 0.4)
-    return np.concatenate([boxes, scores[:, None]], axis=1).reshape(-1, 5)
+    return _detections(boxes[keep], conf[0, keep, 1], image.shape, 0.4)
 
 
 def plates_in_vehicles(image: np.ndarray, vehicles: np.ndarray, threshold: float = PLATE_THRESHOLD) -> np.ndarray:
