@@ -94,6 +94,30 @@ def test_overlapping_regions_are_both_blurred() -> None:
         assert (detail(out[y1:y2, x1:x2]) ** 2).mean() < 0.05 * (detail(image[y1:y2, x1:x2]) ** 2).mean()
 
 
+@pytest.mark.parametrize(
+    ("shape", "min_side", "factor"),
+    [
+        ((1080, 1920, 3), 640, 1.0),  # a keyframe: as it is
+        ((480, 640, 3), 1280, 2.0),  # a small photo, for plates: enlarged twice
+        ((150, 200, 3), 640, 2.0),  # a crop: enlarged at most twice
+        ((3000, 4000, 3), 640, 0.48),  # a 12-megapixel photo: shrunk to 1920 px
+    ],
+)
+def test_detector_inputs_are_enlarged_or_shrunk_within_bounds(
+    shape: tuple[int, int, int], min_side: int, factor: float
+) -> None:
+    assert vision.privacy._scale_for(shape, min_side) == pytest.approx(factor)
+
+
+def test_a_large_photo_is_searched_shrunk_and_answered_in_its_own_pixels() -> None:
+    rng = np.random.default_rng(5)
+    scene = np.repeat(np.linspace(60, 200, 4000, dtype=np.uint8)[None, :, None], 3000, axis=0).repeat(3, axis=2)
+    image, placed = place_plates(scene, np.array([[1000, 1000, 3000, 2600]], dtype=np.float32), rng)
+    (plate,) = placed
+    found = detect_plates(image)
+    assert len(found) >= 1 and iou_matrix(found[:, :4], np.array([plate.box])).max() > 0.5
+
+
 def test_only_bgr_uint8_images_are_accepted() -> None:
     with pytest.raises(ValueError, match="BGR uint8"):
         find_private_regions(np.zeros((64, 64), dtype=np.uint8))
