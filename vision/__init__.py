@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from vision.pipeline import ScanOptions as ScanOptions
     from vision.pipeline import ScanSummary as ScanSummary
     from vision.pipeline import scan as scan
+    from vision.privacy import BLUR_VERSION as BLUR_VERSION
+    from vision.privacy import blur_regions as blur_regions
+    from vision.privacy import find_private_regions as find_private_regions
     from vision.regions import FocusPolicy as FocusPolicy
     from vision.regions import focus_policy as focus_policy
     from vision.sampling import DistanceSampling as DistanceSampling
@@ -88,6 +91,7 @@ _EXPORTS = {
     "vision.regions": ("FocusPolicy", "focus_policy"),
     "vision.sampling": ("DistanceSampling",),
     "vision.pipeline": ("ScanOptions", "Scanner", "ScanSummary", "scan"),
+    "vision.privacy": ("BLUR_VERSION", "blur_regions", "find_private_regions"),
     "vision.streams": (
         "LIVE_SCHEMES",
         "Backoff",
