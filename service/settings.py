@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="dedup radius per category, over the taxonomy's radius_m"
     )
     default_radius_m: float = Field(25.0, gt=0, description="radius for categories that have none set")
+    gps_sigma_m: float = Field(
+        4.0, gt=0, le=100, description="standard error in metres of a fix that comes without its accuracy (HDOP)"
+    )
     lookback_days: float = Field(30.0, ge=0, description="a resolved case this recent reopens (回头看)")
     hotspot_max_distance_m: float = Field(150.0, ge=0)
     timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")

@@ -39,6 +39,7 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.review: ("审核", "reviewed"),
     CaseAction.status: ("状态变更", "status change"),
     CaseAction.recategorize: ("改类别", "category changed"),
+    CaseAction.merge_proposed: ("疑似同一对象", "may be the same object as"),
     CaseAction.hotspot: ("热点变更", "hotspot changed"),
 }
 TEXT: dict[str, tuple[str, str]] = {
