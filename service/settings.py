@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     default_radius_m: float = Field(25.0, gt=0, description="radius for categories that have none set")
     lookback_days: float = Field(30.0, ge=0, description="a resolved case this recent reopens (回头看)")
     hotspot_max_distance_m: float = Field(150.0, ge=0)
-    timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")
+    timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours and report weeks")
+    report_bureau: str = Field(
+        "晋城市城市管理局", max_length=100, description="the bureau named in the weekly report's title"
+    )
 
     max_observations_per_request: int = Field(1000, ge=1)
     max_body_mb: float = Field(16.0, gt=0, description="the most a request body may hold, MiB (uploads: max_upload_mb)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlmodel import Session, col, select
 
 from service.cases import OPEN
@@ -41,6 +41,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "open_at_end": ("周末未结", "open at week end"),
 }
 """Each figure's (zh, en) label, in report order."""
+PATROL: dict[str, str] = {"found": "发现问题", "clean": "巡查无问题", "not_patrolled": "未巡查", "unlocated": "未定位"}
+"""What a week's patrols say of a hotspot (``HotspotWeek.patrol``), as the report words it."""
 STATUS_FIGURES = {
     CaseStatus.confirmed: "confirmed",
     CaseStatus.rejected: "rejected",
@@ -60,9 +62,9 @@ class Phase(BaseModel):
 
 
 PHASES = (
-    Phase(number=1, name="聚焦当前重点，实施严管严查", start=date(2024, 7, 15), end=date(2024, 11, 30)),
-    Phase(number=2, name="常态化整治，持续重点治理", start=date(2024, 12, 1), end=date(2025, 4, 30)),
-    Phase(number=3, name="巩固阶段成果，保证整治效果", start=date(2025, 5, 1), end=date(2025, 12, 31)),
+    Phase(number=1, name="第一阶段：聚焦当前重点，实施严管严查", start=date(2024, 7, 15), end=date(2024, 11, 30)),
+    Phase(number=2, name="第二阶段：常态化整治，持续重点治理", start=date(2024, 12, 1), end=date(2025, 4, 30)),
+    Phase(number=3, name="第三阶段：巩固阶段成果，保证整治效果", start=date(2025, 5, 1), end=date(2025, 12, 31)),
 )
 
 
@@ -100,11 +102,12 @@ class HotspotWeek(Figures):
 
 
 class GroupWeek(Figures):
-    """A group of hotspots (a road-market batch, the strict streets): ``passes`` counts distinct passes."""
+    """A group of hotspots (a road-market batch, the strict streets): ``passes`` counts distinct passes;
+    ``hotspot_ids`` its members."""
 
     key: str
     name: str
-    hotspots: int
+    hotspot_ids: list[int]
 
 
 class WeeklyReport(BaseModel):
@@ -128,6 +131,12 @@ class WeeklyReport(BaseModel):
     groups: list[GroupWeek]
     hotspots: list[HotspotWeek]
 
+    @property
+    def first_day(self) -> date:
+        """The Saturday the week starts on (local)."""
+        return self.week - timedelta(days=6)
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented use
     @property
     def empty(self) -> bool:
         """Nothing happened: no pass, sighting or case event in the week."""
@@ -302,7 +311,7 @@ def weekly_report(session: Session, friday: date, zone: ZoneInfo) -> WeeklyRepor
             )
         )
     groups = [
-        GroupWeek(key=key, name=name, hotspots=len(ids), **figures(tallies.union(ids)))
+        GroupWeek(key=key, name=name, hotspot_ids=ids, **figures(tallies.union(ids)))
         for key, name, ids in groups_of(hotspots)
     ]
     located = [h for h in hotspots if h.geometry is not None]

@@ -122,6 +122,7 @@ def simulate_month(engine: Engine) -> dict[str, int]:
             hotspot_id = row_id(hotspots[place]) if place else None
             case = Case(category="street_vendor", lat=lat, lon=lon, first_seen=created, last_seen=created)
             case.hotspot_id, case.created_at = hotspot_id, created
+            case.hotspot_distance_m = 0.0 if hotspot_id else None
             session.add(case)
             session.flush()
             record(session, case, CaseAction.created, created, None, to_status=S.new)

@@ -57,7 +57,7 @@ def test_the_simulated_week_matches_the_hand_count(engine: Engine) -> None:
     assert (report.located, report.not_patrolled, report.not_patrolled_share) == (4, 1, 0.25)
     groups = {g.key: g for g in report.groups}
     assert counts(groups["batch-1"]) == (2, 2, 1, 1, 1, 1, 0, 0, 1, 1)  # P2 and P3 once each, over M1 and M2
-    assert groups["batch-1"].hotspots == 2
+    assert groups["batch-1"].hotspot_ids == [ids["M1"], ids["M2"]]
     assert counts(groups["batch-2"]) == (0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
     assert counts(groups["strict-streets"]) == counts(rows["S"])
 
