@@ -282,7 +282,8 @@ def _export_dataset(args: argparse.Namespace) -> int:
 
 def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "report", help="write the weekly report (JSON, CSV, XLSX, HTML) of a week ending on a Friday, local time"
+        "report",
+        help="write the weekly report (JSON, CSV, XLSX, HTML, charts as PNG) of a week ending on a Friday, local time",
     )
     p.add_argument(
         "--week",
@@ -308,6 +309,7 @@ def week_day(text: str) -> date:
 def _report(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
+    from service.reports.charts import report_charts
     from service.reports.files import write_report
     from service.reports.weekly import last_full_week, weekly_report
     from service.settings import Settings
@@ -317,7 +319,8 @@ def _report(args: argparse.Namespace) -> int:
     try:
         with database_session(settings) as session:
             report = weekly_report(session, args.week or last_full_week(datetime.now(UTC), zone), zone)
-        paths = write_report(report, args.out, settings.report_bureau)
+            charts = report_charts(session, report, settings.taxonomy_path)
+        paths = write_report(report, args.out, settings.report_bureau, charts)
     except OSError as exc:
         print(f"streetscan report: {exc}", file=sys.stderr)
         return 2

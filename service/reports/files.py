@@ -51,13 +51,17 @@ def xlsx_bytes(report: WeeklyReport, bureau: str) -> bytes:
     return out.getvalue()
 
 
-def write_report(report: WeeklyReport, out_dir: Path, bureau: str) -> list[Path]:
-    """``weekly-YYYY-MM-DD`` .json, .csv, .xlsx and .html in ``out_dir`` (made if missing); the paths."""
+def write_report(report: WeeklyReport, out_dir: Path, bureau: str, charts: dict[str, bytes]) -> list[Path]:
+    """``weekly-YYYY-MM-DD`` .json, .csv, .xlsx and .html in ``out_dir`` (made if missing), and each chart
+    as ``weekly-YYYY-MM-DD-NAME.png``; the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"weekly-{report.week:%Y-%m-%d}"
     paths = [stem.with_suffix(s) for s in (".json", ".csv", ".xlsx", ".html")]
     paths[0].write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2), encoding="utf-8")
     paths[1].write_bytes(csv_bytes(report))
     paths[2].write_bytes(xlsx_bytes(report, bureau))
-    paths[3].write_text(report_document(report, bureau), encoding="utf-8")
+    paths[3].write_text(report_document(report, bureau, charts), encoding="utf-8")
+    for name, image in charts.items():
+        paths.append(out_dir / f"{stem.name}-{name}.png")
+        paths[-1].write_bytes(image)
     return paths

@@ -3,11 +3,13 @@ in a standalone document with its stylesheet inlined (``report_document``), writ
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
+from service.reports.charts import label
 from service.reports.text import report_title, sections, summary
 from service.reports.weekly import FIGURES, PATROL, WeeklyReport
 
@@ -22,8 +24,14 @@ ENV = jinja2.Environment(
 )
 
 
-def report_fragment(report: WeeklyReport, bureau: str) -> Markup:
-    """The report's content (title, summary, tables) as safe HTML."""
+def data_uri(image: bytes) -> str:
+    """A PNG image as a ``data:`` URI."""
+    return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+
+
+def report_fragment(report: WeeklyReport, bureau: str, charts: dict[str, bytes]) -> Markup:
+    """The report's content (title, summary, tables, the charts by name: see ``service.reports.charts``) as
+    safe HTML."""
     html = ENV.get_template("weekly.html").render(
         r=report,
         title=report_title(bureau),
@@ -31,14 +39,15 @@ def report_fragment(report: WeeklyReport, bureau: str) -> Markup:
         sections=sections(report),
         figures=[zh for zh, _ in FIGURES.values()],
         patrol=PATROL,
+        charts=[(label(name), data_uri(image)) for name, image in charts.items()],
     )
     return Markup(html)
 
 
-def report_document(report: WeeklyReport, bureau: str) -> str:
+def report_document(report: WeeklyReport, bureau: str, charts: dict[str, bytes]) -> str:
     """A standalone HTML document of the report, its stylesheet inlined (for files and printing)."""
     return ENV.get_template("document.html").render(
         title=report_title(bureau),
         css=Markup(STYLESHEET.read_text(encoding="utf-8")),
-        body=report_fragment(report, bureau),
+        body=report_fragment(report, bureau, charts),
     )

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from service.deps import NowDep, SessionDep, SettingsDep, WeekQuery
+from service.reports.charts import report_charts
 from service.reports.files import csv_bytes, xlsx_bytes
 from service.reports.html import STYLESHEET, report_fragment
 from service.reports.weekly import WeeklyReport, last_full_week, weekly_report
@@ -38,7 +39,7 @@ def weekly_page(
     request: Request, db: SessionDep, settings: SettingsDep, now: NowDep, visitor: PageViewer, week: WeekQuery = None
 ) -> HTMLResponse:
     report = report_of(db, settings, now, week)
-    body = report_fragment(report, settings.report_bureau)
+    body = report_fragment(report, settings.report_bureau, report_charts(db, report, settings.taxonomy_path))
     week_step = timedelta(days=7)
     return render(
         Page(request, visitor),

@@ -58,6 +58,7 @@ def test_the_page_and_files_show_the_figures_of_the_api(
     assert page.status_code == 200
     assert TITLE in page.text and "第三阶段：巩固阶段成果，保证整治效果" in page.text
     assert "已定位热点 4 处，本周未巡查 1 处（占 25%）" in page.text
+    assert page.text.count('<img src="data:image/png;base64,') == 3  # the charts
     shown = html_hotspots(page.text)
     assert shown == {
         k: (
@@ -108,13 +109,15 @@ def test_the_command_writes_every_file_of_a_week(
     simulate_month(engine)
     assert main(["report", "--week", WEEK, "--out", str(tmp_path / "out")]) == 0
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [f"weekly-{WEEK}.{s}" for s in ("csv", "html", "json", "xlsx")]
+    charts = [f"weekly-{WEEK}-{c}.png" for c in ("cases_per_week", "open_by_hotspot", "time_heatmap")]
+    assert names == sorted([*charts, *(f"weekly-{WEEK}.{s}" for s in ("csv", "html", "json", "xlsx"))])
     stem = tmp_path / "out" / f"weekly-{WEEK}"
     body = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
     _, table = xlsx_rows(stem.with_suffix(".xlsx").read_bytes())
     assert by_name(table, "合计")["本周"][4:] == [body["totals"][f] for f in FIGURES] == [3, 4, 3, 1, 2, 1, 1, 0, 1, 4]
     html = stem.with_suffix(".html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and TITLE in html and ".report-table" in html  # styles inlined
+    assert html.count('<img src="data:image/png;base64,') == 3
     assert html_hotspots(html)["M2"] == ("巡查无问题", [2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     assert "3 new cases, 3 passes" in capsys.readouterr().out
 
