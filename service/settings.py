@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     )
     hotspot_max_distance_m: float = Field(150.0, ge=0)
     timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours and report weeks")
+    chromium_path: Path | None = Field(
+        None, description="Chromium that prints the report's PDF; None: chromium on PATH"
+    )
     report_bureau: str = Field(
         "晋城市城市管理局", max_length=100, description="the bureau named in the weekly report's title"
     )

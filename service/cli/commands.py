@@ -292,6 +292,7 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="a day of the week (YYYY-MM-DD); default: the week ending last Friday",
     )
     p.add_argument("--out", type=Path, required=True, help="folder to write the files to (made if missing)")
+    p.add_argument("--pdf", action="store_true", help="also print the HTML to PDF with headless Chromium")
     p.set_defaults(func=_report)
 
 
@@ -311,6 +312,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from service.reports.charts import report_charts
     from service.reports.files import write_report
+    from service.reports.pdf import PdfError, find_chromium, print_pdf
     from service.reports.weekly import last_full_week, weekly_report
     from service.settings import Settings
 
@@ -321,7 +323,11 @@ def _report(args: argparse.Namespace) -> int:
             report = weekly_report(session, args.week or last_full_week(datetime.now(UTC), zone), zone)
             charts = report_charts(session, report, settings.taxonomy_path)
         paths = write_report(report, args.out, settings.report_bureau, charts)
-    except OSError as exc:
+        if args.pdf:
+            html = next(p for p in paths if p.suffix == ".html")
+            paths.append(html.with_suffix(".pdf"))
+            print_pdf(html, paths[-1], find_chromium(settings.chromium_path))
+    except (OSError, PdfError) as exc:
         print(f"streetscan report: {exc}", file=sys.stderr)
         return 2
     state = "nothing recorded" if report.empty else f"{report.totals.new} new cases, {report.totals.passes} passes"
