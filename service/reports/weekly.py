@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, computed_field
@@ -208,7 +209,7 @@ def case_tallies(session: Session, start: datetime, end: datetime) -> Tallies:
     )
     status_at_end: dict[int, tuple[CaseStatus, int | None]] = {}
     for event, hotspot_id in events:
-        case_id, status = event.case_id, CaseStatus(str(event.to_status))
+        case_id, status = event.case_id, cast(CaseStatus, event.to_status)  # the query keeps events that set one
         status_at_end[case_id] = (status, hotspot_id)
         if event.at < start:
             continue
