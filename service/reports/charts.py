@@ -28,22 +28,13 @@ from sqlmodel import Session, col, select
 from service.categories import category_policies
 from service.models.cases import Case, CaseAction, CaseEvent
 from service.models.observations import ObservationRow
+from service.reports.text import CHART_TEXT
 from service.reports.weekly import PHASES, WeeklyReport, week_bounds, week_ending
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Noto Sans CJK JP")
 HEATMAP_WEEKS = 4
 MAX_BARS = 20
 WEEKDAYS = {True: "一二三四五六日", False: "MTWTFSS"}
-TEXT = {
-    "cases_per_week": ("每周新增案件（按类别）", "New cases per week, by category"),
-    "open_by_hotspot": ("周末未结案件（按热点）", "Open cases at the week's end, by hotspot"),
-    "time_heatmap": ("发现时段分布（近四周，时 × 星期）", "Sightings by hour and weekday (last four weeks)"),
-    "week": ("周（截至周五）", "week ending"),
-    "cases": ("案件数", "cases"),
-    "hour": ("时", "hour"),
-    "weekday": ("星期", "weekday"),
-    "none": ("无数据", "no data"),
-}
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +46,7 @@ def cjk_font() -> str | None:
 
 def label(key: str) -> str:
     """A chart label in Chinese when a CJK font can draw it, else in English."""
-    return TEXT[key][0 if cjk_font() else 1]
+    return CHART_TEXT[key][0 if cjk_font() else 1]
 
 
 @contextmanager
@@ -170,7 +161,7 @@ def heatmap_chart(grid: np.ndarray) -> bytes:
 
 
 def report_charts(session: Session, report: WeeklyReport, taxonomy_path: Path | None) -> dict[str, bytes]:
-    """The report's charts as PNG, by name (the keys of ``TEXT`` that title them); categories named as the
+    """The report's charts as PNG, by name (the keys of ``CHART_TEXT`` that title them); categories named as the
     taxonomy at ``taxonomy_path`` names them."""
     zone = ZoneInfo(report.timezone)
     names = {c: p.zh if cjk_font() else p.en for c, p in category_policies(taxonomy_path).items()}

@@ -9,8 +9,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from service.reports.charts import label
-from service.reports.text import report_title, sections, summary
+from service.reports.text import CHART_TEXT, report_title, sections, summary
 from service.reports.weekly import FIGURES, PATROL, WeeklyReport
 
 REPORT_DIR = Path(__file__).resolve().parent
@@ -39,7 +38,7 @@ def report_fragment(report: WeeklyReport, bureau: str, charts: dict[str, bytes])
         sections=sections(report),
         figures=[zh for zh, _ in FIGURES.values()],
         patrol=PATROL,
-        charts=[(label(name), data_uri(image)) for name, image in charts.items()],
+        charts=[(CHART_TEXT[name][0], data_uri(image)) for name, image in charts.items()],
     )
     return Markup(html)
 

@@ -1,5 +1,5 @@
 """The wording of the weekly report, shared by the page and every file: its title, the summary lines, the
-one table of the CSV and XLSX files, and the hotspot sections of the page."""
+one table of the CSV and XLSX files, the hotspot sections of the page and the charts' labels."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ from service.reports.weekly import FIGURES, PATROL, HotspotWeek, WeeklyReport
 Cell = str | int | float | None
 HEADER = ["范围", "名称", "批次", "巡查情况", *(zh for zh, _ in FIGURES.values())]
 """The table's columns: scope, name, batch, patrol state, then the figures."""
+
+CHART_TEXT = {
+    "cases_per_week": ("每周新增案件（按类别）", "New cases per week, by category"),
+    "open_by_hotspot": ("周末未结案件（按热点）", "Open cases at the week's end, by hotspot"),
+    "time_heatmap": ("发现时段分布（近四周，时 × 星期）", "Sightings by hour and weekday (last four weeks)"),
+    "week": ("周（截至周五）", "week ending"),
+    "cases": ("案件数", "cases"),
+    "hour": ("时", "hour"),
+    "weekday": ("星期", "weekday"),
+    "none": ("无数据", "no data"),
+}
+"""The charts' titles and axis labels, (zh, en); the first three name the charts."""
 
 
 def report_title(bureau: str) -> str:
