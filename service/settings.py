@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     evidence_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "evidence", description="crops and keyframes, by content"
     )
+    anchor_file: Path = Field(
+        default_factory=lambda data: data["data_dir"] / "chain-anchors.log",
+        description="where `streetscan anchor` appends the evidence chain's head (copy it elsewhere too)",
+    )
     upload_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "uploads", description="uploaded videos and GPS tracks"
     )
