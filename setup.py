@@ -18,7 +18,14 @@ setup(
     packages=[*find_packages(include=["vision", "vision.*", "service", "service.*"]), *SHIPPED],
     package_dir=SHIPPED,
     package_data={
-        "service": ["web/templates/*.html", "web/static/*", "migrations/*", "migrations/versions/*", "alembic.ini"],
+        "service": [
+            "templates/*.html",
+            "web/templates/*.html",
+            "web/static/*",
+            "migrations/*",
+            "migrations/versions/*",
+            "alembic.ini",
+        ],
         **{package: ["*"] for package in SHIPPED},
     },
 )

@@ -1,5 +1,5 @@
 """What the API and the web view share of HTTP: the request dependencies (database session, settings,
-clock, writer, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
+clock, writer, signing key, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
 an evidence image."""
 
 from __future__ import annotations
@@ -44,11 +44,17 @@ def get_writer(request: Request) -> Writer:
     return cast(Writer, request.app.state.writer)
 
 
+def get_secret_key(request: Request) -> bytes:
+    """The service's signing key (web sessions, share links): configured, or generated once in the data folder."""
+    return cast(bytes, request.app.state.session_key())
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
+SecretKeyDep = Annotated[bytes, Depends(get_secret_key)]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 

@@ -11,35 +11,19 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
+from service.labels import ACTION, STATUS
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "lang"
 
-STATUS: dict[CaseStatus, tuple[str, str]] = {
-    CaseStatus.new: ("待审核", "new"),
-    CaseStatus.confirmed: ("已确认", "confirmed"),
-    CaseStatus.dispatched: ("已派单", "dispatched"),
-    CaseStatus.resolved: ("已处置", "resolved"),
-    CaseStatus.closed: ("已结案", "closed"),
-    CaseStatus.rejected: ("已驳回", "rejected"),
-    CaseStatus.reopened: ("复发重开", "reopened"),
-}
 KIND: dict[HotspotKind, tuple[str, str]] = {
     HotspotKind.road_market: ("马路市场", "road market"),
     HotspotKind.strict_street: ("严管街", "strict-management street"),
     HotspotKind.school_zone: ("校园周边", "school zone"),
     HotspotKind.public_place: ("公共场所", "public place"),
     HotspotKind.vending_zone: ("疏导点", "designated vending zone"),
-}
-ACTION: dict[CaseAction, tuple[str, str]] = {
-    CaseAction.created: ("新建", "created"),
-    CaseAction.recurrence: ("复发", "recurred"),
-    CaseAction.review: ("审核", "reviewed"),
-    CaseAction.status: ("状态变更", "status change"),
-    CaseAction.recategorize: ("改类别", "category changed"),
-    CaseAction.hotspot: ("热点变更", "hotspot changed"),
 }
 TEXT: dict[str, tuple[str, str]] = {
     "app": ("城市管理智能巡查", "streetscan"),
