@@ -1,6 +1,6 @@
 """Service sub-commands of ``streetscan``: ``serve``, ``user add|disable|enable|passwd``,
-``token add|list|revoke``, ``cameras run``, ``export-dataset``, ``verify`` and ``anchor`` (heavy imports in
-the handlers)."""
+``token add|list|revoke``, ``cameras run``, ``export-dataset``, ``verify``, ``anchor`` and ``cleanup``
+(heavy imports in the handlers)."""
 
 from __future__ import annotations
 
@@ -292,6 +292,12 @@ def add_evidence_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "anchor", help="append the evidence chain's head to STREETSCAN_ANCHOR_FILE (and print it) to copy elsewhere"
     )
     p.set_defaults(func=_anchor)
+    p = sub.add_parser(
+        "cleanup",
+        help="delete evidence past its retention (STREETSCAN_RETENTION_*) that no open case needs, and store "
+        "files nothing names; prints what it deleted",
+    )
+    p.set_defaults(func=_cleanup)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -313,4 +319,16 @@ def _anchor(args: argparse.Namespace) -> int:
     with database_session(settings) as session:
         found = anchor(session, settings.anchor_file, datetime.now(UTC))
     print(f"{settings.anchor_file}: {found.line()}" if found else "the evidence chain is empty: nothing to anchor")
+    return 0
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from service.retention import cleanup
+    from service.settings import Settings
+    from service.writer import Writer
+
+    settings = Settings()
+    with database_session(settings) as session:
+        done = cleanup(session, Writer(session.get_bind().engine), settings, datetime.now(UTC))
+    print("\n".join(done.lines()))
     return 0
