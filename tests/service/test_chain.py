@@ -3,6 +3,7 @@ each edited, missing, reordered or unchained item (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -13,14 +14,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from service.chain import GENESIS, Provenance, Report, anchor, entry_hash, model_provenance, verify
 from service.cli import main
 from service.ingest import ingest
+from service.models.cases import CaseEvent
 from service.models.chain import ChainEntry, EntryKind
+from service.models.observations import ObservationRow
 from service.settings import Settings
 from tests.service.builders import Auth, jpeg, obs, post, send, store_image
+from tests.service.test_concurrent_decisions import racing
 from vision import Observation
 
 
@@ -205,3 +209,21 @@ def test_observations_record_where_they_came_from(engine: Engine, settings: Sett
         "ab" * 32,
     )
     assert check(engine, settings).clean
+
+
+def test_racing_writers_append_one_unbroken_chain(
+    client: TestClient, auth: Auth, engine: Engine, settings: Settings
+) -> None:
+    cases = [r["case_id"] for r in send(client, auth, [obs(str(i), north=300 * i) for i in range(6)])["results"]]
+    sightings = [functools.partial(send, client, auth, [obs(f"s{i}", north=300 * i)], f"cam-{i}") for i in range(6)]
+    decisions = [
+        functools.partial(post, client, auth["reviewer"], f"/api/cases/{c}/review", {"decision": "confirm"})
+        for c in cases
+    ]
+    racing(*sightings, *decisions)
+    report = check(engine, settings)
+    assert report.clean, report.lines()
+    with Session(engine) as session:
+        rows = session.exec(select(func.count()).select_from(ObservationRow)).one()
+        events = session.exec(select(func.count()).select_from(CaseEvent)).one()
+    assert (rows, events) == (12, 12) and report.entries == 24
