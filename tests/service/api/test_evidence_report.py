@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from service.models.chain import ChainEntry
 from service.settings import Settings
 from tests.service.builders import Auth, jpeg, obs, post, send, store_image
+from tests.service.web_client import logged_in
 from vision.privacy_eval import Labelled, load_labelled
 
 FACES = Path(__file__).resolve().parents[2] / "vision" / "data" / "privacy-faces.json"
@@ -144,3 +145,21 @@ def test_only_reviewers_make_share_links(client: TestClient, auth: Auth, case: d
     response = client.post(f"/api/cases/{case['id']}/share", json={"days": 1000}, headers=auth["reviewer"])
     assert response.status_code == 422
     assert json.loads(response.text)["detail"]
+
+
+def test_the_case_page_links_the_record_and_makes_share_links(
+    client: TestClient, auth: Auth, web_users: dict[str, str], case: dict[str, Any]
+) -> None:
+    assert client.get(f"/cases/{case['id']}/evidence-report", follow_redirects=False).status_code == 303
+    csrf = logged_in(client, web_users["reviewer"])
+    page = client.get(f"/cases/{case['id']}").text
+    assert f'href="/cases/{case["id"]}/evidence-report"' in page and "生成分享链接" in page
+    printed = client.get(f"/cases/{case['id']}/evidence-report")
+    assert printed.status_code == 200 and images(printed.text)[0] == ("截图", case["bytes"][0])
+    made = client.post(f"/cases/{case['id']}/share", data={"csrf_token": csrf})
+    assert made.status_code == 200
+    (link,) = re.findall(r'class="share-link" readonly value="http://testserver(/shared/[^"]+)"', made.text)
+    client.cookies.clear()
+    shared = client.get(link)
+    assert shared.status_code == 200 and [name for name, _ in images(shared.text)] == ["截图", "关键帧"]
+    assert images(shared.text)[0][1] != case["bytes"][0]
