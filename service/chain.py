@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col, func, select
 
-from service.evidence import KEY, stored_file
+from service.evidence import stored_file
 from service.models.cases import CaseEvent
 from service.models.chain import ChainEntry, EntryKind
 from service.models.observations import ObservationRow
@@ -154,11 +154,15 @@ def entry_hash(entry: ChainEntry) -> str:
 # --- appending --------------------------------------------------------------------------------
 
 
-def _entry_of(row: ObservationRow | CaseEvent) -> tuple[EntryKind, int | None, datetime, dict[str, Any]]:
-    """(kind, case id, time, record) of a chained row."""
+Appended = tuple[EntryKind, int | None, int | None, datetime, dict[str, Any]]
+"""What ``append`` takes of each entry: kind, row id, case id, time and record."""
+
+
+def _entry_of(row: ObservationRow | CaseEvent) -> Appended:
+    """The entry of a chained row."""
     if isinstance(row, ObservationRow):
-        return EntryKind.observation, row.case_id, row.received_at, observation_record(row)
-    return EntryKind.case_event, row.case_id, row.at, event_record(row)
+        return EntryKind.observation, row.id, row.case_id, row.received_at, observation_record(row)
+    return EntryKind.case_event, row.id, row.case_id, row.at, event_record(row)
 
 
 def lock_chain(session: Session | OrmSession) -> None:
@@ -173,15 +177,11 @@ def head(session: Session | OrmSession) -> ChainEntry | None:
     return session.execute(select(ChainEntry).order_by(col(ChainEntry.seq).desc()).limit(1)).scalars().first()
 
 
-def append(
-    session: Session | OrmSession, entries: Iterable[tuple[EntryKind, int | None, int | None, datetime, dict[str, Any]]]
-) -> list[ChainEntry]:
-    """Append entries (kind, row id, case id, time, record) after the head, under the chain lock;
-    returns them (added to the session, committed with it)."""
+def append(session: Session | OrmSession, entries: Iterable[Appended]) -> None:
+    """Append entries after the head, under the chain lock (added to the session, committed with it)."""
     lock_chain(session)
     last = head(session)
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
-    added = []
     for kind, ref_id, case_id, at, record in entries:
         seq += 1
         entry = ChainEntry(
@@ -189,8 +189,6 @@ def append(
         )
         entry.hash = prev = entry_hash(entry)
         session.add(entry)
-        added.append(entry)
-    return added
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -206,10 +204,7 @@ def _chain_inserted(session: OrmSession) -> None:
     rows: list[ObservationRow | CaseEvent] = session.info.pop(_PENDING, [])
     if rows:
         rows.sort(key=lambda r: (isinstance(r, CaseEvent), r.id or 0))
-        append(
-            session, ((kind, row.id, case_id, at, rec) for row in rows for kind, case_id, at, rec in [_entry_of(row)])
-        )
-        session.flush()
+        append(session, map(_entry_of, rows))
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
@@ -339,7 +334,9 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
     chained: dict[EntryKind, set[int]] = {EntryKind.observation: set(), EntryKind.case_event: set()}
     files: dict[str, list[tuple[str, str]]] = {}  # key -> (item, affects) of the records naming it
     deleted: set[str] = set()
-    hashes: dict[int, str] = {}
+    anchors = read_anchors(anchor_file) if anchor_file is not None else []
+    anchored = {a.seq for a in anchors}
+    hashes: dict[int, str] = {}  # seq -> hash of the anchored positions
     users = {uid: name for uid, name in session.exec(select(User.id, User.name)) if uid is not None}
     for chunk in _entries(session):
         observations = _rows(
@@ -349,7 +346,8 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
         for entry in chunk:
             report.entries += 1
             report.head = entry
-            hashes[entry.seq] = entry.hash
+            if entry.seq in anchored:
+                hashes[entry.seq] = entry.hash
             record = json.loads(entry.record)
             item, affects = _subject(entry, record, users)
             if entry.seq != prev[0] + 1 or entry.prev_hash != prev[1]:
@@ -381,8 +379,7 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
                     files.setdefault(record[name], []).append((f"{name} {record[name]} of {item}", affects))
     report.problems += _unchained(session, chained)
     report.problems += _check_files(evidence_dir, files, deleted, report)
-    if anchor_file is not None:
-        report.problems += _check_anchors(anchor_file, hashes)
+    report.problems += _check_anchors(anchors, hashes)
     return report
 
 
@@ -410,17 +407,16 @@ def _check_files(
             continue
         report.files += 1
         path = stored_file(evidence_dir, key)
-        match = KEY.match(key)
         if path is None:
             found += [Problem("missing", f"{item}: the file is gone", affects) for item, affects in uses]
-        elif match is None or file_sha256(path) != Path(key).stem:
+        elif file_sha256(path) != Path(key).stem:
             found += [Problem("edited", f"{item}: the file's bytes changed", affects) for item, affects in uses]
     return found
 
 
-def _check_anchors(anchor_file: Path, hashes: dict[int, str]) -> list[Problem]:
+def _check_anchors(anchors: list[Anchor], hashes: dict[int, str]) -> list[Problem]:
     found = []
-    for kept in read_anchors(anchor_file):
+    for kept in anchors:
         if hashes.get(kept.seq) != kept.hash:
             found.append(
                 Problem(
