@@ -10,8 +10,8 @@ Whatever writes those rows, now or later, is chained without calling anything.
 Each entry's ``record`` is the canonical JSON of its row's evidence fields (``observation_record``,
 ``event_record``); ``hash`` covers the position, kind, row id, case, time, record and the hash of
 the entry before. ``anchor`` writes the chain head to a file the operator can copy elsewhere;
-``verify`` re-hashes the chain, compares each record with its row, re-hashes the store's files and
-checks the anchors.
+``verify`` re-hashes the chain, compares each record with its row (and each case's status with its
+last chained status change), re-hashes the store's files and checks the anchors.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col, func, select
 
 from service.evidence import stored_file
-from service.models.cases import CaseEvent
+from service.models.cases import Case, CaseEvent
 from service.models.chain import ChainEntry, EntryKind
 from service.models.observations import ObservationRow
 from service.models.users import User
@@ -333,6 +333,7 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
     prev = (0, GENESIS)
     chained: dict[EntryKind, set[int]] = {EntryKind.observation: set(), EntryKind.case_event: set()}
     files: dict[str, list[tuple[str, str]]] = {}  # key -> (item, affects) of the records naming it
+    decided: dict[int, tuple[str, str]] = {}  # case id -> (status, item) of its last chained status change
     deleted: set[str] = set()
     anchors = read_anchors(anchor_file) if anchor_file is not None else []
     anchored = {a.seq for a in anchors}
@@ -363,6 +364,8 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
             if entry.ref_id is None:
                 continue
             chained[EntryKind(entry.kind)].add(entry.ref_id)
+            if entry.kind == EntryKind.case_event and entry.case_id is not None and record.get("to_status"):
+                decided[entry.case_id] = (record["to_status"], item)
             rows = observations if entry.kind == EntryKind.observation else events
             row = rows.get(entry.ref_id)
             if row is None:
@@ -378,6 +381,7 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
                 if record.get(name):
                     files.setdefault(record[name], []).append((f"{name} {record[name]} of {item}", affects))
     report.problems += _unchained(session, chained)
+    report.problems += _statuses(session, decided)
     report.problems += _check_files(evidence_dir, files, deleted, report)
     report.problems += _check_anchors(anchors, hashes)
     return report
@@ -395,6 +399,26 @@ def _unchained(session: Session, chained: dict[EntryKind, set[int]]) -> list[Pro
             if row_id not in chained[kind]:
                 affects = f"case {case_id}" if case_id is not None else "no case"
                 found.append(Problem("unchained", f"{kind.value} {row_id} is not in the chain", affects))
+    return found
+
+
+def _statuses(session: Session, decided: dict[int, tuple[str, str]]) -> list[Problem]:
+    """Cases whose status is not the one their last chained status change set (changed around the service)."""
+    found = []
+    ids = sorted(decided)
+    for start in range(0, len(ids), _CHUNK):
+        stmt = select(Case.id, Case.status).where(col(Case.id).in_(ids[start : start + _CHUNK]))
+        for case_id, status in session.exec(stmt):
+            chained_status, item = decided[case_id or 0]
+            if _plain(status) != chained_status:
+                found.append(
+                    Problem(
+                        "changed",
+                        f"case {case_id} is {_plain(status)} in the database, but the last chained decision, "
+                        f"{item}, made it {chained_status}",
+                        f"case {case_id}",
+                    )
+                )
     return found
 
 

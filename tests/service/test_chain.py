@@ -128,6 +128,17 @@ def test_a_decision_row_changed_in_the_database(engine: Engine, settings: Settin
     assert problem.item.endswith("(chain entry 5): database row differs in to_status")
 
 
+def test_a_case_status_changed_in_the_database(engine: Engine, settings: Settings, evidence: dict[str, Any]) -> None:
+    first, _ = evidence["cases"]
+    sql(engine, f"UPDATE cases SET status = 'closed' WHERE id = {first}")
+    (problem,) = check(engine, settings).problems
+    assert str(problem) == (
+        f"changed: case {first} is closed in the database, but the last chained decision, case event 4: "
+        "status confirmed->dispatched by reviewer-1 at 2025-05-12T01:00:00+00:00 (chain entry 6), made it "
+        f"dispatched (affects case {first})"
+    )
+
+
 def test_rows_deleted_or_added_around_the_service(engine: Engine, settings: Settings, evidence: dict[str, Any]) -> None:
     first, second = evidence["cases"]
     sql(engine, "DELETE FROM case_events WHERE to_status = 'confirmed'")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from service.chain import verify
 from service.cli import main
@@ -22,6 +22,7 @@ from service.models.chain import ChainEntry, EntryKind
 from service.privacy import index_path
 from service.retention import cleanup, evidence_files
 from service.settings import Settings
+from service.workers.maintenance import run_maintenance
 from service.writer import Writer
 from tests.service.builders import Auth, jpeg, obs, post, send, store_image
 from tests.service.conftest import Clock
@@ -168,3 +169,17 @@ def test_the_command(
     assert out[-1] == "cleanup: 1 videos, 3 evidence files, 1 unreferenced store files deleted"
     with Session(engine) as session:
         assert len(session.exec(select(ChainEntry).where(col(ChainEntry.kind) == EntryKind.deletion)).all()) == 3
+
+
+def test_the_periodic_run_anchors_the_chain_and_cleans_up(
+    engine: Engine, settings: Settings, stored: dict[str, Any]
+) -> None:
+    with Session(engine) as session:
+        before = session.exec(select(func.max(ChainEntry.seq))).one()
+    run_maintenance(engine, settings.model_copy(update=RETENTION), Writer(engine), NOW)
+    with Session(engine) as session:
+        anchored = session.get_one(ChainEntry, before)
+        report = verify(session, settings.evidence_dir, settings.anchor_file)
+    assert settings.anchor_file.read_text() == f"{NOW.isoformat()} seq={before} hash={anchored.hash}\n"
+    assert report.clean and report.head is not None and report.head.seq == before + 3  # the deletions
+    assert stored["unused"][0] not in evidence_files(settings.evidence_dir)
