@@ -7,6 +7,7 @@ import functools
 import hashlib
 import itertools
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ from sqlmodel import Session, col, func, select
 from service.chain import GENESIS, Provenance, Report, anchor, entry_hash, model_provenance, verify
 from service.cli import main
 from service.ingest import ingest
+from service.models.base import row_id
+from service.models.batches import Job, JobStatus
 from service.models.cases import CaseEvent
 from service.models.chain import ChainEntry, EntryKind
 from service.models.observations import ObservationRow
 from service.settings import Settings
+from service.workers.jobs import process_video
 from tests.service.builders import Auth, jpeg, obs, post, send, store_image
 from tests.service.test_concurrent_decisions import racing
 from vision import Observation
@@ -238,3 +242,37 @@ def test_racing_writers_append_one_unbroken_chain(
         rows = session.exec(select(func.count()).select_from(ObservationRow)).one()
         events = session.exec(select(func.count()).select_from(CaseEvent)).one()
     assert (rows, events) == (12, 12) and report.entries == 24
+
+
+class OneSighting:
+    """Stands in for a Scanner: one vendor with a crop, in any video."""
+
+    def observations(self, video: Path, out_dir: Path, gps: Any, on_frame: Any, stats: Any) -> Iterator[Observation]:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "c.jpg").write_bytes(jpeg(90))
+        yield Observation("1", "street_vendor", "person", 0.9, 0.0, 1.0, 0.5, None, [0, 0, 4, 4], None, None, "c.jpg")
+
+
+def test_a_processed_video_records_its_weights_and_its_own_hash(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    weights = tmp_path / "detector.pt"
+    weights.write_bytes(b"some weights")
+    job_settings = settings.model_copy(update={"model_path": weights})
+    job_settings.upload_dir.mkdir(parents=True)
+    (job_settings.upload_dir / "v.mp4").write_bytes(b"video")
+    with Session(engine) as session:
+        job = Job(sha256="c" * 64, name="v.mp4", video="v.mp4", duration_s=1.0)
+        session.add(job)
+        session.commit()
+        job_id = row_id(job)
+    assert process_video(engine, job_settings, job_id, scanner=OneSighting) == JobStatus.done
+    (entry,) = entries(engine)[:1]
+    record = json.loads(entry.record)
+    assert (record["model"], record["model_sha256"], record["source_sha256"]) == (
+        "detector.pt",
+        hashlib.sha256(b"some weights").hexdigest(),
+        "c" * 64,
+    )
+    assert record["crop"] == f"{hashlib.sha256(jpeg(90)).hexdigest()[:2]}/{hashlib.sha256(jpeg(90)).hexdigest()}.jpg"
+    assert check(engine, settings).clean
