@@ -16,6 +16,7 @@ from sqlmodel import Session
 from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
 from service.inputs import MAX_ID
 from service.observations import observation_image
+from service.privacy import blurred_key
 from service.settings import Settings
 from service.writer import Writer
 
@@ -59,11 +60,17 @@ SecretKeyDep = Annotated[bytes, Depends(get_secret_key)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 
 
-def evidence_image(session: Session, settings: Settings, observation_id: int, image: str) -> FileResponse:
-    """The ``crop`` or ``keyframe`` of a stored observation from the evidence store; 404 when it has none."""
+def evidence_image(
+    session: Session, settings: Settings, observation_id: int, image: str, raw: bool = True
+) -> FileResponse:
+    """The ``crop`` or ``keyframe`` of a stored observation from the evidence store, or (``raw`` False:
+    for anyone but reviewers and admins) its privacy-blurred copy; 404 when it has none."""
     path = observation_image(session, settings.evidence_dir, observation_id, image)
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
+    if not raw:
+        root = settings.evidence_dir.resolve()
+        path = root / blurred_key(root, path.relative_to(root).as_posix(), settings.model_path)
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
 
 

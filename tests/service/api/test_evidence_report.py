@@ -129,6 +129,10 @@ def test_a_shared_case_with_people_shows_every_face_blurred(
     for box in team.boxes:
         assert detail(out, box) < 0.1 * detail(raw, box), box
     assert images(report(client, auth["reviewer"], result["case_id"])) == [("关键帧", data.tobytes())]
+    (observation,) = client.get(f"/api/cases/{result['case_id']}", headers=auth["reviewer"]).json()["observations"]
+    url = observation["keyframe_url"]
+    assert client.get(url, headers=auth["reviewer"]).content == data.tobytes()
+    assert client.get(url, headers=auth["uploader"]).content == blurred  # the same cached copy
 
     clock.advance(days=1, seconds=1)
     assert client.get(link["url"]).status_code == 404
