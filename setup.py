@@ -19,6 +19,7 @@ setup(
     package_dir=SHIPPED,
     package_data={
         "service": [
+            "templates/*.html",
             "web/templates/*.html",
             "web/static/*",
             "reports/templates/*.html",

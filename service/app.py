@@ -27,6 +27,7 @@ from service.models.users import User
 from service.settings import Settings
 from service.web import mount_web
 from service.workers.jobs import requeue_interrupted
+from service.workers.maintenance import Maintenance
 from service.workers.pool import JobPool
 from service.workers.supervisor import Supervisor
 from service.writer import Writer
@@ -39,8 +40,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     to the newest schema, when no hotspot exists yet loads ``settings.hotspot_catalog``, when no
     user exists prints a one-time setup link for the first admin, queues again the video jobs a
     stopped server left running, starts ``settings.workers`` job workers and (unless
-    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database. ``clock``
-    gives the time (aware UTC)."""
+    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database, and (unless
+    ``maintenance_every_h`` is 0) the periodic chain anchor and retention cleanup. ``clock`` gives the
+    time (aware UTC)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -76,9 +78,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         if settings.camera_supervisor:
             app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
             app.state.supervisor.start()
+        app.state.maintenance = None
+        if settings.maintenance_every_h > 0:
+            app.state.maintenance = Maintenance(engine, settings, app.state.writer, clock)
+            app.state.maintenance.start()
         try:
             yield
         finally:
+            if app.state.maintenance is not None:
+                app.state.maintenance.stop()
             if app.state.supervisor is not None:
                 app.state.supervisor.stop()
             app.state.jobs.stop()

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
+from service import chain  # noqa: F401 - registers the session hooks that append to the evidence chain
+
 if TYPE_CHECKING:
     from service.settings import Settings
 

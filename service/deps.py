@@ -1,5 +1,5 @@
 """What the API and the web view share of HTTP: the request dependencies (database session, settings,
-clock, writer, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
+clock, writer, signing key, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
 an evidence image."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlmodel import Session
 from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
 from service.inputs import MAX_ID
 from service.observations import observation_image
+from service.privacy import blurred_key
 from service.settings import Settings
 from service.writer import Writer
 
@@ -44,11 +45,17 @@ def get_writer(request: Request) -> Writer:
     return cast(Writer, request.app.state.writer)
 
 
+def get_secret_key(request: Request) -> bytes:
+    """The service's signing key (web sessions, share links): configured, or generated once in the data folder."""
+    return cast(bytes, request.app.state.session_key())
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
+SecretKeyDep = Annotated[bytes, Depends(get_secret_key)]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 WeekQuery = Annotated[
@@ -62,11 +69,17 @@ WeekQuery = Annotated[
 ]
 
 
-def evidence_image(session: Session, settings: Settings, observation_id: int, image: str) -> FileResponse:
-    """The ``crop`` or ``keyframe`` of a stored observation from the evidence store; 404 when it has none."""
+def evidence_image(
+    session: Session, settings: Settings, observation_id: int, image: str, raw: bool = True
+) -> FileResponse:
+    """The ``crop`` or ``keyframe`` of a stored observation from the evidence store, or (``raw`` False:
+    for anyone but reviewers and admins) its privacy-blurred copy; 404 when it has none."""
     path = observation_image(session, settings.evidence_dir, observation_id, image)
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
+    if not raw:
+        root = settings.evidence_dir.resolve()
+        path = root / blurred_key(root, path.relative_to(root).as_posix(), settings.model_path)
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
 
 

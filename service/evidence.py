@@ -70,18 +70,20 @@ def image_suffix(data: bytes) -> str:
 
 def store_bytes(root: Path, data: bytes) -> str:
     """Put an image into the store at ``root`` (EvidenceError unless ``image_suffix`` accepts it);
-    returns its key. Storing the same bytes again changes nothing."""
+    returns its key. Storing the same bytes again changes nothing but the file's modification time."""
     suffix = image_suffix(data)
     digest = hashlib.sha256(data).hexdigest()
     key = f"{digest[:2]}/{digest}{suffix}"
     target = root / key
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(partial, 0o644)
-        os.replace(partial, target)
+    if target.is_file():
+        os.utime(target)  # stored anew: the cleanup's grace for files nothing names yet starts again
+        return key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.chmod(partial, 0o644)
+    os.replace(partial, target)
     return key
 
 

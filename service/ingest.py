@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from service.cases import Matcher
+from service.chain import Provenance
 from service.hotspots import located_shapes
 from service.inputs import utc_time
 from service.models.observations import IngestResponse, IngestResult, ObservationRow, Outcome
@@ -56,6 +57,7 @@ def ingest(
     items: Sequence[Observation | Rejected],
     user_id: int | None,
     now: datetime,
+    provenance: Provenance | None = None,
 ) -> IngestResponse:
     """Store and assign a batch in item order, in one transaction (committed here) that is the
     only one matching observations meanwhile (``lock_matching``). When another writer changed one
@@ -63,8 +65,11 @@ def ingest(
 
     ``now`` (aware UTC) is the receive time, used as ``seen_at`` where ``observed_at`` is null.
     A ``Rejected`` item, or an observation whose ``observed_at`` is no time of the accepted range
-    (``service.inputs.utc_time``), is reported with its error.
+    (``service.inputs.utc_time``), is reported with its error. ``provenance`` (the detector and
+    source video, where known) is stored with each observation; each is appended to the evidence
+    chain (``service.chain``) in the same transaction.
     """
+    provenance = provenance or Provenance()
     checked: list[Rejected | tuple[Observation, datetime | None]] = []
     for item in items:
         if isinstance(item, Rejected):
@@ -76,10 +81,10 @@ def ingest(
             checked.append(Rejected(item.track_id, f"observed_at: {exc}"))
     for _ in range(ATTEMPTS - 1):
         try:
-            return _store(session, settings, source, checked, user_id, now)
+            return _store(session, settings, source, checked, user_id, now, provenance)
         except StaleDataError:
             session.rollback()
-    return _store(session, settings, source, checked, user_id, now)
+    return _store(session, settings, source, checked, user_id, now, provenance)
 
 
 def _store(
@@ -89,6 +94,7 @@ def _store(
     checked: list[Rejected | tuple[Observation, datetime | None]],
     user_id: int | None,
     now: datetime,
+    provenance: Provenance,
 ) -> IngestResponse:
     """One run of ``ingest`` over the checked items (errors kept as they are); commits."""
     lock_matching(session)
@@ -126,6 +132,9 @@ def _store(
             received_at=now,
             seen_at=observed_at or now,
             uploaded_by=user_id,
+            model=provenance.model,
+            model_sha256=provenance.model_sha256,
+            source_sha256=provenance.source_sha256,
         )
         case_id, outcome = matcher.assign(row)
         rows.append(row)

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     evidence_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "evidence", description="crops and keyframes, by content"
     )
+    anchor_file: Path = Field(
+        default_factory=lambda data: data["data_dir"] / "chain-anchors.log",
+        description="where `streetscan anchor` appends the evidence chain's head (copy it elsewhere too)",
+    )
     upload_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "uploads", description="uploaded videos and GPS tracks"
     )
@@ -121,6 +125,28 @@ class Settings(BaseSettings):
         None, description="side the patrol cameras face: the focus band, and positions shifted toward that side"
     )
     video_retention: Literal["keep", "delete"] = Field("keep", description="an uploaded video once processed")
+    retention_video_days: float | None = Field(
+        None,
+        gt=0,
+        description="a processed uploaded video is deleted this long after (None: kept); see video_retention",
+    )
+    retention_rejected_keyframe_days: float | None = Field(
+        None, gt=0, description="keyframes of a case rejected this long ago are deleted (None: kept)"
+    )
+    retention_closed_crop_days: float | None = Field(
+        None, gt=0, description="crops of a case closed this long ago are deleted (None: kept)"
+    )
+    retention_uncased_days: float | None = Field(
+        None,
+        gt=0,
+        description="images of observations with no case (vending points), received this long ago (None: kept)",
+    )
+    retention_unreferenced_days: float = Field(
+        7.0, gt=0, description="store files nothing names (and untouched this long) are collected"
+    )
+    maintenance_every_h: float = Field(
+        24.0, ge=0, description="the server anchors the evidence chain and runs the cleanup this often (0: never)"
+    )
     max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")
 
     @field_validator("radius_m")

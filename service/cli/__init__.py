@@ -7,6 +7,7 @@ import argparse
 from service.cli.client import add_post_parser, add_scan_post_option, add_upload_parser
 from service.cli.commands import (
     add_cameras_parser,
+    add_evidence_parsers,
     add_export_parser,
     add_report_parser,
     add_serve_parser,
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_export_parser(sub)
     add_report_parser(sub)
+    add_evidence_parsers(sub)
     add_export_model_parser(sub)
     return parser
 

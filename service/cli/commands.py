@@ -1,5 +1,6 @@
 """Service sub-commands of ``streetscan``: ``serve``, ``user add|disable|enable|passwd``,
-``token add|list|revoke``, ``cameras run``, ``export-dataset`` and ``report`` (heavy imports in the handlers)."""
+``token add|list|revoke``, ``cameras run``, ``export-dataset``, ``report``, ``verify``, ``anchor`` and
+``cleanup`` (heavy imports in the handlers)."""
 
 from __future__ import annotations
 
@@ -334,4 +335,57 @@ def _report(args: argparse.Namespace) -> int:
     print(f"week ending {report.week} ({state}):")
     for path in paths:
         print(f"  {path}")
+    return 0
+
+
+def add_evidence_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="re-hash the evidence chain, the rows it records and the evidence files; name each edited, "
+        "missing or reordered item (exit status 1 when any)",
+    )
+    p.set_defaults(func=_verify)
+    p = sub.add_parser(
+        "anchor", help="append the evidence chain's head to STREETSCAN_ANCHOR_FILE (and print it) to copy elsewhere"
+    )
+    p.set_defaults(func=_anchor)
+    p = sub.add_parser(
+        "cleanup",
+        help="delete evidence past its retention (STREETSCAN_RETENTION_*) that no open case needs, and store "
+        "files nothing names; prints what it deleted",
+    )
+    p.set_defaults(func=_cleanup)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from service.chain import verify
+    from service.settings import Settings
+
+    settings = Settings()
+    with database_session(settings) as session:
+        report = verify(session, settings.evidence_dir, settings.anchor_file)
+    print("\n".join(report.lines()))
+    return 0 if report.clean else 1
+
+
+def _anchor(args: argparse.Namespace) -> int:
+    from service.chain import anchor
+    from service.settings import Settings
+
+    settings = Settings()
+    with database_session(settings) as session:
+        found = anchor(session, settings.anchor_file, datetime.now(UTC))
+    print(f"{settings.anchor_file}: {found.line()}" if found else "the evidence chain is empty: nothing to anchor")
+    return 0
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from service.retention import cleanup
+    from service.settings import Settings
+    from service.writer import Writer
+
+    settings = Settings()
+    with database_session(settings) as session:
+        done = cleanup(session, Writer(session.get_bind().engine), settings, datetime.now(UTC))
+    print("\n".join(done.lines()))
     return 0

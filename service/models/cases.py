@@ -161,3 +161,17 @@ class ReviewRequest(Expectation, Decision):
 class StatusRequest(Expectation):
     status: CaseStatus
     note: str | None = Field(default=None, max_length=2000)
+
+
+class ShareRequest(CleanInput):
+    """``POST /api/cases/{id}/share``: how long the link works, in days."""
+
+    days: float = Field(default=7.0, gt=0, le=90)
+
+
+class ShareLink(SQLModel):
+    """A share link: ``url`` (a path on this server) shows the case's evidence record, faces and
+    plates blurred, to anyone holding it until ``expires_at``."""
+
+    url: str
+    expires_at: datetime

@@ -90,7 +90,9 @@ class ObservationCreate(CleanInput, ObservationBase):
 class ObservationRow(ObservationBase, table=True):
     """A stored observation; ``seen_at`` is ``observed_at`` or, without it, ``received_at``.
 
-    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation.
+    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation. ``model`` and
+    ``model_sha256`` name the detector weights that found it, ``source_sha256`` the video it came from
+    (each None where the service does not know it: observations posted by a client).
     """
 
     __tablename__ = "observations"
@@ -103,6 +105,9 @@ class ObservationRow(ObservationBase, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
     seen_at: datetime = Field(sa_type=UTCDateTime)
     uploaded_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    model: str | None = Field(default=None, max_length=200, sa_type=sa.String(200))
+    model_sha256: str | None = Field(default=None, sa_type=sa.String(64))
+    source_sha256: str | None = Field(default=None, sa_type=sa.String(64))
 
 
 class ObservationPublic(ObservationBase):

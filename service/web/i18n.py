@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
+from service.labels import ACTION, STATUS
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
 from service.rechecks import CheckState
@@ -18,30 +19,12 @@ from service.rechecks import CheckState
 LANGS = ("zh", "en")
 LANG_COOKIE = "lang"
 
-STATUS: dict[CaseStatus, tuple[str, str]] = {
-    CaseStatus.new: ("待审核", "new"),
-    CaseStatus.confirmed: ("已确认", "confirmed"),
-    CaseStatus.dispatched: ("已派单", "dispatched"),
-    CaseStatus.resolved: ("已处置", "resolved"),
-    CaseStatus.closed: ("已结案", "closed"),
-    CaseStatus.rejected: ("已驳回", "rejected"),
-    CaseStatus.reopened: ("复发重开", "reopened"),
-}
 KIND: dict[HotspotKind, tuple[str, str]] = {
     HotspotKind.road_market: ("马路市场", "road market"),
     HotspotKind.strict_street: ("严管街", "strict-management street"),
     HotspotKind.school_zone: ("校园周边", "school zone"),
     HotspotKind.public_place: ("公共场所", "public place"),
     HotspotKind.vending_zone: ("疏导点", "designated vending zone"),
-}
-ACTION: dict[CaseAction, tuple[str, str]] = {
-    CaseAction.created: ("新建", "created"),
-    CaseAction.recurrence: ("复发", "recurred"),
-    CaseAction.review: ("审核", "reviewed"),
-    CaseAction.status: ("状态变更", "status change"),
-    CaseAction.recategorize: ("改类别", "category changed"),
-    CaseAction.merge_proposed: ("疑似同一对象", "may be the same object as"),
-    CaseAction.hotspot: ("热点变更", "hotspot changed"),
 }
 CHECK: dict[CheckState, tuple[str, str]] = {
     CheckState.overdue: ("已逾期", "overdue"),
@@ -133,6 +116,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "timeline": ("发现记录", "Sightings"),
     "source": ("来源", "source"),
     "trail": ("处理记录", "Audit trail"),
+    "evidence_record": ("证据", "Evidence"),
+    "evidence_report": ("打印证据记录（含哈希与证据链位置）", "Printable evidence record (hashes, chain positions)"),
+    "share": ("生成分享链接（7 天有效，人脸和车牌已模糊）", "Make a share link (7 days, faces and plates blurred)"),
+    "share_link": ("分享链接", "Share link"),
     "system": ("系统", "system"),
     "actions": ("操作", "Actions"),
     "note": ("备注", "Note"),

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 
+from service.chain import model_provenance
 from service.evidence import with_evidence
 from service.ingest import ingest
 from service.models.base import utcnow
@@ -200,6 +201,7 @@ class _Run:
         self.stats = DecodeStats()
         self.t = 0.0  # video time of the last frame analysed (decoding runs a little ahead)
         self.items: list[Observation] = []
+        self.provenance = model_provenance(settings.model_path, job.sha256)
         self.flushed_at = time.monotonic()
 
     def on_frame(self, frame: Frame) -> None:
@@ -218,7 +220,15 @@ class _Run:
         progress = min(0.99, self.t / self.duration_s) if self.duration_s else 0.0
         with self.lock, Session(self.engine) as session:
             if self.items:
-                response = ingest(session, self.settings, self.job.source, self.items, self.job.created_by, utcnow())
+                response = ingest(
+                    session,
+                    self.settings,
+                    self.job.source,
+                    self.items,
+                    self.job.created_by,
+                    utcnow(),
+                    self.provenance,
+                )
                 for result in response.results:
                     if result.error:
                         log.warning("job %d: observation %s not kept: %s", self.job.id, result.track_id, result.error)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.chain import model_provenance
 from service.ingest import ingest
 from service.settings import Settings
 from vision import Observation
@@ -67,7 +68,8 @@ class ObservationWriter:
 
     def _store(self, source: str, items: list[Observation]) -> None:
         with self.write_lock, Session(self.engine) as session:
-            response = ingest(session, self.settings, source, items, None, self.clock())
+            provenance = model_provenance(self.settings.model_path)
+            response = ingest(session, self.settings, source, items, None, self.clock(), provenance)
         for result in response.results:
             if result.error:
                 log.warning("%s: observation %s rejected: %s", source, result.track_id, result.error)

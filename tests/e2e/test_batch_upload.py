@@ -62,9 +62,9 @@ class Server:
     def stop(self) -> None:
         stop(self.proc)
 
-    def uploader(self) -> str:
-        """A new uploader's API token (the last word `streetscan user add` prints)."""
-        return streetscan(self.env, "user", "add", f"patrol-{time.monotonic_ns()}", "--role", "uploader").split()[-1]
+    def new_token(self, role: str = "uploader") -> str:
+        """The API token of a new user of ``role`` (the last word `streetscan user add` prints)."""
+        return streetscan(self.env, "user", "add", f"patrol-{time.monotonic_ns()}", "--role", role).split()[-1]
 
     def upload(self, token: str, *args: str, server: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run `streetscan upload ARGS` against this server (or ``server``); any exit status."""
@@ -101,7 +101,7 @@ class CleanRun:
 def clean_run(tmp_path_factory: pytest.TempPathFactory, patrol_dir: Path, coco_weights: Path) -> Iterator[CleanRun]:
     """Server A, which has processed the patrol clip uploaded with `streetscan upload`."""
     server = Server(tmp_path_factory.mktemp("clean") / "data", coco_weights).start()
-    token = server.uploader()
+    token = server.new_token()
     began = time.monotonic()
     upload = server.upload(token, str(patrol_dir / "patrol.mp4"), str(patrol_dir / "patrol.gpx"))
     yield CleanRun(server, token, upload, time.monotonic() - began)
@@ -121,13 +121,14 @@ def test_uploaded_clip_becomes_cases_with_positions_and_images(clean_run: CleanR
     assert batch["status"] == "done" and batch["progress"] == 1.0 and batch["observations"] >= 8
     assert batch["case_ids"] and f"cases {' '.join(map(str, batch['case_ids']))}" in upload.stdout
     assert batch["observations"] == len(observations(server))
+    reviewer = server.new_token("reviewer")
     for case_id in batch["case_ids"]:
         case = server.get(token, f"/api/cases/{case_id}").json()
         assert case["lat"] is not None and case["lon"] is not None
         for obs in case["observations"]:
             assert obs["lat"] is not None and obs["lon"] is not None
             for url in (obs["crop_url"], obs["keyframe_url"]):
-                image = server.get(token, url)
+                image = server.get(reviewer, url)  # as stored (an uploader gets blurred copies)
                 assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
                 assert image.content[:2] == b"\xff\xd8"
     cases = len(batch["case_ids"])
@@ -138,7 +139,7 @@ def test_server_killed_mid_video_finishes_after_restart_without_duplicates(
     clean_run: CleanRun, tmp_path: Path, patrol_dir: Path, coco_weights: Path
 ) -> None:
     server = Server(tmp_path / "data", coco_weights).start()
-    token = server.uploader()
+    token = server.new_token()
     upload = server.upload(token, str(patrol_dir / "patrol.mp4"), str(patrol_dir / "patrol.gpx"), "--no-follow")
     assert upload.returncode == 0, upload.stderr
     path = f"/api/batches/{batch_id(upload)}"

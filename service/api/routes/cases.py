@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from service.api.deps import ApiRoute, CurrentUser, IdFilter, Offset, ReviewerUser
 from service.api.errors import errors
+from service.auth.users import has_role
 from service.cases import (
     CaseFilter,
     TransitionError,
@@ -21,7 +24,8 @@ from service.cases import (
     review,
 )
 from service.decisions import Conflict, decide
-from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, WriterDep
+from service.deps import CategoriesDep, IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
+from service.evidence_report import HEADERS, render_report
 from service.inputs import Text, UtcTime
 from service.models.cases import (
     Case,
@@ -32,8 +36,12 @@ from service.models.cases import (
     CaseStatus,
     Expectation,
     ReviewRequest,
+    ShareLink,
+    ShareRequest,
     StatusRequest,
 )
+from service.models.users import Role
+from service.share import share_token
 from service.writer import Writer
 
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=ApiRoute)
@@ -116,3 +124,32 @@ def set_status(
         lambda c: change_status(session, c, body.status, now, user.id, body.note, CaseAction.status),
     )
     return public_case(session, case)
+
+
+REPORT_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"description": "the record", "content": {"text/html": {}}}}
+
+
+@router.get("/{case_id}/evidence-report", response_class=Response, responses={**REPORT_RESPONSE, **errors(404)})
+def evidence_report(
+    case_id: IdPath, session: SessionDep, settings: SettingsDep, now: NowDep, user: CurrentUser
+) -> HTMLResponse:
+    """The case's printable evidence record (HTML, Chinese): observations with times, positions,
+    model, source video and image hashes, decisions with user and time, each with its evidence-chain
+    position and hash. Images are raw for reviewers and admins, faces and plates blurred for others."""
+    try:
+        html = render_report(session, settings, case_id, has_role(user, Role.reviewer), now, user.name)
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case") from None
+    return HTMLResponse(html, headers=HEADERS)
+
+
+@router.post("/{case_id}/share", response_model=ShareLink, responses=errors(404))
+def share_case(
+    case_id: IdPath, body: ShareRequest, session: SessionDep, key: SecretKeyDep, now: NowDep, user: ReviewerUser
+) -> ShareLink:
+    """A signed link, valid ``days``, that shows the case's evidence record with faces and number
+    plates blurred to anyone holding it (no login): for other departments or the public."""
+    if session.get(Case, case_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
+    expires_at = now + timedelta(days=body.days)
+    return ShareLink(url=f"/shared/{share_token(key, case_id, expires_at)}", expires_at=expires_at)

@@ -9,10 +9,12 @@ from fastapi.responses import FileResponse
 
 from service.api.deps import ApiRoute, CurrentUser, UploaderUser
 from service.api.errors import errors
+from service.auth.users import has_role
 from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, SettingsDep, WriterDep, evidence_image
 from service.evidence import MEDIA_TYPES
 from service.ingest import ingest
 from service.models.observations import IngestRequest, IngestResponse
+from service.models.users import Role
 from service.observations import EvidenceImage, parse_items
 
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -50,5 +52,6 @@ def post_observations(
 def get_image(
     observation_id: IdPath, image: EvidenceImage, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
-    """The observation's ``crop`` (the object) or ``keyframe`` (its whole best frame); 404 when it has none."""
-    return evidence_image(session, settings, observation_id, image)
+    """The observation's ``crop`` (the object) or ``keyframe`` (its whole best frame); 404 when it has none.
+    Reviewers and admins get the image as stored, other roles a copy with faces and plates blurred."""
+    return evidence_image(session, settings, observation_id, image, raw=has_role(user, Role.reviewer))

@@ -3,6 +3,7 @@ and "assign to hotspot", both through the functions the API uses."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
@@ -19,11 +20,13 @@ from service.cases import (
     change_status,
 )
 from service.decisions import Conflict, decide
-from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.deps import IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
+from service.evidence_report import HEADERS, render_report
 from service.geometry import bounds
 from service.inputs import RowId, Text
 from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
+from service.share import share_token
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
@@ -32,6 +35,8 @@ from service.web.render import Page, render
 from service.writer import lock_matching
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
+SHARE_DAYS = 7
+"""How long a share link made on the case page works."""
 MAP_RADIUS_M = 300.0
 MAP_SIZE = (480, 240)
 
@@ -74,8 +79,10 @@ def _case_page(
     notice: str = "",
     problem: str = "",
     status_code: int = 200,
+    shared: str = "",
 ) -> HTMLResponse:
-    """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top."""
+    """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top, and the
+    ``shared`` link just made."""
     case = _case(db, case_id)
     detail = case_detail(db, case_id)
     page = Page(request, visitor)
@@ -93,7 +100,30 @@ def _case_page(
         notice=notice,
         problem=problem,
         map=case_map(db, detail, page.t, page.colour(detail.category)),
+        shared=shared,
     )
+
+
+@router.get("/cases/{case_id}/evidence-report")
+def evidence_report(
+    case_id: IdPath, db: SessionDep, settings: SettingsDep, now: NowDep, visitor: PageViewer
+) -> HTMLResponse:
+    """The case's printable evidence record with raw images (the web view's visitors are reviewers and admins)."""
+    try:
+        html = render_report(db, settings, case_id, True, now, visitor.user.name)
+    except LookupError:
+        raise PageError(status.HTTP_404_NOT_FOUND, "no such case") from None
+    return HTMLResponse(html, headers=HEADERS)
+
+
+@router.post("/cases/{case_id}/share")
+def share(
+    case_id: IdPath, request: Request, db: SessionDep, key: SecretKeyDep, now: NowDep, visitor: Poster
+) -> HTMLResponse:
+    """The case page with a new share link (``SHARE_DAYS`` days, blurred) to copy."""
+    _case(db, case_id)
+    token = share_token(key, case_id, now + timedelta(days=SHARE_DAYS))
+    return _case_page(request, db, visitor, case_id, shared=f"{str(request.base_url).rstrip('/')}/shared/{token}")
 
 
 def _back(case_id: int, notice: str) -> RedirectResponse:

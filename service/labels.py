@@ -1,0 +1,25 @@
+"""Chinese and English names of case statuses and audit actions, shared by the web view and the
+printed evidence report: (zh, en) per value."""
+
+from __future__ import annotations
+
+from service.models.cases import CaseAction, CaseStatus
+
+STATUS: dict[CaseStatus, tuple[str, str]] = {
+    CaseStatus.new: ("待审核", "new"),
+    CaseStatus.confirmed: ("已确认", "confirmed"),
+    CaseStatus.dispatched: ("已派单", "dispatched"),
+    CaseStatus.resolved: ("已处置", "resolved"),
+    CaseStatus.closed: ("已结案", "closed"),
+    CaseStatus.rejected: ("已驳回", "rejected"),
+    CaseStatus.reopened: ("复发重开", "reopened"),
+}
+ACTION: dict[CaseAction, tuple[str, str]] = {
+    CaseAction.created: ("新建", "created"),
+    CaseAction.recurrence: ("复发", "recurred"),
+    CaseAction.review: ("审核", "reviewed"),
+    CaseAction.status: ("状态变更", "status change"),
+    CaseAction.recategorize: ("改类别", "category changed"),
+    CaseAction.merge_proposed: ("疑似同一对象", "may be the same object as"),
+    CaseAction.hotspot: ("热点变更", "hotspot changed"),
+}
