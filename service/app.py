@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from service.api.errors import stale_write
 from service.api.router import api_router
+from service.api.routes import open311
 from service.auth.setup_link import SetupLink, setup_url
 from service.auth.throttle import Throttle
 from service.batches import incoming
@@ -98,5 +99,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/api/batches",))
     app.add_exception_handler(StaleDataError, stale_write)
     app.include_router(api_router)
+    app.include_router(open311.router)
     mount_web(app)
     return app

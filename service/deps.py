@@ -1,6 +1,6 @@
 """What the API and the web view share of HTTP: the request dependencies (database session, settings,
-clock, writer, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
-an evidence image."""
+clock, writer, server secret, category ids, bounded path ids), a walk over a route's dependencies,
+and the answer with an evidence image."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def get_categories(request: Request) -> frozenset[str]:
     return cast(frozenset[str], request.app.state.categories)
 
 
+def get_secret(request: Request) -> bytes:
+    """The server's signing secret (``STREETSCAN_SESSION_SECRET`` or the generated one)."""
+    return cast(bytes, request.app.state.session_key())
+
+
 def get_writer(request: Request) -> Writer:
     """The writer a handler holds (``with writer:``) around each write transaction (see ``service.writer``)."""
     return cast(Writer, request.app.state.writer)
@@ -49,6 +54,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 CategoriesDep = Annotated[frozenset[str], Depends(get_categories)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
+SecretDep = Annotated[bytes, Depends(get_secret)]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 

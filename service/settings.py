@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, s; doubles per failure")
     login_max_lockout_s: float = Field(900.0, gt=0, description="longest lock, seconds")
     taxonomy_path: Path | None = None
+    category_codes_path: Path | None = Field(
+        None, description="each category's national and local platform codes; None: models/category-codes.yaml"
+    )
+    agency_name: str = Field(
+        "", max_length=200, description="the bureau cases are reported as handled by (Open311 agency_responsible)"
+    )
+    media_url_ttl_s: int = Field(3600, ge=60, le=7 * 86400, description="how long a signed Open311 media_url works")
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
     )
