@@ -30,6 +30,7 @@ from service.web import mount_web
 from service.workers.jobs import requeue_interrupted
 from service.workers.pool import JobPool
 from service.workers.supervisor import Supervisor
+from service.workers.webhooks import WebhookSender
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     to the newest schema, when no hotspot exists yet loads ``settings.hotspot_catalog``, when no
     user exists prints a one-time setup link for the first admin, queues again the video jobs a
     stopped server left running, starts ``settings.workers`` job workers and (unless
-    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database. ``clock``
+    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database, and (unless
+    ``webhook_sender`` is off) the webhook sender. ``clock``
     gives the time (aware UTC)."""
     settings = settings or Settings()
 
@@ -77,9 +79,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         if settings.camera_supervisor:
             app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
             app.state.supervisor.start()
+        app.state.webhooks = None
+        if settings.webhook_sender:
+            app.state.webhooks = WebhookSender(engine, settings, app.state.writer, clock)
+            app.state.webhooks.start()
         try:
             yield
         finally:
+            if app.state.webhooks is not None:
+                app.state.webhooks.stop()
             if app.state.supervisor is not None:
                 app.state.supervisor.stop()
             app.state.jobs.stop()

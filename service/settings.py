@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     camera_tracker: Path | None = Field(None, description="tracker YAML for cameras; None: models/tracker-fixed.yaml")
     camera_sync_s: float = Field(5.0, gt=0, description="how often `streetscan cameras run` re-reads the cameras")
 
+    webhook_sender: bool = Field(True, description="deliver webhook events from inside `streetscan serve`")
+    webhook_poll_s: float = Field(1.0, gt=0, description="how often the webhook sender looks for events, seconds")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="connect and answer timeout of one delivery, seconds")
+    webhook_backoff_s: float = Field(10.0, gt=0, description="first wait after a failed delivery, s; doubles")
+    webhook_backoff_max_s: float = Field(3600.0, gt=0, description="longest wait between attempts, seconds")
+    webhook_retry_s: float = Field(86400.0, gt=0, description="a delivery is tried this long after its event")
+
     evidence_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "evidence", description="crops and keyframes, by content"
     )

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.routes import batches, cameras, cases, evidence, exports, health, hotspots, observations, users
+from service.api.routes import (
+    batches,
+    cameras,
+    cases,
+    evidence,
+    exports,
+    health,
+    hotspots,
+    observations,
+    users,
+    webhooks,
+)
 
 api_router = APIRouter(prefix="/api")
-for module in (health, hotspots, observations, evidence, cases, exports, users, batches, cameras):
+for module in (health, hotspots, observations, evidence, cases, exports, users, batches, cameras, webhooks):
     api_router.include_router(module.router)
