@@ -127,13 +127,17 @@ def webhook_views(session: Session) -> list[WebhookPublic]:
     ).all()
     found = {(webhook_id, status): n for webhook_id, status, n in counts}
     return [
-        WebhookPublic(
-            **w.model_dump(exclude={"secret"}),
-            pending=found.get((row_id(w), DeliveryStatus.pending), 0),
-            failed=found.get((row_id(w), DeliveryStatus.failed), 0),
+        webhook_view(
+            w, found.get((row_id(w), DeliveryStatus.pending), 0), found.get((row_id(w), DeliveryStatus.failed), 0)
         )
         for w in session.exec(select(Webhook).order_by(col(Webhook.name)))
     ]
+
+
+def webhook_view(webhook: Webhook, pending: int, failed: int) -> WebhookPublic:
+    """The public view of an endpoint with its ``pending`` and ``failed`` delivery counts."""
+    fields = webhook.model_dump(exclude={"secret", "events"})
+    return WebhookPublic(**fields, events=[EventKind(e) for e in webhook.events], pending=pending, failed=failed)
 
 
 # --- delivering -----------------------------------------------------------------------------

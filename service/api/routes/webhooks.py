@@ -8,7 +8,7 @@ from service.api.deps import AdminUser, ApiRoute
 from service.api.errors import errors
 from service.deps import IdPath, NowDep, SessionDep, WriterDep
 from service.models.webhooks import Webhook, WebhookCreate, WebhookCreated, WebhookPublic
-from service.webhooks import register, webhook_views
+from service.webhooks import register, webhook_view, webhook_views
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=ApiRoute)
 
@@ -32,7 +32,7 @@ def add_webhook(
             webhook = register(session, body, now)
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return WebhookCreated(**webhook.model_dump(), pending=0, failed=0)
+    return WebhookCreated(**webhook_view(webhook, pending=0, failed=0).model_dump(), secret=webhook.secret)
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))

@@ -1,0 +1,246 @@
+"""Webhooks end to end: the served app posts every event once, signed, to a receiver on loopback;
+a receiver that is down for a while loses nothing and gets each case's events in order; the
+outbox lives in the database, so a server restarted mid-retry goes on where it stopped."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from service.app import create_app
+from service.models.webhooks import EventKind, OutboxEvent, PayloadFormat
+from service.settings import Settings
+from service.webhooks import emit, render, target_url
+from tests.e2e.processes import free_port
+from tests.service.builders import Auth, obs, send
+from tests.service.live_server import serving
+
+SECRET = "receiver-shared-secret-0123456789"
+
+
+@dataclass
+class Received:
+    """One request the receiver took: its headers (lower-case names) and JSON body."""
+
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: bytes
+    path: str
+
+
+@dataclass
+class Receiver:
+    """An HTTP receiver on a fixed loopback port that can be down (nothing listens) and up again."""
+
+    port: int
+    got: list[Received] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def up(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.got.append(Received(headers, json.loads(raw), raw, self.path))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def wait_for(self, count: int, timeout_s: float = 30.0) -> list[Received]:
+        """The requests once ``count`` have come (and a moment more, to catch any extra one)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.got) < count:
+            assert time.monotonic() < deadline, f"{len(self.got)} of {count} deliveries came"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        return list(self.got)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver(free_port())
+    yield found
+    found.down()
+
+
+def verified(request: Received, secret: str = SECRET) -> dict[str, Any]:
+    """The body of a delivery whose signature checks out and whose timestamp is fresh (no replay)."""
+    timestamp = request.headers["x-streetscan-timestamp"]
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + request.raw, hashlib.sha256).hexdigest()
+    assert request.headers["x-streetscan-signature"] == f"sha256={expected}"
+    assert abs(time.time() - int(timestamp)) < 300
+    assert request.headers["x-streetscan-event"] in set(EventKind)
+    return request.body
+
+
+def live_settings(database_url: str, data_dir: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        hotspot_catalog=None,
+        workers=0,
+        camera_supervisor=False,
+        webhook_poll_s=0.05,
+        webhook_backoff_s=0.1,
+        webhook_backoff_max_s=0.4,
+    )
+
+
+@contextmanager
+def live(database_url: str, data_dir: Path) -> Iterator[httpx.Client]:
+    with serving(create_app(live_settings(database_url, data_dir))) as url, httpx.Client(base_url=url) as client:
+        yield client
+
+
+def register(client: httpx.Client, auth: Auth, url: str, **fields: Any) -> dict[str, Any]:
+    body = {"name": "city-platform", "url": url, "secret": SECRET, **fields}
+    response = client.post("/api/webhooks", json=body, headers=auth["admin"])
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def decide(client: httpx.Client, auth: Auth, case_id: int, path: str, body: dict[str, Any]) -> int:
+    return client.post(f"/api/cases/{case_id}/{path}", json=body, headers=auth["reviewer"]).status_code
+
+
+def life_of_two_cases(client: httpx.Client, auth: Auth) -> tuple[int, int]:
+    """Case a: created, confirmed, dispatched; case b: created. (A refused transition adds nothing.)"""
+    a, b = (r["case_id"] for r in send(client, auth, [obs("1"), obs("2", north=300)])["results"])
+    assert decide(client, auth, a, "review", {"decision": "confirm"}) == 200
+    assert decide(client, auth, b, "status", {"status": "resolved"}) == 409  # new -> resolved is not allowed
+    assert decide(client, auth, a, "status", {"status": "dispatched", "note": "城管一中队"}) == 200
+    return a, b
+
+
+EXPECTED = {
+    "a": [("case.created", "new"), ("case.confirmed", "confirmed"), ("case.status", "dispatched")],
+    "b": [("case.created", "new")],
+}
+
+
+def by_case(bodies: list[dict[str, Any]], a: int, b: int) -> dict[str, list[tuple[str, str]]]:
+    return {
+        name: [(x["event"], x["status"]) for x in bodies if x["case_id"] == cid] for name, cid in (("a", a), ("b", b))
+    }
+
+
+def test_every_event_once_signed(
+    database_url: str, engine: Engine, tmp_path: Path, auth: Auth, receiver: Receiver
+) -> None:
+    receiver.up()
+    with live(database_url, tmp_path) as client:
+        register(client, auth, receiver.url)
+        register(client, auth, f"{receiver.url}?robot=wecom", name="chat", events=["case.confirmed"], format="wecom")
+        a, b = life_of_two_cases(client, auth)
+        got = receiver.wait_for(5)
+        hooks = {h["name"]: h for h in client.get("/api/webhooks", headers=auth["admin"]).json()}
+        assert client.get("/api/webhooks", headers=auth["reviewer"]).status_code == 403
+    assert len(got) == 5
+    plain = [verified(r) for r in got if r.path == "/hook"]
+    assert by_case(plain, a, b) == EXPECTED
+    assert len({r.headers["x-streetscan-delivery"] for r in got}) == 5 and len({x["id"] for x in plain}) == 4
+    created, _, dispatched = [x for x in plain if x["case_id"] == a]
+    assert created["lat"] is not None and (dispatched["note"], dispatched["from_status"]) == ("城管一中队", "confirmed")
+    (chat,) = [r for r in got if r.path != "/hook"]
+    assert verified(chat)["msgtype"] == "markdown"
+    assert f"案件 #{a} 流动摊贩/占道经营" in chat.body["markdown"]["content"]
+    assert hooks["city-platform"]["last_status"] == 204 and hooks["city-platform"]["pending"] == 0
+    assert hooks["chat"]["events"] == ["case.confirmed"] and "secret" not in hooks["chat"]
+
+
+def test_receiver_down_then_up(
+    database_url: str, engine: Engine, tmp_path: Path, auth: Auth, receiver: Receiver
+) -> None:
+    with live(database_url, tmp_path) as client:
+        register(client, auth, receiver.url)
+        a, b = life_of_two_cases(client, auth)
+        time.sleep(1.5)  # several failed attempts while nothing listens
+        (hook,) = client.get("/api/webhooks", headers=auth["admin"]).json()
+        assert hook["last_status"] is None and "ConnectError" in hook["last_error"] and hook["pending"] == 4
+        assert receiver.got == []
+        receiver.up()
+        got = receiver.wait_for(4)
+        (hook,) = client.get("/api/webhooks", headers=auth["admin"]).json()
+    assert by_case([verified(r) for r in got], a, b) == EXPECTED  # each once, each case in order
+    assert hook["pending"] == 0 and hook["last_status"] == 204 and hook["last_error"] is None
+
+
+def test_restart_mid_retry_loses_nothing(
+    database_url: str, engine: Engine, tmp_path: Path, auth: Auth, receiver: Receiver
+) -> None:
+    with live(database_url, tmp_path) as client:
+        register(client, auth, receiver.url)
+        a, b = life_of_two_cases(client, auth)
+        time.sleep(1.0)
+        (hook,) = client.get("/api/webhooks", headers=auth["admin"]).json()
+        assert hook["pending"] == 4 and hook["last_error"]
+    receiver.up()  # the server is stopped: nothing comes
+    time.sleep(0.5)
+    assert receiver.got == []
+    with live(database_url, tmp_path):  # a new server on the same database
+        got = receiver.wait_for(4)
+    assert by_case([verified(r) for r in got], a, b) == EXPECTED
+
+
+def test_outbox_is_part_of_the_transaction(engine: Engine, auth: Auth) -> None:
+    at = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        emit(session, EventKind.batch_done, at, {"batch_id": 1})
+        session.rollback()
+        emit(session, EventKind.batch_done, at, {"batch_id": 2})
+        session.commit()
+        kept = session.exec(select(OutboxEvent.payload)).all()
+    assert kept == [{"batch_id": 2}]
+
+
+def test_chat_robot_formats() -> None:
+    at = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+    payload = {"case_id": 7, "category": "goods_spill", "status": "confirmed", "lat": 35.5, "lon": 112.8, "note": None}
+    event = OutboxEvent(id=3, kind=EventKind.case_confirmed, case_id=7, at=at, payload=payload)
+    zone = ZoneInfo("Asia/Shanghai")
+    plain = json.loads(render(PayloadFormat.json, event, {}, zone))
+    assert plain == {"id": 3, "event": "case.confirmed", "at": "2025-05-12T01:00:00+00:00", **payload}
+    ding = json.loads(render(PayloadFormat.dingtalk, event, {"goods_spill": "店外经营"}, zone))
+    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"] == "案件已确认"
+    assert "> 案件 #7 店外经营" in ding["markdown"]["text"] and "2025-05-12 09:00:00" in ding["markdown"]["text"]
+    url = target_url(PayloadFormat.dingtalk, "https://robot.example/send?access_token=t", "SEC1", at)
+    query = parse_qs(urlsplit(url).query)
+    millis = query["timestamp"][0]
+    expected = hmac.new(b"SEC1", f"{millis}\nSEC1".encode(), hashlib.sha256).digest()
+    assert query["access_token"] == ["t"] and base64.b64decode(query["sign"][0]) == expected
+    assert target_url(PayloadFormat.wecom, "https://robot.example/x", "s", at) == "https://robot.example/x"
