@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from service.api.deps import ApiRoute, CurrentUser
 from service.api.errors import errors
@@ -29,9 +29,9 @@ EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/cases.{fmt}", response_class=Response, responses={**EXPORT_RESPONSE, **errors(413)})
+@router.get("/cases.{fmt}", response_class=Response, responses={**EXPORT_RESPONSE, **errors(404, 413)})
 def export_cases(
-    fmt: Literal["csv", "xlsx", "geojson"],
+    fmt: Annotated[str, Path(max_length=16, description="csv, xlsx or geojson")],
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
@@ -39,7 +39,9 @@ def export_cases(
 ) -> Response:
     """Every case the filters (those of ``GET /api/cases``) let through, newest sighting first, as a
     download: CSV or XLSX with Chinese headers and the categories' codes, or GeoJSON of the located
-    ones. More than MAX_ROWS cases: 413, narrow the filter."""
+    ones. More than MAX_ROWS cases: 413, narrow the filter; another format: 404."""
+    if fmt not in MEDIA:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such format: use .csv, .xlsx or .geojson")
     cases = find_cases(session, found, MAX_ROWS, 0)
     if cases.total > MAX_ROWS:
         raise HTTPException(

@@ -4,10 +4,10 @@ from citizen or hotline systems (an uploader's API token as ``api_key``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from service.api.deps import ApiRoute, CurrentUser
@@ -35,6 +35,7 @@ from service.settings import Settings
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=ApiRoute)
 
 Format = Literal["json", "xml"]
+FormatPath = Annotated[str, Path(max_length=16, description="json or xml")]
 LIST_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"description": "a GeoReport list", "content": {"application/json": {}, "application/xml": {}}}
 }
@@ -44,11 +45,17 @@ IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
 ListQuery = Annotated[Text | None, Query(max_length=2000, description="comma-separated")]
 
 
-def answer(rows: list[dict[str, Any]], fmt: Format, root: str, item: str) -> Response:
+def answer(rows: list[dict[str, Any]], fmt: str, root: str, item: str) -> Response:
     """A GeoReport list as JSON (an array) or XML (``root`` of ``item`` elements)."""
     if fmt == "xml":
         return Response(to_xml(root, item, rows), media_type="application/xml")
     return JSONResponse(rows)
+
+
+def check_format(fmt: str) -> None:
+    """404 unless ``fmt`` is one of the formats (``json``, ``xml``)."""
+    if fmt not in get_args(Format):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such format: use .json or .xml")
 
 
 def split(value: str | None, name: str) -> list[str]:
@@ -69,17 +76,18 @@ def presentation(request: Request, settings: Settings, secret: bytes, now: Any) 
     )
 
 
-@router.get("/services.{fmt}", response_class=Response, responses=LIST_RESPONSE)
-def services(fmt: Format, settings: SettingsDep, user: CurrentUser) -> Response:
+@router.get("/services.{fmt}", response_class=Response, responses={**LIST_RESPONSE, **errors(404)})
+def services(fmt: FormatPath, settings: SettingsDep, user: CurrentUser) -> Response:
     """Every category as a service: ``service_code`` the category id, ``keywords`` its national
     and local codes, ``group`` its national class."""
+    check_format(fmt)
     rows = service_list(category_policies(settings.taxonomy_path), category_codes(settings.category_codes_path))
     return answer(rows, fmt, "services", "service")
 
 
-@router.get("/requests.{fmt}", response_class=Response, responses=LIST_RESPONSE)
+@router.get("/requests.{fmt}", response_class=Response, responses={**LIST_RESPONSE, **errors(404)})
 def requests(
-    fmt: Format,
+    fmt: FormatPath,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -98,6 +106,7 @@ def requests(
     ignored), else made between ``start_date`` and ``end_date`` (default: the 90 days before
     ``end_date`` or now) of the given ``service_code``s and ``status``es (open, closed);
     ``page`` (from 1) of ``page_size``."""
+    check_format(fmt)
     ids = split(service_request_id, "service_request_id")
     statuses = split(status_, "status")
     if not all(i.isdigit() and 1 <= int(i) < 2**31 for i in ids):
@@ -118,7 +127,7 @@ def requests(
 @router.get("/requests/{request_id}.{fmt}", response_class=Response, responses={**LIST_RESPONSE, **errors(404)})
 def one_request(
     request_id: IdPath,
-    fmt: Format,
+    fmt: FormatPath,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -127,6 +136,7 @@ def one_request(
     user: CurrentUser,
 ) -> Response:
     """One service request, as a list of one (the standard's shape); 404 when there is no such case."""
+    check_format(fmt)
     rows = find_requests(
         session, RequestQuery(ids=(request_id,)), presentation(request, settings, secret, now), now, 1, 1
     )

@@ -104,6 +104,7 @@ def test_filters_apply(client: TestClient, auth: Auth, cases: list[int], reader:
     response = client.get("/api/exports/cases.csv", params={"status": "lost"}, headers=auth["reviewer"])
     assert response.status_code == 422
     assert client.get("/api/exports/cases.csv").status_code == 401
+    assert client.get("/api/exports/cases.pdf", headers=auth["reviewer"]).status_code == 404
 
 
 def test_geojson_matches_the_api(client: TestClient, auth: Auth, cases: list[int]) -> None:

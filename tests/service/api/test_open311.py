@@ -192,7 +192,8 @@ def test_one_request(client: TestClient, auth: Auth, reports: list[int]) -> None
     (same,) = xml_list(client, auth, f"requests/{vendor}", "service_requests", REQUEST)
     assert same["service_request_id"] == str(vendor)
     assert client.get("/open311/v2/requests/999.json", headers=auth["reviewer"]).status_code == 404
-    assert client.get("/open311/v2/requests/1.txt", headers=auth["reviewer"]).status_code == 422
+    assert client.get("/open311/v2/requests/1.txt", headers=auth["reviewer"]).status_code == 404
+    assert client.get("/open311/v2/services.csv", headers=auth["reviewer"]).status_code == 404
 
 
 def test_signed_media_url(client: TestClient, auth: Auth, reports: list[int], clock: Any, settings: Any) -> None:
