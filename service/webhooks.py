@@ -223,8 +223,11 @@ def record_result(
 ) -> bool:
     """Record an attempt (``status``: the HTTP status, None without an answer): a 2xx delivers it,
     anything else schedules the next attempt, or gives up once the retry period after the event
-    has passed. Also the endpoint's last status. Returns whether it was delivered. The caller commits."""
-    delivery = session.get_one(Delivery, delivery_id)
+    has passed. Also the endpoint's last status. Returns whether it was delivered (False, recording
+    nothing, when the endpoint was deleted meanwhile). The caller commits."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return False
     event = session.get_one(OutboxEvent, delivery.event_id)
     webhook = session.get_one(Webhook, delivery.webhook_id)
     ok = status is not None and 200 <= status < 300
