@@ -45,7 +45,7 @@ TIMESTAMP_HEADER = "X-Streetscan-Timestamp"
 EVENT_HEADER = "X-Streetscan-Event"
 DELIVERY_HEADER = "X-Streetscan-Delivery"
 BATCH = 500
-"""Deliveries read per pass of the sender."""
+"""Deliveries read per endpoint and pass of the sender."""
 
 TITLES = {
     EventKind.case_created: "新案件",
@@ -168,11 +168,10 @@ def fan_out(session: Session) -> int:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A delivery to make now: ``key`` is what orders it (the endpoint and case: a later one of the
-    same key waits until this one is delivered or given up)."""
+    """A delivery to make now to endpoint ``webhook_id``."""
 
     delivery_id: int
-    key: tuple[int, str]
+    webhook_id: int
     url: str
     secret: str
     format: PayloadFormat
@@ -180,27 +179,39 @@ class Outgoing:
 
 
 def due(session: Session, now: datetime) -> list[Outgoing]:
-    """The pending deliveries to attempt now, in event order: those whose time has come and that no
-    earlier pending delivery of the same endpoint and case waits before. The sender goes through
-    them in order and skips the rest of a key once one of it fails."""
-    rows = session.exec(
-        select(Delivery, OutboxEvent, Webhook)
-        .join(OutboxEvent, col(Delivery.event_id) == OutboxEvent.id)
-        .join(Webhook, col(Delivery.webhook_id) == Webhook.id)
-        .where(Delivery.status == DeliveryStatus.pending)
-        .order_by(col(Delivery.event_id), col(Delivery.id))
-        .limit(BATCH)
+    """The pending deliveries to attempt now, endpoint by endpoint (at most BATCH each), each
+    endpoint's in event order: those whose time has come and that no earlier pending delivery of
+    the same endpoint and case still waits before. The sender skips the rest of an endpoint once
+    one of its deliveries fails, so a case's events never overtake each other."""
+    waiting_rows = session.exec(
+        select(Delivery.webhook_id, Delivery.case_id, func.min(Delivery.event_id))
+        .where(
+            Delivery.status == DeliveryStatus.pending,
+            col(Delivery.next_attempt_at) > now,
+            col(Delivery.case_id).is_not(None),
+        )
+        .group_by(col(Delivery.webhook_id), col(Delivery.case_id))
     ).all()
-    waiting: set[tuple[int, str]] = set()
+    first_waiting = {(webhook_id, case_id): event_id for webhook_id, case_id, event_id in waiting_rows}
     found = []
-    for delivery, event, webhook in rows:
-        key = (delivery.webhook_id, f"case {delivery.case_id}" if delivery.case_id else f"event {delivery.event_id}")
-        if key in waiting:
-            continue
-        if delivery.next_attempt_at > now:
-            waiting.add(key)
-            continue
-        found.append(Outgoing(row_id(delivery), key, webhook.url, webhook.secret, webhook.format, event))
+    for webhook in session.exec(select(Webhook).order_by(col(Webhook.id))).all():
+        rows = session.exec(
+            select(Delivery, OutboxEvent)
+            .join(OutboxEvent, col(Delivery.event_id) == OutboxEvent.id)
+            .where(
+                Delivery.webhook_id == webhook.id,
+                Delivery.status == DeliveryStatus.pending,
+                col(Delivery.next_attempt_at) <= now,
+            )
+            .order_by(col(Delivery.event_id))
+            .limit(BATCH)
+        ).all()
+        for delivery, event in rows:
+            before = first_waiting.get((delivery.webhook_id, delivery.case_id))
+            if before is None or before > delivery.event_id:
+                found.append(
+                    Outgoing(row_id(delivery), row_id(webhook), webhook.url, webhook.secret, webhook.format, event)
+                )
     return found
 
 

@@ -55,16 +55,17 @@ class WebhookSender:
 
     def send_due(self) -> int:
         """One pass: fan out new events, then attempt the due deliveries in order, skipping the
-        rest of an endpoint's case after a failure. Returns how many were delivered."""
+        rest of an endpoint after a failure (it is likely down; the next pass tries again).
+        Returns how many were delivered."""
         with self.writer, Session(self.engine) as session:
             if fan_out(session):
                 session.commit()
         with Session(self.engine) as session:
             outgoing = due(session, self.clock())
-        failed: set[tuple[int, str]] = set()
+        failed: set[int] = set()
         delivered = 0
         for item in outgoing:
-            if item.key in failed or self._stop.is_set():
+            if item.webhook_id in failed or self._stop.is_set():
                 continue
             status, error = self._post(item)
             with self.writer, Session(self.engine) as session:
@@ -72,7 +73,7 @@ class WebhookSender:
                 session.commit()
             delivered += ok
             if not ok:
-                failed.add(item.key)
+                failed.add(item.webhook_id)
         return delivered
 
     def _post(self, item: Outgoing) -> tuple[int | None, str | None]:

@@ -186,18 +186,26 @@ def test_every_event_once_signed(
 def test_receiver_down_then_up(
     database_url: str, engine: Engine, tmp_path: Path, auth: Auth, receiver: Receiver
 ) -> None:
-    with live(database_url, tmp_path) as client:
-        register(client, auth, receiver.url)
-        a, b = life_of_two_cases(client, auth)
-        time.sleep(1.5)  # several failed attempts while nothing listens
-        (hook,) = client.get("/api/webhooks", headers=auth["admin"]).json()
-        assert hook["last_status"] is None and "ConnectError" in hook["last_error"] and hook["pending"] == 4
-        assert receiver.got == []
-        receiver.up()
-        got = receiver.wait_for(4)
-        (hook,) = client.get("/api/webhooks", headers=auth["admin"]).json()
+    other = Receiver(free_port())  # another endpoint, up all along: the down one holds nothing of its up
+    other.up()
+    try:
+        with live(database_url, tmp_path) as client:
+            register(client, auth, receiver.url)
+            register(client, auth, other.url, name="other")
+            a, b = life_of_two_cases(client, auth)
+            assert by_case([verified(r) for r in other.wait_for(4)], a, b) == EXPECTED
+            time.sleep(1.0)  # several failed attempts while nothing listens
+            hook = {h["name"]: h for h in client.get("/api/webhooks", headers=auth["admin"]).json()}["city-platform"]
+            assert hook["last_status"] is None and "ConnectError" in hook["last_error"] and hook["pending"] == 4
+            assert receiver.got == []
+            receiver.up()
+            got = receiver.wait_for(4)
+            hook = {h["name"]: h for h in client.get("/api/webhooks", headers=auth["admin"]).json()}["city-platform"]
+    finally:
+        other.down()
     assert by_case([verified(r) for r in got], a, b) == EXPECTED  # each once, each case in order
     assert hook["pending"] == 0 and hook["last_status"] == 204 and hook["last_error"] is None
+    assert len(other.got) == 4
 
 
 def test_restart_mid_retry_loses_nothing(

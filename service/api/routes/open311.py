@@ -4,6 +4,7 @@ from citizen or hotline systems (an uploader's API token as ``api_key``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -66,7 +67,8 @@ def split(value: str | None, name: str) -> list[str]:
     return items
 
 
-def presentation(request: Request, settings: Settings, secret: bytes, now: Any) -> Presentation:
+def presentation(request: Request, settings: Settings, secret: bytes, now: datetime) -> Presentation:
+    """How requests show for this request: links on its host, signed at ``now`` (aware UTC)."""
     base = str(request.base_url).rstrip("/")
     return Presentation(
         policies=category_policies(settings.taxonomy_path),
