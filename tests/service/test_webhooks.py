@@ -26,9 +26,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service.app import create_app
-from service.models.webhooks import EventKind, OutboxEvent, PayloadFormat
+from service.models.webhooks import Delivery, DeliveryStatus, EventKind, OutboxEvent, PayloadFormat, WebhookCreate
 from service.settings import Settings
-from service.webhooks import emit, render, target_url
+from service.webhooks import RetryPolicy, due, emit, fan_out, record_result, render, target_url, webhook_views
+from service.webhooks import register as register_webhook
 from tests.e2e.processes import free_port
 from tests.service.builders import Auth, obs, send
 from tests.service.live_server import serving
@@ -252,3 +253,32 @@ def test_chat_robot_formats() -> None:
     expected = hmac.new(b"SEC1", f"{millis}\nSEC1".encode(), hashlib.sha256).digest()
     assert query["access_token"] == ["t"] and base64.b64decode(query["sign"][0]) == expected
     assert target_url(PayloadFormat.wecom, "https://robot.example/x", "s", at) == "https://robot.example/x"
+
+
+def test_retries_back_off_then_give_up_after_the_retry_period(engine: Engine) -> None:
+    t0 = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+    policy = RetryPolicy(base_s=60, cap_s=600, retry_for_s=1800)
+    with Session(engine) as session:
+        register_webhook(session, WebhookCreate(name="p", url="http://127.0.0.1:9/", events=[]), t0)
+        emit(session, EventKind.case_created, t0, {"case_id": 1}, case_id=1)
+        emit(session, EventKind.case_confirmed, t0, {"case_id": 1}, case_id=1)
+        session.commit()
+        fan_out(session)
+        session.commit()
+        now, waits = t0, []
+        while True:
+            ready = due(session, now)
+            assert [r.event.kind for r in ready] == [EventKind.case_created, EventKind.case_confirmed]  # in order
+            record_result(session, ready[0].delivery_id, 503, None, now, policy)  # the sender stops there
+            session.commit()
+            first = session.get_one(Delivery, ready[0].delivery_id)
+            if first.status == DeliveryStatus.failed:
+                break
+            assert due(session, now) == []  # the confirmation waits behind the created event
+            waits.append((first.next_attempt_at - now).total_seconds())
+            now = first.next_attempt_at
+        assert waits == [60, 120, 240, 480, 600]  # doubling up to the cap; the next would pass 30 minutes
+        (view,) = webhook_views(session)
+        assert (view.failed, view.pending, view.last_status, view.last_error) == (1, 1, 503, "HTTP 503")
+        (next_one,) = due(session, now)  # given up: it no longer holds the case's next event
+        assert next_one.event.kind == EventKind.case_confirmed
