@@ -111,7 +111,7 @@ def requests(
     check_format(fmt)
     ids = split(service_request_id, "service_request_id")
     statuses = split(status_, "status")
-    if not all(i.isdigit() and 1 <= int(i) < 2**31 for i in ids):
+    if not all(i.isascii() and i.isdigit() and 1 <= int(i) < 2**31 for i in ids):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "service_request_id: case ids")
     if not set(statuses) <= {"open", "closed"}:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "status: open or closed")

@@ -259,7 +259,7 @@ def test_filters_and_paging(client: TestClient, auth: Auth, reports: list[int]) 
     assert ids(client, auth, page_size=2) == [ad, goods]
     assert ids(client, auth, page_size=2, page=2) == [vendor]
     assert ids(client, auth, page_size=2, page=3) == []
-    for bad in ({"status": "pending"}, {"service_request_id": "x"}, {"page_size": 1001}, {"page": 0}):
+    for bad in ({"status": "pending"}, {"service_request_id": "²"}, {"page_size": 1001}, {"page": 0}):
         response = client.get("/open311/v2/requests.json", params=bad, headers=auth["reviewer"])
         assert response.status_code == 422, bad
     assert client.get("/open311/v2/requests.json").status_code == 401
