@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(10.0, gt=0, description="first wait after a failed delivery, s; doubles")
     webhook_backoff_max_s: float = Field(3600.0, gt=0, description="longest wait between attempts, seconds")
     webhook_retry_s: float = Field(86400.0, gt=0, description="a delivery is tried this long after its event")
+    webhook_keep_days: float = Field(30.0, gt=0, description="ended deliveries and their events are kept this long")
 
     evidence_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "evidence", description="crops and keyframes, by content"

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select
 
 from service.models.base import row_id
 from service.models.cases import Case, CaseAction, CaseStatus
@@ -253,6 +253,21 @@ def record_result(
             delivery.status = DeliveryStatus.failed
     session.add_all([delivery, webhook])
     return ok
+
+
+def prune(session: Session, before: datetime) -> None:
+    """Forget what is done with: the ended (delivered or given-up) deliveries of events made before
+    ``before``, then those events once none of their deliveries is pending. The caller commits."""
+    old = select(OutboxEvent.id).where(col(OutboxEvent.at) < before, col(OutboxEvent.fanned_out).is_(True))
+    session.execute(
+        delete(Delivery).where(col(Delivery.status) != DeliveryStatus.pending, col(Delivery.event_id).in_(old))
+    )
+    waiting = select(Delivery.event_id).where(Delivery.status == DeliveryStatus.pending)
+    session.execute(
+        delete(OutboxEvent).where(
+            col(OutboxEvent.at) < before, col(OutboxEvent.fanned_out).is_(True), col(OutboxEvent.id).not_in(waiting)
+        )
+    )
 
 
 # --- the request ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,10 +17,23 @@ from sqlmodel import Session
 from service.categories import category_policies
 from service.models.base import utcnow
 from service.settings import Settings
-from service.webhooks import Outgoing, RetryPolicy, due, fan_out, record_result, render, request_headers, target_url
+from service.webhooks import (
+    Outgoing,
+    RetryPolicy,
+    due,
+    fan_out,
+    prune,
+    record_result,
+    render,
+    request_headers,
+    target_url,
+)
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
+
+PRUNE_EVERY = timedelta(hours=1)
+"""How often the sender forgets ended deliveries older than ``webhook_keep_days``."""
 
 
 class WebhookSender:
@@ -35,6 +48,7 @@ class WebhookSender:
         self.names = {cid: p.zh for cid, p in category_policies(settings.taxonomy_path).items()}
         self.zone = ZoneInfo(settings.timezone)
         self.client = httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
+        self._pruned_at: datetime | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhook-sender", daemon=True)
 
@@ -54,12 +68,16 @@ class WebhookSender:
                 log.exception("webhook sender pass failed")
 
     def send_due(self) -> int:
-        """One pass: fan out new events, then attempt the due deliveries in order, skipping the
-        rest of an endpoint after a failure (it is likely down; the next pass tries again).
-        Returns how many were delivered."""
+        """One pass: forget old deliveries (hourly), fan out new events, then attempt the due
+        deliveries in order, skipping the rest of an endpoint after a failure (it is likely down;
+        the next pass tries again). Returns how many were delivered."""
+        now = self.clock()
         with self.writer, Session(self.engine) as session:
-            if fan_out(session):
-                session.commit()
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                prune(session, now - timedelta(days=self.settings.webhook_keep_days))
+                self._pruned_at = now
+            fan_out(session)
+            session.commit()
         with Session(self.engine) as session:
             outgoing = due(session, self.clock())
         failed: set[int] = set()

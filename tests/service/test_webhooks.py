@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.app import create_app
 from service.models.webhooks import Delivery, DeliveryStatus, EventKind, OutboxEvent, PayloadFormat, WebhookCreate
 from service.settings import Settings
-from service.webhooks import RetryPolicy, due, emit, fan_out, record_result, render, target_url, webhook_views
+from service.webhooks import RetryPolicy, due, emit, fan_out, prune, record_result, render, target_url, webhook_views
 from service.webhooks import register as register_webhook
 from tests.e2e.processes import free_port
 from tests.service.builders import Auth, obs, send
@@ -282,3 +282,25 @@ def test_retries_back_off_then_give_up_after_the_retry_period(engine: Engine) ->
         assert (view.failed, view.pending, view.last_status, view.last_error) == (1, 1, 503, "HTTP 503")
         (next_one,) = due(session, now)  # given up: it no longer holds the case's next event
         assert next_one.event.kind == EventKind.case_confirmed
+
+
+def test_prune_forgets_only_what_is_done_with(engine: Engine) -> None:
+    t0 = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        register_webhook(session, WebhookCreate(name="p", url="http://127.0.0.1:9/", events=[]), t0)
+        for case_id in (1, 2, 3):
+            emit(session, EventKind.case_created, t0, {"case_id": case_id}, case_id=case_id)
+        emit(session, EventKind.case_created, t0 + timedelta(days=2), {"case_id": 4}, case_id=4)
+        session.commit()
+        fan_out(session)
+        session.commit()
+        first, second, *_ = due(session, t0)
+        policy = RetryPolicy(60, 60, 60)
+        record_result(session, first.delivery_id, 204, None, t0, policy)  # delivered
+        record_result(session, second.delivery_id, 500, None, t0 + timedelta(seconds=30), policy)  # given up
+        session.commit()
+        prune(session, t0 + timedelta(days=1))
+        session.commit()
+        left = session.exec(select(OutboxEvent.case_id).order_by(col(OutboxEvent.id))).all()
+        deliveries = session.exec(select(Delivery.case_id).order_by(col(Delivery.id))).all()
+    assert left == [3, 4] and deliveries == [3, 4]  # case 3's is still pending; case 4's is recent
