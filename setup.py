@@ -18,7 +18,15 @@ setup(
     packages=[*find_packages(include=["vision", "vision.*", "service", "service.*"]), *SHIPPED],
     package_dir=SHIPPED,
     package_data={
-        "service": ["web/templates/*.html", "web/static/*", "migrations/*", "migrations/versions/*", "alembic.ini"],
+        "service": [
+            "web/templates/*.html",
+            "web/static/*",
+            "reports/templates/*.html",
+            "reports/*.css",
+            "migrations/*",
+            "migrations/versions/*",
+            "alembic.ini",
+        ],
         **{package: ["*"] for package in SHIPPED},
     },
 )

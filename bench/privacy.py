@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
+import cv2.data
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def boxes_of(detections: Detections, labels: frozenset[str]) -> np.ndarray:
 
 def vehicles_of(detections: Detections) -> np.ndarray:
     vehicles = boxes_of(detections, VEHICLE_LABELS)
-    return vehicles[vehicles[:, 2] - vehicles[:, 0] >= MIN_VEHICLE_WIDTH]
+    return np.asarray(vehicles[vehicles[:, 2] - vehicles[:, 0] >= MIN_VEHICLE_WIDTH])
 
 
 def cascades(files: Sequence[str]) -> Method | None:

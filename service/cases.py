@@ -1,8 +1,9 @@
 """Cases: observations merged in space, their nearest hotspot, recurrence and the status machine.
 
-The decisions are pure functions on plain values (``grid_cell``, ``choose_case``, ``merged_position``,
-``check_transition``); ``Matcher`` and the functions below it are the thin database layer. The review
-decisions, hotspot placement and the case reads at the end are what the API and the web view share.
+The decisions are pure functions on plain values (``grid_cell``, ``gate_m``, ``choose_case``,
+``merged_position``, ``check_transition``); ``Matcher`` and the functions below it are the thin
+database layer. The review decisions, hotspot placement and the case reads at the end are what the
+API and the web view share.
 Distances are metres, times aware UTC.
 """
 
@@ -42,6 +43,13 @@ from vision import haversine_m
 GRID_CELL_M = 50.0
 """Grid step in metres (north-south; east-west it is this times cos(lat)). Stored in every case row:
 changing it needs a migration that recomputes ``cell_x``/``cell_y``."""
+
+GATE_SIGMAS = 2.0
+"""How many standard errors of the difference between a sighting's fix and a case's position estimate
+widen the category radius (in quadrature) to make the case's gate."""
+MIN_SIGMA_M, MAX_SIGMA_M = 1.0, 25.0
+"""The range a sighting's position standard error is clamped to (metres): no fix is better than a metre,
+and a worse one than 25 m still joins only nearby cases."""
 
 OPEN = frozenset({CaseStatus.new, CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.reopened})
 RECURRABLE = frozenset({CaseStatus.resolved, CaseStatus.closed})
@@ -87,36 +95,65 @@ class Candidate:
     lat: float
     lon: float
     resolved_at: datetime | None = None
+    sigma_m: float = MIN_SIGMA_M
 
 
 @dataclass(frozen=True)
 class Match:
-    """``case_id`` None means start a new case; ``reopen`` means it comes back as a recurrence."""
+    """``case_id`` None means start a new case; ``reopen`` means it comes back as a recurrence;
+    ``also``: other open cases whose gate holds the sighting too (proposed for merging with it)."""
 
     case_id: int | None
     reopen: bool = False
+    also: tuple[int, ...] = ()
+
+
+def gate_m(radius_m: float, case_sigma_m: float, sighting_sigma_m: float) -> float:
+    """How far (metres) a sighting may lie from a case's position estimate and still be the same object:
+    the category radius and ``GATE_SIGMAS`` standard errors of their difference, in quadrature."""
+    return math.hypot(radius_m, GATE_SIGMAS * math.hypot(case_sigma_m, sighting_sigma_m))
 
 
 def choose_case(
-    lat: float, lon: float, seen_at: datetime, candidates: list[Candidate], radius_m: float, lookback: timedelta
+    lat: float,
+    lon: float,
+    sigma_m: float,
+    seen_at: datetime,
+    candidates: list[Candidate],
+    radius_m: float,
+    lookback: timedelta,
 ) -> Match:
-    """Where an observation goes: the nearest open case within ``radius_m``; else the nearest
-    resolved one within it that was resolved at most ``lookback`` before ``seen_at`` (reopened,
-    unless the observation predates the resolution: then it is late evidence and just joins);
-    else a new case."""
-    in_reach = sorted((d, c.id, c) for c in candidates if (d := haversine_m(lat, lon, c.lat, c.lon)) <= radius_m)
-    for _, _, case in in_reach:
-        if case.status in OPEN:
-            return Match(case.id)
-    for _, _, case in in_reach:
+    """Where a sighting at (lat, lon) with position standard error ``sigma_m`` goes: among the cases
+    whose gate (``gate_m``) holds it, nearest by distance over gate, the open one; else a resolved one
+    resolved at most ``lookback`` before ``seen_at`` (reopened, unless the sighting predates the
+    resolution: then it is late evidence and just joins); else a new case."""
+    in_gate = sorted(
+        (d / gate, c.id, c)
+        for c in candidates
+        if (d := haversine_m(lat, lon, c.lat, c.lon)) <= (gate := gate_m(radius_m, c.sigma_m, sigma_m))
+    )
+    open_ids = [case.id for _, _, case in in_gate if case.status in OPEN]
+    if open_ids:
+        return Match(open_ids[0], also=tuple(open_ids[1:]))
+    for _, _, case in in_gate:
         if case.status in RECURRABLE and case.resolved_at is not None and seen_at - case.resolved_at <= lookback:
             return Match(case.id, reopen=seen_at > case.resolved_at)
     return Match(None)
 
 
-def merged_position(lat: float, lon: float, count: int, new_lat: float, new_lon: float) -> tuple[float, float]:
-    """Running mean of ``count`` positions at (lat, lon) and one more."""
-    return (lat * count + new_lat) / (count + 1), (lon * count + new_lon) / (count + 1)
+def merged_position(
+    lat: float, lon: float, sigma_m: float, new_lat: float, new_lon: float, new_sigma_m: float
+) -> tuple[float, float, float]:
+    """(lat, lon, standard error in metres) of a position estimate and one more fix, weighted by inverse
+    variance: the estimate moves toward better fixes and its error shrinks with every one."""
+    w, new_w = sigma_m**-2, new_sigma_m**-2
+    total = w + new_w
+    return (lat * w + new_lat * new_w) / total, (lon * w + new_lon * new_w) / total, total**-0.5
+
+
+def sighting_sigma(accuracy_m: float | None, default_m: float) -> float:
+    """A sighting's position standard error (metres): its fix's accuracy, else ``default_m``, clamped."""
+    return min(max(accuracy_m if accuracy_m is not None else default_m, MIN_SIGMA_M), MAX_SIGMA_M)
 
 
 def check_transition(current: CaseStatus, target: CaseStatus) -> None:
@@ -222,7 +259,10 @@ class Matcher:
                 obs.zone_hotspot_id = zone
                 return None, Outcome.vending_zone
         radius = self.settings.radius_for(obs.category)
-        match = choose_case(lat, lon, obs.seen_at, self._candidates(obs, lat, lon, radius), radius, self.lookback)
+        sigma = sighting_sigma(obs.gps_accuracy_m, self.settings.gps_sigma_m)
+        reach = gate_m(radius, MAX_SIGMA_M, sigma)
+        candidates = self._candidates(obs, lat, lon, reach)
+        match = choose_case(lat, lon, sigma, obs.seen_at, candidates, radius, self.lookback)
         if match.case_id is None:
             case = self._new_case(obs)
             outcome = Outcome.created
@@ -235,9 +275,12 @@ class Matcher:
                     self.session, case, CaseStatus.reopened, obs.received_at, self.user_id, action=CaseAction.recurrence
                 )
                 case.recurrence_count += 1
-            case_lat, case_lon = position(case)
-            case.lat, case.lon = merged_position(case_lat, case_lon, case.observation_count, lat, lon)
+            case.lat, case.lon, case.position_sigma_m = merged_position(
+                *position(case), case.position_sigma_m or sigma, lat, lon, sigma
+            )
             case.cell_x, case.cell_y = grid_cell(case.lat, case.lon)
+            if match.also:
+                self._propose_merge(case, match.also, obs.received_at)
         self._count(case, obs)
         found = nearest(
             *position(case),
@@ -260,12 +303,28 @@ class Matcher:
         for x in xs:
             for y in ys:
                 cases.update(self.touched.get((obs.category, x, y), {}))
-        return [Candidate(case_id, c.status, *position(c), c.resolved_at) for case_id, c in cases.items()]
+        default = self.settings.gps_sigma_m
+        return [
+            Candidate(case_id, c.status, *position(c), c.resolved_at, c.position_sigma_m or default)
+            for case_id, c in cases.items()
+        ]
+
+    def _propose_merge(self, case: Case, others: tuple[int, ...], at: datetime) -> None:
+        """Audit, once per pair, that a sighting fell in the gates of ``case`` and of each of ``others``
+        (open cases of one category): a reviewer may merge them."""
+        events = select(CaseEvent).where(
+            col(CaseEvent.case_id) == row_id(case), CaseEvent.action == CaseAction.merge_proposed
+        )
+        known = {other for event in self.session.exec(events) for other in (event.detail or {}).get("with", [])}
+        new = sorted(set(others) - known)
+        if new:
+            record(self.session, case, CaseAction.merge_proposed, at, self.user_id, detail={"with": new})
 
     def _new_case(self, obs: ObservationRow) -> Case:
         case = Case(category=obs.category, first_seen=obs.seen_at, last_seen=obs.seen_at, created_at=obs.received_at)
         if obs.lat is not None and obs.lon is not None:
             case.lat, case.lon = obs.lat, obs.lon
+            case.position_sigma_m = sighting_sigma(obs.gps_accuracy_m, self.settings.gps_sigma_m)
             case.cell_x, case.cell_y = grid_cell(obs.lat, obs.lon)
         else:
             case.source = obs.source

@@ -5,10 +5,10 @@ and the answer with an evidence image."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import FileResponse
 from sqlmodel import Session
@@ -57,6 +57,15 @@ WriterDep = Annotated[Writer, Depends(get_writer)]
 SecretDep = Annotated[bytes, Depends(get_secret)]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+WeekQuery = Annotated[
+    date | None,
+    Query(
+        ge=date(2000, 1, 1),
+        le=date(2099, 12, 31),
+        description="a day of the week to report (YYYY-MM-DD; it ends on the Friday on or after it); "
+        "default: the week ending last Friday",
+    ),
+]
 
 
 def evidence_image(session: Session, settings: Settings, observation_id: int, image: str) -> FileResponse:

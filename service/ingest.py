@@ -119,6 +119,7 @@ def _store(
             bbox=list(obs.bbox),
             lat=obs.lat,
             lon=obs.lon,
+            gps_accuracy_m=obs.gps_accuracy_m,
             crop=obs.crop,
             keyframe=obs.keyframe,
             source=source,

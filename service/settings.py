@@ -38,9 +38,33 @@ class Settings(BaseSettings):
         default_factory=dict, description="dedup radius per category, over the taxonomy's radius_m"
     )
     default_radius_m: float = Field(25.0, gt=0, description="radius for categories that have none set")
+    gps_sigma_m: float = Field(
+        4.0, gt=0, le=100, description="standard error in metres of a fix that comes without its accuracy (HDOP)"
+    )
     lookback_days: float = Field(30.0, ge=0, description="a resolved case this recent reopens (回头看)")
+    recheck_days: list[float] = Field(
+        default_factory=lambda: [7.0, 30.0],
+        min_length=1,
+        max_length=10,
+        description="回头看: days after a case is resolved its spot is due for re-inspection",
+    )
+    recheck_days_relapsing: list[float] = Field(
+        default_factory=lambda: [3.0, 7.0, 14.0, 30.0],
+        min_length=1,
+        max_length=10,
+        description="the same for a case that recurred or lies at a hotspot where a case recurred",
+    )
+    recheck_grace_days: float = Field(
+        2.0, ge=0, description="a re-inspection counts from this many days before its due date; overdue this long after"
+    )
     hotspot_max_distance_m: float = Field(150.0, ge=0)
-    timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours")
+    timezone: str = Field("Asia/Shanghai", description="local time for school-zone active hours and report weeks")
+    chromium_path: Path | None = Field(
+        None, description="Chromium that prints the report's PDF; None: chromium on PATH"
+    )
+    report_bureau: str = Field(
+        "晋城市城市管理局", max_length=100, description="the bureau named in the weekly report's title"
+    )
 
     max_observations_per_request: int = Field(1000, ge=1)
     max_body_mb: float = Field(16.0, gt=0, description="the most a request body may hold, MiB (uploads: max_upload_mb)")
@@ -119,6 +143,13 @@ class Settings(BaseSettings):
     def _positive_radii(cls, value: dict[str, float]) -> dict[str, float]:
         if any(r <= 0 for r in value.values()):
             raise ValueError("radii must be positive")
+        return value
+
+    @field_validator("recheck_days", "recheck_days_relapsing")
+    @classmethod
+    def _ascending_days(cls, value: list[float]) -> list[float]:
+        if any(d <= 0 for d in value) or value != sorted(set(value)):
+            raise ValueError("re-inspection days must be positive and ascending")
         return value
 
     @field_validator("scan_focus_band")

@@ -18,7 +18,8 @@ class Observation:
 
     Times are seconds from the video start; ``observed_at`` is ISO-8601 UTC of the best frame
     (None when the recording start is unknown); ``bbox`` is [x1, y1, x2, y2] pixels in the best
-    frame; ``lat``/``lon`` are WGS-84 degrees (None without GPS); ``crop`` (the object) and
+    frame; ``lat``/``lon`` are WGS-84 degrees (None without GPS) and ``gps_accuracy_m`` the fix's standard
+    error in metres (None when the track gives no HDOP); ``crop`` (the object) and
     ``keyframe`` (the whole best frame, None when not kept) are paths relative to the output directory.
     Signs only (None otherwise, and when nothing legible was found or OCR is off): ``text`` read on the
     sign and ``text_confidence`` 0..1; ``signature``: the encoded appearance signature of the best view
@@ -41,6 +42,7 @@ class Observation:
     text: str | None = None
     text_confidence: float | None = None
     signature: str | None = None
+    gps_accuracy_m: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The observation contract's JSON fields (plus ``keyframe``), in this order."""

@@ -179,11 +179,12 @@ class Scanner:
         if keyframe:
             cv2.imwrite(str(out_dir / keyframe), record.frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
         when = start + timedelta(seconds=record.best_t) if start else None
-        lat = lon = None
+        lat = lon = accuracy = None
         if gps is not None:
             at = record.best_t if gps.video_relative else when
             pos = gps.at(at) if at is not None else None
             if pos is not None:
+                accuracy = pos.accuracy_m
                 lat, lon = (
                     camera_offset(pos, self.options.mount, self.options.mount_offset_m)
                     if self.options.mount
@@ -207,6 +208,7 @@ class Scanner:
             text=look.text,
             text_confidence=look.text_confidence,
             signature=look.signature,
+            gps_accuracy_m=accuracy,
         )
 
 

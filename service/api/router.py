@@ -13,10 +13,25 @@ from service.api.routes import (
     health,
     hotspots,
     observations,
+    rechecks,
+    reports,
     users,
     webhooks,
 )
 
 api_router = APIRouter(prefix="/api")
-for module in (health, hotspots, observations, evidence, cases, exports, users, batches, cameras, webhooks):
+for module in (
+    health,
+    hotspots,
+    observations,
+    evidence,
+    cases,
+    exports,
+    users,
+    batches,
+    cameras,
+    reports,
+    rechecks,
+    webhooks,
+):
     api_router.include_router(module.router)

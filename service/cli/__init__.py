@@ -8,6 +8,7 @@ from service.cli.client import add_post_parser, add_scan_post_option, add_upload
 from service.cli.commands import (
     add_cameras_parser,
     add_export_parser,
+    add_report_parser,
     add_serve_parser,
     add_token_parser,
     add_user_parser,
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_post_parser(sub)
     add_train_parser(sub)
     add_export_parser(sub)
+    add_report_parser(sub)
     add_export_model_parser(sub)
     return parser
 

@@ -1,5 +1,5 @@
 """Service sub-commands of ``streetscan``: ``serve``, ``user add|disable|enable|passwd``,
-``token add|list|revoke``, ``cameras run`` and ``export-dataset`` (heavy imports in the handlers)."""
+``token add|list|revoke``, ``cameras run``, ``export-dataset`` and ``report`` (heavy imports in the handlers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -277,4 +277,61 @@ def _export_dataset(args: argparse.Namespace) -> int:
         print(f"streetscan export-dataset: {exc}", file=sys.stderr)
         return 2
     print(f"{args.out}: {summary.text()}")
+    return 0
+
+
+def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write the weekly report (JSON, CSV, XLSX, HTML, charts as PNG) of a week ending on a Friday, local time",
+    )
+    p.add_argument(
+        "--week",
+        type=week_day,
+        default=None,
+        help="a day of the week (YYYY-MM-DD); default: the week ending last Friday",
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder to write the files to (made if missing)")
+    p.add_argument("--pdf", action="store_true", help="also print the HTML to PDF with headless Chromium")
+    p.set_defaults(func=_report)
+
+
+def week_day(text: str) -> date:
+    """A YYYY-MM-DD date within the years the reports cover."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a date, YYYY-MM-DD") from None
+    if not 2000 <= day.year <= 2099:
+        raise argparse.ArgumentTypeError(f"{text!r}: a year from 2000 to 2099")
+    return day
+
+
+def _report(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from service.reports.charts import report_charts
+    from service.reports.files import write_report
+    from service.reports.pdf import PdfError, find_chromium, print_pdf
+    from service.reports.weekly import last_full_week, weekly_report
+    from service.settings import Settings
+
+    settings = Settings()
+    zone = ZoneInfo(settings.timezone)
+    try:
+        with database_session(settings) as session:
+            report = weekly_report(session, args.week or last_full_week(datetime.now(UTC), zone), zone)
+            charts = report_charts(session, report, settings.taxonomy_path)
+        paths = write_report(report, args.out, settings.report_bureau, charts)
+        if args.pdf:
+            html = next(p for p in paths if p.suffix == ".html")
+            paths.append(html.with_suffix(".pdf"))
+            print_pdf(html, paths[-1], find_chromium(settings.chromium_path))
+    except (OSError, PdfError) as exc:
+        print(f"streetscan report: {exc}", file=sys.stderr)
+        return 2
+    state = "nothing recorded" if report.empty else f"{report.totals.new} new cases, {report.totals.passes} passes"
+    print(f"week ending {report.week} ({state}):")
+    for path in paths:
+        print(f"  {path}")
     return 0

@@ -34,19 +34,22 @@ class CaseAction(StrEnum):
     status = "status"
     recategorize = "recategorize"
     hotspot = "hotspot"
+    merge_proposed = "merge_proposed"
 
 
 class CaseBase(SQLModel):
     """One real-world violation: observations merged in space, with its nearest hotspot.
 
-    ``lat``/``lon`` are the mean of its observations (None for a case of positionless
-    observations, which then names its ``source``).
+    ``lat``/``lon`` are the mean of its observations weighted by their fixes' accuracy (None for a
+    case of positionless observations, which then names its ``source``); ``position_sigma_m`` the
+    standard error of that estimate in metres, shrinking as sightings accumulate.
     """
 
     category: str = Field(max_length=64, sa_type=sa.String(64))
     status: CaseStatus = Field(default=CaseStatus.new, index=True, sa_type=EnumText(CaseStatus))
     lat: float | None = None
     lon: float | None = None
+    position_sigma_m: float | None = None
     source: str | None = Field(default=None, max_length=200, index=True, sa_type=sa.String(200))
     hotspot_id: int | None = Field(default=None, foreign_key="hotspots.id", index=True, ondelete="SET NULL")
     hotspot_distance_m: float | None = None

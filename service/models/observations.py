@@ -23,7 +23,8 @@ MAX_PIXEL = 100_000
 
 class ObservationBase(SQLModel):
     """The observation contract (see ``vision.Observation``): times t_* in seconds from the
-    video start, ``bbox`` [x1, y1, x2, y2] pixels, ``crop`` and ``keyframe`` (the whole best frame)
+    video start, ``bbox`` [x1, y1, x2, y2] pixels, ``gps_accuracy_m`` the fix's standard error in metres
+    (None: unknown, the ``GPS_SIGMA_M`` setting applies), ``crop`` and ``keyframe`` (the whole best frame)
     evidence-store keys (see ``service.evidence``)."""
 
     track_id: str = Field(min_length=1, max_length=128, sa_type=sa.String(128))
@@ -37,6 +38,7 @@ class ObservationBase(SQLModel):
     bbox: list[float] = Field(sa_type=sa.JSON)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    gps_accuracy_m: float | None = Field(default=None, gt=0, le=10_000)
     crop: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
     keyframe: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
 

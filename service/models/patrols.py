@@ -37,3 +37,27 @@ class PatrolPass(SQLModel, table=True):
     max_lat: float
     max_lon: float
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CoveringPass(SQLModel):
+    """A pass that covered a place: when it drove (``started_at`` … ``ended_at``) and the moment it covered
+    it (``covered_at``), the camera side (``mount``) and the job of its video (None once deleted)."""
+
+    id: int
+    source: str
+    job_id: int | None
+    mount: str | None
+    started_at: datetime
+    ended_at: datetime
+    covered_at: datetime
+
+
+class HotspotCoverage(SQLModel):
+    """``GET /api/hotspots/{id}/coverage``: the passes (at most ``limit``, earliest first) that covered the
+    hotspot between ``since`` and ``until`` (None: unbounded), and how many there were in all (``total``)."""
+
+    hotspot_id: int
+    since: datetime | None
+    until: datetime | None
+    total: int
+    passes: list[CoveringPass]

@@ -13,6 +13,7 @@ from fastapi import Request
 from service.categories import category_policies
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
+from service.rechecks import CheckState
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "lang"
@@ -39,7 +40,15 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.review: ("审核", "reviewed"),
     CaseAction.status: ("状态变更", "status change"),
     CaseAction.recategorize: ("改类别", "category changed"),
+    CaseAction.merge_proposed: ("疑似同一对象", "may be the same object as"),
     CaseAction.hotspot: ("热点变更", "hotspot changed"),
+}
+CHECK: dict[CheckState, tuple[str, str]] = {
+    CheckState.overdue: ("已逾期", "overdue"),
+    CheckState.due: ("待复查", "due"),
+    CheckState.relapsed: ("复发", "relapsed"),
+    CheckState.scheduled: ("未到期", "scheduled"),
+    CheckState.clean: ("复查无问题", "clean"),
 }
 TEXT: dict[str, tuple[str, str]] = {
     "app": ("城市管理智能巡查", "streetscan"),
@@ -70,6 +79,23 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "queue": ("审核队列", "Review queue"),
     "hotspots": ("热点", "Hotspots"),
+    "weekly_report": ("周报告", "Weekly report"),
+    "previous_week": ("上一周", "Previous week"),
+    "next_week": ("下一周", "Next week"),
+    "week": ("周", "Week"),
+    "show": ("查看", "Show"),
+    "rechecks": ("回头看", "Re-inspections"),
+    "rechecks_help": (
+        "案件处置后按期复查其位置：巡查车辆经过且未再发现为“复查无问题”，再次发现为“复发”。",
+        "A resolved case's spot is checked again on schedule: a pass that saw nothing is clean, a sighting a relapse.",
+    ),
+    "resolved_at": ("处置时间", "Resolved"),
+    "due_at": ("应复查", "Due"),
+    "days": ("天", "days"),
+    "evidence": ("依据", "Evidence"),
+    "seen_again": ("再次发现", "seen again"),
+    "patrol_pass": ("巡查经过", "patrol pass"),
+    "no_rechecks": ("暂无复查任务", "Nothing to re-inspect"),
     "users": ("用户", "Users"),
     "webhooks": ("推送", "Webhooks"),
     "webhooks_help": (
@@ -208,6 +234,9 @@ class Labels:
 
     def kind(self, kind: str) -> str:
         return KIND[HotspotKind(kind)][self._i]
+
+    def check_state(self, state: str) -> str:
+        return CHECK[CheckState(state)][self._i]
 
     def action(self, action: str) -> str:
         return ACTION[CaseAction(action)][self._i]

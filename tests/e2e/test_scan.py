@@ -49,6 +49,7 @@ FIELDS = {
     "text",
     "text_confidence",
     "signature",
+    "gps_accuracy_m",
 }
 TRANSCRIPTIONS = REPO / "tests" / "vision" / "data" / "facade-sign-text.json"
 

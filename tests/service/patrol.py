@@ -1,8 +1,8 @@
 """A patrol simulator: objects at known places, seen on several passes over several days.
 
 Positions are metres north / east of the test origin (see ``places``); each pass is one source (a video) whose
-observations carry GPS noise of up to ``noise_m``, some misses, some split tracks (one object seen
-twice in a pass), some false positives and some missing ``observed_at``.
+observations carry GPS noise (up to ``noise_m``, or normal with ``noise_m`` per axis), some misses, some split
+tracks (one object seen twice in a pass), some false positives and some missing ``observed_at``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class Patrol:
     things: list[Thing]
     seed: int = 7
     noise_m: float = 4.0
+    gaussian: bool = False  # noise: normal with ``noise_m`` per axis, else uniform in a disc of that radius
     miss_rate: float = 0.3
     split_rate: float = 0.2
     false_positives: int = 2
@@ -93,6 +94,8 @@ class Patrol:
         return out
 
     def _noisy(self, thing: Thing) -> tuple[float, float]:
+        if self.gaussian:
+            return offset(thing.north + self.rng.gauss(0, self.noise_m), thing.east + self.rng.gauss(0, self.noise_m))
         angle, dist = self.rng.uniform(0, 2 * math.pi), self.rng.uniform(0, self.noise_m)
         return offset(thing.north + dist * math.sin(angle), thing.east + dist * math.cos(angle))
 

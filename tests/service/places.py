@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from service.geometry import M_PER_DEG
+from service.patrols import Route
 
 ORIGIN = (35.49, 112.85)  # a synthetic mid-latitude origin, not a catalog place
 
@@ -42,3 +46,10 @@ def square(north: float, east: float, half: float) -> list[Metres]:
     """The corners of a square of side 2 * half metres around a centre."""
     s, n, w, e = north - half, north + half, east - half, east + half
     return [(s, w), (s, e), (n, e), (n, w)]
+
+
+def drive(start: datetime, a: Metres, b: Metres, seconds: int = 60, mount: str | None = None) -> Route:
+    """A patrol car driving straight from ``a`` to ``b`` in ``seconds``, one GPS fix a second."""
+    fixes = [offset(a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f) for f in np.linspace(0.0, 1.0, seconds + 1)]
+    lat, lon = np.array(fixes).T
+    return Route(start.timestamp() + np.arange(seconds + 1, dtype=np.float64), lat, lon, mount)

@@ -14,9 +14,11 @@ from service.cases import (
     TransitionError,
     check_transition,
     choose_case,
+    gate_m,
     grid_cell,
     merged_position,
     neighbour_cells,
+    sighting_sigma,
 )
 from service.hotspots import Shape, nearest, vending_zone_at
 from service.models.cases import CaseStatus
@@ -48,38 +50,83 @@ def test_grid_neighbourhood_holds_every_point_in_radius(lat: float) -> None:
 
 
 def test_joins_nearest_open_case_within_radius() -> None:
-    cands = [candidate(1, 0, 20), candidate(2, 0, 8), candidate(3, 0, 3, CaseStatus.rejected)]
-    assert choose_case(*offset(0, 0), NOW, cands, 25, LOOKBACK) == Match(2)
+    cands = [candidate(1, 0, 40), candidate(2, 0, 8), candidate(3, 0, 3, CaseStatus.rejected)]
+    assert choose_case(*offset(0, 0), 1.0, NOW, cands, 25, LOOKBACK) == Match(2)
+
+
+def test_a_sighting_in_two_open_gates_joins_the_nearer_and_proposes_a_merge() -> None:
+    cands = [candidate(1, 0, 20), candidate(2, 0, 8), candidate(3, 0, -22, CaseStatus.resolved, resolved_at=NOW)]
+    assert choose_case(*offset(0, 0), 1.0, NOW, cands, 25, LOOKBACK) == Match(2, also=(1,))
+
+
+@pytest.mark.parametrize(
+    ("radius", "case_sigma", "sighting_sigma", "gate"),
+    [(12, 1, 1, 12.33), (12, 4, 4, 16.49), (12, 0.5, 4, 14.46), (25, 4, 4, 27.44), (12, 25, 25, 71.72)],
+)
+def test_gate_is_radius_and_two_standard_errors_in_quadrature(
+    radius: float, case_sigma: float, sighting_sigma: float, gate: float
+) -> None:
+    assert gate_m(radius, case_sigma, sighting_sigma) == pytest.approx(gate, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("north", "case_sigma", "sighting_sigma", "joins"),
+    [
+        (15.0, 4.0, 4.0, True),  # a noisy first fix: inside the widened gate
+        (15.0, 0.5, 1.0, False),  # a well-known case and a good fix: 15 m is another object
+        (13.0, 1.0, 1.0, False),
+        (30.0, 12.0, 8.0, True),  # a poor fix (HDOP 2-3) near a case known only roughly
+    ],
+)
+def test_gate_follows_both_uncertainties(north: float, case_sigma: float, sighting_sigma: float, joins: bool) -> None:
+    match = choose_case(*offset(north, 0), sighting_sigma, NOW, [candidate(1, 0, 0, sigma_m=case_sigma)], 12, LOOKBACK)
+    assert (match.case_id == 1) is joins
+
+
+def test_recurrence_uses_the_same_gate() -> None:
+    resolved = candidate(1, 0, 0, CaseStatus.resolved, resolved_at=NOW - timedelta(days=3), sigma_m=1.0)
+    assert choose_case(*offset(14, 0), 4.0, NOW, [resolved], 12, LOOKBACK) == Match(1, reopen=True)
+    assert choose_case(*offset(14, 0), 1.0, NOW, [resolved], 12, LOOKBACK) == Match(None)
 
 
 def test_beyond_radius_starts_a_new_case() -> None:
-    assert choose_case(*offset(0, 0), NOW, [candidate(1, 0, 13)], 12, LOOKBACK).case_id is None
+    assert choose_case(*offset(0, 0), 1.0, NOW, [candidate(1, 0, 13)], 12, LOOKBACK).case_id is None
 
 
 def test_recently_resolved_case_comes_back_as_recurrence() -> None:
     resolved = candidate(1, 0, 5, CaseStatus.resolved, resolved_at=NOW - timedelta(days=29))
-    match = choose_case(*offset(0, 0), NOW, [resolved], 25, LOOKBACK)
+    match = choose_case(*offset(0, 0), 1.0, NOW, [resolved], 25, LOOKBACK)
     assert (match.case_id, match.reopen) == (1, True)
 
 
 def test_resolution_older_than_lookback_starts_a_new_case() -> None:
     closed = candidate(1, 0, 5, CaseStatus.closed, resolved_at=NOW - timedelta(days=31))
-    assert choose_case(*offset(0, 0), NOW, [closed], 25, LOOKBACK).case_id is None
+    assert choose_case(*offset(0, 0), 1.0, NOW, [closed], 25, LOOKBACK).case_id is None
 
 
 def test_evidence_from_before_the_resolution_joins_without_reopening() -> None:
     resolved = candidate(1, 0, 5, CaseStatus.resolved, resolved_at=NOW + timedelta(hours=1))
-    match = choose_case(*offset(0, 0), NOW, [resolved], 25, LOOKBACK)
+    match = choose_case(*offset(0, 0), 1.0, NOW, [resolved], 25, LOOKBACK)
     assert (match.case_id, match.reopen) == (1, False)
 
 
 def test_open_case_wins_over_a_nearer_resolved_one() -> None:
     cands = [candidate(1, 0, 2, CaseStatus.resolved, resolved_at=NOW), candidate(2, 0, 15, CaseStatus.dispatched)]
-    assert choose_case(*offset(0, 0), NOW, cands, 25, LOOKBACK).case_id == 2
+    assert choose_case(*offset(0, 0), 1.0, NOW, cands, 25, LOOKBACK).case_id == 2
 
 
-def test_merged_position_is_running_mean() -> None:
-    assert merged_position(10.0, 20.0, 3, 14.0, 24.0) == (11.0, 21.0)
+def test_merged_position_weights_by_accuracy_and_shrinks_the_error() -> None:
+    # three fixes of 4 m so far (error 4/sqrt(3)) and one more: the running mean, error 2 m
+    lat, lon, sigma = merged_position(10.0, 20.0, 4 / 3**0.5, 14.0, 24.0, 4.0)
+    assert (lat, lon, sigma) == pytest.approx((11.0, 21.0, 2.0))
+    # a fix four times as accurate counts sixteen times as much
+    lat, lon, sigma = merged_position(0.0, 0.0, 8.0, 17.0, 34.0, 2.0)
+    assert (lat, lon) == pytest.approx((16.0, 32.0)) and sigma == pytest.approx(8 * 2 / 68**0.5)
+
+
+@pytest.mark.parametrize(("accuracy", "sigma"), [(None, 4.0), (2.5, 2.5), (0.2, 1.0), (400.0, 25.0)])
+def test_sighting_sigma_from_the_fix_else_the_default_clamped(accuracy: float | None, sigma: float) -> None:
+    assert sighting_sigma(accuracy, 4.0) == sigma
 
 
 @pytest.mark.parametrize(

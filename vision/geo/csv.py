@@ -1,4 +1,4 @@
-"""CSV tracks: a header naming time, lat and lon columns (course and speed optional), one fix per row."""
+"""CSV tracks: a header naming time, lat and lon columns (course, speed and HDOP optional), one fix per row."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ COLUMNS = {
     "lon": ("lon", "lng", "long", "longitude"),
     "course": ("course", "heading"),
     "speed": ("speed", "speed_mps"),  # m/s
+    "hdop": ("hdop",),
 }
 
 
@@ -22,7 +23,8 @@ def delimiter(header: str) -> str:
 
 
 def header_columns(header: list[str]) -> dict[str, int] | None:
-    """Column index per role ("time", "lat", "lon", optional "course", "speed"); None without time/lat/lon."""
+    """Column index per role ("time", "lat", "lon", optional "course", "speed", "hdop"); None without
+    time/lat/lon."""
     names = [re.sub(r"[\s-]+", "_", h.strip().strip('"').lower()) for h in header]
     columns = {
         role: next(i for i, n in enumerate(names) if n in aliases)
@@ -54,6 +56,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
                     float(row[columns["lon"]]),
                     optional_float(row[columns["course"]] if "course" in columns else ""),
                     optional_float(row[columns["speed"]] if "speed" in columns else ""),
+                    optional_float(row[columns["hdop"]] if "hdop" in columns else ""),
                 )
             )
         except (ValueError, IndexError):

@@ -19,12 +19,14 @@ EARTH_RADIUS_M = 6_371_008.8
 
 @dataclass(frozen=True)
 class Position:
-    """WGS-84 degrees; heading 0 = north, clockwise, None when unknown; speed m/s, None when unknown."""
+    """WGS-84 degrees; heading 0 = north, clockwise, None when unknown; speed m/s, None when unknown;
+    accuracy: the fix's standard error in metres (HDOP times ``UERE_M``), None when the track has none."""
 
     lat: float
     lon: float
     heading_deg: float | None
     speed_mps: float | None
+    accuracy_m: float | None = None
 
 
 def haversine_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> float | np.ndarray:

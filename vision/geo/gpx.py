@@ -29,6 +29,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
                     float(point.get("lon", "")),
                     optional_float(children.get("course", "")),
                     optional_float(children.get("speed", "")),
+                    optional_float(children.get("hdop", "")),
                 )
             )
         except (KeyError, ValueError):

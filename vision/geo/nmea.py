@@ -1,4 +1,4 @@
-"""NMEA 0183 logs: RMC and GGA sentences of any talker, checksums checked."""
+"""NMEA 0183 logs: RMC and GGA sentences of any talker (GGA gives the HDOP), checksums checked."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class _NmeaFix:
     lon: float
     course: float | None = None
     speed: float | None = None
+    hdop: float | None = None
 
 
 def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
@@ -40,7 +41,7 @@ def parse(text: str, tz: tzinfo, name: str) -> GpsTrack:
     _date_from_neighbours(found)
     _date_from_neighbours(reversed(found))  # GGA before the first RMC
     fixes = [
-        Fix(datetime.combine(f.day, time(), UTC).timestamp() + f.tod, f.lat, f.lon, f.course, f.speed)
+        Fix(datetime.combine(f.day, time(), UTC).timestamp() + f.tod, f.lat, f.lon, f.course, f.speed, f.hdop)
         for f in found
         if f.day is not None
     ]
@@ -73,7 +74,7 @@ def _nmea_sentence(line: str) -> _NmeaFix | None:
         if fields[6] in ("", "0"):
             raise ValueError("GGA without a fix")
         lat, lon = _nmea_angle(fields[2], fields[3], "NS"), _nmea_angle(fields[4], fields[5], "EW")
-        return _NmeaFix(_nmea_time(fields[1]), None, lat, lon)
+        return _NmeaFix(_nmea_time(fields[1]), None, lat, lon, hdop=optional_float(fields[8]))
     return None
 
 

@@ -18,6 +18,9 @@ from numpy.typing import ArrayLike
 from vision.geo.geodesy import Position, bearing_deg, haversine_m
 
 STATIONARY_MPS = 0.5  # slower segments give no heading: GPS jitter, not motion
+UERE_M = 4.0
+"""Metres of position error (one standard deviation) per unit of HDOP: a consumer receiver's user
+equivalent range error, so HDOP 1 reads as a fix good to about 4 m."""
 
 
 class GpsFormatError(ValueError):
@@ -28,8 +31,9 @@ class GpsTrack:
     """Time-ordered fixes as arrays of shape (N,).
 
     t: float64 epoch seconds UTC (seconds from the video start when ``video_relative``), strictly increasing.
-    lat, lon: WGS-84 degrees. course: recorded course over ground in degrees, speed: recorded m/s;
-    each None when the source has none, NaN at fixes without a value.
+    lat, lon: WGS-84 degrees. course: recorded course over ground in degrees, speed: recorded m/s,
+    hdop: recorded horizontal dilution of precision; each None when the source has none, NaN at fixes
+    without a value.
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class GpsTrack:
         lon: ArrayLike,
         course: ArrayLike | None = None,
         speed: ArrayLike | None = None,
+        hdop: ArrayLike | None = None,
         *,
         video_relative: bool = False,
         skipped_lines: int = 0,
@@ -48,9 +53,12 @@ class GpsTrack:
         self.lon = np.asarray(lon, dtype=np.float64)
         self.course = None if course is None else np.asarray(course, dtype=np.float64)
         self.speed = None if speed is None else np.asarray(speed, dtype=np.float64)
+        self.hdop = None if hdop is None else np.asarray(hdop, dtype=np.float64)
         n = len(self.t)
-        self._course, self._speed = (np.full(n, np.nan) if a is None else a for a in (self.course, self.speed))
-        if n == 0 or any(len(a) != n for a in (self.lat, self.lon, self._course, self._speed)):
+        self._course, self._speed, self._hdop = (
+            np.full(n, np.nan) if a is None else a for a in (self.course, self.speed, self.hdop)
+        )
+        if n == 0 or any(len(a) != n for a in (self.lat, self.lon, self._course, self._speed, self._hdop)):
             raise ValueError("a track needs at least one fix and arrays of equal length")
         if not np.all(np.diff(self.t) > 0):
             raise ValueError("fix times must be strictly increasing")
@@ -106,6 +114,7 @@ class GpsTrack:
             lon=(lon + 180.0) % 360.0 - 180.0,
             heading_deg=_known(heading),
             speed_mps=float(speed_mps),
+            accuracy_m=_accuracy(_blend(self._hdop[i], self._hdop[i + 1], f)),
         )
 
     def _fix(self, k: int) -> Position:
@@ -113,7 +122,9 @@ class GpsTrack:
         heading = self._course[k]
         if math.isnan(heading) and k > 0:
             heading = self._held_heading[k - 1]
-        return Position(float(self.lat[k]), float(self.lon[k]), _known(heading), _known(self._speed[k]))
+        return Position(
+            float(self.lat[k]), float(self.lon[k]), _known(heading), _known(self._speed[k]), _accuracy(self._hdop[k])
+        )
 
 
 class Fix(NamedTuple):
@@ -122,10 +133,11 @@ class Fix(NamedTuple):
     lon: float
     course: float | None = None  # degrees
     speed: float | None = None  # m/s
+    hdop: float | None = None
 
 
 def build_track(fixes: list[Fix], skipped: int, name: str, video_relative: bool = False) -> GpsTrack:
-    """Sort by time, merge fixes of one time (the first position, the first known course and speed),
+    """Sort by time, merge fixes of one time (the first position, the first known course, speed and HDOP),
     drop invalid fixes (counted as skipped) and fixes at (0, 0)."""
     valid = [f for f in fixes if math.isfinite(f.t) and _valid_latlon(f.lat, f.lon)]
     skipped += len(fixes) - len(valid)
@@ -136,13 +148,23 @@ def build_track(fixes: list[Fix], skipped: int, name: str, video_relative: bool 
             merged[-1] = last._replace(
                 course=last.course if last.course is not None else fix.course,
                 speed=last.speed if last.speed is not None else fix.speed,
+                hdop=last.hdop if last.hdop is not None else fix.hdop,
             )
         else:
             merged.append(fix)
     if not merged:
         raise GpsFormatError(f"{name}: no valid GPS fix ({skipped} invalid lines or points skipped)")
-    t, lat, lon, course, speed = zip(*merged)
-    return GpsTrack(t, lat, lon, _column(course), _column(speed), video_relative=video_relative, skipped_lines=skipped)
+    t, lat, lon, course, speed, hdop = zip(*merged)
+    return GpsTrack(
+        t,
+        lat,
+        lon,
+        _column(course),
+        _column(speed),
+        _column(hdop),
+        video_relative=video_relative,
+        skipped_lines=skipped,
+    )
 
 
 def _valid_latlon(lat: float, lon: float) -> bool:
@@ -173,6 +195,11 @@ def _blend(a: float, b: float, f: float, circular: bool = False) -> float:
 
 def _known(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
+
+
+def _accuracy(hdop: float) -> float | None:
+    """Metres of position error for an HDOP (NaN: unknown -> None)."""
+    return None if math.isnan(hdop) or hdop <= 0 else round(float(hdop) * UERE_M, 2)
 
 
 def _epoch(when: datetime | float) -> float:

@@ -1,12 +1,12 @@
-"""Hotspot catalog: GeoJSON export (public), import and locating (admin)."""
+"""Hotspot catalog: GeoJSON export (public), import and locating (admin), patrol coverage."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, Body, HTTPException, Query, status
 
-from service.api.deps import AdminUser, ApiRoute
+from service.api.deps import AdminUser, ApiRoute, CurrentUser
 from service.api.errors import errors, issue
 from service.cases import PlacementError, locate_at_case, place_hotspot, reassign_hotspots
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
@@ -19,8 +19,12 @@ from service.hotspots import (
     located_shapes,
     parse_collection,
 )
+from service.inputs import UtcTime
+from service.models.base import row_id
 from service.models.cases import Case
 from service.models.hotspots import Hotspot, LocateRequest
+from service.models.patrols import CoveringPass, HotspotCoverage
+from service.patrols import passes_covering
 from service.writer import lock_matching
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=ApiRoute)
@@ -94,3 +98,36 @@ def locate_hotspot(
         session.commit()
     session.refresh(hotspot)
     return feature(hotspot)
+
+
+@router.get("/{hotspot_id}/coverage", response_model=HotspotCoverage, responses=errors(404, 409))
+def hotspot_coverage(
+    hotspot_id: IdPath,
+    session: SessionDep,
+    user: CurrentUser,
+    since: Annotated[UtcTime | None, Query()] = None,
+    until: Annotated[UtcTime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> HotspotCoverage:
+    """The patrol passes that covered the hotspot (came within its buffer with the camera facing it)
+    between ``since`` and ``until`` (ISO-8601; naive means UTC), earliest first, each with the moment it
+    did; 409 for a hotspot not yet located (no pass can be said to cover it)."""
+    hotspot = session.get(Hotspot, hotspot_id)
+    if hotspot is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")
+    if hotspot.geometry is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the hotspot is not located yet: locate it first")
+    found = passes_covering(session, hotspot.geometry, hotspot.buffer_m, since, until)
+    passes = [
+        CoveringPass(
+            id=row_id(row),
+            source=row.source,
+            job_id=row.job_id,
+            mount=row.mount,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            covered_at=at,
+        )
+        for row, at in found[:limit]
+    ]
+    return HotspotCoverage(hotspot_id=hotspot_id, since=since, until=until, total=len(found), passes=passes)

@@ -1,7 +1,7 @@
 """Webhooks: registered endpoints, the outbox of events, and their deliveries.
 
 Revision ID: 0007_integrations
-Revises: 0005_patrols
+Revises: 0006_matching
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_integrations"
-down_revision = "0005_patrols"
+down_revision = "0006_matching"
 branch_labels = None
 depends_on = None
 

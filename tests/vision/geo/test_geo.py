@@ -113,6 +113,47 @@ def test_nmea_gga_and_rmc_of_one_second_are_one_fix() -> None:
     assert track.at(SAMPLE_START).heading_deg == 45.0
 
 
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        (
+            "gpx",
+            """<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>
+  <trkpt lat="35.497" lon="112.851"><time>2025-05-09T09:30:00Z</time><hdop>0.9</hdop></trkpt>
+  <trkpt lat="35.497" lon="112.8510441"><time>2025-05-09T09:30:01Z</time><hdop>2.5</hdop></trkpt>
+  <trkpt lat="35.497" lon="112.8510882"><time>2025-05-09T09:30:02Z</time></trkpt>
+</trkseg></trk></gpx>""",
+        ),
+        (
+            "nmea",
+            "\n".join(
+                [
+                    nmea("GNRMC,093000.00,A,3529.82000,N,11251.06000,E,7.78,90.0,090525,,,A"),
+                    nmea("GNGGA,093000.00,3529.82000,N,11251.06000,E,1,09,0.9,720.0,M,-20.0,M,,"),
+                    nmea("GNGGA,093001.00,3529.82000,N,11251.06265,E,1,05,2.5,720.0,M,-20.0,M,,"),
+                    nmea("GNRMC,093002.00,A,3529.82000,N,11251.06530,E,7.78,90.0,090525,,,A"),
+                ]
+            ),
+        ),
+        (
+            "csv",
+            "time,lat,lon,HDOP\n1746783000,35.497,112.851,0.9\n1746783001,35.497,112.8510441,2.5\n"
+            "1746783002,35.497,112.8510882,\n",
+        ),
+    ],
+)
+def test_hdop_gives_each_position_its_accuracy(fmt: str, text: str) -> None:
+    track = parse_track(text, fmt)
+    assert track.hdop is not None and list(track.hdop[:2]) == [0.9, 2.5] and np.isnan(track.hdop[2])
+    assert track.at(SAMPLE_START).accuracy_m == pytest.approx(3.6)  # HDOP 0.9 x 4 m
+    assert track.at(SAMPLE_START + timedelta(seconds=0.5)).accuracy_m == pytest.approx(6.8)  # HDOP 1.7
+    assert track.at(SAMPLE_START + timedelta(seconds=1.5)).accuracy_m == pytest.approx(10.0)  # the known end
+
+
+def test_a_track_without_hdop_gives_no_accuracy() -> None:
+    assert east_track([0.0, 1.0]).hdop is None and east_track([0.0, 1.0]).at(0.5).accuracy_m is None
+
+
 def test_nmea_midnight_rollover_in_gga_stretch() -> None:
     text = "\n".join(
         [

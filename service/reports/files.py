@@ -1,0 +1,67 @@
+"""The weekly report as files: JSON (the API's body), CSV and XLSX (one table: the totals, the week before,
+the change, each group and each hotspot), and the HTML page as a standalone document.
+
+Everything is written from one ``WeeklyReport``, so the files agree with each other and with the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from service.reports.html import report_document
+from service.reports.text import HEADER, report_title, summary, table
+from service.reports.weekly import WeeklyReport
+
+
+def csv_bytes(report: WeeklyReport) -> bytes:
+    """The table as CSV, UTF-8 with a byte-order mark (which spreadsheet programs need to read Chinese)."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(HEADER)
+    writer.writerows(table(report))
+    return text.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(report: WeeklyReport, bureau: str) -> bytes:
+    """An XLSX workbook: the title, the summary lines and the table on one sheet."""
+    book = Workbook()
+    sheet = book.active
+    if sheet is None:
+        raise ValueError("a new workbook without a sheet")
+    sheet.title = "周报告"
+    sheet.append([report_title(bureau)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for line in summary(report):
+        sheet.append([line])
+    sheet.append([])
+    sheet.append(HEADER)
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for row in table(report):
+        sheet.append(row)
+    sheet.column_dimensions["B"].width = 28
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def write_report(report: WeeklyReport, out_dir: Path, bureau: str, charts: dict[str, bytes]) -> list[Path]:
+    """``weekly-YYYY-MM-DD`` .json, .csv, .xlsx and .html in ``out_dir`` (made if missing), and each chart
+    as ``weekly-YYYY-MM-DD-NAME.png``; the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"weekly-{report.week:%Y-%m-%d}"
+    paths = [stem.with_suffix(s) for s in (".json", ".csv", ".xlsx", ".html")]
+    paths[0].write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths[1].write_bytes(csv_bytes(report))
+    paths[2].write_bytes(xlsx_bytes(report, bureau))
+    paths[3].write_text(report_document(report, bureau, charts), encoding="utf-8")
+    for name, image in charts.items():
+        paths.append(out_dir / f"{stem.name}-{name}.png")
+        paths[-1].write_bytes(image)
+    return paths

@@ -1,0 +1,139 @@
+"""A simulated campaign month around the week ending Friday 2025-05-09, counted by hand.
+
+Places are metres north / east of the test origin. Patrols drive north along east = 0 from (0, 0) to
+(1000, 0) with a forward camera (covering both sides within each hotspot's buffer):
+
+====  ======================  ============================================================
+P1    Mon 04-28 10:00         previous week
+P2    Mon 05-05 10:00         the week
+P3    Thu 05-08 15:00         the week
+P4    Sat 05-10 09:00         the week after
+P5    Tue 05-06 10:00         the week, 5 km east: covers no hotspot
+====  ======================  ============================================================
+
+Hotspots: M1 (batch 1, 10 m east at 300 m: violations), M2 (batch 1, at 800 m: patrolled, clean),
+M3 (batch 2, 1 km east: never patrolled), S (strict street 5 m east, 100-900 m), U (unlocated).
+
+Cases (local times; every status change is one audit event, every case one sighting when created):
+
+- A at M1: new 04-28, confirmed 04-29, dispatched 04-30, resolved 05-01, closed Sun 05-04, recurs Mon 05-05
+  (seen again), confirmed 05-06: open at the week's end.
+- B at M1: new 05-05, rejected 05-05.
+- C at S: new Thu 05-08 (open at the week's end), confirmed Sat 05-10 (the week after).
+- D at no hotspot: new 05-06, confirmed 05-07, dispatched 05-08: open.
+- E at M3: new 04-20 and never touched: open in both weeks.
+- F at M2: new 04-27, confirmed 04-27, resolved 04-29.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.cases import change_status, record
+from service.models.base import row_id
+from service.models.cases import Case, CaseAction, CaseStatus
+from service.models.hotspots import Hotspot, HotspotKind
+from service.models.observations import ObservationRow
+from service.patrols import record_pass
+from tests.service.places import drive, line, offset, point
+
+ZONE = ZoneInfo("Asia/Shanghai")
+WEEK = "2025-05-09"
+S = CaseStatus
+
+
+def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """A 2025 local (Asia/Shanghai) time."""
+    return datetime(2025, month, day, hour, minute, tzinfo=ZONE)
+
+
+HOTSPOTS: dict[str, dict[str, Any]] = {
+    "M1": {"kind": HotspotKind.road_market, "batch": 1, "geometry": point(300, 10), "buffer_m": 15.0},
+    "M2": {"kind": HotspotKind.road_market, "batch": 1, "geometry": point(800, 10), "buffer_m": 15.0},
+    "M3": {"kind": HotspotKind.road_market, "batch": 2, "geometry": point(300, 1000), "buffer_m": 15.0},
+    "S": {"kind": HotspotKind.strict_street, "geometry": line((100, 5), (900, 5)), "buffer_m": 20.0},
+    "U": {"kind": HotspotKind.public_place, "geometry": None},
+}
+PASSES = {
+    "P1": (local(4, 28, 10), 0.0),
+    "P2": (local(5, 5, 10), 0.0),
+    "P3": (local(5, 8, 15), 0.0),
+    "P4": (local(5, 10, 9), 0.0),
+    "P5": (local(5, 6, 10), 5000.0),
+}
+CASES: dict[str, tuple[str | None, list[tuple[datetime, CaseStatus]]]] = {
+    "A": (
+        "M1",
+        [
+            (local(4, 28, 10, 1), S.new),
+            (local(4, 29, 9), S.confirmed),
+            (local(4, 30, 9), S.dispatched),
+            (local(5, 1, 9), S.resolved),
+            (local(5, 4, 9), S.closed),
+            (local(5, 5, 10, 1), S.reopened),
+            (local(5, 6, 9), S.confirmed),
+        ],
+    ),
+    "B": ("M1", [(local(5, 5, 10, 2), S.new), (local(5, 5, 12), S.rejected)]),
+    "C": ("S", [(local(5, 8, 15, 1), S.new), (local(5, 10, 9), S.confirmed)]),
+    "D": (None, [(local(5, 6, 11), S.new), (local(5, 7, 9), S.confirmed), (local(5, 8, 9), S.dispatched)]),
+    "E": ("M3", [(local(4, 20, 9), S.new)]),
+    "F": ("M2", [(local(4, 27, 9), S.new), (local(4, 27, 10), S.confirmed), (local(4, 29, 9), S.resolved)]),
+}
+
+
+def sighting(case: Case, at: datetime, n: int) -> ObservationRow:
+    """One observation of ``case`` seen at ``at``."""
+    return ObservationRow(
+        source=f"video-{n}",
+        track_id="1",
+        category=case.category,
+        label="person+umbrella",
+        confidence=0.8,
+        t_first=0.0,
+        t_last=1.0,
+        t_best=0.5,
+        observed_at=at,
+        bbox=[0, 0, 10, 10],
+        lat=case.lat,
+        lon=case.lon,
+        case_id=case.id,
+        received_at=at,
+        seen_at=at,
+    )
+
+
+def simulate_month(engine: Engine) -> dict[str, int]:
+    """Store the month; returns the hotspot ids by name."""
+    with Session(engine) as session:
+        hotspots = {name: Hotspot(key=name, name=f"热点{name}", **fields) for name, fields in HOTSPOTS.items()}
+        session.add_all(hotspots.values())
+        for name, (start, east) in PASSES.items():
+            record_pass(session, name, drive(start, (0, east), (1000, east), seconds=100, mount="forward"))
+        session.flush()
+        for n, (place, steps) in enumerate(CASES.values()):
+            (created, _), *changes = steps
+            lat, lon = offset(100.0 * n, 500.0)
+            hotspot_id = row_id(hotspots[place]) if place else None
+            case = Case(category="street_vendor", lat=lat, lon=lon, first_seen=created, last_seen=created)
+            case.hotspot_id, case.created_at = hotspot_id, created
+            case.hotspot_distance_m = 0.0 if hotspot_id else None
+            session.add(case)
+            session.flush()
+            record(session, case, CaseAction.created, created, None, to_status=S.new)
+            session.add(sighting(case, created, n))
+            for at, status in changes:
+                if status == S.reopened:
+                    change_status(session, case, status, at, None, action=CaseAction.recurrence)
+                    session.add(sighting(case, at, 100 + n))
+                else:
+                    change_status(session, case, status, at, None)
+            session.add(case)
+            session.flush()
+        session.commit()
+        return {name: row_id(h) for name, h in hotspots.items()}

@@ -1,0 +1,84 @@
+"""The weekly figures, checked against a simulated month counted by hand (see ``tests.service.month``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.reports.weekly import last_full_week, week_bounds, week_ending, weekly_report
+from tests.service.month import ZONE, simulate_month
+
+FIELDS = ("passes", "sightings", "new", "recurrences", "confirmed", "rejected", "dispatched", "resolved", "closed")
+
+
+def counts(figures: object) -> tuple[int, ...]:
+    return tuple(getattr(figures, name) for name in (*FIELDS, "open_at_end"))
+
+
+def test_weeks_run_from_saturday_to_friday_in_local_time() -> None:
+    assert week_ending(date(2025, 5, 9)) == date(2025, 5, 9)
+    assert week_ending(date(2025, 5, 3)) == date(2025, 5, 9)  # a Saturday starts the week
+    assert week_ending(date(2025, 5, 2)) == date(2025, 5, 2)
+    start, end = week_bounds(date(2025, 5, 9), ZONE)
+    assert (start, end) == (datetime(2025, 5, 2, 16, tzinfo=UTC), datetime(2025, 5, 9, 16, tzinfo=UTC))
+    assert last_full_week(datetime(2025, 5, 9, 15, 59, tzinfo=UTC), ZONE) == date(2025, 5, 2)  # Friday 23:59
+    assert last_full_week(datetime(2025, 5, 9, 16, 0, tzinfo=UTC), ZONE) == date(2025, 5, 9)  # Saturday 00:00
+    assert last_full_week(datetime(2025, 5, 15, 2, 0, tzinfo=UTC), ZONE) == date(2025, 5, 9)  # Thursday
+
+
+def test_the_simulated_week_matches_the_hand_count(engine: Engine) -> None:
+    ids = simulate_month(engine)
+    with Session(engine) as session:
+        report = weekly_report(session, date(2025, 5, 6), ZONE)  # any day of the week names it
+    assert report.week == date(2025, 5, 9) and not report.empty
+    assert report.phase is not None and report.phase.number == 3
+    #                                  pass see new rec con rej dis res clo open
+    assert counts(report.totals) == (3, 4, 3, 1, 2, 1, 1, 0, 1, 4)  # P2 P3 P5; B C D; A D; B; D; A; A C D E
+    assert counts(report.previous) == (1, 2, 2, 0, 2, 0, 1, 2, 0, 1)  # P1; A F; A F; A; A F; E
+    assert counts(report.change) == (2, 2, 1, 1, 0, 1, 0, -2, 1, 3)
+    rows = {r.key: r for r in report.hotspots}
+    assert [r.key for r in report.hotspots] == ["M1", "M2", "M3", "U", "S"]  # by batch, then kind
+    assert counts(rows["M1"]) == (2, 2, 1, 1, 1, 1, 0, 0, 1, 1)
+    assert counts(rows["M2"]) == (2, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert counts(rows["M3"]) == (0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+    assert counts(rows["S"]) == (2, 1, 1, 0, 0, 0, 0, 0, 0, 1)
+    assert {k: r.patrol for k, r in rows.items()} == {
+        "M1": "found",
+        "M2": "clean",  # patrolled twice, nothing seen: not the same as M3
+        "M3": "not_patrolled",
+        "S": "found",
+        "U": "unlocated",
+    }
+    assert rows["M2"].last_pass == datetime(2025, 5, 8, 7, 1, 20, tzinfo=UTC)  # P3 passes 800 m at 80 s
+    assert rows["M3"].last_pass is None and rows["M1"].id == ids["M1"]
+    assert (report.located, report.not_patrolled, report.not_patrolled_share) == (4, 1, 0.25)
+    groups = {g.key: g for g in report.groups}
+    assert counts(groups["batch-1"]) == (2, 2, 1, 1, 1, 1, 0, 0, 1, 1)  # P2 and P3 once each, over M1 and M2
+    assert groups["batch-1"].hotspot_ids == [ids["M1"], ids["M2"]]
+    assert counts(groups["batch-2"]) == (0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+    assert counts(groups["strict-streets"]) == counts(rows["S"])
+
+
+def test_the_week_after_sees_what_followed(engine: Engine) -> None:
+    simulate_month(engine)
+    with Session(engine) as session:
+        report = weekly_report(session, date(2025, 5, 16), ZONE)
+    assert counts(report.totals) == (1, 0, 0, 0, 1, 0, 0, 0, 0, 4)  # P4; C confirmed; A C D E still open
+    assert {r.key: r.patrol for r in report.hotspots}["M1"] == "clean"  # P4 passed it, saw nothing
+
+
+def test_a_week_without_anything_is_empty(engine: Engine) -> None:
+    with Session(engine) as session:
+        report = weekly_report(session, date(2025, 5, 9), ZONE)
+    assert report.empty and report.hotspots == [] and report.not_patrolled_share is None
+    assert counts(report.totals) == (0,) * 10
+
+
+@pytest.mark.parametrize(("day", "phase"), [(date(2024, 7, 19), 1), (date(2025, 1, 3), 2), (date(2026, 1, 9), None)])
+def test_the_phase_is_the_action_plans_on_the_friday(engine: Engine, day: date, phase: int | None) -> None:
+    with Session(engine) as session:
+        report = weekly_report(session, day, ZONE)
+    assert (report.phase.number if report.phase else None) == phase
