@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from service.api.errors import stale_write
 from service.api.router import api_router
+from service.api.routes import open311
 from service.auth.setup_link import SetupLink, setup_url
 from service.auth.throttle import Throttle
 from service.batches import incoming
@@ -30,6 +31,7 @@ from service.workers.jobs import requeue_interrupted
 from service.workers.maintenance import Maintenance
 from service.workers.pool import JobPool
 from service.workers.supervisor import Supervisor
+from service.workers.webhooks import WebhookSender
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     user exists prints a one-time setup link for the first admin, queues again the video jobs a
     stopped server left running, starts ``settings.workers`` job workers and (unless
     ``camera_supervisor`` is off) the camera supervisor for the cameras in the database, and (unless
-    ``maintenance_every_h`` is 0) the periodic chain anchor and retention cleanup. ``clock`` gives the
-    time (aware UTC)."""
+    ``maintenance_every_h`` is 0) the periodic chain anchor and retention cleanup, and (unless
+    ``webhook_sender`` is off) the webhook sender. ``clock`` gives the time (aware UTC)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -82,9 +84,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         if settings.maintenance_every_h > 0:
             app.state.maintenance = Maintenance(engine, settings, app.state.writer, clock)
             app.state.maintenance.start()
+        app.state.webhooks = None
+        if settings.webhook_sender:
+            app.state.webhooks = WebhookSender(engine, settings, app.state.writer, clock)
+            app.state.webhooks.start()
         try:
             yield
         finally:
+            if app.state.webhooks is not None:
+                app.state.webhooks.stop()
             if app.state.maintenance is not None:
                 app.state.maintenance.stop()
             if app.state.supervisor is not None:
@@ -106,5 +114,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/api/batches",))
     app.add_exception_handler(StaleDataError, stale_write)
     app.include_router(api_router)
+    app.include_router(open311.router)
     mount_web(app)
     return app

@@ -16,8 +16,10 @@ from sqlmodel import Session, col, func, select
 from service.models.base import row_id
 from service.models.batches import Batch, BatchFile, BatchFilePublic, BatchPublic, FileKind, FileStatus, Job, JobStatus
 from service.models.observations import ObservationRow
+from service.models.webhooks import EventKind
 from service.settings import Settings
 from service.uploads import Received, ReceivedFile
+from service.webhooks import emit
 from vision import TRACK_SUFFIXES, GpsFormatError, VideoError, load_track, verify
 
 FILES_FIELD = "files"
@@ -291,3 +293,19 @@ def batch_status(jobs: list[Job]) -> tuple[JobStatus, float]:
     if statuses <= set(ended):
         return (JobStatus.failed if statuses == {JobStatus.failed} else JobStatus.done), 1.0
     return (JobStatus.queued if statuses == {JobStatus.queued} else JobStatus.running), progress
+
+
+def emit_batches_done(session: Session, job_id: int, at: datetime) -> None:
+    """After job ``job_id`` ended in this transaction: a ``batch.done`` event for each batch of it
+    whose every video has now ended (its status, observations stored and cases)."""
+    batch_ids = session.exec(select(BatchFile.batch_id).where(BatchFile.job_id == job_id).distinct()).all()
+    batches = session.exec(select(Batch).where(col(Batch.id).in_(batch_ids)).order_by(col(Batch.id))).all()
+    for view in batch_views(session, batches):
+        if view.status in (JobStatus.done, JobStatus.failed):
+            payload = {
+                "batch_id": view.id,
+                "status": view.status.value,
+                "observations": view.observations,
+                "case_ids": view.case_ids,
+            }
+            emit(session, EventKind.batch_done, at, payload)

@@ -37,6 +37,7 @@ from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationPublic, ObservationRow, Outcome
 from service.models.users import User
 from service.settings import Settings
+from service.webhooks import emit_case_event
 from vision import haversine_m
 
 GRID_CELL_M = 50.0
@@ -173,8 +174,10 @@ def position(case: Case) -> tuple[float, float]:
 
 
 def record(session: Session, case: Case, action: CaseAction, at: datetime, user_id: int | None, **fields: Any) -> None:
-    """Add one audit-trail row for ``case``."""
-    session.add(CaseEvent(case_id=row_id(case), action=action, at=at, user_id=user_id, **fields))
+    """Add one audit-trail row for ``case``, and the webhook event it makes (if any) to the outbox."""
+    event = CaseEvent(case_id=row_id(case), action=action, at=at, user_id=user_id, **fields)
+    session.add(event)
+    emit_case_event(session, case, action, at, event.from_status, event.to_status, event.note)
 
 
 def change_status(

@@ -1,6 +1,6 @@
 """What the API and the web view share of HTTP: the request dependencies (database session, settings,
-clock, writer, signing key, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
-an evidence image."""
+clock, writer, signing key, category ids, bounded path ids), a walk over a route's dependencies,
+and the answer with an evidence image."""
 
 from __future__ import annotations
 

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, s; doubles per failure")
     login_max_lockout_s: float = Field(900.0, gt=0, description="longest lock, seconds")
     taxonomy_path: Path | None = None
+    category_codes_path: Path | None = Field(
+        None, description="each category's national and local platform codes; None: models/category-codes.yaml"
+    )
+    agency_name: str = Field(
+        "", max_length=200, description="the bureau cases are reported as handled by (Open311 agency_responsible)"
+    )
+    media_url_ttl_s: int = Field(3600, ge=60, le=7 * 86400, description="how long a signed Open311 media_url works")
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
     )
@@ -90,6 +97,14 @@ class Settings(BaseSettings):
     camera_backoff_max_s: float = Field(30.0, gt=0, description="longest reconnect delay, seconds")
     camera_tracker: Path | None = Field(None, description="tracker YAML for cameras; None: models/tracker-fixed.yaml")
     camera_sync_s: float = Field(5.0, gt=0, description="how often `streetscan cameras run` re-reads the cameras")
+
+    webhook_sender: bool = Field(True, description="deliver webhook events from inside `streetscan serve`")
+    webhook_poll_s: float = Field(1.0, gt=0, description="how often the webhook sender looks for events, seconds")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="connect and answer timeout of one delivery, seconds")
+    webhook_backoff_s: float = Field(10.0, gt=0, description="first wait after a failed delivery, s; doubles")
+    webhook_backoff_max_s: float = Field(3600.0, gt=0, description="longest wait between attempts, seconds")
+    webhook_retry_s: float = Field(86400.0, gt=0, description="a delivery is tried this long after its event")
+    webhook_keep_days: float = Field(30.0, gt=0, description="ended deliveries and their events are kept this long")
 
     evidence_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "evidence", description="crops and keyframes, by content"

@@ -9,14 +9,29 @@ from service.api.routes import (
     cameras,
     cases,
     evidence,
+    exports,
     health,
     hotspots,
     observations,
     rechecks,
     reports,
     users,
+    webhooks,
 )
 
 api_router = APIRouter(prefix="/api")
-for module in (health, hotspots, observations, evidence, cases, users, batches, cameras, reports, rechecks):
+for module in (
+    health,
+    hotspots,
+    observations,
+    evidence,
+    cases,
+    exports,
+    users,
+    batches,
+    cameras,
+    reports,
+    rechecks,
+    webhooks,
+):
     api_router.include_router(module.router)

@@ -14,7 +14,19 @@ from fastapi.staticfiles import StaticFiles
 
 from service.web.deps import LoginRequired, PageError
 from service.web.render import STATIC_DIR, Page, render
-from service.web.routes import admin, cases, evidence, hotspots, login, rechecks, reports, review, setup, shared
+from service.web.routes import (
+    admin,
+    cases,
+    evidence,
+    hotspots,
+    login,
+    rechecks,
+    reports,
+    review,
+    setup,
+    shared,
+    webhooks,
+)
 from service.web.sessions import SecretKey
 
 
@@ -22,7 +34,7 @@ def mount_web(app: FastAPI) -> None:
     """Pages, static files and the handlers that turn page errors into pages."""
     settings = app.state.settings
     app.state.session_key = SecretKey(settings.session_secret, settings.data_dir)
-    for module in (login, setup, review, cases, hotspots, reports, rechecks, evidence, admin, shared):
+    for module in (login, setup, review, cases, hotspots, reports, rechecks, evidence, admin, shared, webhooks):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _to_login)

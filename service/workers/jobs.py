@@ -22,10 +22,11 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 
+from service.batches import emit_batches_done
 from service.chain import model_provenance
 from service.evidence import with_evidence
 from service.ingest import ingest
-from service.models.base import utcnow
+from service.models.base import row_id, utcnow
 from service.models.batches import Job, JobStatus
 from service.patrols import record_pass, route_of_track
 from service.settings import Settings
@@ -253,13 +254,18 @@ class _Run:
         """Write the job's final state of this run."""
         finished = {"finished_at": utcnow()} if status in (JobStatus.done, JobStatus.failed) else {}
         with self.lock, Session(self.engine) as session:
-            _update(session, session.get_one(Job, self.job.id), status=status, **finished, **values)
+            job = session.get_one(Job, self.job.id)
+            announce = (lambda: emit_batches_done(session, row_id(job), utcnow())) if finished else None
+            _update(session, job, status=status, **finished, **values, before_commit=announce)
         return status
 
 
-def _update(session: Session, job: Job, **values: Any) -> None:
-    """Set fields of ``job`` (and ``updated_at``) and commit."""
+def _update(session: Session, job: Job, before_commit: Callable[[], None] | None = None, **values: Any) -> None:
+    """Set fields of ``job`` (and ``updated_at``), call ``before_commit`` (more writes of the same
+    transaction), and commit."""
     for name, value in {**values, "updated_at": utcnow()}.items():
         setattr(job, name, value)
     session.add(job)
+    if before_commit is not None:
+        before_commit()
     session.commit()

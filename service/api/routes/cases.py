@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -49,20 +49,30 @@ router = APIRouter(prefix="/cases", tags=["cases"], route_class=ApiRoute)
 CategoryQuery = Annotated[Text | None, Query(max_length=64)]
 
 
-@router.get("", response_model=CasesPublic)
-def list_cases(
-    session: SessionDep,
-    user: CurrentUser,
+def case_filter(
     category: CategoryQuery = None,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
     hotspot_id: IdFilter = None,
     since: Annotated[UtcTime | None, Query()] = None,
     until: Annotated[UtcTime | None, Query()] = None,
+) -> CaseFilter:
+    """The case filter of a request's query: cases seen between ``since`` and ``until`` (ISO-8601;
+    naive means UTC) of the given category, status and hotspot."""
+    return CaseFilter(category, status_, hotspot_id, since, until)
+
+
+CaseFilterDep = Annotated[CaseFilter, Depends(case_filter)]
+
+
+@router.get("", response_model=CasesPublic)
+def list_cases(
+    session: SessionDep,
+    user: CurrentUser,
+    found: CaseFilterDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> CasesPublic:
     """Cases seen between ``since`` and ``until`` (ISO-8601; naive means UTC), newest sighting first."""
-    found = CaseFilter(category, status_, hotspot_id, since, until)
     return find_cases(session, found, limit, offset)
 
 

@@ -2,7 +2,7 @@
 observation came from (detector weights, source video).
 
 Revision ID: 0008_evidence
-Revises: 0006_matching
+Revises: 0007_integrations
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_evidence"
-down_revision = "0006_matching"
+down_revision = "0007_integrations"
 branch_labels = None
 depends_on = None
 

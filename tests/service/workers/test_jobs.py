@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from service.batches import batch_status
 from service.models.base import row_id
-from service.models.batches import Job, JobStatus
+from service.models.batches import Batch, BatchFile, FileKind, Job, JobStatus
+from service.models.webhooks import EventKind, OutboxEvent
 from service.settings import Settings
 from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
 from tests.service.builders import NoDetections
@@ -88,6 +89,31 @@ def test_a_finished_video_is_kept_or_deleted(
     assert (settings.upload_dir / "a.mp4").exists() == kept and (job.video is not None) == kept
     assert process_video(engine, settings, job_id, scanner=NoDetections) == JobStatus.done  # done is done
     assert load(engine, job_id).attempts == 1
+
+
+def test_the_last_video_of_a_batch_announces_it_done(engine: Engine, job_settings: Settings) -> None:
+    first, second = add_job(engine, "a", duration_s=10.0), add_job(engine, "b", duration_s=10.0)
+    with Session(engine) as session:
+        batch = Batch()
+        session.add(batch)
+        session.flush()
+        for job_id, name in ((first, "a.mp4"), (second, "b.mp4")):
+            session.add(BatchFile(batch_id=row_id(batch), name=name, kind=FileKind.video, job_id=job_id))
+        session.commit()
+        batch_id = row_id(batch)
+    for name in ("a.mp4", "b.mp4"):
+        (job_settings.upload_dir / name).write_bytes(b"video")
+
+    def events() -> list[dict[str, Any]]:
+        with Session(engine) as session:
+            return [
+                e.payload for e in session.exec(select(OutboxEvent).where(OutboxEvent.kind == EventKind.batch_done))
+            ]
+
+    assert process_video(engine, job_settings, first, scanner=NoDetections) == JobStatus.done
+    assert events() == []  # one video still waits
+    assert process_video(engine, job_settings, second, scanner=NoDetections) == JobStatus.done
+    assert events() == [{"batch_id": batch_id, "status": "done", "observations": 0, "case_ids": []}]
 
 
 @pytest.mark.parametrize(
