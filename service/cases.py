@@ -60,7 +60,9 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.resolved: frozenset({CaseStatus.closed, CaseStatus.reopened}),
     CaseStatus.closed: frozenset({CaseStatus.reopened}),
     CaseStatus.rejected: frozenset({CaseStatus.confirmed}),
+    CaseStatus.merged: frozenset(),
 }
+"""``merged`` is left only by reversing the merge (``service.casework.unmerge``)."""
 
 
 class TransitionError(ValueError):
@@ -148,6 +150,17 @@ def merged_position(
     w, new_w = sigma_m**-2, new_sigma_m**-2
     total = w + new_w
     return (lat * w + new_lat * new_w) / total, (lon * w + new_lon * new_w) / total, total**-0.5
+
+
+def estimate(fixes: list[tuple[float, float, float]]) -> tuple[float, float, float] | None:
+    """(lat, lon, standard error in metres) of fixes (lat, lon, standard error), merged one by one with
+    ``merged_position``; None without fixes."""
+    if not fixes:
+        return None
+    lat, lon, sigma = fixes[0]
+    for fix in fixes[1:]:
+        lat, lon, sigma = merged_position(lat, lon, sigma, *fix)
+    return lat, lon, sigma
 
 
 def sighting_sigma(accuracy_m: float | None, default_m: float) -> float:
@@ -351,6 +364,47 @@ class Matcher:
         self._count(case, obs)
         obs.case_id = row_id(case)
         return obs.case_id, outcome
+
+
+def counted_sightings(session: Session, case_id: int) -> list[ObservationRow]:
+    """The sightings of a case that count (not rejected), oldest first."""
+    stmt = (
+        select(ObservationRow)
+        .where(ObservationRow.case_id == case_id, col(ObservationRow.rejected).is_(False))
+        .order_by(col(ObservationRow.seen_at), col(ObservationRow.id))
+    )
+    return list(session.exec(stmt))
+
+
+def restate(session: Session, settings: Settings, case: Case, at: datetime, user_id: int | None) -> None:
+    """Recompute what a case's sightings say after they changed (merge, split, a rejected sighting):
+    count, first and last seen, position estimate and its error, grid cell and nearest hotspot. A case
+    left with no counted sighting keeps its times and position with a count of 0."""
+    rows = counted_sightings(session, row_id(case))
+    case.observation_count = len(rows)
+    case.updated_at = at
+    if not rows:
+        return
+    case.first_seen, case.last_seen = rows[0].seen_at, max(o.seen_at for o in rows)
+    fixes = [
+        (o.lat, o.lon, sighting_sigma(o.gps_accuracy_m, settings.gps_sigma_m))
+        for o in rows
+        if o.lat is not None and o.lon is not None
+    ]
+    found = estimate(fixes)
+    if found is None:
+        return
+    case.lat, case.lon, case.position_sigma_m = found
+    case.cell_x, case.cell_y = grid_cell(case.lat, case.lon)
+    near = nearest(
+        case.lat,
+        case.lon,
+        located_shapes(session),
+        settings.hotspot_max_distance_m,
+        local_time(case.last_seen, ZoneInfo(settings.timezone)),
+        keep_id=case.hotspot_id,
+    )
+    set_hotspot(session, case, near, at, user_id)
 
 
 def reassign_hotspots(

@@ -90,7 +90,9 @@ class ObservationCreate(CleanInput, ObservationBase):
 class ObservationRow(ObservationBase, table=True):
     """A stored observation; ``seen_at`` is ``observed_at`` or, without it, ``received_at``.
 
-    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation.
+    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation; ``rejected``
+    when a reviewer said it is not the case's object: it stays with the case but no longer counts,
+    and the training export takes it as a hard negative.
     """
 
     __tablename__ = "observations"
@@ -103,6 +105,7 @@ class ObservationRow(ObservationBase, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
     seen_at: datetime = Field(sa_type=UTCDateTime)
     uploaded_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    rejected: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ObservationPublic(ObservationBase):
@@ -111,6 +114,7 @@ class ObservationPublic(ObservationBase):
     case_id: int | None
     seen_at: datetime
     received_at: datetime
+    rejected: bool = False
     crop_url: str | None
     keyframe_url: str | None
 
