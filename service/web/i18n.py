@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
+from service.messages import MESSAGES, Refusal
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
 
@@ -166,6 +167,30 @@ TEXT: dict[str, tuple[str, str]] = {
     "error": ("出错了", "Something went wrong"),
     "back": ("返回", "Back"),
     "notice_status": ("状态已更新", "Status changed"),
+    "notice_merged": ("已合并：两案件的发现记录现都在本案件中", "Merged: both cases' sightings are in this case now"),
+    "notice_unmerged": ("已撤销合并", "The merge is reversed"),
+    "notice_split": ("已拆分：所选发现记录组成本新案件", "Split: the chosen sightings make this new case"),
+    "notice_sighting_rejected": ("已驳回该发现记录：不再计入", "Sighting rejected: it no longer counts"),
+    "notice_sighting_restored": ("已恢复该发现记录", "Sighting restored"),
+    "notice_undone": ("已撤销你的上一步操作", "Your last decision is undone"),
+    "pick_sightings": ("请先勾选要拆分的发现记录（X）", "Tick the sightings to split off first (X)"),
+    "corrections": ("合并与拆分", "Merge and split"),
+    "merge_into": ("合并到案件", "Merge into case"),
+    "merge": ("合并", "Merge"),
+    "may_be_same": ("可能与以下案件为同一对象", "May be the same object as"),
+    "merged_into": ("已合并到", "Merged into"),
+    "unmerge": ("撤销合并", "Reverse the merge"),
+    "split_selected": ("拆分所选发现记录为新案件", "Split the ticked sightings into a new case"),
+    "reject_sighting": ("驳回此条", "Reject this one"),
+    "restore_sighting": ("恢复此条", "Restore"),
+    "sighting_rejected": ("已驳回", "rejected"),
+    "undo": ("撤销", "Undo"),
+    "undo_last": ("撤销我的上一步操作", "Undo my last decision"),
+    "keys_case": (
+        "Y 确认 · N 驳回 · J/K 上/下一条发现记录 · X 勾选 · R 驳回/恢复此条 · S 拆分 · M 合并 · Z 撤销 · Esc 返回",
+        "Y confirm · N reject · J/K next/previous sighting · X tick · R reject/restore it · S split · M merge · "
+        "Z undo · Esc back",
+    ),
     "notice_assigned": ("已归入热点", "Assigned to the hotspot"),
     "notice_located": ("热点已按本案件定位", "The hotspot is now located at this case"),
     "notice_transition": ("当前状态不允许该操作", "The state machine does not allow that change"),
@@ -211,6 +236,10 @@ class Labels:
     def category(self, category: str) -> str:
         names = self._categories.get(category)
         return names[self._i] if names else category
+
+    def refusal(self, refusal: Refusal) -> str:
+        """A refusal in this language."""
+        return MESSAGES[refusal.key][self._i].format(**refusal.params)
 
     def message(self, key_or_text: str) -> str:
         """The label of ``key_or_text`` when it is a label key, else the text as it is (a server message)."""

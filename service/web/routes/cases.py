@@ -1,5 +1,6 @@
-"""The case page (sightings, map, status actions, audit trail) and its two posts: a status change
-and "assign to hotspot", both through the functions the API uses."""
+"""The case page (sightings, map, status actions, corrections, audit trail) and its two posts: a status
+change and "assign to hotspot", both through the functions the API uses (the corrections are in
+``service.web.routes.casework``)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ from service.cases import (
     case_detail,
     change_status,
 )
+from service.casework import undoable
 from service.decisions import Conflict, decide
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.geometry import bounds
 from service.inputs import RowId, Text
-from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
+from service.messages import Refusal
+from service.models.base import row_id
+from service.models.cases import Case, CaseAction, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
@@ -61,12 +65,30 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
     return SvgMap.of(projection, marks)
 
 
+def merge_proposals(detail: CaseDetail) -> list[int]:
+    """The cases matching proposed merging this one with, in order, once each."""
+    found: list[int] = []
+    for event in detail.events:
+        if event.action == CaseAction.merge_proposed and event.detail:
+            found += [int(other) for other in event.detail.get("with", []) if other not in found]
+    return found
+
+
+def can_undo(db: Session, case_id: int, visitor: Visitor) -> bool:
+    """Whether the case's latest change is a decision of the visitor's that undo reverses."""
+    try:
+        undoable(db, case_id, row_id(visitor.user))
+    except Refusal:
+        return False
+    return True
+
+
 @router.get("/cases/{case_id}")
 def case_page(case_id: IdPath, request: Request, db: SessionDep, visitor: PageViewer, notice: str = "") -> HTMLResponse:
-    return _case_page(request, db, visitor, case_id, notice if notice in NOTICES else "")
+    return case_page_of(request, db, visitor, case_id, notice if notice in NOTICES else "")
 
 
-def _case_page(
+def case_page_of(
     request: Request,
     db: Session,
     visitor: Visitor,
@@ -92,11 +114,13 @@ def _case_page(
         hotspot_names={h.id: h.name for h in hotspots},
         notice=notice,
         problem=problem,
+        proposals=merge_proposals(detail),
+        can_undo=can_undo(db, case_id, visitor),
         map=case_map(db, detail, page.t, page.colour(detail.category)),
     )
 
 
-def _back(case_id: int, notice: str) -> RedirectResponse:
+def back(case_id: int, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/cases/{case_id}?notice={notice}", status.HTTP_303_SEE_OTHER)
 
 
@@ -125,11 +149,11 @@ def set_status(
     except LookupError:
         raise PageError(status.HTTP_404_NOT_FOUND, "no such case") from None
     except TransitionError:
-        return _back(case_id, "transition")
+        return back(case_id, "transition")
     except Conflict as exc:
         problem = Page(request, visitor).conflict(exc)
-        return _case_page(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
-    return _back(case_id, "status")
+        return case_page_of(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
+    return back(case_id, "status")
 
 
 @router.post("/cases/{case_id}/hotspot")
@@ -153,9 +177,9 @@ def set_hotspot(
         try:
             assign_hotspot(db, settings, case, hotspot, now, visitor.user.id)
         except PlacementError:
-            return _back(case_id, "not_locating" if case.lat is not None else "no_position")
+            return back(case_id, "not_locating" if case.lat is not None else "no_position")
         except ValueError:
             db.rollback()
-            return _back(case_id, "bad_shape")
+            return back(case_id, "bad_shape")
         db.commit()
-    return _back(case_id, "located" if locating else "assigned")
+    return back(case_id, "located" if locating else "assigned")
