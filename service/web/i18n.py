@@ -96,8 +96,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "load_more": ("加载更多", "Load more"),
     "queue_empty": ("队列已清空", "Nothing left to review"),
     "keys_help": (
-        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Enter 打开",
-        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Enter open",
+        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Enter 打开 · Z 撤销",
+        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Enter open · Z undo",
     ),
     "confidence": ("置信度", "confidence"),
     "sightings": ("次发现", "sightings"),
@@ -185,6 +185,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "restore_sighting": ("恢复此条", "Restore"),
     "sighting_rejected": ("已驳回", "rejected"),
     "undo": ("撤销", "Undo"),
+    "undone": ("已撤销", "undone"),
+    "my_day": ("我今天的操作", "My decisions today"),
+    "no_decisions": ("今天还没有操作", "No decision yet today"),
+    "time": ("时间", "Time"),
+    "decision": ("操作", "Decision"),
     "undo_last": ("撤销我的上一步操作", "Undo my last decision"),
     "keys_case": (
         "Y 确认 · N 驳回 · J/K 上/下一条发现记录 · X 勾选 · R 驳回/恢复此条 · S 拆分 · M 合并 · Z 撤销 · Esc 返回",

@@ -1,5 +1,6 @@
-"""The review queue: cards of cases waiting for a decision, more cards on demand, and decisions
-(one case or a selection) through the same decision function the API uses."""
+"""The review queue: cards of cases waiting for a decision, more cards on demand, decisions (one case
+or a selection) through the same decision function the API uses, undo of one, and the visitor's
+decisions of the day."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import Field
 
 from service.cases import TransitionError, UnknownCategoryError, review
+from service.casework import Casework, my_decisions
 from service.decisions import Conflict, decide
-from service.deps import CategoriesDep, NowDep, SessionDep, WriterDep
+from service.deps import CategoriesDep, NowDep, SessionDep, SettingsDep, WriterDep
 from service.inputs import RowId, Text
-from service.models.cases import CaseStatus, Decision, Expectation
+from service.messages import Refusal
+from service.models.base import row_id
+from service.models.cases import CaseStatus, Decision, Expectation, UndoRequest
 from service.web.deps import PageViewer, Poster, Viewer, WebRoute
 from service.web.queries import Order, queue_count, queue_page
 from service.web.render import Page, render
@@ -83,7 +87,7 @@ def decide_cases(
                 seen,
                 lambda c: review(db, c, body.decision, body.category, categories, now, visitor.user.id, body.note),
             )
-            result.update(status=case.status, category=case.category)
+            result.update(status=case.status, category=case.category, version=case.version)
         except LookupError:
             result["error"] = "no such case"
         except Conflict as exc:
@@ -92,3 +96,43 @@ def decide_cases(
             result["error"] = str(exc)
         results.append(result)
     return {"results": results, "waiting": queue_count(db)}
+
+
+class UndoBody(UndoRequest):
+    """An undo from the queue: case ``id`` and the version the decision left it at."""
+
+    id: RowId
+
+
+@router.post("/review/undo")
+def undo_decision(
+    request: Request,
+    body: UndoBody,
+    db: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    visitor: Poster,
+) -> dict[str, Any]:
+    """Undo the visitor's latest decision on one case (the ``Z`` key): its status and version after,
+    or why not (in the visitor's language)."""
+    page = Page(request, visitor)
+    result: dict[str, Any] = {"id": body.id, "error": None, "status": None, "version": None}
+    try:
+        case = Casework(db, writer, settings, now, row_id(visitor.user)).undo(body.id, body.version)
+        result.update(status=case.status, category=case.category, version=case.version)
+    except LookupError:
+        result["error"] = page.t.refusal(Refusal("no_case"))
+    except Conflict as exc:
+        result["error"] = page.conflict(exc)
+    except Refusal as exc:
+        result["error"] = page.t.refusal(exc)
+    return {**result, "waiting": queue_count(db)}
+
+
+@router.get("/review/mine")
+def my_day(request: Request, db: SessionDep, visitor: PageViewer) -> HTMLResponse:
+    """The visitor's decisions since local midnight, newest first, each with a link to its case."""
+    page = Page(request, visitor)
+    midnight = page.now.astimezone(page.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return render(page, "mine.html", decisions=my_decisions(db, row_id(visitor.user), midnight))

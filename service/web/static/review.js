@@ -8,8 +8,11 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const categoryKeys = list.dataset.keys.split(",");
   const REFILL_BELOW = 10;
+  const undoButton = document.getElementById("toast-undo");
   let current = 0;
   let loading = null;
+  // The decisions this page saved, latest last: what Z undoes (card, where it stood, the case version).
+  const done = [];
 
   const cards = () => Array.from(list.querySelectorAll(".card:not([hidden])"));
 
@@ -24,12 +27,13 @@
     if (all.length - current < REFILL_BELOW) loadMore();
   }
 
-  function say(text, bad) {
-    toast.textContent = text;
+  function say(text, bad, undoable) {
+    document.getElementById("toast-text").textContent = text;
+    undoButton.hidden = !undoable;
     toast.classList.toggle("bad", Boolean(bad));
     toast.classList.add("shown");
     clearTimeout(say.timer);
-    say.timer = setTimeout(() => toast.classList.remove("shown"), 1800);
+    say.timer = setTimeout(() => toast.classList.remove("shown"), undoable ? 6000 : 1800);
   }
 
   function updateSelection() {
@@ -46,6 +50,7 @@
     if (!targets.length) return;
     const leaving = decision !== "recategorize";
     const index = current;
+    const places = targets.map((card) => ({ card, next: card.nextElementSibling, parent: card.parentElement }));
     if (leaving) {
       targets.forEach((card) => { card.hidden = true; card.querySelector(".select").checked = false; });
       focusCard(index);
@@ -68,7 +73,7 @@
       if (!response.ok) throw new Error(response.status + " " + (await response.text()));
       const answer = await response.json();
       results = answer.results;
-      document.getElementById("waiting").textContent = answer.waiting;
+      counted(answer);
     } catch (error) {
       results = body.ids.map((id) => ({ id, error: String(error.message || error) }));
     }
@@ -80,19 +85,51 @@
         card.classList.add("failed");
         card.title = result.error;
         failed.push(result.error);
-      } else if (leaving) {
-        card.remove();
       } else {
-        card.dataset.status = result.status;
-        relabel(card, result.category);
+        done.push({ ...places[i], id: result.id, version: result.version });
+        if (leaving) card.remove();
+        else { card.dataset.status = result.status; relabel(card, result.category); }
       }
     });
     if (failed.length) {
       say(list.dataset.failed + ": " + failed[0], true);
       focusCard(current);
     } else {
-      say(list.dataset.saved + " · " + targets.length);
+      say(list.dataset.saved + " · " + targets.length, false, true);
     }
+  }
+
+  // Undo this page's latest decision while nobody else changed the case: the card comes back where it was.
+  async function undo() {
+    const last = done.pop();
+    if (!last) return;
+    let answer;
+    try {
+      const response = await fetch("/review/undo", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ id: last.id, version: last.version }),
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(response.status + " " + (await response.text()));
+      answer = await response.json();
+    } catch (error) {
+      answer = { error: String(error.message || error) };
+    }
+    if (answer.error) { say(list.dataset.failed + ": " + answer.error, true); return; }
+    const card = last.card;
+    card.dataset.status = answer.status;
+    card.hidden = false;
+    card.classList.remove("failed");
+    if (!card.isConnected) last.parent.insertBefore(card, last.next && last.next.isConnected ? last.next : null);
+    relabel(card, answer.category);
+    counted(answer);
+    focusCard(cards().indexOf(card));
+    say(list.dataset.undone + " · #" + last.id, false, done.length > 0);
+  }
+
+  function counted(answer) {
+    document.getElementById("waiting").textContent = answer.waiting;
   }
 
   function relabel(card, category) {
@@ -136,6 +173,7 @@
     const key = event.key.toLowerCase();
     if (key === "j") focusCard(current + 1);
     else if (key === "k") focusCard(current - 1);
+    else if (key === "z") undo();
     else if (!card) return;
     else if (key === "y") decide([card], "confirm");
     else if (key === "n") decide([card], "reject");
@@ -165,5 +203,6 @@
     button.addEventListener("click", () => decide(selected(), button.dataset.decision));
   });
   more.addEventListener("click", loadMore);
+  undoButton.addEventListener("click", undo);
   focusCard(0);
 })();

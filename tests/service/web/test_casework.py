@@ -68,3 +68,31 @@ def test_a_stale_page_gets_the_conflict_in_chinese(client: TestClient, auth: Aut
     stale = client.post(f"/cases/{a}/merge", data={"into": str(b), "version": version_of(page), "csrf_token": token})
     assert stale.status_code == 409 and "此案件已被 admin-1 于" in stale.text and "处理为 已确认" in stale.text
     assert client.get(f"/api/cases/{b}", headers=auth["reviewer"]).json()["observation_count"] == 1
+
+
+def test_undo_from_the_queue_and_my_decisions_today(
+    client: TestClient, auth: Auth, web_users: dict[str, str], clock: Clock
+) -> None:
+    a, b = (r["case_id"] for r in send(client, auth, [obs("1"), obs("2", north=30)])["results"])
+    token = logged_in(client, web_users["reviewer"])
+    headers = {"X-CSRF-Token": token}
+    assert "今天还没有操作" in client.get("/review/mine").text
+
+    clock.advance(minutes=1)
+    decided = client.post("/review/decide", json={"ids": [a], "decision": "reject"}, headers=headers).json()
+    result = decided["results"][0]
+    assert result["status"] == "rejected" and decided["waiting"] == 1
+    clock.advance(minutes=1)
+    client.post("/review/decide", json={"ids": [b], "decision": "confirm"}, headers=headers)
+
+    undone = client.post("/review/undo", json={"id": a, "version": result["version"]}, headers=headers).json()
+    assert (undone["status"], undone["error"], undone["waiting"]) == ("new", None, 1)
+    again = client.post("/review/undo", json={"id": a, "version": undone["version"]}, headers=headers).json()
+    assert again["error"].startswith("没有可撤销的操作")
+
+    mine = client.get("/review/mine").text
+    rows = re.findall(r'<td><a href="/cases/(\d+)">', mine)
+    assert rows == [str(a), str(b), str(a)]  # newest first: the undo, the confirmation, the rejection
+    assert "撤销" in mine and "待审核 → 已驳回" in mine and "待审核 → 已确认" in mine
+    logged_in(client, web_users["admin"])
+    assert "今天还没有操作" in client.get("/review/mine").text  # only one's own
