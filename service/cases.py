@@ -536,13 +536,14 @@ def assign_hotspot(
 @dataclass(frozen=True)
 class CaseFilter:
     """Which cases a list shows: each condition given must hold; ``since``/``until`` (aware UTC)
-    bound the time the case was seen."""
+    bound the time the case was seen; ``source`` names a source one of its sightings came from."""
 
     category: str | None = None
     status: CaseStatus | None = None
     hotspot_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    source: str | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -556,6 +557,11 @@ class CaseFilter:
             found.append(col(Case.last_seen) >= self.since)
         if self.until is not None:
             found.append(col(Case.first_seen) <= self.until)
+        if self.source is not None:
+            seen_by = select(ObservationRow.id).where(
+                col(ObservationRow.case_id) == Case.id, ObservationRow.source == self.source
+            )
+            found.append(seen_by.exists())
         return found
 
 

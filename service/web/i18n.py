@@ -86,6 +86,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "newest": ("最新优先", "Newest first"),
     "lowest_conf": ("低置信度优先", "Lowest confidence first"),
     "all_categories": ("全部类别", "All categories"),
+    "all_hotspots": ("全部热点", "All hotspots"),
+    "all_sources": ("全部来源", "All sources"),
+    "waiting_statuses": ("待审核与复发", "Waiting for review"),
+    "from": ("自", "From"),
+    "to": ("至", "to"),
     "confirm": ("确认", "Confirm"),
     "reject": ("驳回", "Reject"),
     "open": ("打开", "Open"),
@@ -96,8 +101,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "load_more": ("加载更多", "Load more"),
     "queue_empty": ("队列已清空", "Nothing left to review"),
     "keys_help": (
-        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Enter 打开 · Z 撤销",
-        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Enter open · Z undo",
+        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Shift+A 全选 · Shift+Y/N 批量确认/驳回 · "
+        "Enter 打开 · Z 撤销 · Esc 回到队列",
+        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Shift+A select all · "
+        "Shift+Y/N confirm/reject selected · Enter open · Z undo · Esc back to the queue",
     ),
     "confidence": ("置信度", "confidence"),
     "sightings": ("次发现", "sightings"),
@@ -185,6 +192,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "restore_sighting": ("恢复此条", "Restore"),
     "sighting_rejected": ("已驳回", "rejected"),
     "undo": ("撤销", "Undo"),
+    "next_case": ("下一案件", "Next case"),
     "undone": ("已撤销", "undone"),
     "my_day": ("我今天的操作", "My decisions today"),
     "no_decisions": ("今天还没有操作", "No decision yet today"),
@@ -192,9 +200,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "decision": ("操作", "Decision"),
     "undo_last": ("撤销我的上一步操作", "Undo my last decision"),
     "keys_case": (
-        "Y 确认 · N 驳回 · J/K 上/下一条发现记录 · X 勾选 · R 驳回/恢复此条 · S 拆分 · M 合并 · Z 撤销 · Esc 返回",
-        "Y confirm · N reject · J/K next/previous sighting · X tick · R reject/restore it · S split · M merge · "
-        "Z undo · Esc back",
+        "Y 确认 · N 驳回 · L 下一案件 · J/K 下/上一条发现记录 · X 勾选 · R 驳回/恢复此条 · S 拆分 · M 合并 · "
+        "Z 撤销 · Esc 离开输入框/返回",
+        "Y confirm · N reject · L next case · J/K next/previous sighting · X tick · R reject/restore it · "
+        "S split · M merge · Z undo · Esc leave a field/go back",
     ),
     "notice_assigned": ("已归入热点", "Assigned to the hotspot"),
     "notice_located": ("热点已按本案件定位", "The hotspot is now located at this case"),

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, ScalarSelect, and_, or_
 from sqlmodel import Session, col, func, select
 
-from service.cases import OPEN
+from service.cases import OPEN, CaseFilter
 from service.inputs import MAX_ID, utc_time
 from service.models.base import row_id
 from service.models.cases import Case, CaseStatus
@@ -66,20 +66,22 @@ def best_confidence() -> ScalarSelect[Any]:
     )
 
 
-def _waiting(category: str | None) -> list[ColumnElement[bool]]:
-    """Conditions for the cases waiting for review (of one category when given)."""
-    return [col(Case.status).in_(QUEUE), *([col(Case.category) == category] if category else [])]
+def _waiting(found: CaseFilter) -> list[Any]:
+    """Conditions for the cases of the queue that ``found`` lets through (without a status: those
+    waiting for review)."""
+    return [*found.conditions(), *([col(Case.status).in_(QUEUE)] if found.status is None else [])]
 
 
-def queue_count(session: Session, category: str | None = None) -> int:
-    return session.exec(select(func.count()).select_from(Case).where(*_waiting(category))).one()
+def queue_count(session: Session, found: CaseFilter) -> int:
+    """How many cases the queue shows with the filter ``found``."""
+    return session.exec(select(func.count()).select_from(Case).where(*_waiting(found))).one()
 
 
 def queue_page(
-    session: Session, order: Order, category: str | None = None, after: str | None = None, limit: int = PAGE_SIZE
+    session: Session, order: Order, found: CaseFilter, after: str | None = None, limit: int = PAGE_SIZE
 ) -> QueuePage:
-    """One page of cases waiting for review: newest sighting first, or least confident first."""
-    conditions = _waiting(category)
+    """One page of the queue with the filter ``found``: newest sighting first, or least confident first."""
+    conditions = _waiting(found)
     keys: SortKeys
     if order == "newest":
         keys = (col(Case.last_seen), col(Case.id))
@@ -104,7 +106,13 @@ def queue_page(
         Card(case, name, evidence.get(row_id(case)), _cursor(order, case, evidence.get(row_id(case))))
         for case, name in rows
     ]
-    return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, category))
+    return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, found))
+
+
+def next_waiting(session: Session, case: Case) -> int | None:
+    """The case after ``case`` in the unfiltered queue, newest first (None at its end)."""
+    page = queue_page(session, "newest", CaseFilter(), _cursor("newest", case, None), limit=1)
+    return row_id(page.cards[0].case) if page.cards else None
 
 
 def _cursor(order: Order, case: Case, evidence: Evidence | None) -> str:
@@ -219,3 +227,10 @@ def open_counts_by_category(rows: list[HotspotRow]) -> dict[str, int]:
         for category, n in row.open_cases.items():
             totals[category] += n
     return dict(totals)
+
+
+def recent_sources(session: Session, limit: int = 50) -> list[str]:
+    """The sources of the latest sightings (a patrol video, a camera), most recent first."""
+    latest = func.max(ObservationRow.seen_at)
+    stmt = select(ObservationRow.source).group_by(col(ObservationRow.source)).order_by(latest.desc()).limit(limit)
+    return list(session.exec(stmt))

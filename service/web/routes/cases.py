@@ -31,7 +31,7 @@ from service.models.hotspots import Hotspot
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
-from service.web.queries import EVIDENCE
+from service.web.queries import EVIDENCE, next_waiting
 from service.web.render import Page, render
 from service.writer import lock_matching
 
@@ -116,6 +116,7 @@ def case_page_of(
         problem=problem,
         proposals=merge_proposals(detail),
         can_undo=can_undo(db, case_id, visitor),
+        next_case=next_waiting(db, case),
         map=case_map(db, detail, page.t, page.colour(detail.category)),
     )
 

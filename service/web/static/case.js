@@ -1,4 +1,4 @@
-// The case page by keyboard: decide (Y/N), step through sightings (J/K), tick (X), reject or restore one
+// The case page by keyboard: decide (Y/N), next case (L), step through sightings (J/K), tick (X), reject or restore one
 // (R), split the ticked ones off (S), merge (M), undo (Z); Esc leaves any control, then goes back.
 "use strict";
 
@@ -43,6 +43,7 @@
     else if (key === "r" && row) submit(row.querySelector("form.judge"));
     else if (key === "s") submit(document.getElementById("split-form"));
     else if (key === "m" && document.getElementById("merge-into")) document.getElementById("merge-into").select();
+    else if (key === "l" && document.getElementById("next-case")) window.location.href = document.getElementById("next-case").href;
     else if (key === "z" && document.getElementById("undo")) submit(document.getElementById("undo-form"));
     else return;
     event.preventDefault();

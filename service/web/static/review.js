@@ -14,6 +14,8 @@
   // The decisions this page saved, latest last: what Z undoes (card, where it stood, the case version).
   const done = [];
 
+  // The page's filters as a query, so counts after a decision are of the filtered queue.
+  const filtered = () => (list.dataset.query ? "?" + list.dataset.query : "");
   const cards = () => Array.from(list.querySelectorAll(".card:not([hidden])"));
 
   function focusCard(index) {
@@ -63,7 +65,7 @@
     if (category) body.category = category;
     let results;
     try {
-      const response = await fetch("/review/decide", {
+      const response = await fetch("/review/decide" + filtered(), {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify(body),
@@ -105,7 +107,7 @@
     if (!last) return;
     let answer;
     try {
-      const response = await fetch("/review/undo", {
+      const response = await fetch("/review/undo" + filtered(), {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify({ id: last.id, version: last.version }),
@@ -144,8 +146,9 @@
   async function loadMore() {
     const after = more.dataset.next;
     if (!after || loading) return loading;
-    const params = new URLSearchParams({ after, order: list.dataset.order });
-    if (list.dataset.category) params.set("category", list.dataset.category);
+    const params = new URLSearchParams(list.dataset.query);
+    params.set("after", after);
+    params.set("order", list.dataset.order);
     loading = fetch("/review/cards?" + params, { credentials: "same-origin" })
       .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
       .then((html) => {
@@ -166,12 +169,25 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape") {
+      // From any control (a filter, a category list) back to the queue, so J/K work again.
+      if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+      focusCard(current);
+      event.preventDefault();
+      return;
+    }
     if (event.target.closest("input:not(.select), select, textarea")) return;
     if (event.key === "Enter" && event.target.closest("button, a")) return;
     const all = cards();
     const card = all[current];
     const key = event.key.toLowerCase();
-    if (key === "j") focusCard(current + 1);
+    if (event.shiftKey) {
+      if (key === "a") { all.forEach((c) => { c.querySelector(".select").checked = true; }); updateSelection(); }
+      else if (key === "y") decide(selected(), "confirm");
+      else if (key === "n") decide(selected(), "reject");
+      else return;
+    }
+    else if (key === "j") focusCard(current + 1);
     else if (key === "k") focusCard(current - 1);
     else if (key === "z") undo();
     else if (!card) return;
@@ -196,7 +212,10 @@
   list.addEventListener("change", (event) => {
     const card = event.target.closest(".card");
     if (event.target.matches(".select")) updateSelection();
-    else if (event.target.matches(".recat")) decide([card], "recategorize", event.target.value);
+    else if (event.target.matches(".recat")) {
+      event.target.blur();  // the keys work on the queue again at once
+      decide([card], "recategorize", event.target.value);
+    }
   });
 
   document.querySelectorAll("#bulk-confirm, #bulk-reject").forEach((button) => {
@@ -204,5 +223,22 @@
   });
   more.addEventListener("click", loadMore);
   undoButton.addEventListener("click", undo);
-  focusCard(0);
+  // Where the reviewer was in this queue (same filters), kept across opening a case and coming back.
+  const placeKey = "queue-place:" + window.location.pathname + window.location.search;
+
+  async function restorePlace() {
+    const saved = JSON.parse(sessionStorage.getItem(placeKey) || "null");
+    if (!saved) { focusCard(0); return; }
+    for (let pages = 0; pages < 5 && !list.querySelector('.card[data-id="' + saved.id + '"]') && more.dataset.next; pages++) {
+      await loadMore();
+    }
+    const card = list.querySelector('.card[data-id="' + saved.id + '"]:not([hidden])');
+    focusCard(card ? cards().indexOf(card) : saved.index);
+  }
+
+  window.addEventListener("pagehide", () => {
+    const card = cards()[current];
+    if (card) sessionStorage.setItem(placeKey, JSON.stringify({ id: card.dataset.id, index: current }));
+  });
+  restorePlace();
 })();
