@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from service.geometry import M_PER_DEG, Box, bounds, expand, point
 from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
+from service.messages import Refusal
 from service.models.base import UTCDateTime, row_id
 from service.models.cases import (
     Case,
@@ -65,8 +66,12 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 """``merged`` is left only by reversing the merge (``service.casework.unmerge``)."""
 
 
-class TransitionError(ValueError):
+class TransitionError(Refusal):
     """A status change the state machine does not allow."""
+
+    def __init__(self, current: CaseStatus, target: CaseStatus) -> None:
+        allowed = tuple(s for s in CaseStatus if s in TRANSITIONS.get(current, frozenset()))
+        super().__init__("transition", current=current, target=target, allowed=allowed)
 
 
 # --- pure decisions ---------------------------------------------------------------------------
@@ -171,8 +176,7 @@ def sighting_sigma(accuracy_m: float | None, default_m: float) -> float:
 def check_transition(current: CaseStatus, target: CaseStatus) -> None:
     """Raise TransitionError unless the state machine allows ``current`` -> ``target``."""
     if target not in TRANSITIONS.get(CaseStatus(current), frozenset()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(CaseStatus(current), ()))) or "none"
-        raise TransitionError(f"cannot go from {current} to {target} (allowed: {allowed})")
+        raise TransitionError(CaseStatus(current), CaseStatus(target))
 
 
 # --- database layer ---------------------------------------------------------------------------
@@ -439,8 +443,11 @@ DECISIONS: dict[ReviewDecision, CaseStatus] = {"confirm": CaseStatus.confirmed, 
 LOCATING_STATUSES = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed})
 
 
-class UnknownCategoryError(ValueError):
+class UnknownCategoryError(Refusal):
     """A category the service does not know."""
+
+    def __init__(self, category: str) -> None:
+        super().__init__("unknown_category", category=category)
 
 
 class PlacementError(ValueError):
@@ -461,7 +468,7 @@ def review(
     ``category`` (needed by ``recategorize``) changes its category; audited. Raises
     UnknownCategoryError or TransitionError before changing anything."""
     if category is not None and category not in categories:
-        raise UnknownCategoryError(f"unknown category {category!r}")
+        raise UnknownCategoryError(category)
     target = DECISIONS.get(decision)
     if target is not None:
         check_transition(case.status, target)

@@ -1,14 +1,27 @@
 """Refusals a reviewer can be shown, in both languages: a key, its parameters, and the Chinese and English
 templates. The API answers the English text; the web view shows the visitor's language
-(``service.web.i18n.Labels.message``)."""
+(``service.web.i18n.Labels.refusal``), case statuses among the parameters named in it too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from service.models.cases import CaseStatus
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "no_case": ("没有该案件", "no such case"),
     "no_hotspot": ("没有该热点", "no such hotspot"),
+    "no_user": ("没有该用户", "no such user"),
+    "needs_reviewer": ("需要审核员或管理员角色", "needs role reviewer or admin"),
+    "needs_admin": ("需要管理员角色", "needs role admin"),
+    "setup_link_gone": ("此设置链接已失效", "this setup link is no longer valid"),
+    "user_exists": ("用户 {name} 已存在", "user {name!r} exists already"),
+    "bad_user": (
+        "用户名最多 64 个字符；密码须为 8–256 个字符",
+        "a user name has at most 64 characters; a password 8 to 256",
+    ),
+    "none": ("无", "none"),
     "transition": (
         "案件不能从“{current}”变为“{target}”（可变为：{allowed}）",
         "cannot go from {current} to {target} (allowed: {allowed})",
@@ -38,10 +51,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def message(key: str, params: dict[str, Any], lang: int, status_name: Callable[[CaseStatus], str]) -> str:
+    """The message ``key`` in language ``lang`` (0 Chinese, 1 English) with its ``params``: a case status
+    named by ``status_name``, a tuple of them listed (or "none")."""
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, CaseStatus):
+            return status_name(value)
+        if isinstance(value, tuple):
+            return ", ".join(shown(v) for v in value) or MESSAGES["none"][lang]
+        return value
+
+    return MESSAGES[key][lang].format(**{name: shown(value) for name, value in params.items()})
+
+
 class Refusal(ValueError):
-    """A request refused for a reason a reviewer can read: ``key`` of ``MESSAGES`` and its ``params``."""
+    """A request refused for a reason a reviewer can read: ``key`` of ``MESSAGES`` and its ``params``
+    (``str()``: the English text)."""
 
     def __init__(self, key: str, **params: Any) -> None:
         self.key = key
         self.params = params
-        super().__init__(MESSAGES[key][1].format(**params))
+        super().__init__(message(key, params, 1, str))

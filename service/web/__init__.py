@@ -38,4 +38,5 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
 async def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     """A ``PageError`` as a page."""
     error = cast(PageError, exc)
-    return render(Page(request), "error.html", error.status_code, message=error.message)
+    page = Page(request)
+    return render(page, "error.html", error.status_code, message=page.t.refusal(error.refusal))

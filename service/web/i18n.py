@@ -11,9 +11,10 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
-from service.messages import MESSAGES, Refusal
+from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
+from service.models.users import Role
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "lang"
@@ -52,6 +53,16 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.restore_sighting: ("恢复发现记录", "sighting restored"),
     CaseAction.undo: ("撤销", "undone"),
 }
+ROLE: dict[Role, tuple[str, str]] = {
+    Role.admin: ("管理员", "admin"),
+    Role.reviewer: ("审核员", "reviewer"),
+    Role.uploader: ("上传账号", "uploader"),
+}
+COUNTED: dict[str, tuple[str, str, str]] = {
+    "sightings": ("次发现", "sighting", "sightings"),
+    "recurrences": ("次复发", "recurrence", "recurrences"),
+}
+"""Counted things: Chinese, English singular, English plural."""
 TEXT: dict[str, tuple[str, str]] = {
     "app": ("城市管理智能巡查", "streetscan"),
     "login": ("登录", "Log in"),
@@ -85,6 +96,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "waiting": ("待审核", "waiting"),
     "newest": ("最新优先", "Newest first"),
     "lowest_conf": ("低置信度优先", "Lowest confidence first"),
+    "order": ("排序", "Order"),
     "all_categories": ("全部类别", "All categories"),
     "all_hotspots": ("全部热点", "All hotspots"),
     "all_sources": ("全部来源", "All sources"),
@@ -107,8 +119,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "Shift+Y/N confirm/reject selected · Enter open · Z undo · Esc back to the queue",
     ),
     "confidence": ("置信度", "confidence"),
-    "sightings": ("次发现", "sightings"),
-    "recurrences": ("次复发", "recurrences"),
     "no_hotspot": ("无附近热点", "no hotspot nearby"),
     "no_position": ("无定位", "no position"),
     "no_image": ("无图像", "no image"),
@@ -253,11 +263,19 @@ class Labels:
 
     def refusal(self, refusal: Refusal) -> str:
         """A refusal in this language."""
-        return MESSAGES[refusal.key][self._i].format(**refusal.params)
+        return message(refusal.key, refusal.params, self._i, self.status)
 
-    def message(self, key_or_text: str) -> str:
-        """The label of ``key_or_text`` when it is a label key, else the text as it is (a server message)."""
-        return self(key_or_text) if key_or_text in TEXT else key_or_text
+    def message(self, key: str) -> str:
+        """The label or the refusal (without parameters) ``key``."""
+        return self(key) if key in TEXT else self.refusal(Refusal(key))
+
+    def role(self, role: str) -> str:
+        return ROLE[Role(role)][self._i]
+
+    def count(self, n: int, key: str) -> str:
+        """``n`` things of ``COUNTED[key]``: "3 次发现", "1 sighting", "3 sightings"."""
+        zh, one, many = COUNTED[key]
+        return f"{n} {zh}" if self.lang == "zh" else f"{n} {one if n == 1 else many}"
 
 
 def taxonomy_categories(path: Path | None) -> dict[str, tuple[str, str]]:

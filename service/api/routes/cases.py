@@ -13,7 +13,6 @@ from service.api.deps import ApiRoute, CurrentUser, IdFilter, Offset, ReviewerUs
 from service.api.errors import errors
 from service.cases import (
     CaseFilter,
-    TransitionError,
     UnknownCategoryError,
     case_detail,
     change_status,
@@ -85,10 +84,10 @@ def refused(work: Callable[[], T]) -> T:
         return work()
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case") from None
-    except (Conflict, TransitionError, Refusal) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except UnknownCategoryError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except (Conflict, Refusal) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 def decided(session: Session, writer: Writer, case_id: int, seen: Expectation, apply: Callable[[Case], None]) -> Case:

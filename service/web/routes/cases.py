@@ -43,7 +43,7 @@ MAP_SIZE = (480, 240)
 def _case(db: Session, case_id: int) -> Case:
     case = db.get(Case, case_id)
     if case is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such case")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case")
     return case
 
 
@@ -148,7 +148,7 @@ def set_status(
             lambda c: change_status(db, c, target, now, visitor.user.id, note or None),
         )
     except LookupError:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such case") from None
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case") from None
     except TransitionError:
         return back(case_id, "transition")
     except Conflict as exc:
@@ -173,7 +173,7 @@ def set_hotspot(
         case = _case(db, case_id)
         hotspot = db.get(Hotspot, hotspot_id)
         if hotspot is None:
-            raise PageError(status.HTTP_404_NOT_FOUND, "no such hotspot")
+            raise PageError(status.HTTP_404_NOT_FOUND, "no_hotspot")
         locating = hotspot.geometry is None
         try:
             assign_hotspot(db, settings, case, hotspot, now, visitor.user.id)

@@ -35,7 +35,7 @@ def corrected(
     try:
         case = work()
     except LookupError:
-        raise PageError(status.HTTP_404_NOT_FOUND, page.t.refusal(Refusal("no_case"))) from None
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case") from None
     except Conflict as exc:
         problem = page.conflict(exc)
     except Refusal as exc:

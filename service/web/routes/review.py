@@ -159,11 +159,11 @@ def decide_cases(
             )
             result.update(status=case.status, category=case.category, version=case.version)
         except LookupError:
-            result["error"] = "no such case"
+            result["error"] = page.t.refusal(Refusal("no_case"))
         except Conflict as exc:
             result.update(error=page.conflict(exc), status=exc.status)
         except (TransitionError, UnknownCategoryError) as exc:
-            result["error"] = str(exc)
+            result["error"] = page.t.refusal(exc)
         results.append(result)
     return {"results": results, "waiting": queue_count(db, filters.found)}
 

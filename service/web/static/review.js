@@ -72,7 +72,7 @@
         credentials: "same-origin",
       });
       if (response.status === 401) window.location.href = "/login?next=%2Freview";
-      if (!response.ok) throw new Error(response.status + " " + (await response.text()));
+      if (!response.ok) throw new Error(String(response.status));  // the status only: the body is not in the page language
       const answer = await response.json();
       results = answer.results;
       counted(answer);
@@ -113,7 +113,7 @@
         body: JSON.stringify({ id: last.id, version: last.version }),
         credentials: "same-origin",
       });
-      if (!response.ok) throw new Error(response.status + " " + (await response.text()));
+      if (!response.ok) throw new Error(String(response.status));  // the status only: the body is not in the page language
       answer = await response.json();
     } catch (error) {
       answer = { error: String(error.message || error) };

@@ -140,17 +140,18 @@ def test_decisions_go_through_the_review_rules(client: TestClient, auth: Auth, w
     assert [(r["id"], r["status"], r["error"]) for r in answer["results"]] == [
         (a, "confirmed", None),
         (b, "confirmed", None),
-        (999999, None, "no such case"),
+        (999999, None, "没有该案件"),
     ]
     assert answer["waiting"] == 1
     again = decide(ids=[a, c], decision="reject")["results"]
     assert again[0]["status"] == "rejected" and again[1]["status"] == "rejected"  # confirmed -> rejected is allowed
     refused = decide(ids=[c], decision="confirm", category="parking")["results"][0]
-    assert "unknown category" in refused["error"]
+    assert refused["error"] == "未知类别 parking"
     assert decide(ids=[b], decision="recategorize", category="outdoor_ad")["results"][0]["category"] == "outdoor_ad"
     closed = decide(ids=[b], decision="reject")  # confirmed may be rejected
     assert closed["results"][0]["error"] is None
-    assert decide(ids=[b], decision="reject")["results"][0]["error"].startswith("cannot go from rejected to rejected")
+    refused_again = decide(ids=[b], decision="reject")["results"][0]["error"]
+    assert refused_again == "案件不能从“已驳回”变为“已驳回”（可变为：已确认）"
     bad = client.post("/review/decide", json={"ids": [a], "decision": "recategorize"}, headers=headers)
     assert bad.status_code == 422
     trail = api_case(client, auth, b)["events"]
