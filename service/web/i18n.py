@@ -122,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_hotspot": ("无附近热点", "no hotspot nearby"),
     "no_position": ("无定位", "no position"),
     "no_image": ("无图像", "no image"),
+    "evidence_alt": ("{what}：{where}，{at}", "{what} at {where}, {at}"),
     "saved": ("已保存", "saved"),
     "save_failed": ("保存失败", "not saved"),
     "case": ("案件", "Case"),

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
-from service.auth.users import create_user, set_disabled, set_password
+from service.auth.users import create_user, has_role, set_disabled, set_password
 from service.deps import IdPath, SessionDep, WriterDep
 from service.messages import Refusal
 from service.models.users import Password, Role, User, UserCreate
@@ -39,6 +39,7 @@ def _users_page(
         "admin_users.html",
         status_code,
         users=users,
+        web_login={u.id for u in users if u.password_hash and has_role(u, Role.reviewer)},
         roles=list(Role),
         error=page.t.refusal(error) if error else None,
         notice=notice,
