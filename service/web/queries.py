@@ -43,10 +43,14 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Card:
+    """``views``: what the evidence viewer steps through, the case's sightings' images in time order
+    (``"<observation id>/boxed"`` for a keyframe with its box, ``"<id>/crop"`` without a keyframe)."""
+
     case: Case
     hotspot_name: str | None
     evidence: Evidence | None
     cursor: str
+    views: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -101,9 +105,16 @@ def queue_page(
     rows = session.exec(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    evidence = best_evidence(session, [row_id(case) for case, _ in rows])
+    ids = [row_id(case) for case, _ in rows]
+    evidence, views = best_evidence(session, ids), evidence_views(session, ids)
     cards = [
-        Card(case, name, evidence.get(row_id(case)), _cursor(order, case, evidence.get(row_id(case))))
+        Card(
+            case,
+            name,
+            evidence.get(row_id(case)),
+            _cursor(order, case, evidence.get(row_id(case))),
+            views[row_id(case)],
+        )
         for case, name in rows
     ]
     return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, found))
@@ -159,6 +170,22 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
         images = frozenset(f for f in EVIDENCE if getattr(row, f))
         found[row.case_id] = Evidence(row.id, row.confidence, list(row.bbox), images)
     return found
+
+
+def evidence_views(session: Session, case_ids: list[int]) -> defaultdict[int, list[str]]:
+    """case id -> the images of its counted sightings for the viewer (see ``Card.views``), in one query."""
+    views: defaultdict[int, list[str]] = defaultdict(list)
+    if not case_ids:
+        return views
+    stmt = (
+        select(ObservationRow.case_id, ObservationRow.id, ObservationRow.keyframe, ObservationRow.crop)
+        .where(col(ObservationRow.case_id).in_(case_ids), col(ObservationRow.rejected).is_(False))
+        .order_by(col(ObservationRow.seen_at), col(ObservationRow.id))
+    )
+    for case_id, obs_id, keyframe, crop in session.exec(stmt):
+        if case_id is not None and (keyframe or crop):
+            views[case_id].append(f"{obs_id}/{'boxed' if keyframe else 'crop'}")
+    return views
 
 
 @dataclass

@@ -1,5 +1,6 @@
 // The case page by keyboard: decide (Y/N), next case (L), step through sightings (J/K), tick (X), reject or restore one
-// (R), split the ticked ones off (S), merge (M), undo (Z); Esc leaves any control, then goes back.
+// (R), split the ticked ones off (S), merge (M), undo (Z), the evidence viewer (Space or a click); Esc
+// leaves any control, then goes back.
 "use strict";
 
 (() => {
@@ -22,8 +23,16 @@
     return document.querySelector('.status-actions button[name="status"][value="' + value + '"]');
   }
 
+  // The evidence viewer: every sighting's keyframe (with its box) or crop, from row ``index``.
+  function zoom(index) {
+    const items = rows.map((row) => row.querySelector("img.zoom")).filter(Boolean).map((img) => ({ src: img.src, alt: img.alt }));
+    const row = rows[index];
+    const img = row && row.querySelector("img.zoom");
+    viewer.open(items, img ? items.findIndex((item) => item.src === img.src) : 0);
+  }
+
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || viewer.isOpen()) return;
     if (event.key === "Escape") {
       const control = event.target.closest && event.target.closest("input, select, textarea, button, a");
       if (control) { control.blur(); focusRow(current); }
@@ -32,6 +41,7 @@
       return;
     }
     if (event.target.closest && event.target.closest("input:not(.split-pick), select, textarea")) return;
+    if (event.key === " " && !event.target.closest("button, a, input")) { zoom(current); event.preventDefault(); return; }
     if (event.key === "Enter" || event.key === " ") return;
     const row = rows[current];
     const key = event.key.toLowerCase();
@@ -49,6 +59,10 @@
     event.preventDefault();
   });
 
-  rows.forEach((row, i) => row.addEventListener("click", () => { current = i; rows.forEach((r, j) => r.classList.toggle("current", j === i)); }));
+  rows.forEach((row, i) => row.addEventListener("click", (event) => {
+    current = i;
+    rows.forEach((r, j) => r.classList.toggle("current", j === i));
+    if (event.target.closest("img.zoom")) zoom(i);
+  }));
   focusRow(0);
 })();

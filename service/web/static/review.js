@@ -167,8 +167,17 @@
     return cards().filter((card) => card.querySelector(".select").checked);
   }
 
+  // The evidence viewer on a card: every sighting of its case, from the one the card shows.
+  function zoom(card) {
+    const views = card.dataset.views ? card.dataset.views.split(",") : [];
+    const shown = card.querySelector("img.zoom");
+    const first = shown ? views.findIndex((v) => v.startsWith(shown.dataset.observation + "/")) : 0;
+    const items = views.map((v, i) => ({ src: "/evidence/" + v, alt: card.dataset.alt + " · " + (i + 1) + "/" + views.length }));
+    viewer.open(items, Math.max(first, 0));
+  }
+
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || viewer.isOpen()) return;
     if (event.key === "Escape") {
       // From any control (a filter, a category list) back to the queue, so J/K work again.
       if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
@@ -193,6 +202,7 @@
     else if (!card) return;
     else if (key === "y") decide([card], "confirm");
     else if (key === "n") decide([card], "reject");
+    else if (key === " ") zoom(card);
     else if (key === "x") { const box = card.querySelector(".select"); box.checked = !box.checked; updateSelection(); }
     else if (key === "enter") window.location.href = card.querySelector("a.open").href;
     else if (/^[1-4]$/.test(key) && categoryKeys[Number(key) - 1]) decide([card], "recategorize", categoryKeys[Number(key) - 1]);
@@ -205,6 +215,7 @@
     if (!card) return;
     const index = cards().indexOf(card);
     if (index >= 0 && index !== current) focusCard(index);
+    if (event.target.closest("img.zoom")) zoom(card);
     const button = event.target.closest("button[data-decision]");
     if (button) decide([card], button.dataset.decision);
   });

@@ -87,7 +87,7 @@ def test_card_shows_the_evidence_at_a_glance(
     assert f'src="/evidence/{best["id"]}/crop"' in card  # the best crop
     assert "05-12 10:30" in card  # last seen, local time (UTC+8)
     assert "东街市场 · 12 m" in card and "2 次发现" in card
-    assert 'class="keyframe"' not in card  # no keyframe stored: the crop alone
+    assert 'class="keyframe' not in card  # no keyframe stored: the crop alone
 
 
 def test_queue_pages_in_order_and_decisions_do_not_shift_pages(
@@ -168,7 +168,7 @@ def test_case_page_timeline_actions_and_trail(client: TestClient, auth: Auth, we
     case_id = send(client, auth, items)["results"][0]["case_id"]
     token = logged_in(client, web_users["reviewer"])
     html = client.get(f"/cases/{case_id}").text
-    assert html.count('class="crop"') == 2 and "来源 video-1 · #2" in html
+    assert html.count('class="crop zoom"') == 2 and "来源 video-1 · #2" in html
     buttons = re.findall(r'name="status" value="(\w+)"', html)
     assert buttons == [s.value for s in CaseStatus if s in TRANSITIONS[CaseStatus.new]]
     assert '<circle class="this-case cat0"' in html  # the map
