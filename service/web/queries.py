@@ -33,12 +33,15 @@ Order = Literal["newest", "confidence"]
 
 @dataclass(frozen=True)
 class Evidence:
-    """The best observation of a case: its id, confidence, box and which images it has."""
+    """The best observation of a case: its id, confidence, box, which images it has, and which source
+    saw it when."""
 
     observation_id: int
     confidence: float
     bbox: list[float]
     images: frozenset[str]
+    source: str
+    seen_at: datetime
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Card:
     (``"<observation id>/boxed"`` for a keyframe with its box, ``"<id>/crop"`` without a keyframe)."""
 
     case: Case
-    hotspot_name: str | None
+    hotspot: Hotspot | None
     evidence: Evidence | None
     cursor: str
     views: list[str] = field(default_factory=list)
@@ -96,7 +99,7 @@ def queue_page(
     if after:
         conditions.append(_after(order, keys, after))
     stmt = (
-        select(Case, Hotspot.name)
+        select(Case, Hotspot)
         .outerjoin(Hotspot, col(Case.hotspot_id) == Hotspot.id)
         .where(*conditions)
         .order_by(*order_by)
@@ -107,16 +110,10 @@ def queue_page(
     rows = rows[:limit]
     ids = [row_id(case) for case, _ in rows]
     evidence, views = best_evidence(session, ids), evidence_views(session, ids)
-    cards = [
-        Card(
-            case,
-            name,
-            evidence.get(row_id(case)),
-            _cursor(order, case, evidence.get(row_id(case))),
-            views[row_id(case)],
-        )
-        for case, name in rows
-    ]
+    cards = []
+    for case, hotspot in rows:
+        best = evidence.get(row_id(case))
+        cards.append(Card(case, hotspot, best, _cursor(order, case, best), views[row_id(case)]))
     return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, found))
 
 
@@ -159,7 +156,7 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
         partition_by=col(ObservationRow.case_id),
         order_by=(col(ObservationRow.confidence).desc(), col(ObservationRow.id).desc()),
     )
-    fields = ("case_id", "id", "confidence", "bbox", *EVIDENCE)
+    fields = ("case_id", "id", "confidence", "bbox", "source", "seen_at", *EVIDENCE)
     ranked = (
         sa.select(*(col(getattr(ObservationRow, f)) for f in fields), rank.label("rank"))
         .where(col(ObservationRow.case_id).in_(case_ids))
@@ -168,7 +165,7 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
     found = {}
     for row in session.exec(select(*ranked.c).where(ranked.c.rank == 1)):
         images = frozenset(f for f in EVIDENCE if getattr(row, f))
-        found[row.case_id] = Evidence(row.id, row.confidence, list(row.bbox), images)
+        found[row.case_id] = Evidence(row.id, row.confidence, list(row.bbox), images, row.source, row.seen_at)
     return found
 
 

@@ -28,6 +28,7 @@ from service.messages import Refusal
 from service.models.base import row_id
 from service.models.cases import Case, CaseAction, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
+from service.models.patrols import PatrolPass
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
@@ -48,7 +49,8 @@ def _case(db: Session, case_id: int) -> Case:
 
 
 def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap | None:
-    """Hotspots around the case, its sightings and the case itself; None without a position."""
+    """Hotspots around the case, the routes of the patrol passes that saw it, its sightings and the case
+    itself; None without a position."""
     if detail.lat is None or detail.lon is None:
         return None
     projection = Projection.around(detail.lat, detail.lon, MAP_RADIUS_M, *MAP_SIZE)
@@ -56,6 +58,9 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
     marks = hotspot_marks(
         projection, [h for h in located if h.geometry and projection.sees(bounds(h.geometry))], t.kind
     )
+    sources = sorted({obs.source for obs in detail.observations})
+    for patrol in db.exec(select(PatrolPass).where(col(PatrolPass.source).in_(sources)).order_by(col(PatrolPass.id))):
+        marks.append(Mark("track", f"{t('pass_track')} {patrol.source}", d=projection.path(patrol.route)))
     for obs in detail.observations:
         if obs.lat is not None and obs.lon is not None:
             x, y = projection.xy(obs.lat, obs.lon)
@@ -112,6 +117,7 @@ def case_page_of(
         can_locate=case.lat is not None and case.status in LOCATING_STATUSES,
         hotspots=hotspots,
         hotspot_names={h.id: h.name for h in hotspots},
+        hotspot=next((h for h in hotspots if h.id == case.hotspot_id), None),
         notice=notice,
         problem=problem,
         proposals=merge_proposals(detail),
