@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from shapely.geometry import Polygon
@@ -145,7 +146,7 @@ def distance_m(lat: float, lon: float, geometry: dict[str, Any]) -> float:
     )
 
 
-def along_m(lat: float, lon: float, line: list[Position]) -> tuple[float, str]:
+def along_m(lat: float, lon: float, line: Sequence[Sequence[float]]) -> tuple[float, str]:
     """Where a point lies along a line of [lon, lat] positions: metres along it, from its west end
     ("west") for a line running more east-west than north-south, else from its south end ("south"), to
     the line's point nearest the point."""
