@@ -7,12 +7,12 @@
   const rows = Array.from(document.querySelectorAll(".sighting-row"));
   let current = 0;
 
-  function focusRow(index) {
+  function focusRow(index, scroll = true) {
     if (!rows.length) return;
     current = Math.max(0, Math.min(index, rows.length - 1));
     rows.forEach((row, i) => row.classList.toggle("current", i === current));
     rows[current].focus({ preventScroll: true });
-    rows[current].scrollIntoView({ block: "nearest" });
+    if (scroll) rows[current].scrollIntoView({ block: "nearest" });
   }
 
   function submit(form) {
@@ -64,5 +64,5 @@
     rows.forEach((r, j) => r.classList.toggle("current", j === i));
     if (event.target.closest("img.zoom")) zoom(i);
   }));
-  focusRow(0);
+  focusRow(0, false);  // the page opens at its top: the case and its actions first
 })();
