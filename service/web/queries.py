@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 from service.cases import OPEN, CaseFilter
 from service.inputs import MAX_ID, utc_time
 from service.models.base import row_id
-from service.models.cases import Case, CaseStatus
+from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
 from service.observations import EVIDENCE_IMAGES
@@ -47,13 +47,15 @@ class Evidence:
 @dataclass(frozen=True)
 class Card:
     """``views``: what the evidence viewer steps through, the case's sightings' images in time order
-    (``"<observation id>/boxed"`` for a keyframe with its box, ``"<id>/crop"`` without a keyframe)."""
+    (``"<observation id>/boxed"`` for a keyframe with its box, ``"<id>/crop"`` without a keyframe);
+    ``proposals``: the open cases matching proposed merging it with."""
 
     case: Case
     hotspot: Hotspot | None
     evidence: Evidence | None
     cursor: str
     views: list[str] = field(default_factory=list)
+    proposals: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -109,11 +111,12 @@ def queue_page(
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [row_id(case) for case, _ in rows]
-    evidence, views = best_evidence(session, ids), evidence_views(session, ids)
+    evidence, views, proposed = best_evidence(session, ids), evidence_views(session, ids), merge_proposals(session, ids)
     cards = []
     for case, hotspot in rows:
         best = evidence.get(row_id(case))
-        cards.append(Card(case, hotspot, best, _cursor(order, case, best), views[row_id(case)]))
+        cursor = _cursor(order, case, best)
+        cards.append(Card(case, hotspot, best, cursor, views[row_id(case)], proposed[row_id(case)]))
     return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, found))
 
 
@@ -183,6 +186,25 @@ def evidence_views(session: Session, case_ids: list[int]) -> defaultdict[int, li
         if case_id is not None and (keyframe or crop):
             views[case_id].append(f"{obs_id}/{'boxed' if keyframe else 'crop'}")
     return views
+
+
+def merge_proposals(session: Session, case_ids: list[int]) -> defaultdict[int, list[int]]:
+    """case id -> the still open cases matching proposed merging it with (either way round), in one query."""
+    found: defaultdict[int, list[int]] = defaultdict(list)
+    if not case_ids:
+        return found
+    events = session.exec(
+        select(CaseEvent.case_id, CaseEvent.detail).where(CaseEvent.action == CaseAction.merge_proposed)
+    ).all()
+    pairs = {(a, int(b)) for a, detail in events for b in (detail or {}).get("with", [])}
+    pairs |= {(b, a) for a, b in pairs}
+    wanted = set(case_ids)
+    others = {b for a, b in pairs if a in wanted}
+    still_open = set(session.exec(select(Case.id).where(col(Case.id).in_(others), col(Case.status).in_(list(OPEN)))))
+    for a, b in sorted(pairs):
+        if a in wanted and b in still_open:
+            found[a].append(b)
+    return found
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Form, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -23,16 +23,16 @@ from service.casework import undoable
 from service.decisions import Conflict, decide
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.geometry import bounds
-from service.inputs import RowId, Text
+from service.inputs import MAX_ID, RowId, Text
 from service.messages import Refusal
 from service.models.base import row_id
-from service.models.cases import Case, CaseAction, CaseDetail, CaseStatus, Expectation
+from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
 from service.models.patrols import PatrolPass
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
-from service.web.queries import EVIDENCE, next_waiting
+from service.web.queries import EVIDENCE, merge_proposals, next_waiting
 from service.web.render import Page, render
 from service.writer import lock_matching
 
@@ -70,15 +70,6 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
     return SvgMap.of(projection, marks)
 
 
-def merge_proposals(detail: CaseDetail) -> list[int]:
-    """The cases matching proposed merging this one with, in order, once each."""
-    found: list[int] = []
-    for event in detail.events:
-        if event.action == CaseAction.merge_proposed and event.detail:
-            found += [int(other) for other in event.detail.get("with", []) if other not in found]
-    return found
-
-
 def can_undo(db: Session, case_id: int, visitor: Visitor) -> bool:
     """Whether the case's latest change is a decision of the visitor's that undo reverses."""
     try:
@@ -89,8 +80,16 @@ def can_undo(db: Session, case_id: int, visitor: Visitor) -> bool:
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: IdPath, request: Request, db: SessionDep, visitor: PageViewer, notice: str = "") -> HTMLResponse:
-    return case_page_of(request, db, visitor, case_id, notice if notice in NOTICES else "")
+def case_page(
+    case_id: IdPath,
+    request: Request,
+    db: SessionDep,
+    visitor: PageViewer,
+    notice: str = "",
+    into: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> HTMLResponse:
+    """The case page; ``into`` fills in the case to merge it into (else the first one proposed)."""
+    return case_page_of(request, db, visitor, case_id, notice if notice in NOTICES else "", into=into)
 
 
 def case_page_of(
@@ -101,10 +100,12 @@ def case_page_of(
     notice: str = "",
     problem: str = "",
     status_code: int = 200,
+    into: int | None = None,
 ) -> HTMLResponse:
     """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top."""
     case = _case(db, case_id)
     detail = case_detail(db, case_id)
+    proposals = merge_proposals(db, [case_id])[case_id]
     page = Page(request, visitor)
     hotspots = db.exec(select(Hotspot).order_by(col(Hotspot.kind), col(Hotspot.batch), col(Hotspot.id))).all()
     return render(
@@ -120,7 +121,8 @@ def case_page_of(
         hotspot=next((h for h in hotspots if h.id == case.hotspot_id), None),
         notice=notice,
         problem=problem,
-        proposals=merge_proposals(detail),
+        proposals=proposals,
+        merge_into=into if into is not None else next(iter(proposals), None),
         can_undo=can_undo(db, case_id, visitor),
         next_case=next_waiting(db, case),
         map=case_map(db, detail, page.t, page.colour(detail.category)),

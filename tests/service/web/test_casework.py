@@ -96,3 +96,20 @@ def test_undo_from_the_queue_and_my_decisions_today(
     assert "撤销" in mine and "待审核 → 已驳回" in mine and "待审核 → 已确认" in mine
     logged_in(client, web_users["admin"])
     assert "今天还没有操作" in client.get("/review/mine").text  # only one's own
+
+
+def test_proposed_merges_show_on_both_cards_and_fill_in_the_merge(
+    client: TestClient, auth: Auth, web_users: dict[str, str]
+) -> None:
+    ad = {"category": "lightbox_ad", "gps_accuracy_m": 1.0}
+    left, right = (r["case_id"] for r in send(client, auth, [obs("1", 0, **ad), obs("2", 0, 20, **ad)])["results"])
+    send(client, auth, [obs("3", 0, 8, category="lightbox_ad", gps_accuracy_m=12.0)], "video-2")  # in both gates
+    token = logged_in(client, web_users["reviewer"])
+    queue = client.get("/review").text
+    assert f'<a href="/cases/{left}?into={right}">#{right}</a>' in queue
+    assert f'<a href="/cases/{right}?into={left}">#{left}</a>' in queue  # either way round
+    assert f'id="merge-into" type="number" min="1" required value="{left}"' in client.get(f"/cases/{right}").text
+    chosen = client.get(f"/cases/{left}", params={"into": right}).text
+    assert f'required value="{right}"' in chosen
+    client.post(f"/cases/{right}/merge", data={"into": str(left), "csrf_token": token})
+    assert "?into=" not in client.get("/review").text  # a merged case is proposed no more
