@@ -4,6 +4,7 @@ who changed the case, in Chinese."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -101,7 +102,7 @@ def test_undo_from_the_queue_and_my_decisions_today(
 def test_proposed_merges_show_on_both_cards_and_fill_in_the_merge(
     client: TestClient, auth: Auth, web_users: dict[str, str]
 ) -> None:
-    ad = {"category": "lightbox_ad", "gps_accuracy_m": 1.0}
+    ad: dict[str, Any] = {"category": "lightbox_ad", "gps_accuracy_m": 1.0}
     left, right = (r["case_id"] for r in send(client, auth, [obs("1", 0, **ad), obs("2", 0, 20, **ad)])["results"])
     send(client, auth, [obs("3", 0, 8, category="lightbox_ad", gps_accuracy_m=12.0)], "video-2")  # in both gates
     token = logged_in(client, web_users["reviewer"])
