@@ -5,6 +5,7 @@ then back to a case page with a notice, or the page again with why it was refuse
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
@@ -17,9 +18,11 @@ from service.inputs import MAX_ID, RowId
 from service.messages import Refusal
 from service.models.base import row_id
 from service.models.cases import MAX_SPLIT, Case, Expectation, MergeRequest, SightingRequest, SplitRequest
+from service.settings import Settings
 from service.web.deps import PageError, Poster, Visitor, WebRoute
 from service.web.render import Page
 from service.web.routes.cases import back, case_page_of
+from service.writer import Writer
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
@@ -45,7 +48,8 @@ def corrected(
     return case_page_of(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
 
 
-def casework(db: Session, writer: WriterDep, settings: SettingsDep, now: NowDep, visitor: Visitor) -> Casework:
+def casework(db: Session, writer: Writer, settings: Settings, now: datetime, visitor: Visitor) -> Casework:
+    """The visitor's corrections."""
     return Casework(db, writer, settings, now, row_id(visitor.user))
 
 
