@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from service.geometry import M_PER_DEG, Box, bounds, expand, point
 from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
+from service.messages import Refusal
 from service.models.base import UTCDateTime, row_id
 from service.models.cases import (
     Case,
@@ -61,11 +62,17 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.resolved: frozenset({CaseStatus.closed, CaseStatus.reopened}),
     CaseStatus.closed: frozenset({CaseStatus.reopened}),
     CaseStatus.rejected: frozenset({CaseStatus.confirmed}),
+    CaseStatus.merged: frozenset(),
 }
+"""``merged`` is left only by reversing the merge (``service.casework.unmerge``)."""
 
 
-class TransitionError(ValueError):
+class TransitionError(Refusal):
     """A status change the state machine does not allow."""
+
+    def __init__(self, current: CaseStatus, target: CaseStatus) -> None:
+        allowed = tuple(s for s in CaseStatus if s in TRANSITIONS.get(current, frozenset()))
+        super().__init__("transition", current=current, target=target, allowed=allowed)
 
 
 # --- pure decisions ---------------------------------------------------------------------------
@@ -151,6 +158,17 @@ def merged_position(
     return (lat * w + new_lat * new_w) / total, (lon * w + new_lon * new_w) / total, total**-0.5
 
 
+def estimate(fixes: list[tuple[float, float, float]]) -> tuple[float, float, float] | None:
+    """(lat, lon, standard error in metres) of fixes (lat, lon, standard error), merged one by one with
+    ``merged_position``; None without fixes."""
+    if not fixes:
+        return None
+    lat, lon, sigma = fixes[0]
+    for fix in fixes[1:]:
+        lat, lon, sigma = merged_position(lat, lon, sigma, *fix)
+    return lat, lon, sigma
+
+
 def sighting_sigma(accuracy_m: float | None, default_m: float) -> float:
     """A sighting's position standard error (metres): its fix's accuracy, else ``default_m``, clamped."""
     return min(max(accuracy_m if accuracy_m is not None else default_m, MIN_SIGMA_M), MAX_SIGMA_M)
@@ -159,8 +177,7 @@ def sighting_sigma(accuracy_m: float | None, default_m: float) -> float:
 def check_transition(current: CaseStatus, target: CaseStatus) -> None:
     """Raise TransitionError unless the state machine allows ``current`` -> ``target``."""
     if target not in TRANSITIONS.get(CaseStatus(current), frozenset()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(CaseStatus(current), ()))) or "none"
-        raise TransitionError(f"cannot go from {current} to {target} (allowed: {allowed})")
+        raise TransitionError(CaseStatus(current), CaseStatus(target))
 
 
 # --- database layer ---------------------------------------------------------------------------
@@ -356,6 +373,47 @@ class Matcher:
         return obs.case_id, outcome
 
 
+def counted_sightings(session: Session, case_id: int) -> list[ObservationRow]:
+    """The sightings of a case that count (not rejected), oldest first."""
+    stmt = (
+        select(ObservationRow)
+        .where(ObservationRow.case_id == case_id, col(ObservationRow.rejected).is_(False))
+        .order_by(col(ObservationRow.seen_at), col(ObservationRow.id))
+    )
+    return list(session.exec(stmt))
+
+
+def restate(session: Session, settings: Settings, case: Case, at: datetime, user_id: int | None) -> None:
+    """Recompute what a case's sightings say after they changed (merge, split, a rejected sighting):
+    count, first and last seen, position estimate and its error, grid cell and nearest hotspot. A case
+    left with no counted sighting keeps its times and position with a count of 0."""
+    rows = counted_sightings(session, row_id(case))
+    case.observation_count = len(rows)
+    case.updated_at = at
+    if not rows:
+        return
+    case.first_seen, case.last_seen = rows[0].seen_at, max(o.seen_at for o in rows)
+    fixes = [
+        (o.lat, o.lon, sighting_sigma(o.gps_accuracy_m, settings.gps_sigma_m))
+        for o in rows
+        if o.lat is not None and o.lon is not None
+    ]
+    found = estimate(fixes)
+    if found is None:
+        return
+    case.lat, case.lon, case.position_sigma_m = found
+    case.cell_x, case.cell_y = grid_cell(case.lat, case.lon)
+    near = nearest(
+        case.lat,
+        case.lon,
+        located_shapes(session),
+        settings.hotspot_max_distance_m,
+        local_time(case.last_seen, ZoneInfo(settings.timezone)),
+        keep_id=case.hotspot_id,
+    )
+    set_hotspot(session, case, near, at, user_id)
+
+
 def reassign_hotspots(
     session: Session,
     settings: Settings,
@@ -388,8 +446,11 @@ DECISIONS: dict[ReviewDecision, CaseStatus] = {"confirm": CaseStatus.confirmed, 
 LOCATING_STATUSES = frozenset({CaseStatus.confirmed, CaseStatus.dispatched, CaseStatus.resolved, CaseStatus.closed})
 
 
-class UnknownCategoryError(ValueError):
+class UnknownCategoryError(Refusal):
     """A category the service does not know."""
+
+    def __init__(self, category: str) -> None:
+        super().__init__("unknown_category", category=category)
 
 
 class PlacementError(ValueError):
@@ -410,7 +471,7 @@ def review(
     ``category`` (needed by ``recategorize``) changes its category; audited. Raises
     UnknownCategoryError or TransitionError before changing anything."""
     if category is not None and category not in categories:
-        raise UnknownCategoryError(f"unknown category {category!r}")
+        raise UnknownCategoryError(category)
     target = DECISIONS.get(decision)
     if target is not None:
         check_transition(case.status, target)
@@ -485,13 +546,14 @@ def assign_hotspot(
 @dataclass(frozen=True)
 class CaseFilter:
     """Which cases a list shows: each condition given must hold; ``since``/``until`` (aware UTC)
-    bound the time the case was seen."""
+    bound the time the case was seen; ``source`` names a source one of its sightings came from."""
 
     category: str | None = None
     status: CaseStatus | None = None
     hotspot_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    source: str | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -505,6 +567,11 @@ class CaseFilter:
             found.append(col(Case.last_seen) >= self.since)
         if self.until is not None:
             found.append(col(Case.first_seen) <= self.until)
+        if self.source is not None:
+            seen_by = select(ObservationRow.id).where(
+                col(ObservationRow.case_id) == Case.id, ObservationRow.source == self.source
+            )
+            found.append(seen_by.exists())
         return found
 
 

@@ -10,9 +10,10 @@ case is read and the decision checked again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -20,7 +21,9 @@ from sqlmodel import Session, col, select
 from service.models.base import row_id
 from service.models.cases import Case, CaseEvent, CaseStatus, Expectation
 from service.models.users import User
-from service.writer import Writer
+from service.writer import Writer, lock_matching
+
+T = TypeVar("T")
 
 ATTEMPTS = 5
 """Reads of the case before a decision overtaken that often gives up (as a Conflict)."""
@@ -86,4 +89,38 @@ def decide(session: Session, writer: Writer, case_id: int, seen: Expectation, ap
     case = session.get(Case, case_id, populate_existing=True)
     if case is None:
         raise LookupError(f"no case {case_id}")
+    raise conflict(session, case)
+
+
+def decide_many(
+    session: Session, writer: Writer, seen: Mapping[int, Expectation], apply: Callable[[dict[int, Case]], T]
+) -> T:
+    """``decide`` for a decision that changes several cases (merge, split, a sighting, undo) and so moves
+    sightings between them: it holds the matching lock (no observation is matched meanwhile), reads every
+    case of ``seen`` with a row lock (in id order), checks each against what the client saw, applies
+    ``apply`` to them (case id -> case) and commits; returns what ``apply`` returns. Raises as ``decide``."""
+    for _ in range(ATTEMPTS):
+        with writer:
+            lock_matching(session)
+            cases: dict[int, Case] = {}
+            try:
+                for case_id in sorted(seen):
+                    case = session.get(Case, case_id, populate_existing=True, with_for_update=True)
+                    if case is None:
+                        raise LookupError(f"no case {case_id}")
+                    check_expected(session, case, seen[case_id])
+                    cases[case_id] = case
+                result = apply(cases)
+                session.add_all(cases.values())
+                session.commit()
+                return result
+            except StaleDataError:
+                session.rollback()
+            except Exception:
+                session.rollback()
+                raise
+    first = min(seen)
+    case = session.get(Case, first, populate_existing=True)
+    if case is None:
+        raise LookupError(f"no case {first}")
     raise conflict(session, case)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from shapely.geometry import Polygon
@@ -143,3 +144,24 @@ def distance_m(lat: float, lon: float, geometry: dict[str, Any]) -> float:
     return min(
         _segment_distance(ax, ay, bx, by) for ring in projected for (ax, ay), (bx, by) in itertools.pairwise(ring)
     )
+
+
+def along_m(lat: float, lon: float, line: Sequence[Sequence[float]]) -> tuple[float, str]:
+    """Where a point lies along a line of [lon, lat] positions: metres along it, from its west end
+    ("west") for a line running more east-west than north-south, else from its south end ("south"), to
+    the line's point nearest the point."""
+    (lon0, lat0), (lon1, lat1) = line[0][:2], line[-1][:2]
+    dx, dy = _project(lat0, lon0, lon1, lat1)
+    end = "west" if abs(dx) >= abs(dy) else "south"
+    forward = dx >= 0 if end == "west" else dy >= 0
+    points = [_project(lat, lon, p[0], p[1]) for p in (line if forward else line[::-1])]
+    best, walked, at = math.inf, 0.0, 0.0
+    for (ax, ay), (bx, by) in itertools.pairwise(points):
+        sx, sy = bx - ax, by - ay
+        length = math.hypot(sx, sy)
+        t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * sx + ay * sy) / length**2))
+        gap = math.hypot(ax + t * sx, ay + t * sy)
+        if gap < best:
+            best, at = gap, walked + t * length
+        walked += length
+    return at, end

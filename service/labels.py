@@ -13,6 +13,7 @@ STATUS: dict[CaseStatus, tuple[str, str]] = {
     CaseStatus.closed: ("已结案", "closed"),
     CaseStatus.rejected: ("已驳回", "rejected"),
     CaseStatus.reopened: ("复发重开", "reopened"),
+    CaseStatus.merged: ("已合并", "merged"),
 }
 ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.created: ("新建", "created"),
@@ -22,4 +23,12 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.recategorize: ("改类别", "category changed"),
     CaseAction.merge_proposed: ("疑似同一对象", "may be the same object as"),
     CaseAction.hotspot: ("热点变更", "hotspot changed"),
+    CaseAction.merged: ("合并到", "merged into"),
+    CaseAction.absorbed: ("并入了", "took the sightings of"),
+    CaseAction.unmerged: ("撤销合并", "merge reversed"),
+    CaseAction.split_off: ("拆分出", "split off into"),
+    CaseAction.split_from: ("拆分自", "split off from"),
+    CaseAction.reject_sighting: ("驳回发现记录", "sighting rejected"),
+    CaseAction.restore_sighting: ("恢复发现记录", "sighting restored"),
+    CaseAction.undo: ("撤销", "undone"),
 }

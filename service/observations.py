@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
+import numpy as np
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -58,3 +60,23 @@ def observation_image(session: Session, evidence_dir: Path, observation_id: int,
     row = session.get(ObservationRow, observation_id)
     key = getattr(row, image) if row else None
     return stored_file(evidence_dir, key) if key else None
+
+
+BOX_COLOUR = (40, 40, 230)
+"""The box drawn on a keyframe (BGR: red), with a white rim so it shows on dark and red scenes alike."""
+
+
+def boxed_keyframe(path: Path, bbox: list[float]) -> bytes:
+    """The keyframe at ``path`` as a JPEG with ``bbox`` [x1, y1, x2, y2] (pixels) drawn on it, the line
+    about 1/250 of the image's long side thick (at least 2 px). ValueError for an unreadable image."""
+    image = cv2.imread(str(path))
+    if image is None:
+        raise ValueError(f"cannot read the keyframe {path.name}")
+    thick = max(2, round(max(image.shape[:2]) / 250))
+    x1, y1, x2, y2 = (round(v) for v in bbox)
+    cv2.rectangle(image, (x1 - thick, y1 - thick), (x2 + thick, y2 + thick), (255, 255, 255), thick)
+    cv2.rectangle(image, (x1, y1), (x2, y2), BOX_COLOUR, thick)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise ValueError("cannot encode the keyframe")
+    return np.asarray(data).tobytes()

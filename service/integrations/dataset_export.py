@@ -4,8 +4,8 @@ observations as a YOLO dataset that ``streetscan train --export DIR`` reads.
 Per keyframe (one image, shared by every observation whose best frame it was):
 - observations of confirmed or recategorised cases become boxes of the model class of the case's
   category (their own label when it is that category's class);
-- observations of rejected cases get no box: the image teaches that what they boxed is background
-  (a hard negative);
+- observations of rejected cases, and sightings a reviewer rejected on their own, get no box: the
+  image teaches that what they boxed is background (a hard negative);
 - observations nobody decided on are painted grey (114, the letterbox colour), except where they
   overlap a box, so the image teaches nothing about them either way.
 Keyframes with no decided observation are left out. ``DIR/observations.csv`` lists what each image holds.
@@ -105,7 +105,7 @@ def decisions(session: Session, taxonomy: Taxonomy, summary: ExportSummary) -> d
             summary.skipped["no keyframe"] += 1
             continue
         decision, label = "unreviewed", None
-        if case is not None and case.status == CaseStatus.rejected:
+        if obs.rejected or (case is not None and case.status == CaseStatus.rejected):
             decision = "negative"
         elif case is not None and (case.status in POSITIVE or case.id in recategorised):
             label = training_label(obs.label, case.category, taxonomy, classes)

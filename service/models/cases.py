@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from service.inputs import MAX_ID, CleanInput
+from service.inputs import MAX_ID, CleanInput, RowId
 from service.models.base import NULLABLE_JSON, EnumText, UTCDateTime, utcnow
 from service.models.observations import ObservationPublic
 
@@ -23,6 +23,7 @@ class CaseStatus(StrEnum):
     closed = "closed"
     rejected = "rejected"
     reopened = "reopened"
+    merged = "merged"
 
 
 class CaseAction(StrEnum):
@@ -35,6 +36,14 @@ class CaseAction(StrEnum):
     recategorize = "recategorize"
     hotspot = "hotspot"
     merge_proposed = "merge_proposed"
+    merged = "merged"  # its sightings went to the case ``detail["into"]``
+    absorbed = "absorbed"  # it took the sightings of the case ``detail["from"]``
+    unmerged = "unmerged"  # a merge into ``detail["into"]`` was reversed
+    split_off = "split_off"  # the sightings ``detail["observations"]`` became the new case ``detail["to"]``
+    split_from = "split_from"  # it was split off the case ``detail["from"]``
+    reject_sighting = "reject_sighting"  # the sighting ``detail["observation"]`` is not the object
+    restore_sighting = "restore_sighting"  # that rejection was reversed
+    undo = "undo"  # the decisions of the events ``detail["events"]`` were reversed
 
 
 class CaseBase(SQLModel):
@@ -58,6 +67,7 @@ class CaseBase(SQLModel):
     observation_count: int = 0
     recurrence_count: int = 0
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    merged_into_id: int | None = Field(default=None, foreign_key="cases.id", ondelete="SET NULL")
 
 
 _VERSION = sa.Column("version", sa.Integer, nullable=False, server_default="1")
@@ -115,6 +125,8 @@ class CaseEvent(SQLModel, table=True):
 
 
 class CaseEventPublic(SQLModel):
+    id: int
+    case_id: int
     at: datetime
     user: str | None
     action: CaseAction
@@ -175,3 +187,41 @@ class ShareLink(SQLModel):
 
     url: str
     expires_at: datetime
+
+
+MAX_SPLIT = 500
+"""The most sightings one split names."""
+
+
+class MergeRequest(Expectation):
+    """``POST /api/cases/{id}/merge``: move its sightings into case ``into``; ``into_version``, like
+    ``version``, refuses the merge when that case changed since the client saw it."""
+
+    into: RowId
+    into_version: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class SplitRequest(Expectation):
+    """``POST /api/cases/{id}/split``: the sightings that become a new case."""
+
+    observation_ids: list[RowId] = Field(min_length=1, max_length=MAX_SPLIT)
+
+
+class SightingRequest(Expectation):
+    """``POST /api/cases/{id}/sightings/{observation_id}``: reject the sighting (or restore it)."""
+
+    rejected: bool
+
+
+class UndoRequest(CleanInput):
+    """``POST /api/cases/{id}/undo``: the version the case had after the caller's decision; a case
+    changed since (by anyone) is a 409 and nothing is undone."""
+
+    version: int = Field(ge=1, le=MAX_ID)
+
+
+class SplitPublic(SQLModel):
+    """The case a split took sightings from, and the new case they make."""
+
+    case: CasePublic
+    split: CasePublic

@@ -90,9 +90,11 @@ class ObservationCreate(CleanInput, ObservationBase):
 class ObservationRow(ObservationBase, table=True):
     """A stored observation; ``seen_at`` is ``observed_at`` or, without it, ``received_at``.
 
-    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation. ``model`` and
-    ``model_sha256`` name the detector weights that found it, ``source_sha256`` the video it came from
-    (each None where the service does not know it: observations posted by a client).
+    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation; ``rejected``
+    when a reviewer said it is not the case's object: it stays with the case but no longer counts,
+    and the training export takes it as a hard negative. ``model`` and ``model_sha256`` name the
+    detector weights that found it, ``source_sha256`` the video it came from (each None where the
+    service does not know it: observations posted by a client).
     """
 
     __tablename__ = "observations"
@@ -108,6 +110,7 @@ class ObservationRow(ObservationBase, table=True):
     model: str | None = Field(default=None, max_length=200, sa_type=sa.String(200))
     model_sha256: str | None = Field(default=None, sa_type=sa.String(64))
     source_sha256: str | None = Field(default=None, sa_type=sa.String(64))
+    rejected: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ObservationPublic(ObservationBase):
@@ -116,6 +119,7 @@ class ObservationPublic(ObservationBase):
     case_id: int | None
     seen_at: datetime
     received_at: datetime
+    rejected: bool = False
     crop_url: str | None
     keyframe_url: str | None
 

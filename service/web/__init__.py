@@ -17,6 +17,7 @@ from service.web.render import STATIC_DIR, Page, render
 from service.web.routes import (
     admin,
     cases,
+    casework,
     evidence,
     hotspots,
     login,
@@ -34,7 +35,20 @@ def mount_web(app: FastAPI) -> None:
     """Pages, static files and the handlers that turn page errors into pages."""
     settings = app.state.settings
     app.state.session_key = SecretKey(settings.session_secret, settings.data_dir)
-    for module in (login, setup, review, cases, hotspots, reports, rechecks, evidence, admin, shared, webhooks):
+    for module in (
+        login,
+        setup,
+        review,
+        cases,
+        casework,
+        hotspots,
+        reports,
+        rechecks,
+        evidence,
+        admin,
+        shared,
+        webhooks,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
@@ -50,4 +64,5 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
 async def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     """A ``PageError`` as a page."""
     error = cast(PageError, exc)
-    return render(Page(request), "error.html", error.status_code, message=error.message)
+    page = Page(request)
+    return render(page, "error.html", error.status_code, message=page.t.refusal(error.refusal))

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from service.auth.sessions import session_user
 from service.auth.users import has_role
 from service.deps import SessionDep, dependency_calls
+from service.messages import Refusal
 from service.models.users import Role, User
 from service.web.sessions import COOKIE, WebSession, decode
 
@@ -36,12 +37,12 @@ class LoginRequired(Exception):
 
 
 class PageError(Exception):
-    """An error shown as a page: ``status`` and a message."""
+    """An error shown as a page: ``status`` and why, a refusal the page shows in the visitor's language."""
 
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status_code: int, key: str, **params: Any) -> None:
+        self.refusal = Refusal(key, **params)
+        super().__init__(str(self.refusal))
         self.status_code = status_code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def page_visitor(request: Request, db: SessionDep) -> Visitor:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     if not has_role(visitor.user, Role.reviewer):
-        raise PageError(status.HTTP_403_FORBIDDEN, "needs role reviewer or admin")
+        raise PageError(status.HTTP_403_FORBIDDEN, "needs_reviewer")
     return visitor
 
 
@@ -147,7 +148,7 @@ async def poster(request: Request, found: Annotated[Visitor, Depends(visitor)]) 
 def _admin(found: Visitor, page: bool) -> Visitor:
     if not found.is_admin:
         if page:
-            raise PageError(status.HTTP_403_FORBIDDEN, "needs role admin")
+            raise PageError(status.HTTP_403_FORBIDDEN, "needs_admin")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "needs role admin")
     return found
 

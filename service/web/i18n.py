@@ -12,8 +12,10 @@ from fastapi import Request
 
 from service.categories import category_policies
 from service.labels import ACTION, STATUS
+from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
+from service.models.users import Role
 from service.rechecks import CheckState
 
 LANGS = ("zh", "en")
@@ -33,6 +35,16 @@ CHECK: dict[CheckState, tuple[str, str]] = {
     CheckState.scheduled: ("未到期", "scheduled"),
     CheckState.clean: ("复查无问题", "clean"),
 }
+ROLE: dict[Role, tuple[str, str]] = {
+    Role.admin: ("管理员", "admin"),
+    Role.reviewer: ("审核员", "reviewer"),
+    Role.uploader: ("上传账号", "uploader"),
+}
+COUNTED: dict[str, tuple[str, str, str]] = {
+    "sightings": ("次发现", "sighting", "sightings"),
+    "recurrences": ("次复发", "recurrence", "recurrences"),
+}
+"""Counted things: Chinese, English singular, English plural."""
 TEXT: dict[str, tuple[str, str]] = {
     "app": ("城市管理智能巡查", "streetscan"),
     "login": ("登录", "Log in"),
@@ -97,7 +109,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "waiting": ("待审核", "waiting"),
     "newest": ("最新优先", "Newest first"),
     "lowest_conf": ("低置信度优先", "Lowest confidence first"),
+    "order": ("排序", "Order"),
     "all_categories": ("全部类别", "All categories"),
+    "all_hotspots": ("全部热点", "All hotspots"),
+    "all_sources": ("全部来源", "All sources"),
+    "waiting_statuses": ("待审核与复发", "Waiting for review"),
+    "from": ("自", "From"),
+    "to": ("至", "to"),
     "confirm": ("确认", "Confirm"),
     "reject": ("驳回", "Reject"),
     "open": ("打开", "Open"),
@@ -108,15 +126,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "load_more": ("加载更多", "Load more"),
     "queue_empty": ("队列已清空", "Nothing left to review"),
     "keys_help": (
-        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Enter 打开",
-        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Enter open",
+        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Shift+A 全选 · Shift+Y/N 批量确认/驳回 · "
+        "Enter 打开 · Z 撤销 · Esc 回到队列",
+        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Shift+A select all · "
+        "Shift+Y/N confirm/reject selected · Enter open · Z undo · Esc back to the queue",
     ),
     "confidence": ("置信度", "confidence"),
-    "sightings": ("次发现", "sightings"),
-    "recurrences": ("次复发", "recurrences"),
     "no_hotspot": ("无附近热点", "no hotspot nearby"),
     "no_position": ("无定位", "no position"),
     "no_image": ("无图像", "no image"),
+    "from_west": ("距西端 {m} m", "{m} m from the west end"),
+    "from_south": ("距南端 {m} m", "{m} m from the south end"),
+    "pass_track": ("巡查轨迹", "patrol route"),
+    "seen_by": ("{source} · {at}", "{source} · {at}"),
+    "viewer": ("证据大图", "Evidence viewer"),
+    "previous": ("上一条", "Previous"),
+    "next": ("下一条", "Next"),
+    "close": ("关闭", "Close"),
+    "evidence_alt": ("{what}：{where}，{at}", "{what} at {where}, {at}"),
     "saved": ("已保存", "saved"),
     "save_failed": ("保存失败", "not saved"),
     "case": ("案件", "Case"),
@@ -183,6 +210,37 @@ TEXT: dict[str, tuple[str, str]] = {
     "error": ("出错了", "Something went wrong"),
     "back": ("返回", "Back"),
     "notice_status": ("状态已更新", "Status changed"),
+    "notice_merged": ("已合并：两案件的发现记录现都在本案件中", "Merged: both cases' sightings are in this case now"),
+    "notice_unmerged": ("已撤销合并", "The merge is reversed"),
+    "notice_split": ("已拆分：所选发现记录组成本新案件", "Split: the chosen sightings make this new case"),
+    "notice_sighting_rejected": ("已驳回该发现记录：不再计入", "Sighting rejected: it no longer counts"),
+    "notice_sighting_restored": ("已恢复该发现记录", "Sighting restored"),
+    "notice_undone": ("已撤销你的上一步操作", "Your last decision is undone"),
+    "pick_sightings": ("请先勾选要拆分的发现记录（X）", "Tick the sightings to split off first (X)"),
+    "corrections": ("合并与拆分", "Merge and split"),
+    "merge_into": ("合并到案件", "Merge into case"),
+    "merge": ("合并", "Merge"),
+    "may_be_same": ("可能与以下案件为同一对象", "May be the same object as"),
+    "merged_into": ("已合并到", "Merged into"),
+    "unmerge": ("撤销合并", "Reverse the merge"),
+    "split_selected": ("拆分所选发现记录为新案件", "Split the ticked sightings into a new case"),
+    "reject_sighting": ("驳回此条", "Reject this one"),
+    "restore_sighting": ("恢复此条", "Restore"),
+    "sighting_rejected": ("已驳回", "rejected"),
+    "undo": ("撤销", "Undo"),
+    "next_case": ("下一案件", "Next case"),
+    "undone": ("已撤销", "undone"),
+    "my_day": ("我今天的操作", "My decisions today"),
+    "no_decisions": ("今天还没有操作", "No decision yet today"),
+    "time": ("时间", "Time"),
+    "decision": ("操作", "Decision"),
+    "undo_last": ("撤销我的上一步操作", "Undo my last decision"),
+    "keys_case": (
+        "Y 确认 · N 驳回 · L 下一案件 · J/K 下/上一条发现记录 · X 勾选 · R 驳回/恢复此条 · S 拆分 · M 合并 · "
+        "Z 撤销 · Esc 离开输入框/返回",
+        "Y confirm · N reject · L next case · J/K next/previous sighting · X tick · R reject/restore it · "
+        "S split · M merge · Z undo · Esc leave a field/go back",
+    ),
     "notice_assigned": ("已归入热点", "Assigned to the hotspot"),
     "notice_located": ("热点已按本案件定位", "The hotspot is now located at this case"),
     "notice_transition": ("当前状态不允许该操作", "The state machine does not allow that change"),
@@ -232,9 +290,21 @@ class Labels:
         names = self._categories.get(category)
         return names[self._i] if names else category
 
-    def message(self, key_or_text: str) -> str:
-        """The label of ``key_or_text`` when it is a label key, else the text as it is (a server message)."""
-        return self(key_or_text) if key_or_text in TEXT else key_or_text
+    def refusal(self, refusal: Refusal) -> str:
+        """A refusal in this language."""
+        return message(refusal.key, refusal.params, self._i, self.status)
+
+    def message(self, key: str) -> str:
+        """The label or the refusal (without parameters) ``key``."""
+        return self(key) if key in TEXT else self.refusal(Refusal(key))
+
+    def role(self, role: str) -> str:
+        return ROLE[Role(role)][self._i]
+
+    def count(self, n: int, key: str) -> str:
+        """``n`` things of ``COUNTED[key]``: "3 次发现", "1 sighting", "3 sightings"."""
+        zh, one, many = COUNTED[key]
+        return f"{n} {zh}" if self.lang == "zh" else f"{n} {one if n == 1 else many}"
 
 
 def taxonomy_categories(path: Path | None) -> dict[str, tuple[str, str]]:

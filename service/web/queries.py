@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, ScalarSelect, and_, or_
 from sqlmodel import Session, col, func, select
 
-from service.cases import OPEN
+from service.cases import OPEN, CaseFilter
 from service.inputs import MAX_ID, utc_time
 from service.models.base import row_id
-from service.models.cases import Case, CaseStatus
+from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
 from service.observations import EVIDENCE_IMAGES
@@ -33,20 +33,29 @@ Order = Literal["newest", "confidence"]
 
 @dataclass(frozen=True)
 class Evidence:
-    """The best observation of a case: its id, confidence, box and which images it has."""
+    """The best observation of a case: its id, confidence, box, which images it has, and which source
+    saw it when."""
 
     observation_id: int
     confidence: float
     bbox: list[float]
     images: frozenset[str]
+    source: str
+    seen_at: datetime
 
 
 @dataclass(frozen=True)
 class Card:
+    """``views``: what the evidence viewer steps through, the case's sightings' images in time order
+    (``"<observation id>/boxed"`` for a keyframe with its box, ``"<id>/crop"`` without a keyframe);
+    ``proposals``: the open cases matching proposed merging it with."""
+
     case: Case
-    hotspot_name: str | None
+    hotspot: Hotspot | None
     evidence: Evidence | None
     cursor: str
+    views: list[str] = field(default_factory=list)
+    proposals: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -66,20 +75,22 @@ def best_confidence() -> ScalarSelect[Any]:
     )
 
 
-def _waiting(category: str | None) -> list[ColumnElement[bool]]:
-    """Conditions for the cases waiting for review (of one category when given)."""
-    return [col(Case.status).in_(QUEUE), *([col(Case.category) == category] if category else [])]
+def _waiting(found: CaseFilter) -> list[Any]:
+    """Conditions for the cases of the queue that ``found`` lets through (without a status: those
+    waiting for review)."""
+    return [*found.conditions(), *([col(Case.status).in_(QUEUE)] if found.status is None else [])]
 
 
-def queue_count(session: Session, category: str | None = None) -> int:
-    return session.exec(select(func.count()).select_from(Case).where(*_waiting(category))).one()
+def queue_count(session: Session, found: CaseFilter) -> int:
+    """How many cases the queue shows with the filter ``found``."""
+    return session.exec(select(func.count()).select_from(Case).where(*_waiting(found))).one()
 
 
 def queue_page(
-    session: Session, order: Order, category: str | None = None, after: str | None = None, limit: int = PAGE_SIZE
+    session: Session, order: Order, found: CaseFilter, after: str | None = None, limit: int = PAGE_SIZE
 ) -> QueuePage:
-    """One page of cases waiting for review: newest sighting first, or least confident first."""
-    conditions = _waiting(category)
+    """One page of the queue with the filter ``found``: newest sighting first, or least confident first."""
+    conditions = _waiting(found)
     keys: SortKeys
     if order == "newest":
         keys = (col(Case.last_seen), col(Case.id))
@@ -90,7 +101,7 @@ def queue_page(
     if after:
         conditions.append(_after(order, keys, after))
     stmt = (
-        select(Case, Hotspot.name)
+        select(Case, Hotspot)
         .outerjoin(Hotspot, col(Case.hotspot_id) == Hotspot.id)
         .where(*conditions)
         .order_by(*order_by)
@@ -99,12 +110,20 @@ def queue_page(
     rows = session.exec(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    evidence = best_evidence(session, [row_id(case) for case, _ in rows])
-    cards = [
-        Card(case, name, evidence.get(row_id(case)), _cursor(order, case, evidence.get(row_id(case))))
-        for case, name in rows
-    ]
-    return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, category))
+    ids = [row_id(case) for case, _ in rows]
+    evidence, views, proposed = best_evidence(session, ids), evidence_views(session, ids), merge_proposals(session, ids)
+    cards = []
+    for case, hotspot in rows:
+        best = evidence.get(row_id(case))
+        cursor = _cursor(order, case, best)
+        cards.append(Card(case, hotspot, best, cursor, views[row_id(case)], proposed[row_id(case)]))
+    return QueuePage(cards, cards[-1].cursor if more and cards else None, queue_count(session, found))
+
+
+def next_waiting(session: Session, case: Case) -> int | None:
+    """The case after ``case`` in the unfiltered queue, newest first (None at its end)."""
+    page = queue_page(session, "newest", CaseFilter(), _cursor("newest", case, None), limit=1)
+    return row_id(page.cards[0].case) if page.cards else None
 
 
 def _cursor(order: Order, case: Case, evidence: Evidence | None) -> str:
@@ -140,7 +159,7 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
         partition_by=col(ObservationRow.case_id),
         order_by=(col(ObservationRow.confidence).desc(), col(ObservationRow.id).desc()),
     )
-    fields = ("case_id", "id", "confidence", "bbox", *EVIDENCE)
+    fields = ("case_id", "id", "confidence", "bbox", "source", "seen_at", *EVIDENCE)
     ranked = (
         sa.select(*(col(getattr(ObservationRow, f)) for f in fields), rank.label("rank"))
         .where(col(ObservationRow.case_id).in_(case_ids))
@@ -149,7 +168,42 @@ def best_evidence(session: Session, case_ids: list[int]) -> dict[int, Evidence]:
     found = {}
     for row in session.exec(select(*ranked.c).where(ranked.c.rank == 1)):
         images = frozenset(f for f in EVIDENCE if getattr(row, f))
-        found[row.case_id] = Evidence(row.id, row.confidence, list(row.bbox), images)
+        found[row.case_id] = Evidence(row.id, row.confidence, list(row.bbox), images, row.source, row.seen_at)
+    return found
+
+
+def evidence_views(session: Session, case_ids: list[int]) -> defaultdict[int, list[str]]:
+    """case id -> the images of its counted sightings for the viewer (see ``Card.views``), in one query."""
+    views: defaultdict[int, list[str]] = defaultdict(list)
+    if not case_ids:
+        return views
+    stmt = (
+        select(ObservationRow.case_id, ObservationRow.id, ObservationRow.keyframe, ObservationRow.crop)
+        .where(col(ObservationRow.case_id).in_(case_ids), col(ObservationRow.rejected).is_(False))
+        .order_by(col(ObservationRow.seen_at), col(ObservationRow.id))
+    )
+    for case_id, obs_id, keyframe, crop in session.exec(stmt):
+        if case_id is not None and (keyframe or crop):
+            views[case_id].append(f"{obs_id}/{'boxed' if keyframe else 'crop'}")
+    return views
+
+
+def merge_proposals(session: Session, case_ids: list[int]) -> defaultdict[int, list[int]]:
+    """case id -> the still open cases matching proposed merging it with (either way round), in one query."""
+    found: defaultdict[int, list[int]] = defaultdict(list)
+    if not case_ids:
+        return found
+    events = session.exec(
+        select(CaseEvent.case_id, CaseEvent.detail).where(CaseEvent.action == CaseAction.merge_proposed)
+    ).all()
+    pairs = {(a, int(b)) for a, detail in events for b in (detail or {}).get("with", [])}
+    pairs |= {(b, a) for a, b in pairs}
+    wanted = set(case_ids)
+    others = {b for a, b in pairs if a in wanted}
+    still_open = set(session.exec(select(Case.id).where(col(Case.id).in_(others), col(Case.status).in_(list(OPEN)))))
+    for a, b in sorted(pairs):
+        if a in wanted and b in still_open:
+            found[a].append(b)
     return found
 
 
@@ -219,3 +273,10 @@ def open_counts_by_category(rows: list[HotspotRow]) -> dict[str, int]:
         for category, n in row.open_cases.items():
             totals[category] += n
     return dict(totals)
+
+
+def recent_sources(session: Session, limit: int = 50) -> list[str]:
+    """The sources of the latest sightings (a patrol video, a camera), most recent first."""
+    latest = func.max(ObservationRow.seen_at)
+    stmt = select(ObservationRow.source).group_by(col(ObservationRow.source)).order_by(latest.desc()).limit(limit)
+    return list(session.exec(stmt))

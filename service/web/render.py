@@ -15,6 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from service.decisions import Conflict
+from service.geometry import along_m
+from service.models.hotspots import Hotspot
 from service.web.deps import Visitor
 from service.web.i18n import Labels, request_lang, taxonomy_categories
 
@@ -75,6 +77,18 @@ class Page:
         same_day = self.local(conflict.at, "%Y%m%d") == self.local(self.now, "%Y%m%d")
         at = self.local(conflict.at, "%H:%M" if same_day else "%m-%d %H:%M")
         return self.t("conflict").format(by=conflict.by or self.t("system"), at=at, status=status)
+
+    def where(self, lat: float | None, lon: float | None, hotspot: Hotspot | None, distance_m: float | None) -> str:
+        """Where a case is, as a reviewer reads it: along its street ("泽州路 · 距西端 340 m"), else how far
+        from its hotspot ("东街市场 · 12 m"), else that it has no hotspot nearby or no position."""
+        if lat is None or lon is None:
+            return self.t("no_position")
+        if hotspot is None or hotspot.geometry is None:
+            return self.t("no_hotspot")
+        if hotspot.geometry["type"] == "LineString":
+            metres, end = along_m(lat, lon, hotspot.geometry["coordinates"])
+            return f"{hotspot.name} · " + self.t(f"from_{end}").format(m=round(metres))
+        return f"{hotspot.name} · {round(distance_m or 0)} m"
 
     def colour(self, category: str) -> str:
         """The CSS class colouring a category (taxonomy order; unknown ones share the last colour)."""

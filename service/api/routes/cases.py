@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
@@ -15,7 +15,6 @@ from service.api.errors import errors
 from service.auth.users import has_role
 from service.cases import (
     CaseFilter,
-    TransitionError,
     UnknownCategoryError,
     case_detail,
     change_status,
@@ -23,10 +22,13 @@ from service.cases import (
     public_case,
     review,
 )
+from service.casework import Casework
 from service.decisions import Conflict, decide
 from service.deps import CategoriesDep, IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
 from service.evidence_report import HEADERS, render_report
 from service.inputs import Text, UtcTime
+from service.messages import Refusal
+from service.models.base import row_id
 from service.models.cases import (
     Case,
     CaseAction,
@@ -35,17 +37,24 @@ from service.models.cases import (
     CasesPublic,
     CaseStatus,
     Expectation,
+    MergeRequest,
     ReviewRequest,
     ShareLink,
     ShareRequest,
+    SightingRequest,
+    SplitPublic,
+    SplitRequest,
     StatusRequest,
+    UndoRequest,
 )
-from service.models.users import Role
+from service.models.users import Role, User
+from service.settings import Settings
 from service.share import share_token
 from service.writer import Writer
 
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=ApiRoute)
 
+T = TypeVar("T")
 CategoryQuery = Annotated[Text | None, Query(max_length=64)]
 
 
@@ -85,16 +94,25 @@ def get_case(case_id: IdPath, session: SessionDep, user: CurrentUser) -> CaseDet
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case") from None
 
 
-def decided(session: Session, writer: Writer, case_id: int, seen: Expectation, apply: Callable[[Case], None]) -> Case:
-    """``service.decisions.decide`` with its refusals as HTTP errors: 404, 409 (stale or forbidden), 422."""
+def refused(work: Callable[[], T]) -> T:
+    """``work()`` (a decision) with its refusals as HTTP errors: 404, 409 (stale or forbidden), 422."""
     try:
-        return decide(session, writer, case_id, seen, apply)
+        return work()
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case") from None
-    except (Conflict, TransitionError) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except UnknownCategoryError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except (Conflict, Refusal) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+def decided(session: Session, writer: Writer, case_id: int, seen: Expectation, apply: Callable[[Case], None]) -> Case:
+    """``service.decisions.decide`` with its refusals as HTTP errors (``refused``)."""
+    return refused(lambda: decide(session, writer, case_id, seen, apply))
+
+
+def casework(session: Session, writer: Writer, settings: Settings, now: datetime, user: User) -> Casework:
+    return Casework(session, writer, settings, now, row_id(user))
 
 
 @router.post("/{case_id}/review", response_model=CasePublic, responses=errors(404, 409))
@@ -163,3 +181,86 @@ def share_case(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
     expires_at = now + timedelta(days=body.days)
     return ShareLink(url=f"/shared/{share_token(key, case_id, expires_at)}", expires_at=expires_at)
+
+
+@router.post("/{case_id}/merge", response_model=CasePublic, responses=errors(404, 409))
+def merge_case(
+    case_id: IdPath,
+    body: MergeRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: ReviewerUser,
+) -> CasePublic:
+    """Move every sighting of the case into case ``into`` (same category), whose position, error and
+    counts are recomputed; this case becomes ``merged`` (``POST …/unmerge`` reverses it). Returns the
+    case merged into. 409 for a stale ``version``/``into_version``, a merged case or other categories."""
+    work = casework(session, writer, settings, now, user)
+    return public_case(session, refused(lambda: work.merge(case_id, body)))
+
+
+@router.post("/{case_id}/unmerge", response_model=CasePublic, responses=errors(404, 409))
+def unmerge_case(
+    case_id: IdPath,
+    body: Expectation,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: ReviewerUser,
+) -> CasePublic:
+    """Reverse the merge of a ``merged`` case: the sightings it gave come back and it gets its status again."""
+    work = casework(session, writer, settings, now, user)
+    return public_case(session, refused(lambda: work.unmerge(case_id, body)))
+
+
+@router.post("/{case_id}/split", response_model=SplitPublic, responses=errors(404, 409))
+def split_case(
+    case_id: IdPath,
+    body: SplitRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: ReviewerUser,
+) -> SplitPublic:
+    """A new case (status new) of the sightings ``observation_ids``; both cases' positions, errors and
+    counts are recomputed from their sightings. Merging the new case back reverses it."""
+    work = casework(session, writer, settings, now, user)
+    case, new = refused(lambda: work.split(case_id, body))
+    return SplitPublic(case=public_case(session, case), split=public_case(session, new))
+
+
+@router.post("/{case_id}/sightings/{observation_id}", response_model=CasePublic, responses=errors(404, 409))
+def judge_sighting(
+    case_id: IdPath,
+    observation_id: IdPath,
+    body: SightingRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: ReviewerUser,
+) -> CasePublic:
+    """``rejected: true``: the sighting is not the case's object: it stays listed but stops counting, and
+    the training export takes it as a hard negative; ``false`` restores it."""
+    work = casework(session, writer, settings, now, user)
+    return public_case(session, refused(lambda: work.judge(case_id, observation_id, body)))
+
+
+@router.post("/{case_id}/undo", response_model=CasePublic, responses=errors(404, 409))
+def undo_decision(
+    case_id: IdPath,
+    body: UndoRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: ReviewerUser,
+) -> CasePublic:
+    """Undo the caller's latest decision on the case (review, status, category, merge, split, sighting)
+    while the case still has ``version``; 409 when anyone changed it since or the latest change is not
+    the caller's."""
+    work = casework(session, writer, settings, now, user)
+    return public_case(session, refused(lambda: work.undo(case_id, body.version)))

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
-from service.auth.users import create_user, set_disabled, set_password
+from service.auth.users import create_user, has_role, set_disabled, set_password
 from service.deps import IdPath, SessionDep, WriterDep
-from service.models.base import validation_message
+from service.messages import Refusal
 from service.models.users import Password, Role, User, UserCreate
 from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.render import Page, render
@@ -26,20 +26,22 @@ def _users_page(
     db: Session,
     visitor: Visitor,
     status_code: int = 200,
-    error: str | None = None,
+    error: Refusal | None = None,
     notice: str | None = None,
     added: User | None = None,
     token: str | None = None,
 ) -> HTMLResponse:
-    """The users table; ``error`` a message, ``notice`` a label key."""
+    """The users table; ``error`` why a change was refused, ``notice`` a label key."""
     users = db.exec(select(User).order_by(User.name)).all()
+    page = Page(request, visitor)
     return render(
-        Page(request, visitor),
+        page,
         "admin_users.html",
         status_code,
         users=users,
+        web_login={u.id for u in users if u.password_hash and has_role(u, Role.reviewer)},
         roles=list(Role),
-        error=error,
+        error=page.t.refusal(error) if error else None,
         notice=notice,
         added=added,
         token=token,
@@ -49,7 +51,7 @@ def _users_page(
 def _user(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     if user is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such user")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_user")
     return user
 
 
@@ -73,10 +75,11 @@ def add_user(
         wanted = UserCreate.model_validate({"name": name, "role": role, "password": password or None})
         with writer:
             user, token = create_user(db, wanted.name, wanted.role, wanted.password)
-    except ValidationError as exc:
-        return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=validation_message(exc))
-    except ValueError as exc:
-        return _users_page(request, db, visitor, status.HTTP_409_CONFLICT, error=str(exc))
+    except ValidationError:
+        return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=Refusal("bad_user"))
+    except ValueError:
+        refusal = Refusal("user_exists", name=name)
+        return _users_page(request, db, visitor, status.HTTP_409_CONFLICT, error=refusal)
     return _users_page(request, db, visitor, added=user, token=token)
 
 
@@ -114,8 +117,8 @@ def reset_password(
     """Give a user a new password (8 to 256 characters); their web sessions end."""
     try:
         NEW_PASSWORD.validate_python(password)
-    except ValidationError as exc:
-        return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=validation_message(exc))
+    except ValidationError:
+        return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=Refusal("bad_user"))
     with writer:
         set_password(db, _user(db, user_id), password)
     return _users_page(request, db, visitor, notice="notice_password")

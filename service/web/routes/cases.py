@@ -1,12 +1,13 @@
-"""The case page (sightings, map, status actions, audit trail) and its two posts: a status change
-and "assign to hotspot", both through the functions the API uses."""
+"""The case page (sightings, map, status actions, corrections, audit trail) and its two posts: a status
+change and "assign to hotspot", both through the functions the API uses (the corrections are in
+``service.web.routes.casework``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Form, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -19,18 +20,22 @@ from service.cases import (
     case_detail,
     change_status,
 )
+from service.casework import undoable
 from service.decisions import Conflict, decide
 from service.deps import IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
 from service.evidence_report import HEADERS, render_report
 from service.geometry import bounds
-from service.inputs import RowId, Text
+from service.inputs import MAX_ID, RowId, Text
+from service.messages import Refusal
+from service.models.base import row_id
 from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
+from service.models.patrols import PatrolPass
 from service.share import share_token
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
-from service.web.queries import EVIDENCE
+from service.web.queries import EVIDENCE, merge_proposals, next_waiting
 from service.web.render import Page, render
 from service.writer import lock_matching
 
@@ -44,12 +49,13 @@ MAP_SIZE = (480, 240)
 def _case(db: Session, case_id: int) -> Case:
     case = db.get(Case, case_id)
     if case is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such case")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case")
     return case
 
 
 def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap | None:
-    """Hotspots around the case, its sightings and the case itself; None without a position."""
+    """Hotspots around the case, the routes of the patrol passes that saw it, its sightings and the case
+    itself; None without a position."""
     if detail.lat is None or detail.lon is None:
         return None
     projection = Projection.around(detail.lat, detail.lon, MAP_RADIUS_M, *MAP_SIZE)
@@ -57,6 +63,9 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
     marks = hotspot_marks(
         projection, [h for h in located if h.geometry and projection.sees(bounds(h.geometry))], t.kind
     )
+    sources = sorted({obs.source for obs in detail.observations})
+    for patrol in db.exec(select(PatrolPass).where(col(PatrolPass.source).in_(sources)).order_by(col(PatrolPass.id))):
+        marks.append(Mark("track", f"{t('pass_track')} {patrol.source}", d=projection.path(patrol.route)))
     for obs in detail.observations:
         if obs.lat is not None and obs.lon is not None:
             x, y = projection.xy(obs.lat, obs.lon)
@@ -66,12 +75,29 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
     return SvgMap.of(projection, marks)
 
 
+def can_undo(db: Session, case_id: int, visitor: Visitor) -> bool:
+    """Whether the case's latest change is a decision of the visitor's that undo reverses."""
+    try:
+        undoable(db, case_id, row_id(visitor.user))
+    except Refusal:
+        return False
+    return True
+
+
 @router.get("/cases/{case_id}")
-def case_page(case_id: IdPath, request: Request, db: SessionDep, visitor: PageViewer, notice: str = "") -> HTMLResponse:
-    return _case_page(request, db, visitor, case_id, notice if notice in NOTICES else "")
+def case_page(
+    case_id: IdPath,
+    request: Request,
+    db: SessionDep,
+    visitor: PageViewer,
+    notice: str = "",
+    into: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> HTMLResponse:
+    """The case page; ``into`` fills in the case to merge it into (else the first one proposed)."""
+    return case_page_of(request, db, visitor, case_id, notice if notice in NOTICES else "", into=into)
 
 
-def _case_page(
+def case_page_of(
     request: Request,
     db: Session,
     visitor: Visitor,
@@ -80,11 +106,13 @@ def _case_page(
     problem: str = "",
     status_code: int = 200,
     shared: str = "",
+    into: int | None = None,
 ) -> HTMLResponse:
     """The case page with a ``notice`` (a label key) or a ``problem`` (a message) on top, and the
     ``shared`` link just made."""
     case = _case(db, case_id)
     detail = case_detail(db, case_id)
+    proposals = merge_proposals(db, [case_id])[case_id]
     page = Page(request, visitor)
     hotspots = db.exec(select(Hotspot).order_by(col(Hotspot.kind), col(Hotspot.batch), col(Hotspot.id))).all()
     return render(
@@ -97,8 +125,13 @@ def _case_page(
         can_locate=case.lat is not None and case.status in LOCATING_STATUSES,
         hotspots=hotspots,
         hotspot_names={h.id: h.name for h in hotspots},
+        hotspot=next((h for h in hotspots if h.id == case.hotspot_id), None),
         notice=notice,
         problem=problem,
+        proposals=proposals,
+        merge_into=into if into is not None else next(iter(proposals), None),
+        can_undo=can_undo(db, case_id, visitor),
+        next_case=next_waiting(db, case),
         map=case_map(db, detail, page.t, page.colour(detail.category)),
         shared=shared,
     )
@@ -112,7 +145,7 @@ def evidence_report(
     try:
         html = render_report(db, settings, case_id, True, now, visitor.user.name)
     except LookupError:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such case") from None
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case") from None
     return HTMLResponse(html, headers=HEADERS)
 
 
@@ -123,10 +156,10 @@ def share(
     """The case page with a new share link (``SHARE_DAYS`` days, blurred) to copy."""
     _case(db, case_id)
     token = share_token(key, case_id, now + timedelta(days=SHARE_DAYS))
-    return _case_page(request, db, visitor, case_id, shared=f"{str(request.base_url).rstrip('/')}/shared/{token}")
+    return case_page_of(request, db, visitor, case_id, shared=f"{str(request.base_url).rstrip('/')}/shared/{token}")
 
 
-def _back(case_id: int, notice: str) -> RedirectResponse:
+def back(case_id: int, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/cases/{case_id}?notice={notice}", status.HTTP_303_SEE_OTHER)
 
 
@@ -153,13 +186,13 @@ def set_status(
             lambda c: change_status(db, c, target, now, visitor.user.id, note or None),
         )
     except LookupError:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such case") from None
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case") from None
     except TransitionError:
-        return _back(case_id, "transition")
+        return back(case_id, "transition")
     except Conflict as exc:
         problem = Page(request, visitor).conflict(exc)
-        return _case_page(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
-    return _back(case_id, "status")
+        return case_page_of(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
+    return back(case_id, "status")
 
 
 @router.post("/cases/{case_id}/hotspot")
@@ -178,14 +211,14 @@ def set_hotspot(
         case = _case(db, case_id)
         hotspot = db.get(Hotspot, hotspot_id)
         if hotspot is None:
-            raise PageError(status.HTTP_404_NOT_FOUND, "no such hotspot")
+            raise PageError(status.HTTP_404_NOT_FOUND, "no_hotspot")
         locating = hotspot.geometry is None
         try:
             assign_hotspot(db, settings, case, hotspot, now, visitor.user.id)
         except PlacementError:
-            return _back(case_id, "not_locating" if case.lat is not None else "no_position")
+            return back(case_id, "not_locating" if case.lat is not None else "no_position")
         except ValueError:
             db.rollback()
-            return _back(case_id, "bad_shape")
+            return back(case_id, "bad_shape")
         db.commit()
-    return _back(case_id, "located" if locating else "assigned")
+    return back(case_id, "located" if locating else "assigned")

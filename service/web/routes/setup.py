@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from service.auth.users import create_user
 from service.deps import SessionDep, WriterDep
-from service.models.base import validation_message
 from service.models.users import Role, UserCreate
 from service.web.deps import PageError, WebRoute, csrf_ok, read_session
 from service.web.routes.login import HOME, anonymous_form, logged_in, no_users
@@ -24,14 +23,14 @@ def _open(request: Request, token: str) -> None:
     """PageError 404 unless ``token`` is the live setup link's."""
     link = request.app.state.setup
     if link is None or not link.valid(token, request.app.state.clock()):
-        raise PageError(status.HTTP_404_NOT_FOUND, "this setup link is no longer valid")
+        raise PageError(status.HTTP_404_NOT_FOUND, "setup_link_gone")
 
 
 @router.get("/setup")
 def setup_page(request: Request, db: SessionDep, token: str = "") -> Response:
     _open(request, token)
     if not no_users(db):
-        raise PageError(status.HTTP_404_NOT_FOUND, "this setup link is no longer valid")
+        raise PageError(status.HTTP_404_NOT_FOUND, "setup_link_gone")
     return anonymous_form(request, "setup.html", token=token, error=None)
 
 
@@ -55,12 +54,12 @@ def create_first_admin(
     try:
         wanted = UserCreate(name=name, role=Role.admin, password=password)
         problem = None if password == password_again else "passwords_differ"
-    except ValidationError as exc:
-        problem = validation_message(exc)
+    except ValidationError:
+        problem = "bad_user"
     if problem:
         return anonymous_form(request, "setup.html", status.HTTP_422_UNPROCESSABLE_CONTENT, token=token, error=problem)
     with writer:
         if not no_users(db) or not request.app.state.setup.use(token, request.app.state.clock()):
-            raise PageError(status.HTTP_404_NOT_FOUND, "this setup link is no longer valid")
+            raise PageError(status.HTTP_404_NOT_FOUND, "setup_link_gone")
         user, _ = create_user(db, wanted.name, Role.admin, wanted.password, with_token=False)
     return logged_in(request, db, writer, user, HOME)

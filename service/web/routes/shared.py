@@ -22,6 +22,6 @@ def shared(token: Token, db: SessionDep, settings: SettingsDep, key: SecretKeyDe
     """The evidence record a share link names (blurred); 404 for a forged or expired link or a case gone."""
     try:
         html = render_report(db, settings, shared_case(key, token, now), False, now, "分享链接")
-    except (ValueError, LookupError) as exc:
-        raise PageError(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except (ValueError, LookupError):
+        raise PageError(status.HTTP_404_NOT_FOUND, "share_link_gone") from None
     return HTMLResponse(html, headers=HEADERS)

@@ -87,7 +87,7 @@ def test_card_shows_the_evidence_at_a_glance(
     assert f'src="/evidence/{best["id"]}/crop"' in card  # the best crop
     assert "05-12 10:30" in card  # last seen, local time (UTC+8)
     assert "东街市场 · 12 m" in card and "2 次发现" in card
-    assert 'class="keyframe"' not in card  # no keyframe stored: the crop alone
+    assert 'class="keyframe' not in card  # no keyframe stored: the crop alone
 
 
 def test_queue_pages_in_order_and_decisions_do_not_shift_pages(
@@ -140,17 +140,18 @@ def test_decisions_go_through_the_review_rules(client: TestClient, auth: Auth, w
     assert [(r["id"], r["status"], r["error"]) for r in answer["results"]] == [
         (a, "confirmed", None),
         (b, "confirmed", None),
-        (999999, None, "no such case"),
+        (999999, None, "没有该案件"),
     ]
     assert answer["waiting"] == 1
     again = decide(ids=[a, c], decision="reject")["results"]
     assert again[0]["status"] == "rejected" and again[1]["status"] == "rejected"  # confirmed -> rejected is allowed
     refused = decide(ids=[c], decision="confirm", category="parking")["results"][0]
-    assert "unknown category" in refused["error"]
+    assert refused["error"] == "未知类别 parking"
     assert decide(ids=[b], decision="recategorize", category="outdoor_ad")["results"][0]["category"] == "outdoor_ad"
     closed = decide(ids=[b], decision="reject")  # confirmed may be rejected
     assert closed["results"][0]["error"] is None
-    assert decide(ids=[b], decision="reject")["results"][0]["error"].startswith("cannot go from rejected to rejected")
+    refused_again = decide(ids=[b], decision="reject")["results"][0]["error"]
+    assert refused_again == "案件不能从“已驳回”变为“已驳回”（可变为：已确认）"
     bad = client.post("/review/decide", json={"ids": [a], "decision": "recategorize"}, headers=headers)
     assert bad.status_code == 422
     trail = api_case(client, auth, b)["events"]
@@ -167,7 +168,7 @@ def test_case_page_timeline_actions_and_trail(client: TestClient, auth: Auth, we
     case_id = send(client, auth, items)["results"][0]["case_id"]
     token = logged_in(client, web_users["reviewer"])
     html = client.get(f"/cases/{case_id}").text
-    assert html.count('class="crop"') == 2 and "来源 video-1 · #2" in html
+    assert html.count('class="crop zoom"') == 2 and "来源 video-1 · #2" in html
     buttons = re.findall(r'name="status" value="(\w+)"', html)
     assert buttons == [s.value for s in CaseStatus if s in TRANSITIONS[CaseStatus.new]]
     assert '<circle class="this-case cat0"' in html  # the map

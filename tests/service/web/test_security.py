@@ -126,7 +126,7 @@ def test_a_password_change_ends_the_sessions(client: TestClient, web_users: dict
 def test_reviewer_cannot_reach_admin_pages(client: TestClient, web_users: dict[str, str], case_id: int) -> None:
     token = logged_in(client, web_users["reviewer"])
     page = client.get("/admin/users")
-    assert page.status_code == 403 and "needs role admin" in page.text
+    assert page.status_code == 403 and "需要管理员角色" in page.text
     assert "/admin/users" not in client.get("/review").text  # no link either
     add = client.post("/admin/users", data={"name": "x", "role": "admin", "password": "12345678", "csrf_token": token})
     assert add.status_code == 403
