@@ -276,3 +276,27 @@ def test_a_processed_video_records_its_weights_and_its_own_hash(
     )
     assert record["crop"] == f"{hashlib.sha256(jpeg(90)).hexdigest()[:2]}/{hashlib.sha256(jpeg(90)).hexdigest()}.jpg"
     assert check(engine, settings).clean
+
+
+def test_corrections_keep_the_chain_clean(engine: Engine, settings: Settings, client: TestClient, auth: Auth) -> None:
+    """Merge, unmerge, split, a rejected sighting and an undo move sightings and statuses through the
+    service: each is a chained case event, so verify finds nothing wrong."""
+    first = [
+        r["case_id"]
+        for r in send(client, auth, [obs("1"), obs("2", north=2), obs("3", north=1), obs("4", north=200)])["results"]
+    ]
+    a, b = first[0], first[3]
+    reviewer = auth["reviewer"]
+
+    def version(case_id: int) -> int:
+        return int(client.get(f"/api/cases/{case_id}", headers=reviewer).json()["version"])
+
+    decided = post(client, reviewer, f"/api/cases/{a}/review", {"decision": "confirm"})
+    post(client, reviewer, f"/api/cases/{a}/undo", {"version": decided["version"]})
+    post(client, reviewer, f"/api/cases/{b}/merge", {"into": a, "version": version(b)})
+    post(client, reviewer, f"/api/cases/{b}/unmerge", {"version": version(b)})
+    ids = [o["id"] for o in client.get(f"/api/cases/{a}", headers=reviewer).json()["observations"]]
+    post(client, reviewer, f"/api/cases/{a}/sightings/{ids[0]}", {"rejected": True, "version": version(a)})
+    post(client, reviewer, f"/api/cases/{a}/split", {"observation_ids": [ids[1]], "version": version(a)})
+    report = check(engine, settings)
+    assert report.clean, report.lines()
