@@ -35,6 +35,7 @@ from service.models.cases import (
 )
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationPublic, ObservationRow, Outcome
+from service.models.operations import CaseAssignment, Disposal, Verification
 from service.models.users import User
 from service.settings import Settings
 from vision import haversine_m
@@ -185,14 +186,37 @@ def change_status(
     user_id: int | None,
     note: str | None = None,
     action: CaseAction = CaseAction.status,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """Move a case along the state machine (TransitionError if not allowed) and audit it."""
+    """Move a case along the state machine (TransitionError if not allowed) and audit it (with ``detail``)."""
     check_transition(case.status, target)
-    record(session, case, action, at, user_id, from_status=case.status, to_status=target, note=note)
+    problem = closing_problem(session, case) if target == CaseStatus.closed else None
+    if problem is not None:
+        raise TransitionError(f"cannot close: {problem}")
+    record(session, case, action, at, user_id, from_status=case.status, to_status=target, note=note, detail=detail)
     case.status = target
     case.updated_at = at
     if target == CaseStatus.resolved:
         case.resolved_at = at
+
+
+def closing_problem(session: Session, case: Case) -> str | None:
+    """Why the case cannot close (结案) yet, or None: it needs a disposal in its current dispatch round
+    and a passed verification made at or after the latest one."""
+    assignment = session.get(CaseAssignment, row_id(case))
+    if assignment is None:
+        return "it was never dispatched"
+    this_round = (col(Disposal.case_id) == case.id, col(Disposal.round) == assignment.round)
+    disposed_at = session.exec(select(Disposal.at).where(*this_round).order_by(col(Disposal.at).desc())).first()
+    if disposed_at is None:
+        return "no disposal recorded since it was dispatched"
+    verified = select(Verification.id).where(
+        Verification.case_id == case.id,
+        Verification.round == assignment.round,
+        col(Verification.passed),
+        col(Verification.at) >= disposed_at,
+    )
+    return None if session.exec(verified.limit(1)).first() is not None else "its disposal is not verified"
 
 
 def set_hotspot(
@@ -482,13 +506,16 @@ def assign_hotspot(
 @dataclass(frozen=True)
 class CaseFilter:
     """Which cases a list shows: each condition given must hold; ``since``/``until`` (aware UTC)
-    bound the time the case was seen."""
+    bound the time the case was seen; ``unit_id``: dispatched to that unit; ``overdue_at``: still
+    dispatched and past its deadline at that time."""
 
     category: str | None = None
     status: CaseStatus | None = None
     hotspot_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    unit_id: int | None = None
+    overdue_at: datetime | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -502,6 +529,11 @@ class CaseFilter:
             found.append(col(Case.last_seen) >= self.since)
         if self.until is not None:
             found.append(col(Case.first_seen) <= self.until)
+        if self.unit_id is not None:
+            found.append(col(Case.id).in_(select(CaseAssignment.case_id).where(CaseAssignment.unit_id == self.unit_id)))
+        if self.overdue_at is not None:
+            late = select(CaseAssignment.case_id).where(col(CaseAssignment.due_at) < self.overdue_at)
+            found.extend([Case.status == CaseStatus.dispatched, col(Case.id).in_(late)])
         return found
 
 

@@ -69,6 +69,9 @@ class RoleCheck:
 AdminUser = Annotated[User, Depends(RoleCheck())]
 ReviewerUser = Annotated[User, Depends(RoleCheck(Role.reviewer))]
 UploaderUser = Annotated[User, Depends(RoleCheck(Role.uploader))]
+DispatcherUser = Annotated[User, Depends(RoleCheck(Role.dispatcher))]
+VerifierUser = Annotated[User, Depends(RoleCheck(Role.dispatcher, Role.reviewer))]
+FieldUser = Annotated[User, Depends(RoleCheck(Role.field_officer, Role.dispatcher))]
 
 
 def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> bool:

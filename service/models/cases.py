@@ -35,6 +35,10 @@ class CaseAction(StrEnum):
     recategorize = "recategorize"
     hotspot = "hotspot"
     merge_proposed = "merge_proposed"
+    dispatch = "dispatch"
+    escalation = "escalation"
+    disposal = "disposal"
+    verification = "verification"
 
 
 class CaseBase(SQLModel):

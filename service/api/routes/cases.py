@@ -44,17 +44,21 @@ CategoryQuery = Annotated[Text | None, Query(max_length=64)]
 @router.get("", response_model=CasesPublic)
 def list_cases(
     session: SessionDep,
+    now: NowDep,
     user: CurrentUser,
     category: CategoryQuery = None,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
     hotspot_id: IdFilter = None,
     since: Annotated[UtcTime | None, Query()] = None,
     until: Annotated[UtcTime | None, Query()] = None,
+    unit_id: IdFilter = None,
+    overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> CasesPublic:
-    """Cases seen between ``since`` and ``until`` (ISO-8601; naive means UTC), newest sighting first."""
-    found = CaseFilter(category, status_, hotspot_id, since, until)
+    """Cases seen between ``since`` and ``until`` (ISO-8601; naive means UTC), newest sighting first;
+    ``unit_id``: dispatched to that unit; ``overdue``: dispatched and past their deadline now."""
+    found = CaseFilter(category, status_, hotspot_id, since, until, unit_id, now if overdue else None)
     return find_cases(session, found, limit, offset)
 
 
