@@ -31,9 +31,9 @@ class UnitKind(StrEnum):
 
 class UnitBase(SQLModel):
     """A unit cases are dispatched to. A brigade's territory is ``hotspots`` (catalog keys) and/or
-        ``territory`` (a GeoJSON Polygon); ``categories``: cases of these go to the unit wherever they
-        are; ``head_user_id``: who an overdue case escalates to (no foreign key: users point at their
-    unit, and users are disabled, never deleted); a ``disabled`` unit takes no case."""
+    ``territory`` (a GeoJSON Polygon); ``categories``: cases of these go to the unit wherever they
+    are; ``head_user_id``: who an overdue case escalates to (no foreign key: users are disabled,
+    never deleted); a ``disabled`` unit takes no case."""
 
     key: str = Field(max_length=64, unique=True, index=True, sa_type=sa.String(64))
     name: str = Field(max_length=200, sa_type=sa.String(200))

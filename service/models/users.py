@@ -38,7 +38,8 @@ class UserCreate(CleanInput, UserBase):
 
 class User(UserBase, table=True):
     """``disabled``: the user can neither log in nor use a token (sessions end when it is set);
-    ``unit_id``: the unit (brigade, department) they work for."""
+    ``unit_id``: the unit (brigade, department) they work for (no foreign key: units are disabled,
+    never deleted, and a unit's head is a user)."""
 
     __tablename__ = "users"
 
@@ -46,7 +47,7 @@ class User(UserBase, table=True):
     password_hash: str | None = Field(default=None, sa_type=sa.String(256))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     disabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
-    unit_id: int | None = Field(default=None, foreign_key="units.id", index=True, ondelete="SET NULL")
+    unit_id: int | None = Field(default=None, index=True)
 
 
 class UserPublic(UserBase):

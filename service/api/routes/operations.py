@@ -74,7 +74,7 @@ def _assignment(session: Session, case_id: int, now: NowDep) -> AssignmentPublic
     return assignment_public(session, session.get_one(CaseAssignment, case_id), now)
 
 
-@router.post("/cases/dispatch", response_model=list[BulkDispatchResult])
+@router.post("/cases/dispatch", response_model=list[BulkDispatchResult], responses=errors(404))
 def dispatch_many(
     body: BulkDispatchRequest,
     session: SessionDep,

@@ -32,12 +32,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_units_key", "units", ["key"], unique=True)
-    if op.get_bind().dialect.name == "sqlite":  # SQLite adds a column's reference only in its definition
-        op.execute("ALTER TABLE users ADD COLUMN unit_id INTEGER REFERENCES units (id) ON DELETE SET NULL")
-    else:
-        op.add_column(
-            "users", sa.Column("unit_id", sa.Integer(), sa.ForeignKey("units.id", ondelete="SET NULL"), nullable=True)
-        )
+    op.add_column("users", sa.Column("unit_id", sa.Integer(), nullable=True))  # units are disabled, never deleted
     op.create_index("ix_users_unit_id", "users", ["unit_id"])
     op.create_table(
         "case_assignments",
