@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -435,3 +436,33 @@ class Escalator:
                 self.run_once()
             except SQLAlchemyError:
                 log.exception("escalating overdue cases failed; trying again in %g s", self.every_s)
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """A dispatched case with its assignment and unit; ``overdue`` at the time it was read."""
+
+    case: Case
+    assignment: CaseAssignment
+    unit: Unit
+    overdue: bool
+
+
+def dispatched_cases(
+    session: Session, now: datetime, overdue_only: bool = False, unit_id: int | None = None, limit: int = 500
+) -> list[Dispatched]:
+    """The cases waiting for their unit's disposal (of ``unit_id`` only when given; past their
+    deadline at ``now`` only when ``overdue_only``), earliest deadline first, at most ``limit``."""
+    stmt = (
+        select(Case, CaseAssignment, Unit)
+        .join(CaseAssignment, col(CaseAssignment.case_id) == Case.id)
+        .join(Unit, col(Unit.id) == CaseAssignment.unit_id)
+        .where(Case.status == CaseStatus.dispatched)
+        .order_by(col(CaseAssignment.due_at), col(Case.id))
+        .limit(limit)
+    )
+    if overdue_only:
+        stmt = stmt.where(col(CaseAssignment.due_at) < now)
+    if unit_id is not None:
+        stmt = stmt.where(CaseAssignment.unit_id == unit_id)
+    return [Dispatched(c, a, u, a.due_at < now) for c, a, u in session.exec(stmt)]
