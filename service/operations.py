@@ -8,6 +8,7 @@ phases. Every change of a case here is in its audit trail. Times are aware UTC; 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
@@ -117,6 +118,16 @@ class Plan(BaseModel):
     sla: Sla = Sla()
     phases: list[Phase] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _phases_in_order(self) -> Plan:
+        for phase in self.phases:
+            if phase.start > phase.end:
+                raise ValueError(f"phase {phase.number} ends before it starts")
+        for before, after in itertools.pairwise(self.phases):
+            if after.start <= before.end:
+                raise ValueError(f"phase {after.number} starts before phase {before.number} ends")
+        return self
+
     def phase_on(self, day: date) -> Phase | None:
         """The phase ``day`` (a local date) falls in, or None."""
         return next((p for p in self.phases if p.start <= day <= p.end), None)
@@ -128,11 +139,13 @@ def load_plan(path: Path | None) -> Plan:
     if path is None:
         return Plan()
     try:
-        return Plan.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, ValueError) as exc:  # PyYAML reads 2024-13-01 as a date and fails with ValueError
+        raise ValueError(f"{path}: not YAML ({exc})") from None
+    try:
+        return Plan.model_validate(data)
     except ValidationError as exc:
         raise ValueError(f"{path}: {validation_message(exc)}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not YAML ({exc})") from None
 
 
 def load_units(session: Session, plan: Plan) -> int:
