@@ -14,7 +14,17 @@ from fastapi.staticfiles import StaticFiles
 
 from service.web.deps import LoginRequired, PageError
 from service.web.render import STATIC_DIR, Page, render
-from service.web.routes import admin, cases, evidence, hotspots, login, operations, review, setup
+from service.web.routes import (
+    admin,
+    cases,
+    evidence,
+    hotspot_editor,
+    hotspots,
+    login,
+    operations,
+    review,
+    setup,
+)
 from service.web.sessions import SecretKey
 
 
@@ -22,7 +32,7 @@ def mount_web(app: FastAPI) -> None:
     """Pages, static files and the handlers that turn page errors into pages."""
     settings = app.state.settings
     app.state.session_key = SecretKey(settings.session_secret, settings.data_dir)
-    for module in (login, setup, review, cases, hotspots, evidence, admin, operations):
+    for module in (login, setup, review, cases, hotspots, hotspot_editor, evidence, admin, operations):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
