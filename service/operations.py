@@ -27,7 +27,7 @@ from sqlmodel import Session, col, func, select
 
 from service.cases import change_status, position, record
 from service.evidence import is_key, stored_file
-from service.geometry import distance_m
+from service.geometry import distance_m, point
 from service.models.base import row_id, validation_message
 from service.models.cases import Case, CaseAction, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
@@ -45,7 +45,7 @@ from service.models.operations import (
 )
 from service.models.patrols import PatrolPass
 from service.models.users import Role, User
-from service.patrols import Route, covers
+from service.patrols import Route, covers, passes_covering
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -374,6 +374,21 @@ def covering_pass(session: Session, case: Case, pass_id: int, after: datetime, r
     if case.last_seen >= seen:
         raise BadRequest(f"the case was sighted again at or after patrol pass {pass_id}")
     return seen
+
+
+def patrol_proposals(session: Session, case: Case, radius_m: float) -> list[tuple[PatrolPass, datetime]]:
+    """The patrol passes that may verify a resolved case: each covered its spot (within ``radius_m``)
+    after the latest disposal of this round and after the case was last sighted, with when it did,
+    in time order (none for a case in another status or without a position)."""
+    assignment = session.get(CaseAssignment, row_id(case))
+    if case.status != CaseStatus.resolved or assignment is None or case.lat is None or case.lon is None:
+        return []
+    disposal = last_disposal(session, case, assignment.round)
+    if disposal is None:
+        return []
+    since = max(disposal.at, case.last_seen)
+    found = passes_covering(session, point(case.lat, case.lon), radius_m, since=since)
+    return [(row, at) for row, at in found if at > since]
 
 
 def verify(

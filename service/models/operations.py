@@ -232,6 +232,15 @@ class Verification(SQLModel, table=True):
     patrol_pass_id: int | None = Field(default=None, foreign_key="patrol_passes.id", ondelete="SET NULL")
 
 
+class PatrolProposal(SQLModel):
+    """A patrol pass that covered a resolved case's spot after its disposal without sighting it again:
+    send its ``patrol_pass_id`` with the patrol method to verify the case by it."""
+
+    patrol_pass_id: int
+    source: str
+    seen_at: datetime
+
+
 class VerifyRequest(Expectation):
     """``POST /api/cases/{id}/verify``: ``photo`` (an evidence key) for the photo method,
     ``patrol_pass_id`` for the patrol method, a ``note`` for inspection and override."""

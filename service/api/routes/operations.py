@@ -17,6 +17,7 @@ from service.api.routes.cases import decided
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.evidence import EvidenceError, store_bytes
 from service.inputs import Text
+from service.models.base import row_id
 from service.models.cases import Case, Expectation
 from service.models.operations import (
     AssignmentPublic,
@@ -25,6 +26,7 @@ from service.models.operations import (
     CaseAssignment,
     DispatchRequest,
     DisposalKind,
+    PatrolProposal,
     PhasePublic,
     PhasesPublic,
     Unit,
@@ -41,6 +43,7 @@ from service.operations import (
     escalate_overdue,
     load_plan,
     local_date,
+    patrol_proposals,
     verify,
 )
 from service.settings import Settings
@@ -182,6 +185,19 @@ def _dispose(
     photo: str | None,
 ) -> None:
     dispose(session, evidence, case, user, kind, now, fine_yuan, note, photo)
+
+
+@router.get("/cases/{case_id}/verify/proposals", response_model=list[PatrolProposal], responses=errors(404))
+def verify_proposals(
+    case_id: IdPath, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> list[PatrolProposal]:
+    """The patrol passes that may verify a resolved case ("verified by patrol of <date>"): each
+    covered its spot after the disposal and after the case was last sighted, in time order."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
+    found = patrol_proposals(session, case, settings.radius_for(case.category))
+    return [PatrolProposal(patrol_pass_id=row_id(row), source=row.source, seen_at=at) for row, at in found]
 
 
 @router.post("/cases/{case_id}/verify", response_model=AssignmentPublic, responses=errors(404, 409))

@@ -145,6 +145,8 @@ def test_a_case_from_confirmation_to_closing(
         after = record_pass(session, "after", route)
         session.commit()
         before_id, after_id = before.id, after.id
+    proposals = client.get(f"/api/cases/{case_id}/verify/proposals", headers=auth["dispatcher"]).json()
+    assert [(p["patrol_pass_id"], p["source"]) for p in proposals] == [(after_id, "after")]
     early = {"method": "patrol", "patrol_pass_id": before_id}
     assert client.post(f"/api/cases/{case_id}/verify", json=early, headers=auth["dispatcher"]).status_code == 422
     verified = post(client, auth["dispatcher"], f"/api/cases/{case_id}/verify", {**early, "patrol_pass_id": after_id})
