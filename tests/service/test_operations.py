@@ -6,7 +6,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from service.auth.users import user_for_token
+from service.cli import main
 from service.models.hotspots import HotspotKind
 from service.operations import Plan, load_plan, phase_at
 from vision import SAMPLES_DIR
@@ -71,3 +75,15 @@ def test_bad_plan_files_are_refused_naming_the_problem(tmp_path: Path, text: str
 
 def test_no_plan_file_is_an_empty_plan() -> None:
     assert load_plan(None) == Plan()
+
+
+@pytest.mark.parametrize("role", ["dispatcher", "field_officer"])
+def test_cli_adds_the_operations_roles(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], role: str
+) -> None:
+    monkeypatch.setenv("STREETSCAN_DATABASE_URL", database_url)
+    assert main(["user", "add", "zhang", "--role", role]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    with Session(engine) as session:
+        user = user_for_token(session, token)
+        assert user is not None and (user.name, user.role) == ("zhang", role)
