@@ -57,6 +57,8 @@ def draw(browser: Browser, server: Server, name: str, shape: str, corners: list[
 def test_admin_draws_a_street_and_a_market_and_sightings_are_tied_to_them(browser: Browser, server: Server) -> None:
     street = draw(browser, server, "泽州路", "LineString", [(0, -300), (0, 300)])
     shoot(street, "editor-street")
+    expect(street.locator("svg.editor-layer g.vertices circle")).to_have_count(2)  # the saved line, to edit on
+    expect(street.locator("button.save")).to_be_enabled()
     market = draw(browser, server, "英雄公园周边", "Polygon", [(80, 50), (80, 200), (200, 200), (200, 50)])
     shoot(market, "editor-market")
     expect(market.locator("svg.editor-layer path.current")).to_have_count(1)

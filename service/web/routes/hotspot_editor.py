@@ -81,9 +81,6 @@ def _editor(
         map=SvgMap.of(projection, marks),
         inverse=projection.inverse,
         current=projection.path(hotspot.geometry) if hotspot.geometry and hotspot.geometry["type"] != "Point" else "",
-        current_point=projection.xy(*reversed(hotspot.geometry["coordinates"][:2]))
-        if hotspot.geometry and hotspot.geometry["type"] == "Point"
-        else None,
         error=error,
         notice=notice,
     )

@@ -1,5 +1,6 @@
-// The hotspot map editor: clicks on the map add vertices of a point, a line or a polygon; the
-// drawn shape goes into the form's `geometry` field as GeoJSON ([lon, lat], polygon ring closed).
+// The hotspot map editor: clicks on the map add vertices of a point, a line or a polygon (a placed
+// hotspot starts with its own vertices, to extend or undo); the drawn shape goes into the form's
+// `geometry` field as GeoJSON ([lon, lat], polygon ring closed).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -15,6 +16,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const points = []; // SVG user units
 
   const shape = () => form.querySelector('input[name="shape"]:checked').value;
+  const xy = ([lon, lat]) => [p.ox + (lon - p.minLon) * p.fx, p.oy + (p.maxLat - lat) * p.fy];
   const lonLat = ([x, y]) => [
     Math.round((p.minLon + (x - p.ox) / p.fx) * 1e7) / 1e7,
     Math.round((p.maxLat - (y - p.oy) / p.fy) * 1e7) / 1e7,
@@ -62,4 +64,12 @@ document.addEventListener("DOMContentLoaded", () => {
     redraw();
   });
   form.querySelectorAll('input[name="shape"]').forEach((radio) => radio.addEventListener("change", redraw));
+
+  if (editor.dataset.current) {
+    const current = JSON.parse(editor.dataset.current);
+    const ring = { Point: [current.coordinates], LineString: current.coordinates, Polygon: current.coordinates[0].slice(0, -1) };
+    points.push(...ring[current.type].map(xy));
+    form.querySelector(`input[name="shape"][value="${current.type}"]`).checked = true;
+    redraw();
+  }
 });

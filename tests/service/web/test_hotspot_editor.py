@@ -3,6 +3,7 @@ map, the drawing is saved through the hotspot placement, and new sightings are t
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -70,6 +71,8 @@ def test_admin_draws_a_line_and_a_polygon_and_sightings_are_tied_to_them(
     form = {"geometry": json.dumps(street), "buffer_m": "15", "csrf_token": token}
     saved = client.post(f"/hotspots/{ids['street']}/geometry", data=form)
     assert saved.url.path == f"/hotspots/{ids['street']}/edit" and "热点位置已保存" in saved.text
+    current = re.search(r'data-current="([^"]*)"', saved.text)
+    assert current and json.loads(html.unescape(current.group(1))) == located(client)["street"]  # to edit on
 
     page = client.get(f"/hotspots/{ids['market']}/edit?{origin}").text
     ring = clicked(page, (100, 100), (100, 200), (200, 200), (200, 100))
