@@ -321,7 +321,7 @@ def dispose(
     fine_yuan: float | None = None,
     note: str | None = None,
     photo: str | None = None,
-) -> Disposal:
+) -> None:
     """Record what the case's unit did (a dispatched case becomes resolved; a resolved one gains
     another record). ``user`` must be of that unit (admins and dispatchers may record for any).
     Raises NotYourCase, BadRequest (a fine without its amount, an unknown photo) or OperationsError
@@ -351,7 +351,6 @@ def dispose(
         change_status(session, case, CaseStatus.resolved, at, user.id, note, CaseAction.disposal, detail)
     else:
         record(session, case, CaseAction.disposal, at, user.id, note=note, detail=detail)
-    return disposal
 
 
 def last_disposal(session: Session, case: Case, round_: int) -> Disposal | None:

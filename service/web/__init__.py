@@ -24,6 +24,7 @@ from service.web.routes import (
     operations,
     review,
     setup,
+    tasks,
 )
 from service.web.sessions import SecretKey
 
@@ -32,7 +33,7 @@ def mount_web(app: FastAPI) -> None:
     """Pages, static files and the handlers that turn page errors into pages."""
     settings = app.state.settings
     app.state.session_key = SecretKey(settings.session_secret, settings.data_dir)
-    for module in (login, setup, review, cases, hotspots, hotspot_editor, evidence, admin, operations):
+    for module in (login, setup, review, cases, hotspots, hotspot_editor, evidence, admin, operations, tasks):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _to_login)

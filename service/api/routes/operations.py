@@ -4,8 +4,7 @@ disposal with an after-photo, verification, the assignment; escalation of overdu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
@@ -32,7 +31,6 @@ from service.models.operations import (
     Unit,
     VerifyRequest,
 )
-from service.models.users import User
 from service.operations import (
     BadRequest,
     NotYourCase,
@@ -168,23 +166,9 @@ def record_disposal(
         writer,
         case_id,
         Expectation(),
-        lambda c: _dispose(session, evidence, c, user, kind, now, fine_yuan, note, key),
+        lambda c: dispose(session, evidence, c, user, kind, now, fine_yuan, note, key),
     )
     return _assignment(session, case_id, now)
-
-
-def _dispose(
-    session: Session,
-    evidence: Path,
-    case: Case,
-    user: User,
-    kind: DisposalKind,
-    now: datetime,
-    fine_yuan: float | None,
-    note: str | None,
-    photo: str | None,
-) -> None:
-    dispose(session, evidence, case, user, kind, now, fine_yuan, note, photo)
 
 
 @router.get("/cases/{case_id}/verify/proposals", response_model=list[PatrolProposal], responses=errors(404))
