@@ -184,6 +184,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "notice_hotspot_placed": ("热点位置已保存", "Hotspot placed"),
     "notice_disposed": ("处置已记录", "Disposal recorded"),
     "tasks": ("我的任务", "My tasks"),
+    "phase": ("整治阶段", "Campaign phase"),
     "no_tasks": ("本单位暂无待处置案件", "Nothing waits for your unit"),
     "no_unit": ("您尚未加入任何单位，请联系管理员", "You belong to no unit yet: ask an admin"),
     "record_disposal": ("记录处置", "Record the disposal"),

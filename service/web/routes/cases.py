@@ -19,11 +19,13 @@ from service.cases import (
     change_status,
 )
 from service.decisions import Conflict, decide
-from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep, get_now, get_settings
 from service.geometry import bounds
 from service.inputs import RowId, Text
 from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
+from service.models.operations import CaseAssignment
+from service.operations import assignment_public, load_plan, phase_at
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
 from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
@@ -80,6 +82,7 @@ def _case_page(
     detail = case_detail(db, case_id)
     page = Page(request, visitor)
     hotspots = db.exec(select(Hotspot).order_by(col(Hotspot.kind), col(Hotspot.batch), col(Hotspot.id))).all()
+    settings, assignment = get_settings(request), db.get(CaseAssignment, case_id)
     return render(
         page,
         "case.html",
@@ -93,6 +96,8 @@ def _case_page(
         notice=notice,
         problem=problem,
         map=case_map(db, detail, page.t, page.colour(detail.category)),
+        assignment=assignment_public(db, assignment, get_now(request)) if assignment else None,
+        phase=phase_at(load_plan(settings.operations_file), case.first_seen, settings.timezone),
     )
 
 

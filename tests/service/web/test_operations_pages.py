@@ -30,7 +30,10 @@ def test_dispatched_cases_page_marks_overdue(
     assert f'data-case="{vendor}"' in only and f'data-case="{goods}"' not in only
     other = units(client, auth)["brigade-2"]["id"]
     assert "没有待处置的案件" in client.get("/operations", params={"unit": other}).text
-    assert "<b>dispatcher-1</b> 派遣" in client.get(f"/cases/{vendor}").text
+    page = client.get(f"/cases/{vendor}").text
+    assert "<b>dispatcher-1</b> 派遣" in page
+    assert '<dd id="case-unit" class="overdue">第一执法大队 · 处置期限 05-12 11:00 · 已超期</dd>' in page
+    assert '<dd id="case-phase">3 · 巩固阶段成果，保证整治效果</dd>' in page  # seen 2025-05-12
 
 
 def test_admins_add_units_and_members(client: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
