@@ -178,8 +178,9 @@ def in_territory(unit: Unit, lat: float | None, lon: float | None, hotspot_key: 
     """Whether a place (a position, the key of its hotspot) lies in a brigade's territory."""
     if hotspot_key is not None and hotspot_key in unit.hotspots:
         return True
-    located = unit.territory is not None and lat is not None and lon is not None
-    return located and distance_m(lat, lon, unit.territory) == 0.0  # type: ignore[arg-type]  # located
+    if unit.territory is None or lat is None or lon is None:
+        return False
+    return distance_m(lat, lon, unit.territory) == 0.0
 
 
 def default_unit(session: Session, case: Case) -> Unit | None:

@@ -193,20 +193,25 @@ def test_bad_dispatches_change_nothing(client: TestClient, auth: Auth, street: N
     assert nowhere.status_code == 422 and "no unit" in nowhere.json()["detail"]
 
 
-def test_category_rule_and_bulk_dispatch(client: TestClient, auth: Auth, street: None, clock: Any) -> None:
+def test_category_rule_territory_and_bulk_dispatch(client: TestClient, auth: Auth, street: None, clock: Any) -> None:
     police = units(client, auth)["traffic-police"]
     client.patch(f"/api/units/{police['id']}", json={"categories": ["goods_spill"]}, headers=auth["admin"])
+    area = polygon([(4900, -100), (5100, -100), (5100, 100), (4900, 100)])
+    body = {"key": "brigade-5", "name": "第五执法大队", "kind": "brigade", "territory": area}
+    fifth = client.post("/api/units", json=body, headers=auth["admin"]).json()
     vendor = confirmed_case(client, auth, "1")
     goods = confirmed_case(client, auth, "2", north=50, category="goods_spill")
     ad = confirmed_case(client, auth, "3", north=5000, category="lightbox_ad")
-    fresh = int(send(client, auth, [obs("4", north=100)])["results"][0]["case_id"])
+    lost = confirmed_case(client, auth, "4", north=-5000)
+    fresh = int(send(client, auth, [obs("5", north=100)])["results"][0]["case_id"])
 
-    bulk = {"case_ids": [vendor, goods, ad, fresh]}
+    bulk = {"case_ids": [vendor, goods, ad, lost, fresh]}
     results = client.post("/api/cases/dispatch", json=bulk, headers=auth["dispatcher"]).json()
     assert [(r["case_id"], r["unit_id"], r["error"] is None) for r in results] == [
-        (vendor, units(client, auth)["brigade-1"]["id"], True),
-        (goods, police["id"], True),
-        (ad, None, False),  # outside every territory
+        (vendor, units(client, auth)["brigade-1"]["id"], True),  # on 泽州路, a hotspot of its territory
+        (goods, police["id"], True),  # the category rule comes first
+        (ad, fifth["id"], True),  # inside its territory polygon
+        (lost, None, False),  # outside every territory
         (fresh, None, False),  # not confirmed
     ]
     assignment = client.get(f"/api/cases/{goods}/assignment", headers=auth["reviewer"]).json()
