@@ -13,7 +13,10 @@ from httpx import Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.app import create_app
 from service.patrols import Route, record_pass
+from service.settings import Settings
+from tests.polling import wait_until
 from tests.service.builders import Auth, jpeg, obs, post, send
 from tests.service.places import line, offset, polygon
 
@@ -268,3 +271,18 @@ def test_phase_today_is_the_local_date(client: TestClient, auth: Auth, clock: An
     clock.now = clock.now.replace(year=2024, month=11, day=30, hour=16, minute=30)  # 00:30 on 1 December in Jincheng
     assert client.get("/api/phases", headers=auth["uploader"]).json()["phase"] == 2
     assert client.get("/api/phases").status_code == 401
+
+
+def test_the_service_escalates_overdue_cases_by_itself(
+    engine: Engine, settings: Settings, clock: Any, auth: Auth
+) -> None:
+    with TestClient(create_app(settings.model_copy(update={"escalation_check_s": 0.05}), clock)) as client:
+        post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [STREET]})
+        case_id = confirmed_case(client, auth)
+        post(client, auth["dispatcher"], f"/api/cases/{case_id}/dispatch", {})
+        clock.advance(hours=4, minutes=1)  # past the second deadline of a vendor on a strict street
+
+        def escalated() -> bool:
+            return [e["action"] for e in case_of(client, auth, case_id)["events"]][-1] == "escalation"
+
+        wait_until(escalated, 10, "the escalation check")
