@@ -253,7 +253,11 @@ def test_failed_verification_reopens_and_a_new_round_needs_new_proof(
         client.post(f"/api/cases/{case_id}/status", json={"status": "closed"}, headers=auth["reviewer"]).status_code
         == 409
     )
-    post(client, auth["reviewer"], verify, {"method": "override", "note": "队长确认"})
+    stored = client.post(
+        "/api/evidence", content=jpeg(90), headers={**auth["dispatcher"], "Content-Type": "image/jpeg"}
+    )
+    assert stored.status_code == 201, stored.text
+    post(client, auth["dispatcher"], verify, {"method": "photo", "photo": stored.json()["key"]})
     post(client, auth["reviewer"], f"/api/cases/{case_id}/status", {"status": "closed"})
     assert case_of(client, auth, case_id)["status"] == "closed"
 
