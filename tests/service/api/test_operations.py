@@ -290,3 +290,31 @@ def test_the_service_escalates_overdue_cases_by_itself(
             return [e["action"] for e in case_of(client, auth, case_id)["events"]][-1] == "escalation"
 
         wait_until(escalated, 10, "the escalation check")
+
+
+def test_a_recurrence_reopens_a_closed_case_keeping_its_history(
+    client: TestClient, auth: Auth, street: None, clock: Any
+) -> None:
+    case_id = confirmed_case(client, auth)
+    post(client, auth["dispatcher"], f"/api/cases/{case_id}/dispatch", {})
+    assert dispose(client, auth["dispatcher"], case_id, kind="persuaded").status_code == 200
+    post(client, auth["dispatcher"], f"/api/cases/{case_id}/verify", {"method": "inspection", "note": "已离开"})
+    post(client, auth["reviewer"], f"/api/cases/{case_id}/status", {"status": "closed"})
+
+    clock.advance(days=2)
+    later = send(client, auth, [obs("again", north=2, observed_at=clock.now.isoformat())], source="video-2")
+    assert later["results"][0]["case_id"] == case_id
+    case = case_of(client, auth, case_id)
+    assert (case["status"], case["recurrence_count"]) == ("reopened", 1)
+    assert [e["action"] for e in case["events"]][1:] == [
+        "review",
+        "dispatch",
+        "disposal",
+        "verification",
+        "status",
+        "recurrence",
+    ]
+    assert post(client, auth["dispatcher"], f"/api/cases/{case_id}/dispatch", {})["round"] == 2
+    post(client, auth["reviewer"], f"/api/cases/{case_id}/status", {"status": "resolved"})
+    closing = client.post(f"/api/cases/{case_id}/status", json={"status": "closed"}, headers=auth["reviewer"])
+    assert closing.status_code == 409 and "no disposal" in closing.json()["detail"]  # round 1's proof does not count
