@@ -25,6 +25,7 @@ from service.db import make_engine, migrate, private_folder
 from service.hotspots import load_catalog
 from service.models.base import utcnow
 from service.models.users import User
+from service.operations import Escalator, load_plan, load_units
 from service.settings import Settings
 from service.web import mount_web
 from service.workers.jobs import requeue_interrupted
@@ -39,12 +40,14 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The service app. On start it creates the data folder (owner-only), migrates the database
-    to the newest schema, when no hotspot exists yet loads ``settings.hotspot_catalog``, when no
-    user exists prints a one-time setup link for the first admin, queues again the video jobs a
+    to the newest schema, when no hotspot exists yet loads ``settings.hotspot_catalog`` (and when no
+    unit exists the units of ``settings.operations_file``), when no user exists prints a one-time
+    setup link for the first admin, queues again the video jobs a
     stopped server left running, starts ``settings.workers`` job workers and (unless
-    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database, and (unless
-    ``maintenance_every_h`` is 0) the periodic chain anchor and retention cleanup, and (unless
-    ``webhook_sender`` is off) the webhook sender. ``clock`` gives the time (aware UTC)."""
+    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database, the escalation
+    of overdue cases, and (unless ``maintenance_every_h`` is 0) the periodic chain anchor and retention
+    cleanup, and (unless ``webhook_sender`` is off) the webhook sender. ``clock`` gives the time (aware
+    UTC)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -58,8 +61,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         with Session(engine) as session:
             added = load_catalog(session, catalog)
             users = session.exec(select(func.count()).select_from(User)).one()
+            units = load_units(session, load_plan(settings.operations_file))
         if added:
             log.info("loaded %d hotspots from %s", added, catalog)
+        if units:
+            log.info("loaded %d units from %s", units, settings.operations_file)
         app.state.engine = engine
         app.state.writer = Writer(engine)
         app.state.categories = known_categories(settings.taxonomy_path)
@@ -76,6 +82,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         requeue_interrupted(engine, settings.max_job_attempts)
         app.state.jobs = JobPool(engine, settings, app.state.writer)
         app.state.jobs.start(settings.workers)
+        app.state.escalator = Escalator(engine, app.state.writer, clock, settings.escalation_check_s)
+        app.state.escalator.start()
         app.state.supervisor = None
         if settings.camera_supervisor:
             app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
@@ -98,6 +106,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             if app.state.supervisor is not None:
                 app.state.supervisor.stop()
             app.state.jobs.stop()
+            app.state.escalator.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -36,6 +36,7 @@ from service.models.cases import (
 )
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationPublic, ObservationRow, Outcome
+from service.models.operations import CaseAssignment, Disposal, Verification
 from service.models.users import User
 from service.settings import Settings
 from service.webhooks import emit_case_event
@@ -73,6 +74,13 @@ class TransitionError(Refusal):
     def __init__(self, current: CaseStatus, target: CaseStatus) -> None:
         allowed = tuple(s for s in CaseStatus if s in TRANSITIONS.get(current, frozenset()))
         super().__init__("transition", current=current, target=target, allowed=allowed)
+
+
+class ClosingError(TransitionError):
+    """A case that may not close yet (no disposal or no verification): ``key`` says why."""
+
+    def __init__(self, key: str) -> None:
+        Refusal.__init__(self, key)
 
 
 # --- pure decisions ---------------------------------------------------------------------------
@@ -205,14 +213,37 @@ def change_status(
     user_id: int | None,
     note: str | None = None,
     action: CaseAction = CaseAction.status,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """Move a case along the state machine (TransitionError if not allowed) and audit it."""
+    """Move a case along the state machine (TransitionError if not allowed) and audit it (with ``detail``)."""
     check_transition(case.status, target)
-    record(session, case, action, at, user_id, from_status=case.status, to_status=target, note=note)
+    problem = closing_problem(session, case) if target == CaseStatus.closed else None
+    if problem is not None:
+        raise ClosingError(problem)
+    record(session, case, action, at, user_id, from_status=case.status, to_status=target, note=note, detail=detail)
     case.status = target
     case.updated_at = at
     if target == CaseStatus.resolved:
         case.resolved_at = at
+
+
+def closing_problem(session: Session, case: Case) -> str | None:
+    """Why the case cannot close (结案) yet (a message key), or None: it needs a disposal in its current
+    dispatch round and a passed verification made at or after the latest one."""
+    assignment = session.get(CaseAssignment, row_id(case))
+    if assignment is None:
+        return "close_never_dispatched"
+    this_round = (col(Disposal.case_id) == case.id, col(Disposal.round) == assignment.round)
+    disposed_at = session.exec(select(Disposal.at).where(*this_round).order_by(col(Disposal.at).desc())).first()
+    if disposed_at is None:
+        return "close_no_disposal"
+    verified = select(Verification.id).where(
+        Verification.case_id == case.id,
+        Verification.round == assignment.round,
+        col(Verification.passed),
+        col(Verification.at) >= disposed_at,
+    )
+    return None if session.exec(verified.limit(1)).first() is not None else "close_not_verified"
 
 
 def set_hotspot(
@@ -546,7 +577,8 @@ def assign_hotspot(
 @dataclass(frozen=True)
 class CaseFilter:
     """Which cases a list shows: each condition given must hold; ``since``/``until`` (aware UTC)
-    bound the time the case was seen; ``source`` names a source one of its sightings came from."""
+    bound the time the case was seen; ``source`` names a source one of its sightings came from;
+    ``unit_id``: dispatched to that unit; ``overdue_at``: still dispatched and past its deadline at that time."""
 
     category: str | None = None
     status: CaseStatus | None = None
@@ -554,6 +586,8 @@ class CaseFilter:
     since: datetime | None = None
     until: datetime | None = None
     source: str | None = None
+    unit_id: int | None = None
+    overdue_at: datetime | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -572,6 +606,11 @@ class CaseFilter:
                 col(ObservationRow.case_id) == Case.id, ObservationRow.source == self.source
             )
             found.append(seen_by.exists())
+        if self.unit_id is not None:
+            found.append(col(Case.id).in_(select(CaseAssignment.case_id).where(CaseAssignment.unit_id == self.unit_id)))
+        if self.overdue_at is not None:
+            late = select(CaseAssignment.case_id).where(col(CaseAssignment.due_at) < self.overdue_at)
+            found.extend([Case.status == CaseStatus.dispatched, col(Case.id).in_(late)])
         return found
 
 

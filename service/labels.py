@@ -31,4 +31,8 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.reject_sighting: ("驳回发现记录", "sighting rejected"),
     CaseAction.restore_sighting: ("恢复发现记录", "sighting restored"),
     CaseAction.undo: ("撤销", "undone"),
+    CaseAction.dispatch: ("派遣", "dispatched"),
+    CaseAction.escalation: ("超期上报", "escalated"),
+    CaseAction.disposal: ("处置", "disposal"),
+    CaseAction.verification: ("核查", "verification"),
 }

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
     )
+    operations_file: Path | None = Field(
+        SAMPLES_DIR / "jincheng-operations.yaml",
+        description="units (loaded when no unit exists yet), dispatch deadlines per category, campaign phases",
+    )
+    escalation_check_s: float = Field(60.0, gt=0, description="how often overdue cases are escalated, seconds")
 
     camera_supervisor: bool = Field(True, description="run the camera supervisor inside `streetscan serve`")
     camera_dwell_s: dict[str, NonNegativeFloat] = Field(

@@ -69,6 +69,11 @@ class RoleCheck:
 AdminUser = Annotated[User, Depends(RoleCheck())]
 ReviewerUser = Annotated[User, Depends(RoleCheck(Role.reviewer))]
 UploaderUser = Annotated[User, Depends(RoleCheck(Role.uploader))]
+DispatcherUser = Annotated[User, Depends(RoleCheck(Role.dispatcher))]
+VerifierUser = Annotated[User, Depends(RoleCheck(Role.dispatcher, Role.reviewer))]
+FieldUser = Annotated[User, Depends(RoleCheck(Role.field_officer, Role.dispatcher))]
+EvidenceUser = Annotated[User, Depends(RoleCheck(Role.uploader, Role.dispatcher, Role.field_officer))]
+"""Who may store evidence images: uploaders (crops), dispatchers and field officers (after-photos)."""
 
 
 def _has_body(dependant: Dependant, openapi_extra: dict[str, Any] | None) -> bool:

@@ -59,7 +59,7 @@ def add_user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verbs = p.add_subparsers(dest="user_command", required=True)
     add = verbs.add_parser("add", help="add a user; prints its API token (the last word of the last line)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["admin", "reviewer", "uploader"])
+    add.add_argument("--role", required=True, choices=["admin", "reviewer", "uploader", "dispatcher", "field_officer"])
     add.add_argument("--password", default=None, help="lets the user log in to the web view too (8+ characters)")
     add.set_defaults(func=_user_add)
     for verb, text in (

@@ -5,6 +5,30 @@ Import names from the resource's module (``from service.models.cases import Case
 package registers every table on ``SQLModel.metadata`` (Alembic reads it).
 """
 
-from service.models import base, batches, cameras, cases, chain, hotspots, observations, patrols, users, webhooks
+from service.models import (
+    base,
+    batches,
+    cameras,
+    cases,
+    chain,
+    hotspots,
+    observations,
+    operations,
+    patrols,
+    users,
+    webhooks,
+)
 
-__all__ = ["base", "batches", "cameras", "cases", "chain", "hotspots", "observations", "patrols", "users", "webhooks"]
+__all__ = [
+    "base",
+    "batches",
+    "cameras",
+    "cases",
+    "chain",
+    "hotspots",
+    "observations",
+    "operations",
+    "patrols",
+    "users",
+    "webhooks",
+]

@@ -44,6 +44,10 @@ class CaseAction(StrEnum):
     reject_sighting = "reject_sighting"  # the sighting ``detail["observation"]`` is not the object
     restore_sighting = "restore_sighting"  # that rejection was reversed
     undo = "undo"  # the decisions of the events ``detail["events"]`` were reversed
+    dispatch = "dispatch"
+    escalation = "escalation"
+    disposal = "disposal"
+    verification = "verification"
 
 
 class CaseBase(SQLModel):

@@ -17,6 +17,10 @@ class Role(StrEnum):
     admin = "admin"
     reviewer = "reviewer"
     uploader = "uploader"
+    dispatcher = "dispatcher"
+    """Sends confirmed cases to units and verifies what they did."""
+    field_officer = "field_officer"
+    """Records what their unit did about its cases."""
 
 
 class UserBase(SQLModel):
@@ -33,7 +37,9 @@ class UserCreate(CleanInput, UserBase):
 
 
 class User(UserBase, table=True):
-    """``disabled``: the user can neither log in nor use a token (sessions end when it is set)."""
+    """``disabled``: the user can neither log in nor use a token (sessions end when it is set);
+    ``unit_id``: the unit (brigade, department) they work for (no foreign key: units are disabled,
+    never deleted, and a unit's head is a user)."""
 
     __tablename__ = "users"
 
@@ -41,11 +47,13 @@ class User(UserBase, table=True):
     password_hash: str | None = Field(default=None, sa_type=sa.String(256))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     disabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    unit_id: int | None = Field(default=None, index=True)
 
 
 class UserPublic(UserBase):
     id: int
     disabled: bool
+    unit_id: int | None = None
 
 
 class ApiToken(SQLModel, table=True):

@@ -26,6 +26,8 @@ from service.models.users import Role, User
 from service.web.sessions import COOKIE, WebSession, decode
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FIELD_ROLES = (Role.field_officer, Role.dispatcher)
+"""Roles that log in for the field pages only (their unit's tasks), besides reviewers and admins."""
 
 
 class LoginRequired(Exception):
@@ -62,6 +64,11 @@ class Visitor:
     @property
     def is_admin(self) -> bool:
         return self.user.role == Role.admin
+
+    @property
+    def reviews(self) -> bool:
+        """Whether the visitor may use the review pages (a reviewer or an admin)."""
+        return has_role(self.user, Role.reviewer)
 
 
 def session_key(request: Request) -> bytes:
@@ -105,9 +112,28 @@ def visitor(request: Request, db: SessionDep) -> Visitor:
     return found
 
 
-def _visitor_first(request: Request) -> None:
+def field_page(request: Request, db: SessionDep) -> Visitor:
+    """A field officer, dispatcher or admin viewing a field page; others go to the login form or get a 403 page."""
+    found = _visitor(request, db)
+    if found is None:
+        raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if not has_role(found.user, *FIELD_ROLES):
+        raise PageError(status.HTTP_403_FORBIDDEN, "needs role field_officer, dispatcher or admin")
+    return found
+
+
+def any_visitor(request: Request, db: SessionDep) -> Visitor:
+    """Any logged-in user behind a post (logout, field posts check their role after); 401 without a session."""
+    found = getattr(request.state, "visitor", None) or _visitor(request, db)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+    request.state.visitor = found
+    return found
+
+
+def _visitor_first(request: Request, check: Callable[[Request, Session], Visitor]) -> None:
     with Session(request.app.state.engine) as db:
-        visitor(request, db)
+        check(request, db)
 
 
 class WebRoute(APIRoute):
@@ -115,11 +141,13 @@ class WebRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if visitor not in set(dependency_calls(self.dependant)):
+        calls = set(dependency_calls(self.dependant))
+        check = visitor if visitor in calls else any_visitor if any_visitor in calls else None
+        if check is None:
             return handler
 
         async def visitor_first(request: Request) -> Response:
-            await run_in_threadpool(_visitor_first, request)
+            await run_in_threadpool(_visitor_first, request, check)
             return await handler(request)
 
         return visitor_first
@@ -145,6 +173,20 @@ async def poster(request: Request, found: Annotated[Visitor, Depends(visitor)]) 
     return found
 
 
+async def session_poster(request: Request, found: Annotated[Visitor, Depends(any_visitor)]) -> Visitor:
+    """Any logged-in user behind a post carrying their session's CSRF token (403 otherwise)."""
+    if not csrf_ok(found.session, await sent_csrf(request)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong")
+    return found
+
+
+def field_poster(found: Annotated[Visitor, Depends(session_poster)]) -> Visitor:
+    """A field officer, dispatcher or admin behind a post with the CSRF token; 403 otherwise."""
+    if not has_role(found.user, *FIELD_ROLES):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "needs role field_officer, dispatcher or admin")
+    return found
+
+
 def _admin(found: Visitor, page: bool) -> Visitor:
     if not found.is_admin:
         if page:
@@ -166,3 +208,6 @@ Viewer = Annotated[Visitor, Depends(visitor)]
 Poster = Annotated[Visitor, Depends(poster)]
 AdminPage = Annotated[Visitor, Depends(admin_page)]
 AdminPoster = Annotated[Visitor, Depends(admin_poster)]
+FieldPage = Annotated[Visitor, Depends(field_page)]
+FieldPoster = Annotated[Visitor, Depends(field_poster)]
+SessionPoster = Annotated[Visitor, Depends(session_poster)]

@@ -83,6 +83,13 @@ class Projection:
     def units_per_m(self) -> float:
         return self._scale[1] / M_PER_DEG
 
+    @property
+    def inverse(self) -> dict[str, float]:
+        """What a script needs to turn SVG user units back into degrees: lon = ``min_lon`` + (x - ``ox``) /
+        ``fx``, lat = ``max_lat`` - (y - ``oy``) / ``fy``."""
+        fx, fy, ox, oy = self._scale
+        return {"min_lon": self.min_lon, "max_lat": self.max_lat, "fx": fx, "fy": fy, "ox": ox, "oy": oy}
+
     def xy(self, lat: float, lon: float) -> tuple[float, float]:
         fx, fy, ox, oy = self._scale
         return round(ox + (lon - self.min_lon) * fx, 1), round(oy + (self.max_lat - lat) * fy, 1)

@@ -59,15 +59,19 @@ CategoryQuery = Annotated[Text | None, Query(max_length=64)]
 
 
 def case_filter(
+    now: NowDep,
     category: CategoryQuery = None,
     status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
     hotspot_id: IdFilter = None,
     since: Annotated[UtcTime | None, Query()] = None,
     until: Annotated[UtcTime | None, Query()] = None,
+    unit_id: IdFilter = None,
+    overdue: bool = False,
 ) -> CaseFilter:
     """The case filter of a request's query: cases seen between ``since`` and ``until`` (ISO-8601;
-    naive means UTC) of the given category, status and hotspot."""
-    return CaseFilter(category, status_, hotspot_id, since, until)
+    naive means UTC) of the given category, status and hotspot; ``unit_id``: dispatched to that unit;
+    ``overdue``: dispatched and past their deadline now."""
+    return CaseFilter(category, status_, hotspot_id, since, until, unit_id=unit_id, overdue_at=now if overdue else None)
 
 
 CaseFilterDep = Annotated[CaseFilter, Depends(case_filter)]
@@ -76,6 +80,7 @@ CaseFilterDep = Annotated[CaseFilter, Depends(case_filter)]
 @router.get("", response_model=CasesPublic)
 def list_cases(
     session: SessionDep,
+    now: NowDep,
     user: CurrentUser,
     found: CaseFilterDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

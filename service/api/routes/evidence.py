@@ -1,12 +1,12 @@
-"""Evidence uploads (uploaders): images a client scanned on its own machine, sent before the
-observations that name them."""
+"""Evidence uploads: images a client scanned on its own machine, sent before the observations that
+name them (uploaders), and after-photos of a disposal or its verification (dispatchers, field officers)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import ApiRoute, UploaderUser
+from service.api.deps import ApiRoute, EvidenceUser
 from service.api.errors import errors
 from service.deps import SettingsDep
 from service.evidence import MEDIA_TYPES, EvidenceError, store_bytes
@@ -30,7 +30,7 @@ _IMAGE_BODY = {
     responses=errors(415),
     openapi_extra=_IMAGE_BODY,
 )
-async def post_evidence(request: Request, settings: SettingsDep, user: UploaderUser) -> EvidencePublic:
+async def post_evidence(request: Request, settings: SettingsDep, user: EvidenceUser) -> EvidencePublic:
     """Store one image, the request body as it is (``Content-Type: image/jpeg`` or ``image/png``), in
     the evidence store and return its key, for an observation's ``crop`` or ``keyframe``. The same
     bytes always give the same key. Not a whole JPEG or PNG image: 422; over ``max_evidence_mb``: 413."""

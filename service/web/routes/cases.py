@@ -22,7 +22,7 @@ from service.cases import (
 )
 from service.casework import undoable
 from service.decisions import Conflict, decide
-from service.deps import IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
+from service.deps import IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep, get_now, get_settings
 from service.evidence_report import HEADERS, render_report
 from service.geometry import bounds
 from service.inputs import MAX_ID, RowId, Text
@@ -30,7 +30,9 @@ from service.messages import Refusal
 from service.models.base import row_id
 from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
+from service.models.operations import CaseAssignment
 from service.models.patrols import PatrolPass
+from service.operations import assignment_public, load_plan, phase_at
 from service.share import share_token
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
@@ -115,6 +117,7 @@ def case_page_of(
     proposals = merge_proposals(db, [case_id])[case_id]
     page = Page(request, visitor)
     hotspots = db.exec(select(Hotspot).order_by(col(Hotspot.kind), col(Hotspot.batch), col(Hotspot.id))).all()
+    settings, assignment = get_settings(request), db.get(CaseAssignment, case_id)
     return render(
         page,
         "case.html",
@@ -134,6 +137,8 @@ def case_page_of(
         next_case=next_waiting(db, case),
         map=case_map(db, detail, page.t, page.colour(detail.category)),
         shared=shared,
+        assignment=assignment_public(db, assignment, get_now(request)) if assignment else None,
+        phase=phase_at(load_plan(settings.operations_file), case.first_seen, settings.timezone),
     )
 
 

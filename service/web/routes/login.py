@@ -13,13 +13,14 @@ from service.auth.users import authenticate, has_role
 from service.deps import SessionDep, WriterDep
 from service.models.base import row_id
 from service.models.users import Role, User
-from service.web.deps import Poster, WebRoute, csrf_ok, read_session, session_key
+from service.web.deps import FIELD_ROLES, SessionPoster, WebRoute, csrf_ok, read_session, session_key
 from service.web.i18n import LANG_COOKIE, LANGS
 from service.web.render import Page, render
 from service.web.sessions import WebSession, clear_cookie, set_cookie
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 HOME = "/review"
+TASKS = "/tasks"
 LANG_MAX_AGE_S = 365 * 24 * 3600
 
 
@@ -109,9 +110,12 @@ def login(
         addresses.failed(address, now.timestamp())
         return _login_form(request, db, next, "bad_login", status.HTTP_401_UNAUTHORIZED)
     accounts.succeeded(account)
-    if not has_role(user, Role.reviewer):
+    if not has_role(user, Role.reviewer, *FIELD_ROLES):
         return _login_form(request, db, next, "no_web_role", status.HTTP_403_FORBIDDEN)
-    return logged_in(request, db, writer, user, safe_next(next))
+    target = safe_next(next)
+    if not has_role(user, Role.reviewer) and target == HOME:  # field officers and dispatchers: their tasks
+        target = TASKS
+    return logged_in(request, db, writer, user, target)
 
 
 def logged_in(request: Request, db: Session, writer: WriterDep, user: User, target: str) -> RedirectResponse:
@@ -125,7 +129,7 @@ def logged_in(request: Request, db: Session, writer: WriterDep, user: User, targ
 
 
 @router.post("/logout")
-def logout(request: Request, db: SessionDep, writer: WriterDep, visitor: Poster) -> RedirectResponse:
+def logout(request: Request, db: SessionDep, writer: WriterDep, visitor: SessionPoster) -> RedirectResponse:
     """End the session on the server (its cookie, wherever copied, opens nothing any more)."""
     with writer:
         end_session(db, visitor.session_id)

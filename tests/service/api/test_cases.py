@@ -95,21 +95,26 @@ def test_review_and_state_machine(client: TestClient, auth: Auth, three_cases: l
     assert act(client, auth, case_id, "review", decision="confirm").json()["status"] == "confirmed"
     again = act(client, auth, case_id, "review", decision="confirm")
     assert again.status_code == 409 and "cannot go from confirmed to confirmed" in again.json()["detail"]
-    for target in ("dispatched", "resolved", "closed"):
+    for target in ("dispatched", "resolved"):
         clock.advance(hours=1)
         assert act(client, auth, case_id, "status", status=target, note=f"to {target}").status_code == 200
+    clock.advance(hours=1)
+    unproven = act(client, auth, case_id, "status", status="closed")  # closing needs a disposal and its check
+    assert unproven.status_code == 409 and "never dispatched" in unproven.json()["detail"]
     assert act(client, auth, case_id, "status", status="dispatched").status_code == 409
     assert act(client, auth, case_id, "status", status="archived").status_code == 422
     case = client.get(f"/api/cases/{case_id}", headers=auth["reviewer"]).json()
-    assert case["status"] == "closed" and case["resolved_at"] == utc(clock.now - timedelta(hours=1))
+    assert case["status"] == "resolved" and case["resolved_at"] == utc(clock.now - timedelta(hours=1))
     trail = [(e["action"], e["from_status"], e["to_status"], e["user"]) for e in case["events"]]
     assert trail[1:] == [
         ("review", "new", "confirmed", "reviewer-1"),
         ("status", "confirmed", "dispatched", "reviewer-1"),
         ("status", "dispatched", "resolved", "reviewer-1"),
-        ("status", "resolved", "closed", "reviewer-1"),
     ]
-    assert (case["events"][-1]["at"], case["events"][-1]["note"]) == (utc(clock.now), "to closed")
+    assert (case["events"][-1]["at"], case["events"][-1]["note"]) == (
+        utc(clock.now - timedelta(hours=1)),
+        "to resolved",
+    )
 
 
 def test_reject_and_recategorize(client: TestClient, auth: Auth, three_cases: list[int]) -> None:

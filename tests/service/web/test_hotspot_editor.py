@@ -1,0 +1,115 @@
+"""The hotspot map editor: an admin draws a strict street's line and a market's polygon on the plain
+map, the drawing is saved through the hotspot placement, and new sightings are tied to them."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.service.builders import Auth, obs, post, send
+from tests.service.places import offset
+from tests.service.web_client import logged_in
+
+UNLOCATED = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "id": "street",
+            "geometry": None,
+            "properties": {"name": "泽州路", "kind": "strict_street"},
+        },
+        {
+            "type": "Feature",
+            "id": "market",
+            "geometry": None,
+            "properties": {"name": "英雄公园周边", "kind": "road_market", "batch": 1},
+        },
+    ],
+}
+
+
+@pytest.fixture
+def ids(client: TestClient, auth: Auth) -> dict[str, int]:
+    result = post(client, auth["admin"], "/api/hotspots/import", UNLOCATED)
+    return {h["key"]: h["id"] for h in result["hotspots"]}
+
+
+def clicked(html: str, *metres: tuple[float, float]) -> list[list[float]]:
+    """[lon, lat] of clicks on the editor's map at the places ``metres`` (north, east) from the test
+    origin, as its script turns them: to SVG units with the page's projection and back."""
+    data = dict(re.findall(r'data-(min-lon|max-lat|fx|fy|ox|oy)="([^"]+)"', html))
+    p = {key: float(value) for key, value in data.items()}
+    positions = []
+    for north, east in metres:
+        lat, lon = offset(north, east)
+        x = round(p["ox"] + (lon - p["min-lon"]) * p["fx"], 1)
+        y = round(p["oy"] + (p["max-lat"] - lat) * p["fy"], 1)
+        positions.append([p["min-lon"] + (x - p["ox"]) / p["fx"], p["max-lat"] - (y - p["oy"]) / p["fy"]])
+    return positions
+
+
+def located(client: TestClient) -> dict[str, Any]:
+    return {f["id"]: f["geometry"] for f in client.get("/api/hotspots").json()["features"]}
+
+
+def test_admin_draws_a_line_and_a_polygon_and_sightings_are_tied_to_them(
+    client: TestClient, auth: Auth, web_users: dict[str, str], ids: dict[str, int]
+) -> None:
+    token = logged_in(client, web_users["admin"])
+    assert f'href="/hotspots/{ids["street"]}/edit"' in client.get("/hotspots").text
+    origin = "lat={}&lon={}".format(*offset(0, 0))
+    page = client.get(f"/hotspots/{ids['street']}/edit?{origin}")
+    assert page.status_code == 200 and 'name="geometry"' in page.text
+    assert client.get("/hotspots/999999/edit").status_code == 404
+    street = {"type": "LineString", "coordinates": clicked(page.text, (-300, 0), (300, 0))}
+    form = {"geometry": json.dumps(street), "buffer_m": "15", "csrf_token": token}
+    saved = client.post(f"/hotspots/{ids['street']}/geometry", data=form)
+    assert saved.url.path == f"/hotspots/{ids['street']}/edit" and "热点位置已保存" in saved.text
+    current = re.search(r'data-current="([^"]*)"', saved.text)
+    assert current and json.loads(html.unescape(current.group(1))) == located(client)["street"]  # to edit on
+
+    page = client.get(f"/hotspots/{ids['market']}/edit?{origin}").text
+    ring = clicked(page, (100, 100), (100, 200), (200, 200), (200, 100))
+    market = {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+    form = {"geometry": json.dumps(market), "csrf_token": token}
+    assert client.post(f"/hotspots/{ids['market']}/geometry", data=form).status_code == 200
+    assert located(client)["market"]["type"] == "Polygon"
+
+    near_street, in_market = send(client, auth, [obs("1", north=50, east=10), obs("2", north=150, east=150)])["results"]
+    street_case = client.get(f"/api/cases/{near_street['case_id']}", headers=auth["reviewer"]).json()
+    assert street_case["hotspot_id"] == ids["street"] and street_case["hotspot_distance_m"] == 0.0  # within 15 m
+    market_case = client.get(f"/api/cases/{in_market['case_id']}", headers=auth["reviewer"]).json()
+    assert market_case["hotspot_id"] == ids["market"]
+
+
+@pytest.mark.parametrize(
+    ("key", "geometry", "reason"),
+    [
+        ("market", {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}, "Self-intersection"),
+        ("street", {"type": "Point", "coordinates": [112.85, 35.49]}, "not a Point"),
+        ("street", "{not json", "Expecting"),
+    ],
+)
+def test_bad_drawings_are_refused_and_change_nothing(
+    client: TestClient, web_users: dict[str, str], ids: dict[str, int], key: str, geometry: Any, reason: str
+) -> None:
+    token = logged_in(client, web_users["admin"])
+    text = geometry if isinstance(geometry, str) else json.dumps(geometry)
+    refused = client.post(f"/hotspots/{ids[key]}/geometry", data={"geometry": text, "csrf_token": token})
+    assert refused.status_code == 422 and reason in refused.text
+    assert located(client)[key] is None
+
+
+def test_only_admins_edit_hotspots(client: TestClient, web_users: dict[str, str], ids: dict[str, int]) -> None:
+    token = logged_in(client, web_users["reviewer"])
+    assert client.get(f"/hotspots/{ids['street']}/edit").status_code == 403
+    line = json.dumps({"type": "LineString", "coordinates": [[112.85, 35.49], [112.86, 35.49]]})
+    refused = client.post(f"/hotspots/{ids['street']}/geometry", data={"geometry": line, "csrf_token": token})
+    assert refused.status_code == 403
+    assert 'class="edit"' not in client.get("/hotspots").text
