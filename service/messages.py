@@ -13,6 +13,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_case": ("没有该案件", "no such case"),
     "no_hotspot": ("没有该热点", "no such hotspot"),
     "no_user": ("没有该用户", "no such user"),
+    "other_unit": ("该案件已派给其他单位", "the case is dispatched to another unit"),
     "needs_reviewer": ("需要审核员或管理员角色", "needs role reviewer or admin"),
     "needs_admin": ("需要管理员角色", "needs role admin"),
     "setup_link_gone": ("此设置链接已失效", "this setup link is no longer valid"),

@@ -99,12 +99,13 @@ class Sla(BaseModel):
 
 
 class Phase(BaseModel):
-    """A campaign phase: local dates, both ends included."""
+    """A campaign phase: its name in Chinese and (``name_en``) English, local dates, both ends included."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     number: int = Field(ge=1)
     name: str
+    name_en: str = ""
     start: date
     end: date
 

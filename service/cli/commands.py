@@ -311,6 +311,7 @@ def week_day(text: str) -> date:
 def _report(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
+    from service.operations import load_plan
     from service.reports.charts import report_charts
     from service.reports.files import write_report
     from service.reports.pdf import PdfError, find_chromium, print_pdf
@@ -321,7 +322,8 @@ def _report(args: argparse.Namespace) -> int:
     zone = ZoneInfo(settings.timezone)
     try:
         with database_session(settings) as session:
-            report = weekly_report(session, args.week or last_full_week(datetime.now(UTC), zone), zone)
+            day = args.week or last_full_week(datetime.now(UTC), zone)
+            report = weekly_report(session, day, zone, load_plan(settings.operations_file))
             charts = report_charts(session, report, settings.taxonomy_path)
         paths = write_report(report, args.out, settings.report_bureau, charts)
         if args.pdf:

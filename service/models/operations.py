@@ -135,6 +135,7 @@ class AssignmentPublic(SQLModel):
 class PhasePublic(SQLModel):
     number: int
     name: str
+    name_en: str
     start: date
     end: date
 

@@ -29,7 +29,7 @@ from service.categories import category_policies
 from service.models.cases import Case, CaseAction, CaseEvent
 from service.models.observations import ObservationRow
 from service.reports.text import CHART_TEXT
-from service.reports.weekly import PHASES, WeeklyReport, week_bounds, week_ending
+from service.reports.weekly import WeeklyReport, week_bounds, week_ending
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Noto Sans CJK JP")
 HEATMAP_WEEKS = 4
@@ -67,9 +67,11 @@ def png(figure: Figure) -> bytes:
 # --- data -------------------------------------------------------------------------------------
 
 
-def campaign_weeks(last: date) -> list[date]:
-    """The Fridays from the campaign's first week (or twelve weeks back, when later) to ``last``."""
-    first = min(week_ending(PHASES[0].start), last - timedelta(weeks=11))
+def campaign_weeks(last: date, campaign_start: date | None) -> list[date]:
+    """The Fridays from the campaign's first week (or twelve weeks back, when later or unknown) to ``last``."""
+    first = last - timedelta(weeks=11)
+    if campaign_start is not None:
+        first = min(week_ending(campaign_start), first)
     return [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
 
 
@@ -165,7 +167,7 @@ def report_charts(session: Session, report: WeeklyReport, taxonomy_path: Path | 
     taxonomy at ``taxonomy_path`` names them."""
     zone = ZoneInfo(report.timezone)
     names = {c: p.zh if cjk_font() else p.en for c, p in category_policies(taxonomy_path).items()}
-    weeks = campaign_weeks(report.week)
+    weeks = campaign_weeks(report.week, report.campaign_start)
     return {
         "cases_per_week": cases_per_week_chart(weeks, new_cases_per_week(session, weeks, zone), names),
         "open_by_hotspot": open_by_hotspot_chart(report),

@@ -30,7 +30,12 @@ def report_title(bureau: str) -> str:
 def summary(report: WeeklyReport) -> list[str]:
     """The lines under the title: the period, the phase, the patrol coverage (or that nothing happened)."""
     lines = [f"统计周期：{report.first_day:%Y年%m月%d日} 至 {report.week:%Y年%m月%d日}（周六至周五）"]
-    lines.append(f"整治阶段：{report.phase.name if report.phase else '行动方案期外'}")
+    phase = report.phase
+    if phase is None:
+        lines.append("整治阶段：行动方案期外")
+    else:
+        number = "一二三四五六七八九"[phase.number - 1] if phase.number <= 9 else str(phase.number)
+        lines.append(f"整治阶段：第{number}阶段：{phase.name}")
     if report.not_patrolled_share is not None:
         share = f"{report.not_patrolled_share:.0%}"
         lines.append(f"已定位热点 {report.located} 处，本周未巡查 {report.not_patrolled} 处（占 {share}）")

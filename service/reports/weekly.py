@@ -26,6 +26,7 @@ from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
 from service.models.patrols import PatrolPass
+from service.operations import Phase, Plan
 from service.patrols import passes_covering
 
 FRIDAY = 4
@@ -51,22 +52,6 @@ STATUS_FIGURES = {
     CaseStatus.resolved: "resolved",
     CaseStatus.closed: "closed",
 }
-
-
-class Phase(BaseModel):
-    """A phase of the campaign's action plan, ``start`` to ``end`` inclusive (local dates)."""
-
-    number: int
-    name: str
-    start: date
-    end: date
-
-
-PHASES = (
-    Phase(number=1, name="第一阶段：聚焦当前重点，实施严管严查", start=date(2024, 7, 15), end=date(2024, 11, 30)),
-    Phase(number=2, name="第二阶段：常态化整治，持续重点治理", start=date(2024, 12, 1), end=date(2025, 4, 30)),
-    Phase(number=3, name="第三阶段：巩固阶段成果，保证整治效果", start=date(2025, 5, 1), end=date(2025, 12, 31)),
-)
 
 
 class Figures(BaseModel):
@@ -123,6 +108,7 @@ class WeeklyReport(BaseModel):
     end: datetime
     timezone: str
     phase: Phase | None
+    campaign_start: date | None
     totals: Figures
     previous: Figures
     change: Figures
@@ -163,11 +149,6 @@ def week_bounds(friday: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(friday - timedelta(days=6), time(), zone)
     end = datetime.combine(friday + timedelta(days=1), time(), zone)
     return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def phase_of(day: date) -> Phase | None:
-    """The phase of the action plan ``day`` falls in, or None outside the campaign."""
-    return next((p for p in PHASES if p.start <= day <= p.end), None)
 
 
 # --- counting ---------------------------------------------------------------------------------
@@ -287,8 +268,9 @@ def week_totals(session: Session, start: datetime, end: datetime) -> tuple[Talli
     return tallies, Figures(**total)
 
 
-def weekly_report(session: Session, friday: date, zone: ZoneInfo) -> WeeklyReport:
-    """The report of the week ending ``friday`` (any date: the week it falls in)."""
+def weekly_report(session: Session, friday: date, zone: ZoneInfo, plan: Plan) -> WeeklyReport:
+    """The report of the week ending ``friday`` (any date: the week it falls in); the campaign's phases
+    from ``plan``."""
     friday = week_ending(friday)
     start, end = week_bounds(friday, zone)
     tallies, totals = week_totals(session, start, end)
@@ -322,7 +304,8 @@ def weekly_report(session: Session, friday: date, zone: ZoneInfo) -> WeeklyRepor
         start=start,
         end=end,
         timezone=zone.key,
-        phase=phase_of(friday),
+        phase=plan.phase_on(friday),
+        campaign_start=plan.phases[0].start if plan.phases else None,
         totals=totals,
         previous=previous,
         change=Figures(**{n: a - b for n, a, b in zip(FIGURES, totals.values(), previous.values(), strict=True)}),

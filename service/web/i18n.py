@@ -16,6 +16,7 @@ from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
 from service.models.users import Role
+from service.operations import Phase
 from service.rechecks import CheckState
 
 LANGS = ("zh", "en")
@@ -39,6 +40,8 @@ ROLE: dict[Role, tuple[str, str]] = {
     Role.admin: ("管理员", "admin"),
     Role.reviewer: ("审核员", "reviewer"),
     Role.uploader: ("上传账号", "uploader"),
+    Role.dispatcher: ("调度员", "dispatcher"),
+    Role.field_officer: ("执法队员", "field officer"),
 }
 COUNTED: dict[str, tuple[str, str, str]] = {
     "sightings": ("次发现", "sighting", "sightings"),
@@ -349,6 +352,10 @@ class Labels:
 
     def role(self, role: str) -> str:
         return ROLE[Role(role)][self._i]
+
+    def phase(self, phase: Phase) -> str:
+        """A campaign phase's name in the page's language (Chinese where the plan gives no English)."""
+        return phase.name_en if self._i and phase.name_en else phase.name
 
     def count(self, n: int, key: str) -> str:
         """``n`` things of ``COUNTED[key]``: "3 次发现", "1 sighting", "3 sightings"."""

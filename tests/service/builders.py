@@ -54,6 +54,16 @@ def post(client: httpx.Client, headers: dict[str, str], path: str, body: Any) ->
     return response.json()
 
 
+def dispose_and_verify(client: httpx.Client, auth: Auth, case_id: int) -> None:
+    """Take a confirmed case through dispatch (to the first unit), a disposal and a passed inspection,
+    as an admin: what it needs before it may close."""
+    unit = client.get("/api/units", headers=auth["admin"]).json()[0]["id"]
+    post(client, auth["admin"], f"/api/cases/{case_id}/dispatch", {"unit_id": unit})
+    response = client.post(f"/api/cases/{case_id}/disposal", data={"kind": "persuaded"}, headers=auth["admin"])
+    assert response.status_code == 200, response.text
+    post(client, auth["admin"], f"/api/cases/{case_id}/verify", {"method": "inspection", "note": "现场已无摊点"})
+
+
 def jpeg(shade: int = 128, size: tuple[int, int] = (24, 16)) -> bytes:
     """A small JPEG image of one grey ``shade`` (``size`` is height, width in pixels)."""
     ok, data = cv2.imencode(".jpg", np.full((*size, 3), shade, np.uint8))

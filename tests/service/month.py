@@ -28,6 +28,7 @@ Cases (local times; every status change is one audit event, every case one sight
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,10 +40,16 @@ from service.models.base import row_id
 from service.models.cases import Case, CaseAction, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
+from service.models.operations import DisposalKind, Unit, UnitKind, VerifyMethod, VerifyRequest
+from service.models.users import Role, User
+from service.operations import dispatch, dispose, load_plan, verify
 from service.patrols import record_pass
 from tests.service.places import drive, line, offset, point
+from vision import SAMPLES_DIR
 
 ZONE = ZoneInfo("Asia/Shanghai")
+PLAN = load_plan(SAMPLES_DIR / "jincheng-operations.yaml")
+NO_EVIDENCE = Path("no-evidence")  # no photos are recorded
 WEEK = "2025-05-09"
 S = CaseStatus
 
@@ -108,9 +115,34 @@ def sighting(case: Case, at: datetime, n: int) -> ObservationRow:
     )
 
 
+def advance(session: Session, case: Case, status: CaseStatus, at: datetime, brigade: Unit, officer: User) -> None:
+    """Move ``case`` to ``status`` the way the bureau does: dispatched to ``brigade``, resolved by a
+    disposal ``officer`` records (when dispatched), closed after an inspection verified it."""
+    if status == S.dispatched:
+        dispatch(session, PLAN.sla, case, brigade, at, None)
+    elif status == S.resolved and case.status == S.dispatched:
+        dispose(session, NO_EVIDENCE, case, officer, DisposalKind.persuaded, at)
+    elif status == S.closed:
+        verify(
+            session,
+            NO_EVIDENCE,
+            case,
+            VerifyRequest(method=VerifyMethod.inspection, note="现场复查，已无摊点"),
+            at,
+            None,
+            25.0,
+        )
+        change_status(session, case, status, at, None)
+    else:
+        change_status(session, case, status, at, None)
+
+
 def simulate_month(engine: Engine) -> dict[str, int]:
     """Store the month; returns the hotspot ids by name."""
     with Session(engine) as session:
+        brigade = Unit(key="brigade", name="一大队", kind=UnitKind.brigade)
+        officer = User(name="officer", role=Role.admin)
+        session.add_all([brigade, officer])
         hotspots = {name: Hotspot(key=name, name=f"热点{name}", **fields) for name, fields in HOTSPOTS.items()}
         session.add_all(hotspots.values())
         for name, (start, east) in PASSES.items():
@@ -132,7 +164,7 @@ def simulate_month(engine: Engine) -> dict[str, int]:
                     change_status(session, case, status, at, None, action=CaseAction.recurrence)
                     session.add(sighting(case, at, 100 + n))
                 else:
-                    change_status(session, case, status, at, None)
+                    advance(session, case, status, at, brigade, officer)
             session.add(case)
             session.flush()
         session.commit()

@@ -24,7 +24,7 @@ from service.retention import cleanup, evidence_files
 from service.settings import Settings
 from service.workers.maintenance import run_maintenance
 from service.writer import Writer
-from tests.service.builders import Auth, jpeg, obs, post, send, store_image
+from tests.service.builders import Auth, dispose_and_verify, jpeg, obs, post, send, store_image
 from tests.service.conftest import Clock
 from tests.service.places import polygon, square
 
@@ -42,6 +42,8 @@ def decide(client: TestClient, auth: Auth, case_id: int, *statuses: str) -> None
     for status in statuses:
         if status in ("confirm", "reject"):
             post(client, auth["reviewer"], f"/api/cases/{case_id}/review", {"decision": status})
+        elif status == "resolved":
+            dispose_and_verify(client, auth, case_id)
         else:
             post(client, auth["reviewer"], f"/api/cases/{case_id}/status", {"status": status})
 

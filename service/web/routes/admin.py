@@ -14,7 +14,7 @@ from service.auth.users import create_user, has_role, set_disabled, set_password
 from service.deps import IdPath, SessionDep, WriterDep
 from service.messages import Refusal
 from service.models.users import Password, Role, User, UserCreate
-from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
+from service.web.deps import FIELD_ROLES, AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.render import Page, render
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -39,7 +39,7 @@ def _users_page(
         "admin_users.html",
         status_code,
         users=users,
-        web_login={u.id for u in users if u.password_hash and has_role(u, Role.reviewer)},
+        web_login={u.id for u in users if u.password_hash and has_role(u, Role.reviewer, *FIELD_ROLES)},
         roles=list(Role),
         error=page.t.refusal(error) if error else None,
         notice=notice,

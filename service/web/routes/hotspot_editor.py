@@ -33,7 +33,7 @@ MAX_GEOMETRY_CHARS = 200_000
 def _hotspot(db: Session, hotspot_id: int) -> Hotspot:
     hotspot = db.get(Hotspot, hotspot_id)
     if hotspot is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such hotspot")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_hotspot")
     return hotspot
 
 

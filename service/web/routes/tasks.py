@@ -44,10 +44,10 @@ def _task_page(
     case = db.get(Case, case_id)
     assignment = db.get(CaseAssignment, case_id)
     if case is None or assignment is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such task")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case")
     mine = _unit_filter(visitor)
     if mine is not None and assignment.unit_id != mine:
-        raise PageError(status.HTTP_403_FORBIDDEN, "the case is dispatched to another unit")
+        raise PageError(status.HTTP_403_FORBIDDEN, "other_unit")
     hotspot = db.get(Hotspot, case.hotspot_id) if case.hotspot_id else None
     return render(
         Page(request, visitor),
@@ -95,10 +95,10 @@ def record_disposal(
             Expectation(),
             lambda c: dispose(db, evidence, c, user, kind, now, fine, note or None, key),
         )
-    except NotYourCase as exc:
-        raise PageError(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except NotYourCase:
+        raise PageError(status.HTTP_403_FORBIDDEN, "other_unit") from None
     except LookupError:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such task") from None
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_case") from None
     except (OperationsError, Conflict, EvidenceError, ValueError) as exc:
         code = status.HTTP_409_CONFLICT if type(exc) in (OperationsError, Conflict) else 422
         return _task_page(request, db, visitor, case_id, str(exc), code)

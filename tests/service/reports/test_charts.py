@@ -21,14 +21,14 @@ from service.reports.charts import (
     sightings_by_hour,
 )
 from service.reports.weekly import weekly_report
-from tests.service.month import ZONE, simulate_month
+from tests.service.month import PLAN, ZONE, simulate_month
 
 FRIDAY = date(2025, 5, 9)
 
 
 def test_the_chart_data_match_the_hand_count(engine: Engine) -> None:
     simulate_month(engine)
-    weeks = campaign_weeks(FRIDAY)
+    weeks = campaign_weeks(FRIDAY, PLAN.phases[0].start)
     assert weeks[0] == date(2024, 7, 19) and weeks[-1] == FRIDAY and len(weeks) == 43  # the campaign's weeks
     with Session(engine) as session:
         per_week = new_cases_per_week(session, weeks, ZONE)
@@ -47,7 +47,7 @@ def test_the_charts_are_drawn_with_every_glyph(engine: Engine) -> None:
     simulate_month(engine)
     with Session(engine) as session, warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns of each glyph its font lacks
-        charts = report_charts(session, weekly_report(session, FRIDAY, ZONE), None)
+        charts = report_charts(session, weekly_report(session, FRIDAY, ZONE, PLAN), None)
     assert list(charts) == ["cases_per_week", "open_by_hotspot", "time_heatmap"]
     for image in charts.values():
         decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)

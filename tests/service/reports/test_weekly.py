@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.reports.weekly import last_full_week, week_bounds, week_ending, weekly_report
-from tests.service.month import ZONE, simulate_month
+from tests.service.month import PLAN, ZONE, simulate_month
 
 FIELDS = ("passes", "sightings", "new", "recurrences", "confirmed", "rejected", "dispatched", "resolved", "closed")
 
@@ -32,7 +32,7 @@ def test_weeks_run_from_saturday_to_friday_in_local_time() -> None:
 def test_the_simulated_week_matches_the_hand_count(engine: Engine) -> None:
     ids = simulate_month(engine)
     with Session(engine) as session:
-        report = weekly_report(session, date(2025, 5, 6), ZONE)  # any day of the week names it
+        report = weekly_report(session, date(2025, 5, 6), ZONE, PLAN)  # any day of the week names it
     assert report.week == date(2025, 5, 9) and not report.empty
     assert report.phase is not None and report.phase.number == 3
     #                                  pass see new rec con rej dis res clo open
@@ -65,14 +65,14 @@ def test_the_simulated_week_matches_the_hand_count(engine: Engine) -> None:
 def test_the_week_after_sees_what_followed(engine: Engine) -> None:
     simulate_month(engine)
     with Session(engine) as session:
-        report = weekly_report(session, date(2025, 5, 16), ZONE)
+        report = weekly_report(session, date(2025, 5, 16), ZONE, PLAN)
     assert counts(report.totals) == (1, 0, 0, 0, 1, 0, 0, 0, 0, 4)  # P4; C confirmed; A C D E still open
     assert {r.key: r.patrol for r in report.hotspots}["M1"] == "clean"  # P4 passed it, saw nothing
 
 
 def test_a_week_without_anything_is_empty(engine: Engine) -> None:
     with Session(engine) as session:
-        report = weekly_report(session, date(2025, 5, 9), ZONE)
+        report = weekly_report(session, date(2025, 5, 9), ZONE, PLAN)
     assert report.empty and report.hotspots == [] and report.not_patrolled_share is None
     assert counts(report.totals) == (0,) * 10
 
@@ -80,5 +80,5 @@ def test_a_week_without_anything_is_empty(engine: Engine) -> None:
 @pytest.mark.parametrize(("day", "phase"), [(date(2024, 7, 19), 1), (date(2025, 1, 3), 2), (date(2026, 1, 9), None)])
 def test_the_phase_is_the_action_plans_on_the_friday(engine: Engine, day: date, phase: int | None) -> None:
     with Session(engine) as session:
-        report = weekly_report(session, day, ZONE)
+        report = weekly_report(session, day, ZONE, PLAN)
     assert (report.phase.number if report.phase else None) == phase

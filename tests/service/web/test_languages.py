@@ -37,6 +37,8 @@ DATA = {
     "admin-1",
     "reviewer-1",
     "uploader-1",
+    "dispatcher-1",
+    "field_officer-1",
     "parking",
 }
 """Names the test gives people, sources and places: data, in no language."""
