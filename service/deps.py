@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import PurePath
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from sqlmodel import Session
 
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, evidence_store
 from service.inputs import MAX_ID
 from service.observations import observation_image
 from service.settings import Settings
@@ -53,12 +54,13 @@ WriterDep = Annotated[Writer, Depends(get_writer)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 
 
-def evidence_image(session: Session, settings: Settings, observation_id: int, image: str) -> FileResponse:
+def evidence_image(session: Session, settings: Settings, observation_id: int, image: str) -> Response:
     """The ``crop`` or ``keyframe`` of a stored observation from the evidence store; 404 when it has none."""
-    path = observation_image(session, settings.evidence_dir, observation_id, image)
-    if path is None:
+    found = observation_image(session, evidence_store(settings), observation_id, image)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
+    key, data = found
+    return Response(data, media_type=MEDIA_TYPES[PurePath(key).suffix], headers=IMAGE_HEADERS)
 
 
 def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:

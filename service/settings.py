@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, field_validator, model_validator
+from pydantic import Field, NonNegativeFloat, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.categories import category_policies
@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "uploads", description="uploaded videos and GPS tracks"
     )
+    evidence_url: str = Field("", description="s3://bucket/prefix for evidence in object storage; empty: evidence_dir")
+    upload_url: str = Field("", description="s3://bucket/prefix for uploaded videos and tracks; empty: upload_dir")
+    s3_endpoint_url: str = Field("", description="S3-compatible endpoint (MinIO and the like); empty: AWS")
+    s3_region: str = Field("us-east-1", description="S3 region")
+    s3_access_key_id: str = Field("", description="S3 access key; empty: boto3's usual AWS_* variables")
+    s3_secret_access_key: SecretStr = Field(SecretStr(""), description="S3 secret key")
     max_upload_mb: float = Field(4096.0, gt=0, description="the most one upload request may carry, in MiB")
     workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
     model_path: Path = Field(

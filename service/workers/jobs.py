@@ -22,12 +22,13 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 
-from service.evidence import with_evidence
+from service.evidence import evidence_store, with_evidence
 from service.ingest import ingest
 from service.models.base import utcnow
 from service.models.batches import Job, JobStatus
 from service.patrols import record_pass, route_of_track
 from service.settings import Settings
+from service.storage import upload_store
 from vision import (
     DecodeStats,
     DistanceSampling,
@@ -155,13 +156,17 @@ def process_video(
                 _update(session, job, status=JobStatus.running, attempts=job.attempts + 1)
         session.expunge(job)
     work = settings.data_dir / "work" / str(job_id)
-    shutil.rmtree(work, ignore_errors=True)
-    video = settings.upload_dir / job.video if job.video else None
+    inputs = settings.data_dir / "work" / f"{job_id}.in"  # the video and track, when fetched from a bucket
+    for folder in (work, inputs):
+        shutil.rmtree(folder, ignore_errors=True)
+    uploads = upload_store(settings)
+    video: Path | None = None
     run = _Run(engine, settings, job, lock, stop)
     try:
-        if video is None:
+        if job.video is None:
             raise FileNotFoundError("the video was deleted after an earlier run; upload it again")
-        gps = load_track(settings.upload_dir / job.gps) if job.gps else None
+        video = uploads.local_copy(job.video, inputs)
+        gps = load_track(uploads.local_copy(job.gps, inputs)) if job.gps else None
         make_scanner = scanner or functools.partial(build_scanner, settings)
         for observation in make_scanner().observations(video, work, gps, run.on_frame, run.stats):
             run.add(observation, work)
@@ -177,9 +182,10 @@ def process_video(
         status = JobStatus.queued if job.attempts < settings.max_job_attempts else JobStatus.failed
         return run.end(status, error=error[:2000])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if settings.video_retention == "delete":
-        video.unlink(missing_ok=True)
+        for folder in (work, inputs):
+            shutil.rmtree(folder, ignore_errors=True)
+    if settings.video_retention == "delete" and job.video is not None:
+        uploads.delete(job.video)
         job.video = None
     return run.end(JobStatus.done, progress=1.0, error=None, video=job.video)
 
@@ -196,6 +202,7 @@ class _Run:
         stop: threading.Event | None,
     ) -> None:
         self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
+        self.evidence = evidence_store(settings)
         self.duration_s = job.duration_s
         self.stats = DecodeStats()
         self.t = 0.0  # video time of the last frame analysed (decoding runs a little ahead)
@@ -211,7 +218,7 @@ class _Run:
 
     def add(self, observation: Observation, work: Path) -> None:
         """Move the observation's images into the evidence store and buffer it for ingest."""
-        self.items.append(with_evidence(observation, work, self.settings.evidence_dir))
+        self.items.append(with_evidence(observation, work, self.evidence))
 
     def flush(self) -> None:
         """Ingest the buffered observations and write the progress."""
