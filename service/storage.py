@@ -145,13 +145,13 @@ def open_store(url: str, local_root: Path, settings: Settings) -> ObjectStore:
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc:
         raise ValueError(f"{url!r}: expected s3://bucket/prefix, or nothing for the local folder")
-    client = _s3_client(
-        settings.s3_endpoint_url or None,
-        settings.s3_region,
-        settings.s3_access_key_id or None,
-        settings.s3_secret_access_key.get_secret_value() or None,
-    )
-    return S3Store(client, parts.netloc, parts.path)
+    return S3Store(s3_client(settings), parts.netloc, parts.path)
+
+
+def s3_client(settings: Settings) -> Any:
+    """A boto3 S3 client for the ``s3_*`` settings."""
+    secret = settings.s3_secret_access_key.get_secret_value() or None
+    return _s3_client(settings.s3_endpoint_url or None, settings.s3_region, settings.s3_access_key_id or None, secret)
 
 
 @functools.cache
