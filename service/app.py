@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     to the newest schema, when no hotspot exists yet loads ``settings.hotspot_catalog``, when no
     user exists prints a one-time setup link for the first admin, queues again the video jobs a
     stopped server left running, starts ``settings.workers`` job workers and (unless
-    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database. ``clock``
+    ``camera_supervisor`` is off) the camera supervisor for the cameras in the database. With a
+    ``broker_url`` it runs no inference: it sends video jobs to the worker fleet
+    (``service.workers.fleet``). ``clock``
     gives the time (aware UTC)."""
     settings = settings or Settings()
 
@@ -69,11 +71,17 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                 flush=True,
             )
         shutil.rmtree(incoming(settings), ignore_errors=True)
-        requeue_interrupted(engine, settings.max_job_attempts)
-        app.state.jobs = JobPool(engine, settings, app.state.writer)
-        app.state.jobs.start(settings.workers)
         app.state.supervisor = None
-        if settings.camera_supervisor:
+        if settings.broker_url:  # the worker fleet runs jobs and cameras; this process only queues jobs
+            from service.workers.fleet import Dispatcher
+
+            app.state.jobs = Dispatcher(engine, settings, app.state.writer)
+            app.state.jobs.start()
+        else:
+            requeue_interrupted(engine, settings.max_job_attempts)
+            app.state.jobs = JobPool(engine, settings, app.state.writer)
+            app.state.jobs.start(settings.workers)
+        if settings.camera_supervisor and not settings.broker_url:
             app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
             app.state.supervisor.start()
         try:

@@ -108,6 +108,18 @@ class Settings(BaseSettings):
     video_retention: Literal["keep", "delete"] = Field("keep", description="an uploaded video once processed")
     max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")
 
+    broker_url: str = Field(
+        "", description="Celery broker (redis://host:6379/0): video jobs run in `streetscan worker`s; empty: in-process"
+    )
+    job_queue: str = Field("video", pattern=r"^[a-z0-9_-]{1,64}$", description="the broker queue video jobs go to")
+    job_lease_s: float = Field(
+        120.0, gt=0, description="a running job not heard from this long (its worker died) is queued again, seconds"
+    )
+    job_retry_backoff_s: float = Field(30.0, ge=0, description="wait before a failed run's retry; doubles per attempt")
+    job_visibility_timeout_s: float = Field(
+        6 * 3600.0, gt=0, description="the broker hands an unacknowledged job to another worker after this, seconds"
+    )
+
     @field_validator("radius_m")
     @classmethod
     def _positive_radii(cls, value: dict[str, float]) -> dict[str, float]:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -84,47 +85,60 @@ def build_scanner(settings: Settings) -> Scanner:
     )
 
 
-def claim_next(engine: Engine) -> int | None:
-    """Mark the oldest queued job ``running`` (one more attempt) and return its id; None when none
-    waits. Of several claimers racing for one job, only one gets it."""
-    while True:
-        with engine.begin() as conn:
-            job_id = conn.execute(
-                select(col(Job.id)).where(col(Job.status) == JobStatus.queued).order_by(col(Job.id)).limit(1)
-            ).scalar()
-            if job_id is None:
-                return None
-            won = conn.execute(
+def claim(engine: Engine, job_id: int) -> bool:
+    """Mark job ``job_id`` ``running`` (one more attempt) if it is queued; of several claimers racing
+    for one job, only the one that gets True runs it."""
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
                 update(Job)
                 .where(col(Job.id) == job_id, col(Job.status) == JobStatus.queued)
                 .values(status=JobStatus.running, attempts=Job.attempts + 1, updated_at=utcnow())
             ).rowcount
-        if won:
+        )
+
+
+def claim_next(engine: Engine) -> int | None:
+    """Mark the oldest queued job ``running`` (one more attempt) and return its id; None when none
+    waits. Of several claimers racing for one job, only one gets it."""
+    while True:
+        with engine.connect() as conn:
+            job_id = conn.execute(
+                select(col(Job.id)).where(col(Job.status) == JobStatus.queued).order_by(col(Job.id)).limit(1)
+            ).scalar()
+        if job_id is None:
+            return None
+        if claim(engine, job_id):
             return job_id
 
 
-def requeue_interrupted(engine: Engine, max_attempts: int) -> int:
-    """Queue again the jobs a stopped server left ``running`` (killed mid-video); fail those that
-    have had ``max_attempts`` runs. Returns how many there were. Only for a server that is the
-    one job runner on its database."""
+def requeue_interrupted(engine: Engine, max_attempts: int, heard_before: datetime | None = None) -> list[int]:
+    """Queue again the ``running`` jobs whose runner stopped (killed mid-video); fail those that have
+    had ``max_attempts`` runs. Returns the ids queued again. Without ``heard_before`` every running
+    job counts (for a server that is the one job runner on its database); with it, only jobs whose
+    last word (``updated_at``: a run writes its progress every second) is older."""
     now = utcnow()
+    stopped = [col(Job.status) == JobStatus.running]
+    if heard_before is not None:
+        stopped.append(col(Job.updated_at) < heard_before)
     with engine.begin() as conn:
         failed = conn.execute(
             update(Job)
-            .where(col(Job.status) == JobStatus.running, col(Job.attempts) >= max_attempts)
+            .where(*stopped, col(Job.attempts) >= max_attempts)
             .values(
                 status=JobStatus.failed,
                 finished_at=now,
                 updated_at=now,
-                error=f"the server stopped during each of its {max_attempts} runs; giving up",
+                error=f"its runner stopped during each of its {max_attempts} runs; giving up",
             )
         ).rowcount
-        queued = conn.execute(
-            update(Job).where(col(Job.status) == JobStatus.running).values(status=JobStatus.queued, updated_at=now)
-        ).rowcount
-    if failed + queued:
-        log.warning("%d interrupted jobs queued again, %d failed after %d runs", queued, failed, max_attempts)
-    return failed + queued
+        ids = conn.execute(
+            update(Job).where(*stopped).values(status=JobStatus.queued, updated_at=now).returning(col(Job.id))
+        ).scalars()
+        queued = [job_id for job_id in ids if job_id is not None]
+    if failed or queued:
+        log.warning("%d interrupted jobs queued again, %d failed after %d runs", len(queued), failed, max_attempts)
+    return queued
 
 
 def process_video(

@@ -17,14 +17,9 @@ from pydantic import SecretStr
 
 from service.settings import Settings
 from service.storage import s3_client
+from tests.e2e.processes import free_port
 
 SECRET = SecretStr("test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ shutdown, retention, batch status."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.batches import batch_status
-from service.models.base import row_id
+from service.models.base import row_id, utcnow
 from service.models.batches import Job, JobStatus
 from service.settings import Settings
 from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
@@ -50,10 +51,20 @@ def test_restart_queues_interrupted_jobs_until_they_run_out_of_attempts(engine: 
     again = add_job(engine, "a", status=JobStatus.running, attempts=1)
     spent = add_job(engine, "b", status=JobStatus.running, attempts=3)
     waiting = add_job(engine, "c")
-    assert requeue_interrupted(engine, max_attempts=3) == 2
+    assert requeue_interrupted(engine, max_attempts=3) == [again]
     assert load(engine, again).status == JobStatus.queued and load(engine, again).attempts == 1
     assert load(engine, spent).status == JobStatus.failed and "giving up" in (load(engine, spent).error or "")
     assert load(engine, waiting).status == JobStatus.queued
+
+
+def test_only_jobs_not_heard_from_are_queued_again(engine: Engine) -> None:
+    now = utcnow()
+    silent = add_job(engine, "a", status=JobStatus.running, attempts=1, updated_at=now - timedelta(minutes=5))
+    spent = add_job(engine, "b", status=JobStatus.running, attempts=3, updated_at=now - timedelta(minutes=5))
+    busy = add_job(engine, "c", status=JobStatus.running, attempts=1, updated_at=now)
+    assert requeue_interrupted(engine, max_attempts=3, heard_before=now - timedelta(minutes=2)) == [silent]
+    statuses = [load(engine, j).status for j in (silent, spent, busy)]
+    assert statuses == [JobStatus.queued, JobStatus.failed, JobStatus.running]
 
 
 def test_a_failing_job_is_retried_then_fails(engine: Engine, job_settings: Settings) -> None:
