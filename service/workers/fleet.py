@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from service.models.base import utcnow
@@ -72,7 +74,8 @@ def register_video_task(app: Celery, engine: Engine, settings: Settings) -> None
             log.info("job %d: not queued (running elsewhere, done or failed); nothing to do", job_id)
             return "skipped"
         log.info("job %d: running on %s", job_id, task.request.hostname)
-        status = process_video(engine, settings, job_id, scanner=scanner, lock=writer)
+        with heartbeat(engine, writer, job_id, settings.job_lease_s / 4):
+            status = process_video(engine, settings, job_id, scanner=scanner, lock=writer)
         if status == JobStatus.queued:
             with Session(engine) as session:
                 attempts = session.get_one(Job, job_id).attempts
@@ -81,6 +84,33 @@ def register_video_task(app: Celery, engine: Engine, settings: Settings) -> None
         return str(status)
 
     app.task(name=VIDEO_TASK, bind=True, max_retries=None)(run_video)
+
+
+@contextmanager
+def heartbeat(engine: Engine, writer: Writer, job_id: int, every_s: float) -> Iterator[None]:
+    """While the block runs, a thread writes every ``every_s`` seconds that job ``job_id`` is still
+    running (``updated_at``), so that a run busy elsewhere than on frames (loading the model) keeps it."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every_s):
+            try:
+                with writer, engine.begin() as conn:
+                    conn.execute(
+                        update(Job)
+                        .where(col(Job.id) == job_id, col(Job.status) == JobStatus.running)
+                        .values(updated_at=utcnow())
+                    )
+            except Exception:
+                log.exception("job %d: heartbeat not written", job_id)
+
+    thread = threading.Thread(target=beat, name=f"streetscan-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 class Dispatcher:
@@ -135,7 +165,7 @@ class Dispatcher:
                     )
                 ).all()
             )
-        for new, _ in waiting - self._sent:
+        for new, _ in sorted(waiting - self._sent, key=lambda job: job[0] or 0):
             assert new is not None
             send_job(self.app, self.settings, new)
         self._sent = waiting
