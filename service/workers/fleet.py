@@ -83,7 +83,7 @@ def register_video_task(app: Celery, engine: Engine, settings: Settings) -> None
         log.info("job %d: %s on %s", job_id, status, task.request.hostname)
         return str(status)
 
-    app.task(name=VIDEO_TASK, bind=True, max_retries=None)(run_video)
+    app.task(name=VIDEO_TASK, bind=True, max_retries=None, shared=False)(run_video)
 
 
 @contextmanager
