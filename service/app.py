@@ -81,7 +81,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             requeue_interrupted(engine, settings.max_job_attempts)
             app.state.jobs = JobPool(engine, settings, app.state.writer)
             app.state.jobs.start(settings.workers)
-        if settings.camera_supervisor and not settings.broker_url:
+        if settings.camera_supervisor and settings.broker_url:  # cameras run in the fleet's `streams` workers
+            from service.workers.camera_leases import FleetCameras
+
+            app.state.supervisor = FleetCameras(settings)
+        elif settings.camera_supervisor:
             app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
             app.state.supervisor.start()
         try:

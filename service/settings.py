@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         120.0, gt=0, description="a running job not heard from this long (its worker died) is queued again, seconds"
     )
     job_retry_backoff_s: float = Field(30.0, ge=0, description="wait before a failed run's retry; doubles per attempt")
+    camera_lease_s: float = Field(
+        30.0, gt=0, description="in a fleet, a dead worker's cameras run on another within this, seconds"
+    )
     job_visibility_timeout_s: float = Field(
         6 * 3600.0, gt=0, description="the broker hands an unacknowledged job to another worker after this, seconds"
     )

@@ -1,7 +1,8 @@
 """The fleet on loopback: the server with a Redis broker, two `streetscan worker` processes, PostgreSQL
 and the S3 test server. A batch of videos is spread over both workers; one worker is killed (-9)
 in the middle of a video, which then finishes on the other with every observation once: the same
-tracks as an uninterrupted run of the same frames (a copy of the video with other bytes)."""
+tracks as an uninterrupted run of the same frames (a copy of the video with other bytes). Cameras
+run one in each worker, and a killed worker's camera moves to the other within the lease time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +23,14 @@ from sqlmodel import Session, col, select
 from service.app import create_app
 from service.auth.users import create_user
 from service.db import make_engine, migrated_database
+from service.models.base import row_id
 from service.models.batches import Job, JobStatus
+from service.models.cameras import Camera
 from service.models.observations import ObservationRow
 from service.models.users import Role
 from service.settings import Settings
+from service.workers.camera_leases import PREFIX as LEASE_PREFIX
+from service.workers.camera_leases import redis_client
 from tests.e2e.processes import REPO, spawn
 from tests.polling import wait_until
 from tests.service.conftest import PG_SERVER
@@ -141,6 +147,72 @@ def test_jobs_spread_over_two_workers_and_survive_a_killed_one(
         assert f"job {long_job}: running on {survivor}@test" in log_of[survivor]
         assert f"job {long_job}: running on {victim}@test" in log_of[victim]
         assert sum(f"job {j}: done on" in log_of[survivor] for j in jobs.values()) >= 2
+    finally:
+        for process in workers.values():
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
+        engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_each_camera_runs_in_one_worker_and_moves_when_it_dies(
+    tmp_path: Path, database: str, coco_weights: Path, clip: Path
+) -> None:
+    lease_s = 6.0
+    fleet = {
+        "STREETSCAN_DATABASE_URL": database,
+        "STREETSCAN_BROKER_URL": BROKER,
+        "STREETSCAN_CAMERA_LEASE_S": str(lease_s),
+        "STREETSCAN_MODEL_PATH": str(coco_weights),
+        "STREETSCAN_TAXONOMY_PATH": str(PERSON_TAXONOMY),
+    }
+    env = {**os.environ, "YOLO_OFFLINE": "1", **fleet}
+    fields = {k.removeprefix("STREETSCAN_").lower(): v for k, v in fleet.items()}
+    settings = Settings.model_validate({**fields, "data_dir": tmp_path / "api", "hotspot_catalog": None})
+    redis = redis_client(settings)
+    logs = {name: tmp_path / f"{name}.log" for name in ("w1", "w2")}
+    workers: dict[str, subprocess.Popen] = {}
+    engine = make_engine(database)
+    try:
+        for name, log in logs.items():
+            command = [sys.executable, "-m", "service.cli", "worker", "--queues", "streams", "--name", name]
+            workers[name] = spawn(command, log, {**env, "STREETSCAN_DATA_DIR": str(tmp_path / name)})
+        for name, log in logs.items():
+            wait_until(functools.partial(said, log, "ready."), 120, f"worker {name}", log)
+        with Session(engine) as session:
+            _, token = create_user(session, "admin-1", Role.admin)
+            cameras = [Camera(name=f"gate-{n}", url=str(clip), lat=30.0, lon=120.0, fps=1.0) for n in (1, 2)]
+            session.add_all(cameras)
+            session.commit()
+            ids = [row_id(c) for c in cameras]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def holders() -> list[str | None]:
+            return [redis.get(f"{LEASE_PREFIX}{camera_id}") for camera_id in ids]
+
+        with serving(create_app(settings)) as url:
+
+            def statuses() -> list[str]:
+                items = httpx.get(f"{url}/api/cameras", headers=headers, timeout=10).json()["items"]
+                return [c["status"] for c in sorted(items, key=lambda c: c["id"])]
+
+            balanced = ["w1", "w2"]  # one camera each: the fair share
+            wait_until(lambda: sorted(h or "" for h in holders()) == balanced, 60, "a camera in each worker")
+            wait_until(lambda: statuses() == ["live", "live"], 120, "both cameras live", logs["w1"])
+            victim = holders()[0]
+            assert victim is not None
+            survivor = next(n for n in logs if n != victim)
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait(10)
+            killed_at = time.monotonic()
+            wait_until(lambda: holders() == [survivor, survivor], lease_s, "the camera on the survivor", logs[survivor])
+            moved_s = time.monotonic() - killed_at
+            wait_until(lambda: statuses() == ["live", "live"], 60, "both cameras live again", logs[survivor])
+        assert moved_s <= lease_s
+        taken = [line for line in logs[survivor].read_text().splitlines() if f"camera {ids[0]}: taken by" in line]
+        assert len(taken) == 1  # taken once, after the victim died
     finally:
         for process in workers.values():
             if process.poll() is None:
