@@ -5,7 +5,7 @@ The job table stays the truth: a task carries a job id, claims the job (queued -
 attempt) and runs the same idempotent ``process_video`` as the embedded pool. Tasks are acknowledged
 after they end (``acks_late``), so the broker hands the job of a worker that died to another after
 ``job_visibility_timeout_s``; sooner than that, the server queues again every running job not heard
-from for ``job_lease_s`` (a run writes its progress every second) and sends it once more. A failed
+from for ``job_lease_s`` (a run writes a heartbeat every quarter of it) and sends it once more. A failed
 run is retried after ``job_retry_backoff_s`` (doubling), and the job fails for good (the dead-letter
 state ``failed`` in the job table) after ``max_job_attempts`` runs, crashes included. A task for a
 job that is not queued (already running elsewhere, done or failed) does nothing.

@@ -4,6 +4,7 @@ shutdown, retention, batch status."""
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from service.batches import batch_status
 from service.models.base import row_id, utcnow
 from service.models.batches import Job, JobStatus
 from service.settings import Settings
+from service.workers.camera_leases import FleetCameras
 from service.workers.fleet import VIDEO_TASK, Dispatcher, celery_app, register_video_task
 from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
 from tests.service.builders import NoDetections, served_app
@@ -151,17 +153,19 @@ def test_a_fleet_task_retries_a_failing_job_then_leaves_it_failed(engine: Engine
 def test_with_a_broker_the_server_queues_jobs_and_runs_no_inference(
     engine: Engine, settings: Settings, auth: dict[str, dict[str, str]], clip: Path
 ) -> None:
-    settings = settings.model_copy(update={"broker_url": "memory://", "job_queue": "video-test"})
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"broker_url": "redis://127.0.0.1:6379/13", "job_queue": queue})
     with TestClient(create_app(settings)) as client:
         state = served_app(client).state
-        assert isinstance(state.jobs, Dispatcher) and state.supervisor is None
+        assert isinstance(state.jobs, Dispatcher) and isinstance(state.supervisor, FleetCameras)
         files = [("files", ("drive.mp4", clip.read_bytes(), "video/mp4"))]
         batch = client.post("/api/batches", files=files, headers=auth["uploader"])
         assert batch.status_code == 202, batch.text
         [job_id] = [f["job_id"] for f in batch.json()["files"]]
         with state.jobs.app.connection() as connection:
-            queue = connection.SimpleQueue("video-test")
-            message = queue.get(timeout=10)
+            waiting = connection.SimpleQueue(queue)
+            message = waiting.get(timeout=10)
             assert message.headers["task"] == VIDEO_TASK and message.payload[0] == [job_id]
-            queue.close()
+            message.ack()
+            waiting.close()
         assert load(engine, job_id).status == JobStatus.queued  # nothing here runs it
