@@ -3,7 +3,6 @@ not seen before (by SHA-256); and the batch views the API returns."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from service.models.base import row_id
 from service.models.batches import Batch, BatchFile, BatchFilePublic, BatchPublic, FileKind, FileStatus, Job, JobStatus
 from service.models.observations import ObservationRow
 from service.settings import Settings
+from service.storage import upload_store
 from service.uploads import Received, ReceivedFile
 from vision import TRACK_SUFFIXES, GpsFormatError, VideoError, load_track, verify
 
@@ -198,11 +198,11 @@ def _job_for(
 
 
 def _keep(settings: Settings, file: ReceivedFile) -> str:
-    """Move a received file into the upload folder under its SHA-256 (once); returns its file name."""
+    """Move a received file into the upload store under its SHA-256 (once); returns its file name."""
     suffix = Path(file.name).suffix.lower()
     name = file.sha256 + (suffix if _SAFE_SUFFIX.match(suffix) else "")
     if file.path.exists():
-        os.replace(file.path, settings.upload_dir / name)
+        upload_store(settings).put_file(name, file.path)
     return name
 
 
