@@ -1,10 +1,12 @@
 """Evidence and uploads in an S3-compatible bucket (moto's server on loopback): content-addressed
-keys, served through the same routes, and videos that reach the job runner from the bucket."""
+keys, served through the same routes, videos that reach the job runner from the bucket, and the
+evidence chain, blurred copies and retention cleanup on the bucket."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,17 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from service.app import create_app
+from service.chain import verify
+from service.evidence import evidence_store
+from service.models.base import utcnow
 from service.models.batches import Job, JobStatus
+from service.privacy import blurred_key, index_name
+from service.retention import cleanup
 from service.settings import Settings
 from service.storage import LocalStore, S3Store, open_store
 from service.workers.jobs import process_video
-from tests.service.builders import Auth, jpeg, obs, send, store_image
+from service.writer import Writer
+from tests.service.builders import Auth, jpeg, obs, post, send, store_image
 from tests.service.s3 import Bucket, s3_settings
 from vision import Frame, Observation
 
@@ -110,3 +118,38 @@ def test_an_uploaded_video_reaches_the_job_runner_through_the_bucket(
     digest = hashlib.sha256(crop).hexdigest()
     assert bucket.objects() == {f"city/evidence/{digest[:2]}/{digest}.jpg": crop}  # the video deleted once done
     assert not (settings.data_dir / "work").exists() or not any((settings.data_dir / "work").iterdir())
+
+
+def test_blurred_copies_verify_and_cleanup_work_on_a_bucket(
+    bucket_client: TestClient, auth: Auth, bucket: Bucket, bucket_settings: Settings, engine: Engine
+) -> None:
+    crop, keyframe, unused = jpeg(40), jpeg(200, (64, 48)), jpeg(90, (8, 8))
+    crop_key, keyframe_key, unused_key = (store_image(bucket_client, auth, data) for data in (crop, keyframe, unused))
+    [result] = send(bucket_client, auth, [obs("1", crop=crop_key, keyframe=keyframe_key)])["results"]
+    case = bucket_client.get(f"/api/cases/{result['case_id']}", headers=auth["reviewer"]).json()
+    keyframe_url = case["observations"][0]["keyframe_url"]
+
+    shown = bucket_client.get(keyframe_url, headers=auth["uploader"])  # not a reviewer: the blurred copy
+    assert shown.status_code == 200 and shown.content != keyframe
+    store = evidence_store(bucket_settings)
+    copy = blurred_key(store, keyframe_key, bucket_settings.model_path)
+    prefix = "city/evidence/"
+    assert bucket.objects()[prefix + copy] == shown.content and copy != keyframe_key
+    assert bucket.objects()[prefix + index_name(keyframe_key)] == copy.encode()
+    assert bucket_client.get(keyframe_url, headers=auth["reviewer"]).content == keyframe
+
+    with Session(engine) as session:
+        assert verify(session, store).clean
+        bucket.client.put_object(Bucket=bucket.name, Key=prefix + crop_key, Body=jpeg(41))
+        problems = [str(p) for p in verify(session, store).problems]
+        assert len(problems) == 1 and problems[0].startswith(f"edited: crop {crop_key}")
+        bucket.client.put_object(Bucket=bucket.name, Key=prefix + crop_key, Body=crop)
+
+    post(bucket_client, auth["reviewer"], f"/api/cases/{result['case_id']}/review", {"decision": "reject"})
+    short = bucket_settings.model_copy(update={"retention_rejected_keyframe_days": 1, "retention_unreferenced_days": 7})
+    with Session(engine) as session:
+        done = cleanup(session, Writer(engine), short, utcnow() + timedelta(days=8))
+        assert verify(session, store).clean  # the keyframe went by retention, recorded in the chain
+    assert list(done.files) == [keyframe_key]
+    assert sorted(done.collected) == sorted([index_name(keyframe_key), copy, unused_key])
+    assert bucket.objects() == {prefix + crop_key: crop}
