@@ -5,7 +5,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl
+APT_PACKAGES := ffmpeg chromium fonts-noto-cjk rtsp-server-perl redis-server
 LINT_PATHS := vision service tests bench setup.py
 
 .PHONY: serve test lint fuzz venv system-packages services model
@@ -33,10 +33,11 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 
-# The servers the tests use: PostgreSQL (the second database backend).
+# The servers the tests use: PostgreSQL (the second database backend) and Redis (the worker fleet's broker).
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; \
 	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379
 
 test: lint system-packages services venv model
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -45,9 +45,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     setup link for the first admin, queues again the video jobs a
     stopped server left running, starts ``settings.workers`` job workers and (unless
     ``camera_supervisor`` is off) the camera supervisor for the cameras in the database, the escalation
-    of overdue cases, and (unless ``maintenance_every_h`` is 0) the periodic chain anchor and retention
-    cleanup, and (unless ``webhook_sender`` is off) the webhook sender. ``clock`` gives the time (aware
-    UTC)."""
+    of overdue cases, (unless ``maintenance_every_h`` is 0) the periodic chain anchor and retention
+    cleanup, and (unless ``webhook_sender`` is off) the webhook sender. With a ``broker_url`` it runs no
+    inference: it sends video jobs to the worker fleet (``service.workers.fleet``), whose ``streams``
+    workers run the cameras; the maintenance, escalation and webhooks still run here (run one such
+    server with them: set ``maintenance_every_h`` 0 on any other). ``clock`` gives the time (aware UTC)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -79,13 +81,23 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                 flush=True,
             )
         shutil.rmtree(incoming(settings), ignore_errors=True)
-        requeue_interrupted(engine, settings.max_job_attempts)
-        app.state.jobs = JobPool(engine, settings, app.state.writer)
-        app.state.jobs.start(settings.workers)
         app.state.escalator = Escalator(engine, app.state.writer, clock, settings.escalation_check_s)
         app.state.escalator.start()
         app.state.supervisor = None
-        if settings.camera_supervisor:
+        if settings.broker_url:  # the worker fleet runs jobs and cameras; this process only queues jobs
+            from service.workers.fleet import Dispatcher
+
+            app.state.jobs = Dispatcher(engine, settings, app.state.writer)
+            app.state.jobs.start()
+        else:
+            requeue_interrupted(engine, settings.max_job_attempts)
+            app.state.jobs = JobPool(engine, settings, app.state.writer)
+            app.state.jobs.start(settings.workers)
+        if settings.camera_supervisor and settings.broker_url:  # cameras run in the fleet's `streams` workers
+            from service.workers.camera_leases import FleetCameras
+
+            app.state.supervisor = FleetCameras(settings)
+        elif settings.camera_supervisor:
             app.state.supervisor = Supervisor(engine, settings, app.state.writer, clock)
             app.state.supervisor.start()
         app.state.maintenance = None

@@ -3,7 +3,6 @@ not seen before (by SHA-256); and the batch views the API returns."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from service.models.batches import Batch, BatchFile, BatchFilePublic, BatchPubli
 from service.models.observations import ObservationRow
 from service.models.webhooks import EventKind
 from service.settings import Settings
+from service.storage import upload_store
 from service.uploads import Received, ReceivedFile
 from service.webhooks import emit
 from vision import TRACK_SUFFIXES, GpsFormatError, VideoError, load_track, verify
@@ -200,11 +200,11 @@ def _job_for(
 
 
 def _keep(settings: Settings, file: ReceivedFile) -> str:
-    """Move a received file into the upload folder under its SHA-256 (once); returns its file name."""
+    """Move a received file into the upload store under its SHA-256 (once); returns its file name."""
     suffix = Path(file.name).suffix.lower()
     name = file.sha256 + (suffix if _SAFE_SUFFIX.match(suffix) else "")
     if file.path.exists():
-        os.replace(file.path, settings.upload_dir / name)
+        upload_store(settings).put_file(name, file.path)
     return name
 
 

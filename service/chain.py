@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col, func, select
 
-from service.evidence import stored_file
+from service.evidence import read_image
 from service.models.cases import Case, CaseEvent
 from service.models.chain import ChainEntry, EntryKind
 from service.models.observations import ObservationRow
 from service.models.users import User
+from service.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -326,9 +327,9 @@ def _differs(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return sorted(name for name in stored.keys() | current.keys() if stored.get(name) != current.get(name))
 
 
-def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None) -> Report:
-    """Check the chain, the rows it records and the evidence files they name; every problem is named
-    with what it affects. Read-only."""
+def verify(session: Session, evidence: ObjectStore, anchor_file: Path | None = None) -> Report:
+    """Check the chain, the rows it records and the evidence files they name in the store ``evidence``;
+    every problem is named with what it affects. Read-only."""
     report = Report()
     prev = (0, GENESIS)
     chained: dict[EntryKind, set[int]] = {EntryKind.observation: set(), EntryKind.case_event: set()}
@@ -382,7 +383,7 @@ def verify(session: Session, evidence_dir: Path, anchor_file: Path | None = None
                     files.setdefault(record[name], []).append((f"{name} {record[name]} of {item}", affects))
     report.problems += _unchained(session, chained)
     report.problems += _statuses(session, decided)
-    report.problems += _check_files(evidence_dir, files, deleted, report)
+    report.problems += _check_files(evidence, files, deleted, report)
     report.problems += _check_anchors(anchors, hashes)
     return report
 
@@ -423,17 +424,17 @@ def _statuses(session: Session, decided: dict[int, tuple[str, str]]) -> list[Pro
 
 
 def _check_files(
-    evidence_dir: Path, files: dict[str, list[tuple[str, str]]], deleted: set[str], report: Report
+    evidence: ObjectStore, files: dict[str, list[tuple[str, str]]], deleted: set[str], report: Report
 ) -> list[Problem]:
     found = []
     for key, uses in sorted(files.items()):
         if key in deleted:
             continue
         report.files += 1
-        path = stored_file(evidence_dir, key)
-        if path is None:
+        data = read_image(evidence, key)
+        if data is None:
             found += [Problem("missing", f"{item}: the file is gone", affects) for item, affects in uses]
-        elif file_sha256(path) != Path(key).stem:
+        elif hashlib.sha256(data).hexdigest() != Path(key).stem:
             found += [Problem("edited", f"{item}: the file's bytes changed", affects) for item, affects in uses]
     return found
 

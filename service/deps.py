@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from pathlib import PurePath
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from sqlmodel import Session
 
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, evidence_store
 from service.inputs import MAX_ID
 from service.observations import observation_image
 from service.privacy import blurred_key
@@ -69,18 +70,19 @@ WeekQuery = Annotated[
 ]
 
 
-def evidence_image(
-    session: Session, settings: Settings, observation_id: int, image: str, raw: bool = True
-) -> FileResponse:
+def evidence_image(session: Session, settings: Settings, observation_id: int, image: str, raw: bool = True) -> Response:
     """The ``crop`` or ``keyframe`` of a stored observation from the evidence store, or (``raw`` False:
     for anyone but reviewers and admins) its privacy-blurred copy; 404 when it has none."""
-    path = observation_image(session, settings.evidence_dir, observation_id, image)
-    if path is None:
+    store = evidence_store(settings)
+    found = observation_image(session, store, observation_id, image)
+    if found is not None and not raw:
+        shown = blurred_key(store, found[0], settings.model_path)
+        data = store.read(shown)
+        found = (shown, data) if data is not None else None
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
-    if not raw:
-        root = settings.evidence_dir.resolve()
-        path = root / blurred_key(root, path.relative_to(root).as_posix(), settings.model_path)
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
+    key, data = found
+    return Response(data, media_type=MEDIA_TYPES[PurePath(key).suffix], headers=IMAGE_HEADERS)
 
 
 def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:

@@ -3,17 +3,16 @@ and the web view serve images through.
 
 A key is ``ab/<sha256>.jpg`` or ``ab/<sha256>.png``: the hex SHA-256 of the image's bytes under
 its first two digits, with the suffix of the format the bytes decode as. Only JPEG and PNG images
-that decode whole get in, and only a file of the store named by a well-formed key is ever served:
-an observation cannot point at any other file.
+that decode whole get in, and only an object of the store named by a well-formed key is ever
+served: an observation cannot point at any other file. The store is a local folder or an
+S3-compatible bucket (``service.storage``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
 from service.settings import Settings
+from service.storage import ObjectStore, open_store
 from vision import Observation
 
 KEY = re.compile(r"^(?P<prefix>[0-9a-f]{2})/(?P=prefix)[0-9a-f]{62}\.(?:jpg|png)$")
@@ -68,38 +68,30 @@ def image_suffix(data: bytes) -> str:
         raise EvidenceError(f"not a readable JPEG or PNG image ({exc})") from None
 
 
-def store_bytes(root: Path, data: bytes) -> str:
-    """Put an image into the store at ``root`` (EvidenceError unless ``image_suffix`` accepts it);
-    returns its key. Storing the same bytes again changes nothing but the file's modification time."""
+def evidence_store(settings: Settings) -> ObjectStore:
+    """The service's evidence store: the folder ``evidence_dir``, or the bucket ``evidence_url`` names."""
+    return open_store(settings.evidence_url, settings.evidence_dir, settings)
+
+
+def store_bytes(store: ObjectStore, data: bytes) -> str:
+    """Put an image into ``store`` (EvidenceError unless ``image_suffix`` accepts it); returns its
+    key. Storing the same bytes again writes them again under the same key: the object counts as new
+    for the cleanup's grace for objects nothing names yet."""
     suffix = image_suffix(data)
     digest = hashlib.sha256(data).hexdigest()
     key = f"{digest[:2]}/{digest}{suffix}"
-    target = root / key
-    if target.is_file():
-        os.utime(target)  # stored anew: the cleanup's grace for files nothing names yet starts again
-        return key
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.chmod(partial, 0o644)
-    os.replace(partial, target)
+    store.put_bytes(key, data, MEDIA_TYPES[suffix])
     return key
 
 
-def store(root: Path, source: Path) -> str:
-    """Put the image file ``source`` into the store at ``root`` (see ``store_bytes``); its key."""
-    return store_bytes(root, source.read_bytes())
-
-
-def with_evidence(observation: Observation, work: Path, root: Path, move: bool = False) -> Observation:
-    """The observation with its ``crop`` and ``keyframe`` (paths relative to ``work``) put into the
-    store at ``root`` and named by their keys; ``move`` deletes the files from ``work`` then."""
+def with_evidence(observation: Observation, work: Path, store: ObjectStore, move: bool = False) -> Observation:
+    """The observation with its ``crop`` and ``keyframe`` (paths relative to ``work``) put into
+    ``store`` and named by their keys; ``move`` deletes the files from ``work`` then."""
 
     def stored(name: str | None) -> str | None:
         if not name:
             return None
-        key = store(root, work / name)
+        key = store_bytes(store, (work / name).read_bytes())
         if move:
             (work / name).unlink()
         return key
@@ -107,17 +99,12 @@ def with_evidence(observation: Observation, work: Path, root: Path, move: bool =
     return replace(observation, crop=stored(observation.crop), keyframe=stored(observation.keyframe))
 
 
-def stored_file(root: Path, key: str) -> Path | None:
-    """The image of ``key`` in the store at ``root``, or None when ``key`` is not a well-formed key,
-    the file is missing, or anything on the way is a link (the store never makes one)."""
-    if not is_key(key):
-        return None
-    path = root.resolve() / key
-    if path.resolve() != path or not path.is_file():
-        return None
-    return path
+def read_image(store: ObjectStore, key: str) -> bytes | None:
+    """The image of ``key`` in ``store``, or None when ``key`` is not a well-formed key or the image
+    is missing."""
+    return store.read(key) if is_key(key) else None
 
 
-def evidence_file(settings: Settings, key: str) -> Path | None:
-    """The image of ``key`` in the service's evidence store (see ``stored_file``)."""
-    return stored_file(settings.evidence_dir, key)
+def has_image(store: ObjectStore, key: str) -> bool:
+    """Whether ``key`` is a well-formed key of an image in ``store``."""
+    return is_key(key) and store.exists(key)

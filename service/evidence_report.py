@@ -10,6 +10,7 @@ privacy-blurred (``service.privacy.blurred_key``) for everyone else.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +21,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 from sqlmodel import Session, col, select
 
-from service.chain import entry_hash, event_record, file_sha256, head, observation_record
-from service.evidence import MEDIA_TYPES, stored_file
+from service.chain import entry_hash, event_record, head, observation_record
+from service.evidence import MEDIA_TYPES, evidence_store, read_image
 from service.labels import ACTION, STATUS
 from service.models.cases import Case, CaseEvent
 from service.models.chain import ChainEntry, EntryKind
@@ -30,6 +31,7 @@ from service.models.observations import ObservationRow
 from service.models.users import User
 from service.privacy import blurred_key
 from service.settings import Settings
+from service.storage import ObjectStore
 
 MAX_OBSERVATIONS = 500
 """Observations listed in one report (the earliest seen); the rest are counted."""
@@ -100,18 +102,21 @@ def _link(entry: ChainEntry | None, current: dict[str, Any]) -> Link:
     return Link(entry, "一致")
 
 
-def _image(settings: Settings, name: str, key: str, raw: bool, embed: bool, deleted: set[str]) -> ReportImage:
+def _image(
+    store: ObjectStore, scene_model: Path, name: str, key: str, raw: bool, embed: bool, deleted: set[str]
+) -> ReportImage:
     sha = Path(key).stem
-    path = stored_file(settings.evidence_dir, key)
-    if path is None:
+    data = read_image(store, key)
+    if data is None:
         return ReportImage(name, key, sha, "已按保留期限删除" if key in deleted else "文件缺失", None)
-    if file_sha256(path) != sha:
+    if hashlib.sha256(data).hexdigest() != sha:
         return ReportImage(name, key, sha, "文件已被改动", None)
     src = None
     if embed:
-        shown = key if raw else blurred_key(settings.evidence_dir, key, settings.model_path)
-        data = (settings.evidence_dir / shown).read_bytes()
-        src = f"data:{MEDIA_TYPES[Path(shown).suffix]};base64,{base64.b64encode(data).decode()}"
+        shown = key if raw else blurred_key(store, key, scene_model)
+        shown_data = data if raw else store.read(shown)
+        if shown_data is not None:
+            src = f"data:{MEDIA_TYPES[Path(shown).suffix]};base64,{base64.b64encode(shown_data).decode()}"
     return ReportImage(name, key, sha, "一致", src)
 
 
@@ -151,10 +156,11 @@ def render_report(session: Session, settings: Settings, case_id: int, raw: bool,
             select(ChainEntry).where(ChainEntry.kind == EntryKind.deletion, ChainEntry.case_id == case_id)
         )
     }
+    store = evidence_store(settings)
     lines = []
     for n, row in enumerate(listed):
         images = [
-            _image(settings, name, key, raw, n < MAX_IMAGES, deleted)
+            _image(store, settings.model_path, name, key, raw, n < MAX_IMAGES, deleted)
             for name, key in (("截图", row.crop), ("关键帧", row.keyframe))
             if key
         ]

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
 from service.cases import change_status, position, record
-from service.evidence import is_key, stored_file
+from service.evidence import has_image, is_key
 from service.geometry import distance_m, point
 from service.models.base import row_id, validation_message
 from service.models.cases import Case, CaseAction, CaseStatus
@@ -46,6 +46,7 @@ from service.models.operations import (
 from service.models.patrols import PatrolPass
 from service.models.users import Role, User
 from service.patrols import Route, covers, passes_covering
+from service.storage import ObjectStore
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -307,15 +308,15 @@ def assignment_public(session: Session, assignment: CaseAssignment, now: datetim
 # --- disposal and verification -------------------------------------------------------------------
 
 
-def check_photo(evidence_dir: Path, key: str | None) -> None:
-    """BadRequest unless ``key`` is None or the key of an image in the evidence store."""
-    if key is not None and (not is_key(key) or stored_file(evidence_dir, key) is None):
+def check_photo(evidence: ObjectStore, key: str | None) -> None:
+    """BadRequest unless ``key`` is None or the key of an image in the ``evidence`` store."""
+    if key is not None and (not is_key(key) or not has_image(evidence, key)):
         raise BadRequest(f"no evidence image {key!r}: upload it first")
 
 
 def dispose(
     session: Session,
-    evidence_dir: Path,
+    evidence: ObjectStore,
     case: Case,
     user: User,
     kind: DisposalKind,
@@ -335,7 +336,7 @@ def dispose(
         raise NotYourCase("the case is dispatched to another unit")
     if (kind == DisposalKind.fined) != (fine_yuan is not None):
         raise BadRequest("a fine needs fine_yuan, and only a fine has one")
-    check_photo(evidence_dir, photo)
+    check_photo(evidence, photo)
     disposal = Disposal(
         case_id=row_id(case),
         round=assignment.round,
@@ -394,7 +395,7 @@ def patrol_proposals(session: Session, case: Case, radius_m: float) -> list[tupl
 
 def verify(
     session: Session,
-    evidence_dir: Path,
+    evidence: ObjectStore,
     case: Case,
     body: VerifyRequest,
     at: datetime,
@@ -411,7 +412,7 @@ def verify(
     disposal = last_disposal(session, case, assignment.round)
     if disposal is None:
         raise OperationsError("no disposal to verify since the case was dispatched")
-    check_photo(evidence_dir, body.photo)
+    check_photo(evidence, body.photo)
     detail: dict[str, Any] = {"method": body.method.value, "passed": body.passed, "photo": body.photo}
     if body.method == VerifyMethod.patrol and body.patrol_pass_id is not None:
         seen = covering_pass(session, case, body.patrol_pass_id, disposal.at, radius_m)

@@ -3,22 +3,22 @@
 
 The copy has faces and number plates blurred (``vision.find_private_regions`` with the scene model's
 person and vehicle boxes, then ``vision.blur_regions``), is stored in the evidence store like any
-image, and is found again by (image SHA-256, ``vision.BLUR_VERSION``) through a small index file
-``blurred/v<BLUR_VERSION>/<sha256>.key`` in the store: a new blur version makes new copies.
+image, and is found again by (image SHA-256, ``vision.BLUR_VERSION``) through a small index object
+``blurred/v<BLUR_VERSION>/<sha256>.key`` in the store (naming the copy's key): a new blur version makes
+new copies.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import cv2
 import numpy as np
 
-from service.evidence import is_key, store_bytes, stored_file
+from service.evidence import has_image, is_key, read_image, store_bytes
+from service.storage import ObjectStore
 from vision import BLUR_VERSION, Detector, blur_regions, find_private_regions
 
 BLURRED_DIR = "blurred"
@@ -35,9 +35,10 @@ def _scene_model(weights: Path) -> Detector:
     return Detector(weights, conf=SCENE_CONF)
 
 
-def index_path(evidence_dir: Path, key: str) -> Path:
-    """The index file naming the blurred copy of image ``key`` under the current blur version."""
-    return evidence_dir / BLURRED_DIR / f"v{BLUR_VERSION}" / f"{Path(key).stem}.key"
+def index_name(key: str) -> str:
+    """The store name of the index object naming the blurred copy of image ``key`` under the current
+    blur version."""
+    return f"{BLURRED_DIR}/v{BLUR_VERSION}/{PurePath(key).stem}.key"
 
 
 def blur_image(image: np.ndarray, scene_model: Path) -> np.ndarray:
@@ -48,29 +49,24 @@ def blur_image(image: np.ndarray, scene_model: Path) -> np.ndarray:
     return blur_regions(image, find_private_regions(image, detections))
 
 
-def blurred_key(evidence_dir: Path, key: str, scene_model: Path) -> str:
-    """The store key of the privacy-blurred copy of image ``key`` in the evidence store at
-    ``evidence_dir``, made (and kept) on first use; LookupError when the store has no such image."""
-    path = stored_file(evidence_dir, key)
-    if path is None:
+def blurred_key(store: ObjectStore, key: str, scene_model: Path) -> str:
+    """The key of the privacy-blurred copy of image ``key`` in the evidence store ``store``, made (and
+    kept) on first use; LookupError when the store has no such image."""
+    if not has_image(store, key):
         raise LookupError(f"no image {key} in the evidence store")
-    index = index_path(evidence_dir, key)
-    if index.is_file():
-        known = index.read_text(encoding="ascii").strip()
-        if is_key(known) and stored_file(evidence_dir, known) is not None:
-            return known
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    index = index_name(key)
+    known = (store.read(index) or b"").decode("ascii", "replace").strip()
+    if is_key(known) and store.exists(known):
+        return known
+    data = read_image(store, key)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise LookupError(f"image {key} cannot be decoded")
-    suffix = path.suffix
+    suffix = PurePath(key).suffix
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if suffix == ".jpg" else []
-    ok, data = cv2.imencode(suffix, blur_image(image, scene_model), params)
+    ok, encoded = cv2.imencode(suffix, blur_image(image, scene_model), params)
     if not ok:
         raise LookupError(f"image {key} cannot be encoded again")
-    copy = store_bytes(evidence_dir, data.tobytes())
-    index.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=index.parent, prefix=".partial-")
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(copy)
-    os.replace(partial, index)
+    copy = store_bytes(store, encoded.tobytes())
+    store.put_bytes(index, copy.encode("ascii"), "text/plain")
     return copy

@@ -4,13 +4,13 @@ Per kind (``Settings.retention_*``, days; None keeps it): processed uploaded vid
 rejected cases; crops of closed cases; images of observations with no case (vending points, mostly
 cameras'). The age counts from the job's end, the case's last change, or the observation's receipt.
 
-A store file is deleted only when every observation naming it has expired so: one an open case (or a
-case not expired yet) still names is kept, and a video is kept while any case of its observations is
-open. Rows are never changed: an observation keeps the key and the chain keeps its hash, and each
-deleted file gets a ``deletion`` entry in the evidence chain (so ``verify`` and the report know it went
-by retention, not by loss). Then store files nothing names and untouched for
-``retention_unreferenced_days`` are collected, with blurred copies whose image is gone or whose blur
-version is old. Everything done is logged.
+A stored file (in the evidence or the upload store: a folder or a bucket) is deleted only when every
+observation naming it has expired so: one an open case (or a case not expired yet) still names is
+kept, and a video is kept while any case of its observations is open. Rows are never changed: an
+observation keeps the key and the chain keeps its hash, and each deleted file gets a ``deletion``
+entry in the evidence chain (so ``verify`` and the report know it went by retention, not by loss).
+Then store files nothing names and unwritten for ``retention_unreferenced_days`` are collected, with
+blurred copies whose image is gone or whose blur version is old. Everything done is logged.
 """
 
 from __future__ import annotations
@@ -20,21 +20,23 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
 from service.cases import OPEN
 from service.chain import append
-from service.evidence import is_key, stored_file
+from service.evidence import evidence_store, has_image, is_key
 from service.models.base import row_id
 from service.models.batches import Job, JobStatus
 from service.models.cases import Case, CaseStatus
 from service.models.chain import EntryKind
 from service.models.observations import ObservationRow
-from service.privacy import BLURRED_DIR, index_path
+from service.models.operations import Disposal, Verification
+from service.privacy import BLURRED_DIR, index_name
 from service.settings import Settings
+from service.storage import ObjectStore, upload_store
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -116,8 +118,9 @@ def references(session: Session, keys: list[str]) -> dict[str, set[tuple[int, st
     return found
 
 
-def deletable(session: Session, settings: Settings, now: datetime) -> dict[str, list[Expired]]:
-    """Store key -> its expired uses, for the files every use of which has expired and that are still there."""
+def deletable(session: Session, settings: Settings, store: ObjectStore, now: datetime) -> dict[str, list[Expired]]:
+    """Store key -> its expired uses, for the images every use of which has expired and that ``store``
+    still holds."""
     by_key: dict[str, list[Expired]] = defaultdict(list)
     for item in expired_images(session, settings, now):
         by_key[item.key].append(item)
@@ -125,15 +128,17 @@ def deletable(session: Session, settings: Settings, now: datetime) -> dict[str, 
     return {
         key: items
         for key, items in by_key.items()
-        if uses[key] <= {(i.observation_id, i.field) for i in items}
-        and stored_file(settings.evidence_dir, key) is not None
+        if uses[key] <= {(i.observation_id, i.field) for i in items} and has_image(store, key)
     }
 
 
-def delete_evidence(session: Session, writer: Writer, settings: Settings, now: datetime, done: Cleanup) -> None:
-    """Delete the expired evidence files, each recorded in the chain first (one entry per case it served)."""
+def delete_evidence(
+    session: Session, writer: Writer, settings: Settings, store: ObjectStore, now: datetime, done: Cleanup
+) -> None:
+    """Delete the expired evidence images from ``store``, each recorded in the chain first (one entry
+    per case it served)."""
     with writer:
-        found = deletable(session, settings, now)
+        found = deletable(session, settings, store, now)
         entries = []
         for key, items in sorted(found.items()):
             for case_id in sorted({i.case_id for i in items}, key=lambda c: -1 if c is None else c):
@@ -143,7 +148,7 @@ def delete_evidence(session: Session, writer: Writer, settings: Settings, now: d
         append(session, entries)
         session.commit()
     for key, items in sorted(found.items()):
-        (settings.evidence_dir / key).unlink(missing_ok=True)
+        store.delete(key)
         done.files[key] = items[0].reason
 
 
@@ -152,6 +157,7 @@ def delete_videos(session: Session, writer: Writer, settings: Settings, now: dat
     if settings.retention_video_days is None:
         return
     cutoff = now - timedelta(days=settings.retention_video_days)
+    uploads = upload_store(settings)
     with writer:
         jobs = session.exec(
             select(Job).where(Job.status == JobStatus.done, col(Job.video).is_not(None), col(Job.finished_at) <= cutoff)
@@ -165,52 +171,51 @@ def delete_videos(session: Session, writer: Writer, settings: Settings, now: dat
             ).first()
             if open_case is not None or job.video is None:
                 continue
-            (settings.upload_dir / job.video).unlink(missing_ok=True)
+            uploads.delete(job.video)
             done.videos.append(job.video)
             job.video = None
             session.add(job)
         session.commit()
 
 
-def collect_unreferenced(session: Session, settings: Settings, now: datetime, done: Cleanup) -> None:
-    """Delete store files nothing names and untouched for ``retention_unreferenced_days``, and the blurred
+def collect_unreferenced(
+    session: Session, settings: Settings, store: ObjectStore, now: datetime, done: Cleanup
+) -> None:
+    """Delete the images in ``store`` nothing names (observations' crops and keyframes, the after-photos
+    of disposals and verifications) and unwritten for ``retention_unreferenced_days``, and the blurred
     copies (with their index) of images no longer stored or of an older blur version."""
-    root = settings.evidence_dir
     named: set[str] = set()
     for crop, keyframe in session.exec(select(ObservationRow.crop, ObservationRow.keyframe)):
         named.update(k for k in (crop, keyframe) if k)
+    for photos in (select(Disposal.photo), select(Verification.photo)):
+        named.update(photo for photo in session.exec(photos) if photo)
     copies: set[str] = set()
-    for index in sorted((root / BLURRED_DIR).glob("*/*.key")):
-        copy = index.read_text(encoding="ascii").strip()
-        raw = next(
-            (k for k in (f"{index.stem[:2]}/{index.stem}{s}" for s in (".jpg", ".png")) if stored_file(root, k)), None
-        )
-        if raw is not None and index == index_path(root, raw) and is_key(copy):
+    for index in sorted(name for name, _ in store.list(f"{BLURRED_DIR}/") if name.endswith(".key")):
+        copy = (store.read(index) or b"").decode("ascii", "replace").strip()
+        stem = PurePath(index).stem
+        raw = next((k for k in (f"{stem[:2]}/{stem}{s}" for s in (".jpg", ".png")) if has_image(store, k)), None)
+        if raw is not None and index == index_name(raw) and is_key(copy):
             copies.add(copy)
             continue
-        index.unlink()
-        done.collected.append(str(index.relative_to(root)))
-        if is_key(copy) and copy not in named and stored_file(root, copy) is not None:
-            (root / copy).unlink()
+        store.delete(index)
+        done.collected.append(index)
+        if is_key(copy) and copy not in named and store.exists(copy):
+            store.delete(copy)
             done.collected.append(copy)
-    cutoff = (now - timedelta(days=settings.retention_unreferenced_days)).timestamp()
-    for key in evidence_files(root):
-        if key not in named and key not in copies and (root / key).stat().st_mtime <= cutoff:
-            (root / key).unlink()
+    cutoff = now - timedelta(days=settings.retention_unreferenced_days)
+    for key, modified in sorted(store.list("")):
+        if is_key(key) and key not in named and key not in copies and modified <= cutoff:
+            store.delete(key)
             done.collected.append(key)
 
 
 def cleanup(session: Session, writer: Writer, settings: Settings, now: datetime) -> Cleanup:
     """One cleanup run (see the module); logs and returns what it deleted."""
     done = Cleanup()
+    store = evidence_store(settings)
     delete_videos(session, writer, settings, now, done)
-    delete_evidence(session, writer, settings, now, done)
-    collect_unreferenced(session, settings, now, done)
+    delete_evidence(session, writer, settings, store, now, done)
+    collect_unreferenced(session, settings, store, now, done)
     for line in done.lines():
         log.info("%s", line)
     return done
-
-
-def evidence_files(root: Path) -> list[str]:
-    """The store keys of the files in the store at ``root``, sorted."""
-    return sorted(key for path in root.glob("??/*") if is_key(key := str(path.relative_to(root))))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, field_validator, model_validator
+from pydantic import Field, NonNegativeFloat, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.categories import category_policies
@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(
         default_factory=lambda data: data["data_dir"] / "uploads", description="uploaded videos and GPS tracks"
     )
+    evidence_url: str = Field("", description="s3://bucket/prefix for evidence in object storage; empty: evidence_dir")
+    upload_url: str = Field("", description="s3://bucket/prefix for uploaded videos and tracks; empty: upload_dir")
+    s3_endpoint_url: str = Field("", description="S3-compatible endpoint (MinIO and the like); empty: AWS")
+    s3_region: str = Field("us-east-1", description="S3 region")
+    s3_access_key_id: str = Field("", description="S3 access key; empty: boto3's usual AWS_* variables")
+    s3_secret_access_key: SecretStr = Field(SecretStr(""), description="S3 secret key")
     max_upload_mb: float = Field(4096.0, gt=0, description="the most one upload request may carry, in MiB")
     workers: int = Field(default_factory=default_workers, ge=0, description="videos processed at once; 0: none")
     model_path: Path = Field(
@@ -168,6 +174,21 @@ class Settings(BaseSettings):
         24.0, ge=0, description="the server anchors the evidence chain and runs the cleanup this often (0: never)"
     )
     max_job_attempts: int = Field(3, ge=1, description="runs of one video (crashes and errors count) before it fails")
+
+    broker_url: str = Field(
+        "", description="Celery broker (redis://host:6379/0): video jobs run in `streetscan worker`s; empty: in-process"
+    )
+    job_queue: str = Field("video", pattern=r"^[a-z0-9_-]{1,64}$", description="the broker queue video jobs go to")
+    job_lease_s: float = Field(
+        120.0, gt=0, description="a running job not heard from this long (its worker died) is queued again, seconds"
+    )
+    job_retry_backoff_s: float = Field(30.0, ge=0, description="wait before a failed run's retry; doubles per attempt")
+    camera_lease_s: float = Field(
+        30.0, gt=0, description="in a fleet, a dead worker's cameras run on another within this, seconds"
+    )
+    job_visibility_timeout_s: float = Field(
+        6 * 3600.0, gt=0, description="the broker hands an unacknowledged job to another worker after this, seconds"
+    )
 
     @field_validator("radius_m")
     @classmethod

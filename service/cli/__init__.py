@@ -13,6 +13,7 @@ from service.cli.commands import (
     add_serve_parser,
     add_token_parser,
     add_user_parser,
+    add_worker_parser,
 )
 from vision import add_scan_parser
 from vision.training import add_export_model_parser, add_train_parser
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_parser(sub)
     add_token_parser(sub)
     add_cameras_parser(sub)
+    add_worker_parser(sub)
     add_upload_parser(sub)
     add_post_parser(sub)
     add_train_parser(sub)

@@ -255,6 +255,82 @@ def _cameras_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_worker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="run a fleet worker: video jobs from the broker (STREETSCAN_BROKER_URL, needed) and, with the "
+        "'streams' queue, its share of the cameras; the server then runs no inference",
+    )
+    p.add_argument(
+        "--queues",
+        default=None,
+        help="comma-separated: broker queues to take video jobs from (default: STREETSCAN_JOB_QUEUE, 'video'; "
+        "'gpu' for a GPU worker when the server queues jobs there), and 'streams' to run cameras",
+    )
+    p.add_argument("--concurrency", type=int, default=None, help="videos at once (default: STREETSCAN_WORKERS)")
+    p.add_argument("--name", default=None, help="worker name, unique in the fleet (default: streetscan-PID@HOST)")
+    p.set_defaults(func=_worker)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+    import os
+    import signal
+    import socket
+    import threading
+
+    from service.db import make_engine
+    from service.settings import Settings
+    from service.workers.camera_leases import run_leased_cameras
+    from service.workers.fleet import celery_app, register_video_task
+
+    settings = Settings()
+    if not settings.broker_url:
+        print("streetscan worker: set STREETSCAN_BROKER_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return 2
+    queues = (args.queues or settings.job_queue).split(",")
+    if not all(re.fullmatch(r"[a-z0-9_-]{1,64}", q) for q in queues):
+        print(f"streetscan worker: --queues {args.queues!r}: expected names like video,streams", file=sys.stderr)
+        return 2
+    concurrency = args.concurrency if args.concurrency is not None else settings.workers
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    name = args.name or f"streetscan-{os.getpid()}@{socket.gethostname()}"
+    stop = threading.Event()
+    cameras = None
+    if "streams" in queues:
+        cameras = threading.Thread(target=run_leased_cameras, args=(engine, settings, name, stop), name="cameras")
+        cameras.start()
+    video_queues = [q for q in queues if q != "streams"]
+    try:
+        if video_queues:
+            app = celery_app(settings)
+            register_video_task(app, engine, settings)
+            app.worker_main(
+                [
+                    "worker",
+                    "--pool=threads",
+                    f"--concurrency={max(1, concurrency)}",
+                    f"--queues={','.join(video_queues)}",
+                    f"--hostname={name}",
+                    "--loglevel=INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                ]
+            )
+        else:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            print(f"{name} ready.", file=sys.stderr, flush=True)
+            stop.wait()
+    finally:
+        stop.set()
+        if cameras is not None:
+            cameras.join()
+        engine.dispose()
+    return 0
+
+
 def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export-dataset",
@@ -361,11 +437,12 @@ def add_evidence_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 def _verify(args: argparse.Namespace) -> int:
     from service.chain import verify
+    from service.evidence import evidence_store
     from service.settings import Settings
 
     settings = Settings()
     with database_session(settings) as session:
-        report = verify(session, settings.evidence_dir, settings.anchor_file)
+        report = verify(session, evidence_store(settings), settings.anchor_file)
     print("\n".join(report.lines()))
     return 0 if report.clean else 1
 

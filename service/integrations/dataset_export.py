@@ -14,7 +14,6 @@ Keyframes with no decided observation are left out. ``DIR/observations.csv`` lis
 from __future__ import annotations
 
 import csv
-import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import numpy as np
 import yaml
 from sqlmodel import Session, col, select
 
-from service.evidence import evidence_file
+from service.evidence import evidence_store, read_image
 from service.models.base import row_id
 from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
 from service.models.observations import ObservationRow
@@ -140,6 +139,7 @@ def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Ta
     ids = {label: i for i, label in enumerate(names)}
     summary = ExportSummary()
     frames = decisions(session, taxonomy, summary)
+    store = evidence_store(settings)
     (out / "images").mkdir(parents=True)
     (out / "labels").mkdir()
     with open(out / "observations.csv", "w", newline="", encoding="utf-8") as f:
@@ -148,19 +148,19 @@ def export_dataset(session: Session, settings: Settings, out: Path, taxonomy: Ta
         for key, group in frames.items():
             if all(d.decision == "unreviewed" for d in group):
                 continue
-            source = evidence_file(settings, key)
-            image = cv2.imread(str(source)) if source else None
-            if source is None or image is None:
+            stored = read_image(store, key)
+            image = cv2.imdecode(np.frombuffer(stored, np.uint8), cv2.IMREAD_COLOR) if stored else None
+            if stored is None or image is None:
                 summary.skipped["keyframe missing or unreadable"] += len(group)
                 continue
             boxes = [d for d in group if d.decision == "box"]
             unreviewed = [d for d in group if d.decision == "unreviewed"]
             name = Path(key).stem + ".jpg"
             grey_out(image, unreviewed, boxes)
-            if unreviewed or source.suffix.lower() not in (".jpg", ".jpeg"):
+            if unreviewed or Path(key).suffix != ".jpg":
                 cv2.imwrite(str(out / "images" / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
             else:
-                shutil.copyfile(source, out / "images" / name)
+                (out / "images" / name).write_bytes(stored)
             labels = [d.label for d in boxes if d.label]
             labelled = Detections.labeled([d.bbox for d in boxes], labels)
             (out / "labels" / name).with_suffix(".txt").write_text(labelled.to_yolo(image.shape, ids), encoding="utf-8")

@@ -8,7 +8,9 @@ import hmac
 from datetime import datetime
 from pathlib import Path
 
-from service.evidence import stored_file
+from service.evidence import read_image
+from service.privacy import blurred_key
+from service.storage import ObjectStore
 
 _PURPOSE = b"streetscan media link"
 """Mixed into the server secret so a media signature signs nothing else (cookies use the secret too)."""
@@ -32,11 +34,11 @@ def link_valid(secret: bytes, key: str, expires: int, signature: str, now: datet
     return hmac.compare_digest(signature.encode(), expected.encode()) and now.timestamp() < expires
 
 
-def media_image(store: Path, key: str) -> bytes:
-    """The image bytes a media link serves, from the evidence store at ``store``; LookupError when
-    ``key`` names no image there. The raw image for now: anything that must be hidden from other
-    systems (faces, plates) is removed here."""
-    path = stored_file(store, key)
-    if path is None:
+def media_image(store: ObjectStore, key: str, scene_model: Path) -> bytes:
+    """The image bytes a media link serves: the privacy-blurred copy (faces and number plates, found with
+    the detector weights ``scene_model`` among others) of image ``key`` of the evidence ``store``, for
+    other systems must not see them; LookupError when ``key`` names no image there."""
+    data = read_image(store, blurred_key(store, key, scene_model))
+    if data is None:
         raise LookupError(f"no image {key}")
-    return path.read_bytes()
+    return data

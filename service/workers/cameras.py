@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from service.evidence import with_evidence
+from service.evidence import evidence_store, with_evidence
 from service.hotspots import local_time, parse_hours, within_hours
 from service.models.base import utcnow
 from service.models.cameras import Camera
@@ -86,7 +86,7 @@ class CameraWorker:
         self.source = f"camera:{camera.id}"  # the observations' source
         self.mailbox = mailbox
         self.sink = sink
-        self.evidence_dir = settings.evidence_dir
+        self.evidence = evidence_store(settings)
         self.work_dir = settings.data_dir / "cameras" / str(camera.id)
         self.watch = CameraWatch(
             CameraPlace(camera.lat, camera.lon, camera.heading_deg, camera.offset_m),
@@ -125,8 +125,7 @@ class CameraWorker:
         """One processed frame (called in the inference thread): dwell rules, observations to the sink."""
         try:
             found = [
-                with_evidence(o, self.work_dir, self.evidence_dir, move=True)
-                for o in self.watch.update(frame, detections)
+                with_evidence(o, self.work_dir, self.evidence, move=True) for o in self.watch.update(frame, detections)
             ]
         except Exception as exc:  # reported in the status; the next frame may be fine
             log.exception("%s: processing a frame failed", self.source)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,12 +25,13 @@ from sqlmodel import Session, col
 
 from service.batches import emit_batches_done
 from service.chain import model_provenance
-from service.evidence import with_evidence
+from service.evidence import evidence_store, with_evidence
 from service.ingest import ingest
 from service.models.base import row_id, utcnow
 from service.models.batches import Job, JobStatus
 from service.patrols import record_pass, route_of_track
 from service.settings import Settings
+from service.storage import upload_store
 from vision import (
     DecodeStats,
     DistanceSampling,
@@ -85,47 +87,60 @@ def build_scanner(settings: Settings) -> Scanner:
     )
 
 
-def claim_next(engine: Engine) -> int | None:
-    """Mark the oldest queued job ``running`` (one more attempt) and return its id; None when none
-    waits. Of several claimers racing for one job, only one gets it."""
-    while True:
-        with engine.begin() as conn:
-            job_id = conn.execute(
-                select(col(Job.id)).where(col(Job.status) == JobStatus.queued).order_by(col(Job.id)).limit(1)
-            ).scalar()
-            if job_id is None:
-                return None
-            won = conn.execute(
+def claim(engine: Engine, job_id: int) -> bool:
+    """Mark job ``job_id`` ``running`` (one more attempt) if it is queued; of several claimers racing
+    for one job, only the one that gets True runs it."""
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
                 update(Job)
                 .where(col(Job.id) == job_id, col(Job.status) == JobStatus.queued)
                 .values(status=JobStatus.running, attempts=Job.attempts + 1, updated_at=utcnow())
             ).rowcount
-        if won:
+        )
+
+
+def claim_next(engine: Engine) -> int | None:
+    """Mark the oldest queued job ``running`` (one more attempt) and return its id; None when none
+    waits. Of several claimers racing for one job, only one gets it."""
+    while True:
+        with engine.connect() as conn:
+            job_id = conn.execute(
+                select(col(Job.id)).where(col(Job.status) == JobStatus.queued).order_by(col(Job.id)).limit(1)
+            ).scalar()
+        if job_id is None:
+            return None
+        if claim(engine, job_id):
             return job_id
 
 
-def requeue_interrupted(engine: Engine, max_attempts: int) -> int:
-    """Queue again the jobs a stopped server left ``running`` (killed mid-video); fail those that
-    have had ``max_attempts`` runs. Returns how many there were. Only for a server that is the
-    one job runner on its database."""
+def requeue_interrupted(engine: Engine, max_attempts: int, heard_before: datetime | None = None) -> list[int]:
+    """Queue again the ``running`` jobs whose runner stopped (killed mid-video); fail those that have
+    had ``max_attempts`` runs. Returns the ids queued again. Without ``heard_before`` every running
+    job counts (for a server that is the one job runner on its database); with it, only jobs whose
+    last word (``updated_at``: a run writes its progress every second) is older."""
     now = utcnow()
+    stopped = [col(Job.status) == JobStatus.running]
+    if heard_before is not None:
+        stopped.append(col(Job.updated_at) < heard_before)
     with engine.begin() as conn:
         failed = conn.execute(
             update(Job)
-            .where(col(Job.status) == JobStatus.running, col(Job.attempts) >= max_attempts)
+            .where(*stopped, col(Job.attempts) >= max_attempts)
             .values(
                 status=JobStatus.failed,
                 finished_at=now,
                 updated_at=now,
-                error=f"the server stopped during each of its {max_attempts} runs; giving up",
+                error=f"its runner stopped during each of its {max_attempts} runs; giving up",
             )
         ).rowcount
-        queued = conn.execute(
-            update(Job).where(col(Job.status) == JobStatus.running).values(status=JobStatus.queued, updated_at=now)
-        ).rowcount
-    if failed + queued:
-        log.warning("%d interrupted jobs queued again, %d failed after %d runs", queued, failed, max_attempts)
-    return failed + queued
+        ids = conn.execute(
+            update(Job).where(*stopped).values(status=JobStatus.queued, updated_at=now).returning(col(Job.id))
+        ).scalars()
+        queued = [job_id for job_id in ids if job_id is not None]
+    if failed or queued:
+        log.warning("%d interrupted jobs queued again, %d failed after %d runs", len(queued), failed, max_attempts)
+    return queued
 
 
 def process_video(
@@ -157,13 +172,17 @@ def process_video(
                 _update(session, job, status=JobStatus.running, attempts=job.attempts + 1)
         session.expunge(job)
     work = settings.data_dir / "work" / str(job_id)
-    shutil.rmtree(work, ignore_errors=True)
-    video = settings.upload_dir / job.video if job.video else None
+    inputs = settings.data_dir / "work" / f"{job_id}.in"  # the video and track, when fetched from a bucket
+    for folder in (work, inputs):
+        shutil.rmtree(folder, ignore_errors=True)
+    uploads = upload_store(settings)
+    video: Path | None = None
     run = _Run(engine, settings, job, lock, stop)
     try:
-        if video is None:
+        if job.video is None:
             raise FileNotFoundError("the video was deleted after an earlier run; upload it again")
-        gps = load_track(settings.upload_dir / job.gps) if job.gps else None
+        video = uploads.local_copy(job.video, inputs)
+        gps = load_track(uploads.local_copy(job.gps, inputs)) if job.gps else None
         make_scanner = scanner or functools.partial(build_scanner, settings)
         for observation in make_scanner().observations(video, work, gps, run.on_frame, run.stats):
             run.add(observation, work)
@@ -179,9 +198,10 @@ def process_video(
         status = JobStatus.queued if job.attempts < settings.max_job_attempts else JobStatus.failed
         return run.end(status, error=error[:2000])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if settings.video_retention == "delete":
-        video.unlink(missing_ok=True)
+        for folder in (work, inputs):
+            shutil.rmtree(folder, ignore_errors=True)
+    if settings.video_retention == "delete" and job.video is not None:
+        uploads.delete(job.video)
         job.video = None
     return run.end(JobStatus.done, progress=1.0, error=None, video=job.video)
 
@@ -198,6 +218,7 @@ class _Run:
         stop: threading.Event | None,
     ) -> None:
         self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
+        self.evidence = evidence_store(settings)
         self.duration_s = job.duration_s
         self.stats = DecodeStats()
         self.t = 0.0  # video time of the last frame analysed (decoding runs a little ahead)
@@ -214,7 +235,7 @@ class _Run:
 
     def add(self, observation: Observation, work: Path) -> None:
         """Move the observation's images into the evidence store and buffer it for ingest."""
-        self.items.append(with_evidence(observation, work, self.settings.evidence_dir))
+        self.items.append(with_evidence(observation, work, self.evidence))
 
     def flush(self) -> None:
         """Ingest the buffered observations and write the progress."""

@@ -55,10 +55,11 @@ class Supervisor:
         self.writer.start()
         self.sync()
 
-    def sync(self) -> None:
-        """Start new and changed cameras, stop deleted and disabled ones, from the camera table."""
+    def sync(self, mine: Callable[[int], bool] = lambda camera_id: True) -> None:
+        """Start new and changed cameras, stop deleted and disabled ones, from the camera table; only
+        the cameras whose id ``mine`` accepts are run here (in a fleet: those this worker holds)."""
         with Session(self.engine) as session:
-            cameras = list(session.exec(select(Camera)))
+            cameras = [c for c in session.exec(select(Camera)) if mine(row_id(c))]
         for camera in cameras:
             self.apply(camera)
         for camera_id in set(self.workers) - {row_id(c) for c in cameras}:

@@ -21,6 +21,7 @@ from service.auth.users import create_user
 from service.db import make_engine, migrated_database
 from service.models.users import Role
 from service.settings import Settings
+from tests.service.s3 import bucket, s3_endpoint  # noqa: F401 - fixtures for the object-storage tests
 from tests.service.web_client import web_users  # noqa: F401 - fixture for the web tests
 from tests.vision.conftest import make_video, run_ffmpeg  # noqa: F401 - make_video: fixture
 

@@ -44,12 +44,13 @@ from service.models.operations import DisposalKind, Unit, UnitKind, VerifyMethod
 from service.models.users import Role, User
 from service.operations import dispatch, dispose, load_plan, verify
 from service.patrols import record_pass
+from service.storage import LocalStore
 from tests.service.places import drive, line, offset, point
 from vision import SAMPLES_DIR
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PLAN = load_plan(SAMPLES_DIR / "jincheng-operations.yaml")
-NO_EVIDENCE = Path("no-evidence")  # no photos are recorded
+NO_EVIDENCE = LocalStore(Path("no-evidence"))  # no photos are recorded
 WEEK = "2025-05-09"
 S = CaseStatus
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from service.chain import GENESIS, Provenance, Report, anchor, entry_hash, model_provenance, verify
 from service.cli import main
+from service.evidence import evidence_store
 from service.ingest import ingest
 from service.models.base import row_id
 from service.models.batches import Job, JobStatus
@@ -48,7 +49,7 @@ def evidence(client: TestClient, auth: Auth) -> dict[str, Any]:
 
 def check(engine: Engine, settings: Settings) -> Report:
     with Session(engine) as session:
-        return verify(session, settings.evidence_dir, settings.anchor_file)
+        return verify(session, evidence_store(settings), settings.anchor_file)
 
 
 def entries(engine: Engine) -> list[ChainEntry]:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from service.db import alembic_config, make_engine, scratch_database
-from service.evidence import store_bytes
+from service.evidence import evidence_store, store_bytes
 from service.settings import Settings
 from tests.service.builders import jpeg
 from tests.service.conftest import BACKENDS, PG_SERVER
@@ -54,7 +54,7 @@ def test_references_become_store_keys_or_are_cleared(
     (data / "evidence" / "ab").mkdir(parents=True)
     (data / "evidence" / "ab" / "legacy.jpeg").write_bytes(legacy)  # an old key with another suffix
     settings = Settings(data_dir=data, hotspot_catalog=None)
-    kept = store_bytes(settings.evidence_dir, jpeg(90))
+    kept = store_bytes(evidence_store(settings), jpeg(90))
     references = {
         1: ("crops/a.jpg", "streetscan.db"),
         2: ("crops/fake.jpg", None),
@@ -101,13 +101,13 @@ def test_references_become_store_keys_or_are_cleared(
                 )
             }
         engine.dispose()
-    photo_key = store_bytes(settings.evidence_dir, photo)
+    photo_key = store_bytes(evidence_store(settings), photo)
     assert rows == {
         1: (photo_key, None),
         2: (None, None),
         3: (None, photo_key),
         4: (kept, None),
-        5: (store_bytes(settings.evidence_dir, legacy), photo_key),
+        5: (store_bytes(evidence_store(settings), legacy), photo_key),
     }
     log = caplog.text
     assert "observation 1: keyframe 'streetscan.db' is no image of the crops folder: cleared" in log

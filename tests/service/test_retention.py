@@ -17,10 +17,11 @@ from sqlmodel import Session, col, func, select
 
 from service.chain import verify
 from service.cli import main
+from service.evidence import evidence_store, is_key
 from service.models.batches import Job, JobStatus
 from service.models.chain import ChainEntry, EntryKind
-from service.privacy import index_path
-from service.retention import cleanup, evidence_files
+from service.privacy import index_name
+from service.retention import cleanup
 from service.settings import Settings
 from service.workers.maintenance import run_maintenance
 from service.writer import Writer
@@ -36,6 +37,11 @@ RETENTION = {
     "retention_uncased_days": 30,
     "retention_unreferenced_days": 7,
 }
+
+
+def evidence_files(root: Path) -> list[str]:
+    """The keys of the images in the evidence folder ``root``, sorted."""
+    return sorted(key for path in root.glob("??/*") if is_key(key := path.relative_to(root).as_posix()))
 
 
 def decide(client: TestClient, auth: Auth, case_id: int, *statuses: str) -> None:
@@ -112,7 +118,7 @@ def test_a_cleanup_deletes_exactly_what_expired_and_nothing_needs_it(
     short = settings.model_copy(update=RETENTION)
     blurred = client.get(f"/api/cases/{stored['open']}/evidence-report", headers=auth["uploader"])
     assert blurred.status_code == 200
-    copy = index_path(settings.evidence_dir, image["f"]).read_text()
+    copy = (settings.evidence_dir / index_name(image["f"])).read_text()
     files = evidence_files(settings.evidence_dir)
     assert files == sorted([*image.values(), unused_old, unused_new, copy])
     videos = sorted(p.name for p in settings.upload_dir.iterdir())
@@ -136,7 +142,7 @@ def test_a_cleanup_deletes_exactly_what_expired_and_nothing_needs_it(
         assert sorted((d.case_id or 0, json.loads(d.record)["key"]) for d in deletions) == sorted(
             [(0, image["g"]), (stored["closed"], image["c"]), (stored["rejected"], image["b"])]
         )
-        assert verify(session, settings.evidence_dir).clean  # deleted by retention is not missing
+        assert verify(session, evidence_store(settings)).clean  # deleted by retention is not missing
         with Session(engine) as again:
             assert cleanup(again, Writer(engine), short, NOW).lines() == [
                 "cleanup: 0 videos, 0 evidence files, 0 unreferenced store files deleted"
@@ -149,7 +155,7 @@ def test_blurred_copies_of_gone_images_are_collected(
     client: TestClient, auth: Auth, engine: Engine, settings: Settings, stored: dict[str, Any]
 ) -> None:
     client.get(f"/api/cases/{stored['closed']}/evidence-report", headers=auth["uploader"])
-    index = index_path(settings.evidence_dir, stored["image"]["c"])
+    index = settings.evidence_dir / index_name(stored["image"]["c"])
     copy = index.read_text()
     with Session(engine) as session:
         done = cleanup(session, Writer(engine), settings.model_copy(update=RETENTION), NOW)
@@ -181,7 +187,7 @@ def test_the_periodic_run_anchors_the_chain_and_cleans_up(
     run_maintenance(engine, settings.model_copy(update=RETENTION), Writer(engine), NOW)
     with Session(engine) as session:
         anchored = session.get_one(ChainEntry, before)
-        report = verify(session, settings.evidence_dir, settings.anchor_file)
+        report = verify(session, evidence_store(settings), settings.anchor_file)
     assert settings.anchor_file.read_text() == f"{NOW.isoformat()} seq={before} hash={anchored.hash}\n"
     assert report.clean and report.head is not None and report.head.seq == before + 3  # the deletions
     assert stored["unused"][0] not in evidence_files(settings.evidence_dir)

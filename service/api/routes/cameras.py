@@ -1,6 +1,7 @@
 """Fixed street cameras (admins): register, list with their runtime state, edit, delete.
 
-Every change takes effect at once in this process's camera supervisor, for that camera only.
+Every change takes effect at once in this process's camera supervisor, for that camera only; with a broker, the
+workers that run cameras pick it up within a sixth of ``camera_lease_s`` (``service.workers.camera_leases``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from service.api.errors import errors
 from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, WriterDep
 from service.models.base import row_id
 from service.models.cameras import Camera, CameraCreate, CameraPublic, CamerasPublic, CameraUpdate
+from service.workers.camera_leases import FleetCameras
 from service.workers.cameras import CameraRuntime
 from service.workers.supervisor import Supervisor
 from vision import StreamState
@@ -28,15 +30,16 @@ NOT_SUPERVISED = CameraRuntime(
 )
 
 
-def get_supervisor(request: Request) -> Supervisor | None:
-    """This process's camera supervisor; None when ``camera_supervisor`` is off."""
-    return cast(Supervisor | None, request.app.state.supervisor)
+def get_supervisor(request: Request) -> Supervisor | FleetCameras | None:
+    """This process's camera supervisor, or the fleet's cameras (with a broker); None when
+    ``camera_supervisor`` is off."""
+    return cast(Supervisor | FleetCameras | None, request.app.state.supervisor)
 
 
-SupervisorDep = Annotated[Supervisor | None, Depends(get_supervisor)]
+SupervisorDep = Annotated[Supervisor | FleetCameras | None, Depends(get_supervisor)]
 
 
-def public(camera: Camera, supervisor: Supervisor | None) -> CameraPublic:
+def public(camera: Camera, supervisor: Supervisor | FleetCameras | None) -> CameraPublic:
     """The stored camera merged with what its worker is doing now."""
     runtime = supervisor.runtime(row_id(camera)) if supervisor is not None else NOT_SUPERVISED
     return CameraPublic.model_validate({**camera.model_dump(), **asdict(runtime)})

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import ApiRoute, EvidenceUser
 from service.api.errors import errors
 from service.deps import SettingsDep
-from service.evidence import MEDIA_TYPES, EvidenceError, store_bytes
+from service.evidence import MEDIA_TYPES, EvidenceError, evidence_store, store_bytes
 from service.models.observations import EvidencePublic
 
 router = APIRouter(prefix="/evidence", tags=["evidence"], route_class=ApiRoute)
@@ -48,7 +48,7 @@ async def post_evidence(request: Request, settings: SettingsDep, user: EvidenceU
                 status.HTTP_413_CONTENT_TOO_LARGE, f"image too large: the limit is {settings.max_evidence_mb:g} MiB"
             )
     try:
-        key = await run_in_threadpool(store_bytes, settings.evidence_dir, bytes(data))
+        key = await run_in_threadpool(store_bytes, evidence_store(settings), bytes(data))
     except EvidenceError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return EvidencePublic(key=key, size=len(data))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from service.api.deps import ApiRoute, CurrentUser, UploaderUser
 from service.api.errors import errors
 from service.auth.users import has_role
 from service.deps import CategoriesDep, IdPath, NowDep, SessionDep, SettingsDep, WriterDep, evidence_image
-from service.evidence import MEDIA_TYPES
+from service.evidence import MEDIA_TYPES, evidence_store
 from service.ingest import ingest
 from service.models.observations import IngestRequest, IngestResponse
 from service.models.users import Role
@@ -43,15 +43,15 @@ def post_observations(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"{len(body.observations)} observations in one request; the limit is {limit}: split the batch",
         )
-    items = parse_items(body.observations, categories, settings.evidence_dir)
+    items = parse_items(body.observations, categories, evidence_store(settings))
     with writer:
         return ingest(session, settings, body.source, items, user.id, now)
 
 
-@router.get("/{observation_id}/{image}", response_class=FileResponse, responses={**IMAGE_RESPONSE, **errors(404)})
+@router.get("/{observation_id}/{image}", response_class=Response, responses={**IMAGE_RESPONSE, **errors(404)})
 def get_image(
     observation_id: IdPath, image: EvidenceImage, session: SessionDep, settings: SettingsDep, user: CurrentUser
-) -> FileResponse:
+) -> Response:
     """The observation's ``crop`` (the object) or ``keyframe`` (its whole best frame); 404 when it has none.
     Reviewers and admins get the image as stored, other roles a copy with faces and plates blurred."""
     return evidence_image(session, settings, observation_id, image, raw=has_role(user, Role.reviewer))

@@ -16,7 +16,7 @@ from service.api.errors import errors
 from service.auth.users import has_role, user_for_token
 from service.categories import category_policies
 from service.deps import CategoriesDep, IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, is_key
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, evidence_store, is_key
 from service.ingest import ingest
 from service.inputs import Text, UtcTime
 from service.integrations.codes import category_codes
@@ -161,7 +161,7 @@ def media(
     if not is_key(key) or not link_valid(secret, key, expires, signature, now):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or expired link")
     try:
-        data = media_image(settings.evidence_dir, key)
+        data = media_image(evidence_store(settings), key, settings.model_path)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such image") from None
     return Response(data, media_type=MEDIA_TYPES[key[-4:]], headers=IMAGE_HEADERS)

@@ -14,7 +14,7 @@ from service.api.deps import ApiRoute, CurrentUser, DispatcherUser, FieldUser, V
 from service.api.errors import errors
 from service.api.routes.cases import decided
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
-from service.evidence import EvidenceError, store_bytes
+from service.evidence import EvidenceError, evidence_store, store_bytes
 from service.inputs import Text
 from service.models.base import row_id
 from service.models.cases import Case, Expectation
@@ -138,7 +138,7 @@ def _photo(settings: Settings, photo: UploadFile | None) -> str | None:
         too_large = f"photo too large: the limit is {settings.max_evidence_mb:g} MiB"
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, too_large)
     try:
-        return store_bytes(settings.evidence_dir, data)
+        return store_bytes(evidence_store(settings), data)
     except EvidenceError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"photo: {exc}") from None
 
@@ -160,7 +160,7 @@ def record_disposal(
     罚款 fined with ``fine_yuan``, 拆除 removed, 移交 referred), a ``note``, an optional after-``photo``.
     A dispatched case becomes resolved. 403 for a user of another unit."""
     key = _photo(settings, photo)
-    evidence = settings.evidence_dir
+    evidence = evidence_store(settings)
     operated(
         session,
         writer,
@@ -198,7 +198,7 @@ def verify_case(
     ``patrol_pass_id`` that covered the spot and no longer saw it, an inspection or a supervisor's
     override (both with a ``note``). Passed: the case may close (``POST …/status`` closed); failed:
     it is reopened, to be dispatched again."""
-    evidence = settings.evidence_dir
+    evidence = evidence_store(settings)
 
     def apply(case: Case) -> None:
         verify(session, evidence, case, body, now, user.id, settings.radius_for(case.category))

@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import context, op
 
-from service.evidence import EvidenceError, is_key, store_bytes
+from service.evidence import EvidenceError, evidence_store, is_key, store_bytes
 from service.settings import Settings
 
 revision = "0004_security"
@@ -96,7 +96,7 @@ def rescued(settings: Settings, reference: str) -> str | None:
             continue
         if any(path.is_relative_to(folder) for folder in allowed) and path.is_file():
             try:
-                return store_bytes(settings.evidence_dir, path.read_bytes())
+                return store_bytes(evidence_store(settings), path.read_bytes())
             except (EvidenceError, OSError):
                 return None
     return None

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from service.decisions import Conflict, decide
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
-from service.evidence import EvidenceError, store_bytes
+from service.evidence import EvidenceError, evidence_store, store_bytes
 from service.inputs import Text
 from service.models.cases import Case, Expectation
 from service.models.hotspots import Hotspot
@@ -86,8 +86,8 @@ def record_disposal(
         data = photo.file.read(settings.max_evidence_bytes + 1) if photo is not None and photo.filename else b""
         if len(data) > settings.max_evidence_bytes:
             raise BadRequest(f"photo too large: the limit is {settings.max_evidence_mb:g} MiB")
-        key = store_bytes(settings.evidence_dir, data) if data else None
-        evidence, user = settings.evidence_dir, visitor.user
+        key = store_bytes(evidence_store(settings), data) if data else None
+        evidence, user = evidence_store(settings), visitor.user
         decide(
             db,
             writer,

@@ -68,7 +68,9 @@ def test_batch_becomes_observations_cases_and_evidence(tmp_path: Path, patrol_di
         engine = served_app(client).state.engine
         with Session(engine) as session:
             _, token = create_user(session, "patrol-1", Role.uploader)
+            _, reviewer_token = create_user(session, "reviewer-1", Role.reviewer)
         headers = {"Authorization": f"Bearer {token}"}
+        reviewer = {"Authorization": f"Bearer {reviewer_token}"}  # gets the images as stored
         files = [("files", (p.name, p.read_bytes())) for p in (clip, patrol_dir / "patrol.gpx")]
         response = client.post("/api/batches", files=files, headers=headers)
         assert response.status_code == 202, response.text
@@ -83,7 +85,7 @@ def test_batch_becomes_observations_cases_and_evidence(tmp_path: Path, patrol_di
             for obs in case["observations"]:
                 assert obs["lat"] is not None and obs["observed_at"].startswith("2025-05-09T09:30")
                 for kind in ("crop", "keyframe"):
-                    image = client.get(obs[f"{kind}_url"], headers=headers)
+                    image = client.get(obs[f"{kind}_url"], headers=reviewer)
                     assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
                     assert Path(obs[kind]).stem == hashlib.sha256(image.content).hexdigest()  # content-addressed
         assert client.get(case["observations"][0]["crop_url"]).status_code == 401

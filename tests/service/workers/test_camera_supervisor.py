@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from service.db import make_engine, migrate
-from service.evidence import evidence_file
 from service.models.base import row_id
 from service.models.cameras import Camera
 from service.models.cases import Case
@@ -110,7 +109,7 @@ def test_a_stay_is_one_observation_and_a_return_a_new_one_in_the_same_case(
     assert first.source == second.source == f"camera:{camera.id}"
     assert first.track_id != second.track_id
     assert first.category == "street_vendor"
-    crop, keyframe = (read_image(evidence_file(settings, key or "")) for key in (first.crop, first.keyframe))
+    crop, keyframe = (read_image(settings.evidence_dir / (key or "")) for key in (first.crop, first.keyframe))
     assert keyframe.shape == (120, 160, 3) and 90 <= crop.shape[0] <= 110 and 40 <= crop.shape[1] <= 50
     assert not list((settings.data_dir / "cameras").rglob("*.jpg"))  # moved into the evidence store
     assert second.lat is not None and first.lat == second.lat > 30.0 and first.lon == 120.0  # 10 m north of the camera

@@ -4,20 +4,27 @@ shutdown, retention, batch status."""
 from __future__ import annotations
 
 import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from service.app import create_app
 from service.batches import batch_status
-from service.models.base import row_id
+from service.models.base import row_id, utcnow
 from service.models.batches import Batch, BatchFile, FileKind, Job, JobStatus
 from service.models.webhooks import EventKind, OutboxEvent
 from service.settings import Settings
+from service.workers.camera_leases import FleetCameras
+from service.workers.fleet import VIDEO_TASK, Dispatcher, celery_app, register_video_task
 from service.workers.jobs import build_scanner, claim_next, process_video, requeue_interrupted
-from tests.service.builders import NoDetections
+from tests.service.builders import NoDetections, served_app
 from vision import focus_policy
 
 
@@ -51,10 +58,20 @@ def test_restart_queues_interrupted_jobs_until_they_run_out_of_attempts(engine: 
     again = add_job(engine, "a", status=JobStatus.running, attempts=1)
     spent = add_job(engine, "b", status=JobStatus.running, attempts=3)
     waiting = add_job(engine, "c")
-    assert requeue_interrupted(engine, max_attempts=3) == 2
+    assert requeue_interrupted(engine, max_attempts=3) == [again]
     assert load(engine, again).status == JobStatus.queued and load(engine, again).attempts == 1
     assert load(engine, spent).status == JobStatus.failed and "giving up" in (load(engine, spent).error or "")
     assert load(engine, waiting).status == JobStatus.queued
+
+
+def test_only_jobs_not_heard_from_are_queued_again(engine: Engine) -> None:
+    now = utcnow()
+    silent = add_job(engine, "a", status=JobStatus.running, attempts=1, updated_at=now - timedelta(minutes=5))
+    spent = add_job(engine, "b", status=JobStatus.running, attempts=3, updated_at=now - timedelta(minutes=5))
+    busy = add_job(engine, "c", status=JobStatus.running, attempts=1, updated_at=now)
+    assert requeue_interrupted(engine, max_attempts=3, heard_before=now - timedelta(minutes=2)) == [silent]
+    statuses = [load(engine, j).status for j in (silent, spent, busy)]
+    assert statuses == [JobStatus.queued, JobStatus.failed, JobStatus.running]
 
 
 def test_a_failing_job_is_retried_then_fails(engine: Engine, job_settings: Settings) -> None:
@@ -143,3 +160,38 @@ def test_uploads_are_scanned_with_the_focus_window_settings(settings: Settings) 
         Settings(scan_focus_band=(0.7, 0.2))
     with pytest.raises(ValidationError):
         Settings(scan_focus_width=1.5)
+
+
+def test_a_fleet_task_retries_a_failing_job_then_leaves_it_failed(engine: Engine, job_settings: Settings) -> None:
+    job_id = add_job(engine, "a", video=None)
+    done = add_job(engine, "b", status=JobStatus.done)
+    settings = job_settings.model_copy(update={"broker_url": "memory://", "job_retry_backoff_s": 0.0})
+    app = celery_app(settings)
+    app.conf.task_always_eager = True  # retries run at once, in this thread
+    register_video_task(app, engine, settings)
+    assert app.tasks[VIDEO_TASK].apply(args=[done]).get() == "skipped"
+    app.tasks[VIDEO_TASK].apply(args=[job_id])
+    job = load(engine, job_id)
+    assert (job.status, job.attempts) == (JobStatus.failed, 3) and "upload it again" in (job.error or "")
+    assert app.tasks[VIDEO_TASK].apply(args=[job_id]).get() == "skipped"  # a failed job stays failed
+
+
+def test_with_a_broker_the_server_queues_jobs_and_runs_no_inference(
+    engine: Engine, settings: Settings, auth: dict[str, dict[str, str]], clip: Path
+) -> None:
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"broker_url": "redis://127.0.0.1:6379/13", "job_queue": queue})
+    with TestClient(create_app(settings)) as client:
+        state = served_app(client).state
+        assert isinstance(state.jobs, Dispatcher) and isinstance(state.supervisor, FleetCameras)
+        files = [("files", ("drive.mp4", clip.read_bytes(), "video/mp4"))]
+        batch = client.post("/api/batches", files=files, headers=auth["uploader"])
+        assert batch.status_code == 202, batch.text
+        [job_id] = [f["job_id"] for f in batch.json()["files"]]
+        with state.jobs.app.connection() as connection:
+            waiting = connection.SimpleQueue(queue)
+            message = waiting.get(timeout=10)
+            assert message.headers["task"] == VIDEO_TASK and message.payload[0] == [job_id]
+            message.ack()
+            waiting.close()
+        assert load(engine, job_id).status == JobStatus.queued  # nothing here runs it
