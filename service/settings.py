@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     login_lockout_s: float = Field(30.0, gt=0, description="first lock after too many failures, s; doubles per failure")
     login_max_lockout_s: float = Field(900.0, gt=0, description="longest lock, seconds")
     taxonomy_path: Path | None = None
+    sign_rules_path: Path | None = Field(None, description="which signs make cases; None: models/sign_rules.yaml")
+    sign_radius_m: float = Field(
+        12.0, gt=0, description="sign register: how far apart two sightings of one sign may lie, before GPS error"
+    )
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
     )

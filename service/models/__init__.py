@@ -5,6 +5,6 @@ Import names from the resource's module (``from service.models.cases import Case
 package registers every table on ``SQLModel.metadata`` (Alembic reads it).
 """
 
-from service.models import base, batches, cameras, cases, hotspots, observations, patrols, users
+from service.models import base, batches, cameras, cases, hotspots, observations, patrols, signs, users
 
-__all__ = ["base", "batches", "cameras", "cases", "hotspots", "observations", "patrols", "users"]
+__all__ = ["base", "batches", "cameras", "cases", "hotspots", "observations", "patrols", "signs", "users"]
