@@ -46,15 +46,38 @@ from vision.identity import Basis, same_appearance
 
 TEXT_CHARS = 200
 """The longest sign text kept (characters); a longer reading is cut."""
+ONE_PASS_S = 60.0
+"""Sightings of one source this close in time (seconds) are of one pass of a patrol camera, which reports
+each sign once: they are different signs. (A fixed camera reports a sign again only after its stay ended,
+minutes apart.)"""
 
 
 # --- pure decisions ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class Span:
+    """When one sighting was in view: its source and its first and last time there (seconds)."""
+
+    source: str
+    t_first: float
+    t_last: float
+
+    def same_pass(self, other: Span) -> bool:
+        """Whether both were in view of one source within ``ONE_PASS_S`` of each other: then they are two
+        objects, as one pass reports each object it follows once."""
+        return (
+            self.source == other.source
+            and self.t_first - other.t_last <= ONE_PASS_S
+            and other.t_first - self.t_last <= ONE_PASS_S
+        )
+
+
+@dataclass(frozen=True)
 class Look:
     """What identity compares of a sign or a sighting: kind (detector label), position (None without GPS)
-    with its standard error in metres, text read on it, and its appearance signature vector."""
+    with its standard error in metres, text read on it, its appearance signature vector, and when it was in
+    view (a sighting's own span; an entry's sightings' spans, as far as the caller knows them)."""
 
     kind: str
     lat: float | None
@@ -62,18 +85,20 @@ class Look:
     sigma_m: float
     text: str | None
     signature: np.ndarray | None
+    seen: tuple[Span, ...] = ()
 
 
 def choose_sign(sighting: Look, entries: Sequence[tuple[int, Look]], radius_m: float) -> int | None:
     """The id of the entry ``sighting`` is a sighting of, or None (a new sign).
 
-    Candidates are the entries of the same kind whose gate (``gate_m`` of ``radius_m`` and both position
-    errors) holds the sighting (without GPS on either side: the entries without a position) and that look
-    the same (``same_appearance``); one whose text agrees wins over one that only looks alike, then the
-    most alike, then the nearest by distance over gate, then the oldest."""
+    Candidates are the entries of the same kind, none of whose sightings was seen in the same pass as this
+    one (``Span.same_pass``), whose gate (``gate_m`` of ``radius_m`` and both position errors) holds the
+    sighting (without GPS on either side: the entries without a position) and that look the same
+    (``same_appearance``); one whose text agrees wins over one that only looks alike, then the most alike,
+    then the nearest by distance over gate, then the oldest."""
     best: tuple[bool, float, float, int] | None = None
     for entry_id, entry in entries:
-        if entry.kind != sighting.kind:
+        if entry.kind != sighting.kind or any(a.same_pass(b) for a in sighting.seen for b in entry.seen):
             continue
         if sighting.lat is None or sighting.lon is None or entry.lat is None or entry.lon is None:
             if (sighting.lat is None) != (entry.lat is None):
@@ -106,10 +131,20 @@ def permit_expired(status: SignStatus, expiry: date | None, on: date) -> bool:
 # --- database layer ---------------------------------------------------------------------------
 
 
-def look_of(sign: Sign) -> Look:
+def look_of(sign: Sign, seen: Sequence[Span]) -> Look:
     return Look(
-        sign.kind, sign.lat, sign.lon, sign.position_sigma_m or MAX_SIGMA_M, sign.text, decode_signature(sign.signature)
+        sign.kind,
+        sign.lat,
+        sign.lon,
+        sign.position_sigma_m or MAX_SIGMA_M,
+        sign.text,
+        decode_signature(sign.signature),
+        tuple(seen),
     )
+
+
+def span_of(obs: ObservationRow) -> Span:
+    return Span(obs.source, obs.t_first, obs.t_last)
 
 
 def take(sign: Sign, obs: ObservationRow, sigma_m: float) -> None:
@@ -163,6 +198,7 @@ class Register:
         self.labels = sign_labels(settings.taxonomy_path)
         self.rules = load_rules(settings.sign_rules_path, known_categories(settings.taxonomy_path))
         self.zone = ZoneInfo(settings.timezone)
+        self.pending: dict[int, list[Span]] = {}  # sign id -> spans of its sightings not yet stored
 
     def holds(self, obs: ObservationRow) -> bool:
         """Whether the observation is of a sign (its label is one of the taxonomy's ``signs``)."""
@@ -171,9 +207,11 @@ class Register:
     def assign(self, obs: ObservationRow) -> Sign:
         """Put ``obs`` into its entry, opening one for a new sign; sets ``obs.sign_id``."""
         sigma = sighting_sigma(obs.gps_accuracy_m, self.settings.gps_sigma_m)
-        sighting = Look(obs.label, obs.lat, obs.lon, sigma, obs.text, decode_signature(obs.signature))
+        sighting = Look(obs.label, obs.lat, obs.lon, sigma, obs.text, decode_signature(obs.signature), (span_of(obs),))
         candidates = self._candidates(obs, sigma)
-        found = choose_sign(sighting, [(row_id(s), look_of(s)) for s in candidates], self.settings.sign_radius_m)
+        seen = self._spans(obs.source, [row_id(s) for s in candidates])
+        looks = [(row_id(s), look_of(s, seen.get(row_id(s), []))) for s in candidates]
+        found = choose_sign(sighting, looks, self.settings.sign_radius_m)
         if found is None:
             sign = Sign(
                 kind=obs.label,
@@ -196,6 +234,7 @@ class Register:
         self.session.add(sign)
         self.session.flush()
         obs.sign_id = sign.id
+        self.pending.setdefault(row_id(sign), []).append(span_of(obs))
         return sign
 
     def case_category(self, obs: ObservationRow, sign: Sign) -> str | None:
@@ -223,6 +262,17 @@ class Register:
                 col(Sign.lon).between(obs.lon - dlon, obs.lon + dlon),
             )
         return list(self.session.exec(stmt.order_by(col(Sign.id))))
+
+    def _spans(self, source: str, sign_ids: list[int]) -> dict[int, list[Span]]:
+        """Sign id -> the spans of its sightings from ``source`` (stored, and of this batch)."""
+        found: dict[int, list[Span]] = {i: list(self.pending.get(i, [])) for i in sign_ids}
+        stmt = select(ObservationRow.sign_id, ObservationRow.t_first, ObservationRow.t_last).where(
+            ObservationRow.source == source, col(ObservationRow.sign_id).in_(sign_ids)
+        )
+        for sign_id, t_first, t_last in self.session.exec(stmt):
+            if sign_id is not None:
+                found[sign_id].append(Span(source, t_first, t_last))
+        return found
 
     def _appeared(self, obs: ObservationRow) -> bool:
         """Whether an earlier patrol pass (another source) covered the sighting's place before it was seen."""

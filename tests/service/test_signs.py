@@ -4,6 +4,7 @@ make cases."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,7 @@ from service.categories import known_categories
 from service.models.hotspots import HotspotKind
 from service.models.signs import SignStatus
 from service.sign_rules import DEFAULT_SIGN_RULES, SignFacts, SignRulesError, case_for, load_rules, parse_rules
-from service.signs import Look, choose_sign, permit_expired, view_score
+from service.signs import Look, Span, choose_sign, permit_expired, view_score
 from tests.service.places import offset
 
 RNG = np.random.default_rng(7)
@@ -66,6 +67,15 @@ ENTRIES = [
 )
 def test_a_sighting_joins_the_entry_that_is_the_same_sign(sighting: Look, expected: int | None) -> None:
     assert choose_sign(sighting, ENTRIES, 12.0) == expected
+
+
+def test_two_sightings_of_one_pass_are_two_signs() -> None:
+    """A pass reports each sign once: an entry seen in this pass (within a minute) takes nothing more of it."""
+    seen_now = (Span("day-1.mp4", 10.0, 12.0),)
+    entry = Look("shop_sign", *offset(0, 0), 4.0, None, LOOK_A, seen_now)
+    assert choose_sign(replace(look(0, 1), seen=(Span("day-1.mp4", 13.0, 14.0),)), [(1, entry)], 12.0) is None
+    assert choose_sign(replace(look(0, 1), seen=(Span("day-1.mp4", 80.0, 90.0),)), [(1, entry)], 12.0) == 1
+    assert choose_sign(replace(look(0, 1), seen=(Span("day-2.mp4", 11.0, 12.0),)), [(1, entry)], 12.0) == 1
 
 
 def test_an_uncertain_entry_has_a_wider_gate() -> None:

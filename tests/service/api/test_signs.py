@@ -155,11 +155,12 @@ def test_on_a_strict_street_unapproved_and_projecting_signs_are_cases(client: Te
     assert signs(client, auth, status="approved", q="jc-")["total"] == 2
 
     later = DAY1 + timedelta(days=7)
-    again = send(client, auth, [sign("a1", 1, 0, "BISTRO", at=later), sign("p1", 21, 1, label="projecting_sign", at=later)])
+    items = [sign("a1", 1, 0, "BISTRO", at=later), sign("p1", 21, 1, label="projecting_sign", at=later)]
+    again = send(client, auth, items, source="day-8.mp4")
     assert [r["outcome"] for r in again["results"]] == ["registered", "joined"]  # approved; projecting stays a case
 
     expired = DAY1 + timedelta(days=30)
-    last = send(client, auth, [sign("a2", 1, 0, "BISTRO", at=expired)])
+    last = send(client, auth, [sign("a2", 1, 0, "BISTRO", at=expired)], source="day-31.mp4")
     assert last["results"][0]["outcome"] == "joined" and last["results"][0]["sign_id"] == bistro
 
 
