@@ -1,5 +1,5 @@
 """What the API and the web view share of HTTP: the request dependencies (database session, settings,
-clock, writer, category ids, bounded path ids), a walk over a route's dependencies, and the answer with
+clock, writer, category ids, bounded path ids), a walk over a route's dependencies, and the answers with
 an evidence image."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import FileResponse
 from sqlmodel import Session
 
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, stored_file
 from service.inputs import MAX_ID
+from service.models.signs import Sign
 from service.observations import observation_image
 from service.settings import Settings
 from service.writer import Writer
@@ -58,6 +59,15 @@ def evidence_image(session: Session, settings: Settings, observation_id: int, im
     path = observation_image(session, settings.evidence_dir, observation_id, image)
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
+
+
+def sign_crop(session: Session, settings: Settings, sign_id: int) -> FileResponse:
+    """The best view of a register entry from the evidence store; 404 when it has none."""
+    sign = session.get(Sign, sign_id)
+    path = stored_file(settings.evidence_dir, sign.crop) if sign and sign.crop else None
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no crop for this sign")
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
 
 

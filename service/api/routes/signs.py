@@ -10,8 +10,7 @@ from fastapi.responses import FileResponse
 
 from service.api.deps import ApiRoute, CurrentUser, IdFilter, Offset, ReviewerUser
 from service.api.errors import errors
-from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, stored_file
+from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep, sign_crop
 from service.inputs import Text, UtcTime
 from service.models.base import row_id
 from service.models.signs import MergeRequest, Sign, SignDetail, SignsPublic, SignStatus, SignUpdate, SplitRequest
@@ -50,11 +49,7 @@ def get_sign(sign_id: IdPath, session: SessionDep, user: CurrentUser) -> SignDet
 @router.get("/{sign_id}/crop", response_class=FileResponse, responses=errors(404))
 def get_crop(sign_id: IdPath, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> FileResponse:
     """The best view of the sign."""
-    sign = session.get(Sign, sign_id)
-    path = stored_file(settings.evidence_dir, sign.crop) if sign and sign.crop else None
-    if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no crop for this sign")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=IMAGE_HEADERS)
+    return sign_crop(session, settings, sign_id)
 
 
 def _entry(session: SessionDep, sign_id: int) -> Sign:
