@@ -40,9 +40,7 @@ from service.models.signs import (
 from service.patrols import passes_covering
 from service.settings import Settings
 from service.sign_rules import SignFacts, case_for, load_rules
-from vision import haversine_m
-from vision.appearance import decode_signature
-from vision.identity import Basis, same_appearance
+from vision import Basis, decode_signature, haversine_m, same_appearance
 
 TEXT_CHARS = 200
 """The longest sign text kept (characters); a longer reading is cut."""
