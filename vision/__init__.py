@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from vision.geo import haversine_m as haversine_m
     from vision.geo import load_track as load_track
     from vision.identity import Basis as Basis
+    from vision.identity import contained_similarity as contained_similarity
     from vision.identity import same_appearance as same_appearance
+    from vision.identity import text_similarity as text_similarity
     from vision.inference import InferenceLoop as InferenceLoop
     from vision.observe import Observation as Observation
     from vision.pipeline import Scanner as Scanner
@@ -90,7 +92,7 @@ _EXPORTS = {
         "haversine_m",
         "load_track",
     ),
-    "vision.identity": ("Basis", "same_appearance"),
+    "vision.identity": ("Basis", "contained_similarity", "same_appearance", "text_similarity"),
     "vision.inference": ("InferenceLoop",),
     "vision.observe": ("Observation",),
     "vision.regions": ("FocusPolicy", "focus_policy"),

@@ -9,6 +9,7 @@ from service.cli.commands import (
     add_cameras_parser,
     add_export_parser,
     add_serve_parser,
+    add_signs_parser,
     add_token_parser,
     add_user_parser,
 )
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_post_parser(sub)
     add_train_parser(sub)
     add_export_parser(sub)
+    add_signs_parser(sub)
     add_export_model_parser(sub)
     return parser
 
