@@ -23,11 +23,12 @@ from sqlmodel import Session, col, func, or_, select
 
 from service.cases import MAX_SIGMA_M, gate_m, merged_position, sighting_sigma
 from service.categories import known_categories, sign_labels
-from service.geometry import M_PER_DEG, point
+from service.geometry import M_PER_DEG, expand, point
 from service.hotspots import Shape, local_time, nearest
 from service.models.base import row_id
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
+from service.models.patrols import PatrolPass
 from service.models.signs import (
     SightingPublic,
     Sign,
@@ -37,13 +38,16 @@ from service.models.signs import (
     SignStatus,
     SignUpdate,
 )
-from service.patrols import passes_covering
+from service.patrols import Route, covers, passes_covering
 from service.settings import Settings
 from service.sign_rules import SignFacts, case_for, load_rules
 from vision import Basis, decode_signature, haversine_m, same_appearance
 
 TEXT_CHARS = 200
 """The longest sign text kept (characters); a longer reading is cut."""
+MISSED_PASSES_REMOVED = 2
+"""Patrol passes in a row that cover a sign's place without seeing it before it counts as removed (one
+miss may be a lorry in front of it)."""
 ONE_PASS_S = 60.0
 """Sightings of one source this close in time (seconds) are of one pass of a patrol camera, which reports
 each sign once: they are different signs. (A fixed camera reports a sign again only after its stay ended,
@@ -124,6 +128,11 @@ def view_score(confidence: float, bbox: Sequence[float]) -> float:
 def permit_expired(status: SignStatus, expiry: date | None, on: date) -> bool:
     """Whether an entry is approved on a permit that expired before ``on``."""
     return status == SignStatus.approved and expiry is not None and expiry < on
+
+
+def gone(missed_passes: int) -> bool:
+    """Whether a sign the last ``missed_passes`` covering passes did not see is taken for removed."""
+    return missed_passes >= MISSED_PASSES_REMOVED
 
 
 # --- database layer ---------------------------------------------------------------------------
@@ -221,6 +230,8 @@ class Register:
             )
         else:
             sign = next(s for s in candidates if s.id == found)
+            if sign.status == SignStatus.removed:  # seen again: it is back
+                sign.status = SignStatus.unverified
         take(sign, obs, sigma)
         if sign.lat is not None and sign.lon is not None:
             local = local_time(obs.seen_at, self.zone)
@@ -278,6 +289,37 @@ class Register:
             return False
         passes = passes_covering(self.session, point(obs.lat, obs.lon), self.settings.sign_radius_m, until=obs.seen_at)
         return any(row.source != obs.source and at < obs.seen_at for row, at in passes)
+
+
+def sweep_removed(session: Session, settings: Settings, patrol: PatrolPass, at: datetime) -> list[int]:
+    """After a patrol pass is stored: mark removed the entries on its way it did not see whose last
+    ``MISSED_PASSES_REMOVED`` covering passes (this one included) all missed them; their ids. Flushes."""
+    route = Route.of(patrol)
+    min_lat, min_lon, max_lat, max_lon = expand(
+        (patrol.min_lat, patrol.min_lon, patrol.max_lat, patrol.max_lon), settings.sign_radius_m
+    )
+    seen = select(ObservationRow.sign_id).where(
+        ObservationRow.source == patrol.source, col(ObservationRow.sign_id).is_not(None)
+    )
+    stmt = select(Sign).where(
+        col(Sign.status) != SignStatus.removed,
+        col(Sign.lat).between(min_lat, max_lat),
+        col(Sign.lon).between(min_lon, max_lon),
+        col(Sign.last_seen) < patrol.started_at,
+        col(Sign.id).not_in(seen),
+    )
+    removed = []
+    for sign in session.exec(stmt):
+        if sign.lat is None or sign.lon is None or covers(route, sign.lat, sign.lon, settings.sign_radius_m) is None:
+            continue
+        sighted = set(session.exec(select(ObservationRow.source).where(ObservationRow.sign_id == sign.id)))
+        since = passes_covering(session, point(sign.lat, sign.lon), settings.sign_radius_m, since=sign.last_seen)
+        if gone(sum(row.source not in sighted and when > sign.last_seen for row, when in since)):
+            sign.status, sign.updated_at = SignStatus.removed, at
+            session.add(sign)
+            removed.append(row_id(sign))
+    session.flush()
+    return removed
 
 
 # --- edits (the API and the web view share these) ---------------------------------------------

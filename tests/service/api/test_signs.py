@@ -12,7 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.models.patrols import PatrolPass
 from service.patrols import Route, record_pass
+from service.settings import Settings
+from service.signs import sweep_removed
 from tests.service.builders import Auth, jpeg, post, send, store_image
 from tests.service.places import line, offset
 from vision.appearance import SIGNATURE_LENGTH, encode_signature
@@ -203,11 +206,8 @@ def test_merge_and_split(client: TestClient, auth: Auth) -> None:
 
 
 def test_a_sign_where_an_earlier_pass_saw_none_is_new(client: TestClient, auth: Auth, engine: Engine) -> None:
-    start = DAY1 - timedelta(days=1)
-    east = np.linspace(-50.0, 50.0, 21)
-    lat, lon = zip(*(offset(-5.0, e) for e in east), strict=True)
     with Session(engine) as session:
-        record_pass(session, "day-0.mp4", Route(start.timestamp() + np.arange(21.0), np.array(lat), np.array(lon)))
+        drive(session, "day-0.mp4", DAY1 - timedelta(days=1))
         session.commit()
     result = send(client, auth, [sign("a0", 0, 0, "BISTRO"), sign("far", 0, 1, north=300)])
     assert [r["outcome"] for r in result["results"]] == ["registered", "registered"]
@@ -220,3 +220,35 @@ def test_other_labels_still_make_cases(client: TestClient, auth: Auth, label: st
     result = send(client, auth, [sign("x", 0, 0, label=label, category="street_vendor")])
     assert result["results"][0]["outcome"] == "created" and result["results"][0]["sign_id"] is None
     assert signs(client, auth)["total"] == 0
+
+
+def drive(session: Session, source: str, start: datetime) -> PatrolPass:
+    """A patrol pass along the test street (5 m south of the signs, forward camera), stored."""
+    east = np.linspace(-50.0, 50.0, 21)
+    lat, lon = zip(*(offset(-5.0, e) for e in east), strict=True)
+    row = record_pass(session, source, Route(start.timestamp() + np.arange(21.0), np.array(lat), np.array(lon)))
+    session.flush()
+    return row
+
+
+def test_a_sign_two_passes_no_longer_see_is_removed_and_back_when_seen(
+    client: TestClient, auth: Auth, engine: Engine, settings: Settings
+) -> None:
+    result = send(client, auth, [sign("a0", 0, 0, "BISTRO"), sign("b0", 20, 1)], source="day-1.mp4")
+    bistro, other = (r["sign_id"] for r in result["results"])
+    with Session(engine) as session:
+        drive(session, "day-1.mp4", DAY1 - timedelta(seconds=5))  # the pass that saw them
+        session.commit()
+    send(client, auth, [sign("b1", 20, 1, at=DAY1 + timedelta(days=1))], source="day-2.mp4")
+    with Session(engine) as session:
+        assert sweep_removed(session, settings, drive(session, "day-2.mp4", DAY1 + timedelta(days=1)), DAY1) == []
+        session.commit()
+    with Session(engine) as session:
+        third = drive(session, "day-3.mp4", DAY1 + timedelta(days=2))
+        assert sweep_removed(session, settings, third, DAY1) == [bistro]  # missed twice; the other seen on day 2
+        session.commit()
+    assert signs(client, auth, status="removed")["items"][0]["id"] == bistro
+    back = send(client, auth, [sign("a3", 1, 0, "BISTRO", at=DAY1 + timedelta(days=3))], source="day-4.mp4")
+    assert back["results"][0]["sign_id"] == bistro
+    assert client.get(f"/api/signs/{bistro}", headers=auth["reviewer"]).json()["status"] == "unverified"
+    assert other != bistro
