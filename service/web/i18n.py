@@ -169,6 +169,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "hotspot": ("热点", "Hotspot"),
     "distance": ("距离", "distance"),
     "first_seen": ("首次发现", "First seen"),
+    "sighting_count": ("发现次数", "Sightings"),
     "last_seen": ("最近发现", "Last seen"),
     "position": ("位置", "Position"),
     "timeline": ("发现记录", "Sightings"),
