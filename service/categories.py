@@ -20,3 +20,10 @@ def category_policies(taxonomy_path: Path | None = None) -> Mapping[str, Categor
 def known_categories(taxonomy_path: Path | None = None) -> frozenset[str]:
     """Category ids of the taxonomy at ``taxonomy_path`` (None: the shipped one)."""
     return frozenset(category_policies(taxonomy_path))
+
+
+@lru_cache(maxsize=8)
+def sign_labels(taxonomy_path: Path | None = None) -> frozenset[str]:
+    """Detector labels the taxonomy at ``taxonomy_path`` (None: the shipped one) lists as signs: their
+    observations go to the sign register."""
+    return Taxonomy.load(taxonomy_path).signs

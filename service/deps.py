@@ -14,9 +14,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, evidence_store
+from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, evidence_store, has_image
 from service.inputs import MAX_ID
-from service.observations import observation_image
+from service.models.observations import ObservationRow
+from service.models.signs import Sign
+from service.observations import EVIDENCE_IMAGES
 from service.privacy import blurred_key
 from service.settings import Settings
 from service.writer import Writer
@@ -70,19 +72,29 @@ WeekQuery = Annotated[
 ]
 
 
-def evidence_image(session: Session, settings: Settings, observation_id: int, image: str, raw: bool = True) -> Response:
-    """The ``crop`` or ``keyframe`` of a stored observation from the evidence store, or (``raw`` False:
-    for anyone but reviewers and admins) its privacy-blurred copy; 404 when it has none."""
+def image_answer(settings: Settings, key: str | None, raw: bool, missing: str) -> Response:
+    """The evidence image ``key`` from the store, or (``raw`` False: for anyone but reviewers and admins)
+    its privacy-blurred copy; 404 saying ``missing`` when there is none."""
     store = evidence_store(settings)
-    found = observation_image(session, store, observation_id, image)
-    if found is not None and not raw:
-        shown = blurred_key(store, found[0], settings.model_path)
-        data = store.read(shown)
-        found = (shown, data) if data is not None else None
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {image} for this observation")
-    key, data = found
+    data = None
+    if key is not None and has_image(store, key):
+        key = key if raw else blurred_key(store, key, settings.model_path)
+        data = store.read(key)
+    if key is None or data is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, missing)
     return Response(data, media_type=MEDIA_TYPES[PurePath(key).suffix], headers=IMAGE_HEADERS)
+
+
+def evidence_image(session: Session, settings: Settings, observation_id: int, image: str, raw: bool = True) -> Response:
+    """The ``crop`` or ``keyframe`` of a stored observation (see ``image_answer``)."""
+    row = session.get(ObservationRow, observation_id) if image in EVIDENCE_IMAGES else None
+    return image_answer(settings, getattr(row, image) if row else None, raw, f"no {image} for this observation")
+
+
+def sign_crop(session: Session, settings: Settings, sign_id: int, raw: bool = True) -> Response:
+    """The best view of a register entry (see ``image_answer``)."""
+    sign = session.get(Sign, sign_id)
+    return image_answer(settings, sign.crop if sign else None, raw, "no crop for this sign")
 
 
 def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:

@@ -1,5 +1,6 @@
 """Observation ingest, the one way observations reach the database (API items, uploaded videos,
-cameras): skip the ones already stored, assign the rest to cases, all in one transaction.
+cameras): skip the ones already stored, put signs into the sign register, assign the rest (and the signs
+the sign rules pick) to cases, all in one transaction.
 
 Ingest takes ``vision.Observation``, validated where it came in (``service.observations`` for API
 items; the vision pipeline for videos and cameras, whose images the caller has put into the evidence
@@ -21,6 +22,7 @@ from service.hotspots import located_shapes
 from service.inputs import utc_time
 from service.models.observations import IngestResponse, IngestResult, ObservationRow, Outcome
 from service.settings import Settings
+from service.signs import TEXT_CHARS, Register
 from service.writer import lock_matching
 from vision import Observation
 
@@ -38,15 +40,15 @@ class Rejected:
     error: str
 
 
-def stored_cases(session: Session, source: str, track_ids: list[str]) -> dict[str, int | None]:
-    """track_id -> case id of the observations of ``source`` already stored."""
-    found: dict[str, int | None] = {}
+def stored_cases(session: Session, source: str, track_ids: list[str]) -> dict[str, tuple[int | None, int | None]]:
+    """track_id -> (case id, sign id) of the observations of ``source`` already stored."""
+    found: dict[str, tuple[int | None, int | None]] = {}
     for start in range(0, len(track_ids), _IN_CHUNK):
         chunk = track_ids[start : start + _IN_CHUNK]
-        stmt = select(ObservationRow.track_id, ObservationRow.case_id).where(
+        stmt = select(ObservationRow.track_id, ObservationRow.case_id, ObservationRow.sign_id).where(
             ObservationRow.source == source, col(ObservationRow.track_id).in_(chunk)
         )
-        found.update(dict(session.exec(stmt).all()))
+        found.update({track: (case_id, sign_id) for track, case_id, sign_id in session.exec(stmt)})
     return found
 
 
@@ -100,7 +102,9 @@ def _store(
     lock_matching(session)
     valid = [item for item in checked if not isinstance(item, Rejected)]
     known = stored_cases(session, source, sorted({obs.track_id for obs, _ in valid}))
-    matcher = Matcher(session, settings, located_shapes(session), user_id)
+    shapes = located_shapes(session)
+    matcher = Matcher(session, settings, shapes, user_id)
+    register = Register(session, settings, shapes)
     results: list[IngestResult] = []
     rows = []
     for item in checked:
@@ -109,8 +113,11 @@ def _store(
             continue
         obs, observed_at = item
         if obs.track_id in known:
+            case_id, sign_id = known[obs.track_id]
             results.append(
-                IngestResult(track_id=obs.track_id, case_id=known[obs.track_id], error=None, outcome=Outcome.duplicate)
+                IngestResult(
+                    track_id=obs.track_id, case_id=case_id, sign_id=sign_id, error=None, outcome=Outcome.duplicate
+                )
             )
             continue
         row = ObservationRow(
@@ -128,6 +135,9 @@ def _store(
             gps_accuracy_m=obs.gps_accuracy_m,
             crop=obs.crop,
             keyframe=obs.keyframe,
+            text=obs.text[:TEXT_CHARS] if obs.text else None,
+            text_confidence=obs.text_confidence,
+            signature=obs.signature,
             source=source,
             received_at=now,
             seen_at=observed_at or now,
@@ -136,10 +146,23 @@ def _store(
             model_sha256=provenance.model_sha256,
             source_sha256=provenance.source_sha256,
         )
-        case_id, outcome = matcher.assign(row)
         rows.append(row)
-        known[obs.track_id] = case_id
-        results.append(IngestResult(track_id=obs.track_id, case_id=case_id, error=None, outcome=outcome))
+        case_id, outcome = _assign(matcher, register, row)
+        known[obs.track_id] = case_id, row.sign_id
+        results.append(
+            IngestResult(track_id=obs.track_id, case_id=case_id, sign_id=row.sign_id, error=None, outcome=outcome)
+        )
     session.add_all(rows)
     session.commit()
     return IngestResponse(accepted=sum(r.error is None for r in results), results=results)
+
+
+def _assign(matcher: Matcher, register: Register, row: ObservationRow) -> tuple[int | None, Outcome]:
+    """A sign joins its register entry and makes a case only where a sign rule says so (as that rule's
+    category); anything else goes to the cases. Returns (case id, outcome)."""
+    if register.holds(row):
+        category = register.case_category(row, register.assign(row))
+        if category is None:
+            return None, Outcome.registered
+        row.category = category
+    return matcher.assign(row)

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         "", max_length=200, description="the bureau cases are reported as handled by (Open311 agency_responsible)"
     )
     media_url_ttl_s: int = Field(3600, ge=60, le=7 * 86400, description="how long a signed Open311 media_url works")
+    sign_rules_path: Path | None = Field(None, description="which signs make cases; None: models/sign_rules.yaml")
+    sign_radius_m: float = Field(
+        12.0, gt=0, description="sign register: how far apart two sightings of one sign may lie, before GPS error"
+    )
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
     )

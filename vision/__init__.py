@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vision.appearance import decode_signature as decode_signature
     from vision.boxes import Detections as Detections
     from vision.boxes import box_area as box_area
     from vision.boxes import box_overlaps as box_overlaps
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from vision.geo import destination as destination
     from vision.geo import haversine_m as haversine_m
     from vision.geo import load_track as load_track
+    from vision.identity import Basis as Basis
+    from vision.identity import contained_similarity as contained_similarity
+    from vision.identity import same_appearance as same_appearance
+    from vision.identity import text_similarity as text_similarity
     from vision.inference import InferenceLoop as InferenceLoop
     from vision.observe import Observation as Observation
     from vision.pipeline import Scanner as Scanner
@@ -69,6 +74,7 @@ if TYPE_CHECKING:
     from vision.watch import CameraWatch as CameraWatch
 
 _EXPORTS = {
+    "vision.appearance": ("decode_signature",),
     "vision.boxes": ("Detections", "box_area", "box_overlaps", "iou_matrix"),
     "vision.cli": ("add_scan_parser",),
     "vision.defaults": ("DEFAULT_TAXONOMY", "FIXED_CAMERA_TRACKER", "MODELS_DIR", "SAMPLES_DIR", "default_model"),
@@ -86,6 +92,7 @@ _EXPORTS = {
         "haversine_m",
         "load_track",
     ),
+    "vision.identity": ("Basis", "contained_similarity", "same_appearance", "text_similarity"),
     "vision.inference": ("InferenceLoop",),
     "vision.observe": ("Observation",),
     "vision.regions": ("FocusPolicy", "focus_policy"),

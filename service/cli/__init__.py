@@ -11,6 +11,7 @@ from service.cli.commands import (
     add_export_parser,
     add_report_parser,
     add_serve_parser,
+    add_signs_parser,
     add_token_parser,
     add_user_parser,
     add_worker_parser,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_report_parser(sub)
     add_evidence_parsers(sub)
+    add_signs_parser(sub)
     add_export_model_parser(sub)
     return parser
 

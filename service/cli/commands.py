@@ -1,6 +1,6 @@
 """Service sub-commands of ``streetscan``: ``serve``, ``user add|disable|enable|passwd``,
-``token add|list|revoke``, ``cameras run``, ``export-dataset``, ``report``, ``verify``, ``anchor`` and
-``cleanup`` (heavy imports in the handlers)."""
+``token add|list|revoke``, ``cameras run``, ``export-dataset``, ``report``, ``verify``, ``anchor``,
+``cleanup`` and ``signs import-permits|export`` (heavy imports in the handlers)."""
 
 from __future__ import annotations
 
@@ -468,3 +468,46 @@ def _cleanup(args: argparse.Namespace) -> int:
         done = cleanup(session, Writer(session.get_bind().engine), settings, datetime.now(UTC))
     print("\n".join(done.lines()))
     return 0
+
+
+def add_signs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("signs", help="the outdoor-ad register: import permits, export the register")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    permits = verbs.add_parser(
+        "import-permits", help="match approvals (CSV or XLSX) to register entries by text and position"
+    )
+    permits.add_argument("file", type=Path, help="permit_number, shop_name, expiry, address, lat, lon columns")
+    permits.set_defaults(func=_signs_import_permits)
+    export = verbs.add_parser("export", help="write the register as .csv, .xlsx or .geojson")
+    export.add_argument("file", type=Path, help="the file to write; its suffix names the format")
+    export.set_defaults(func=_signs_export)
+
+
+def _signs_import_permits(args: argparse.Namespace) -> int:
+    from service.integrations.sign_register import PermitFileError, import_permits, parse_permits, read_rows
+
+    try:
+        permits = parse_permits(read_rows(args.file), str(args.file))
+    except (PermitFileError, OSError) as exc:
+        print(f"streetscan signs import-permits: {exc}", file=sys.stderr)
+        return 2
+
+    def run(session: Session) -> int:
+        print(import_permits(session, permits, datetime.now(UTC)).text())
+        return 0
+
+    return _with_database("signs import-permits", run)
+
+
+def _signs_export(args: argparse.Namespace) -> int:
+    from service.integrations.sign_register import export_register
+
+    def run(session: Session) -> int:
+        print(f"{args.file}: {export_register(session, args.file)} signs")
+        return 0
+
+    try:
+        return _with_database("signs export", run)
+    except OSError as exc:
+        print(f"streetscan signs export: {exc}", file=sys.stderr)
+        return 2

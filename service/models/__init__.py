@@ -15,6 +15,7 @@ from service.models import (
     observations,
     operations,
     patrols,
+    signs,
     users,
     webhooks,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "observations",
     "operations",
     "patrols",
+    "signs",
     "users",
     "webhooks",
 ]

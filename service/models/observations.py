@@ -25,7 +25,8 @@ class ObservationBase(SQLModel):
     """The observation contract (see ``vision.Observation``): times t_* in seconds from the
     video start, ``bbox`` [x1, y1, x2, y2] pixels, ``gps_accuracy_m`` the fix's standard error in metres
     (None: unknown, the ``GPS_SIGMA_M`` setting applies), ``crop`` and ``keyframe`` (the whole best frame)
-    evidence-store keys (see ``service.evidence``)."""
+    evidence-store keys (see ``service.evidence``). Signs only (see ``vision.Observation``): ``text`` read on
+    the sign, its ``text_confidence`` 0..1, and the encoded appearance ``signature``."""
 
     track_id: str = Field(min_length=1, max_length=128, sa_type=sa.String(128))
     category: str = Field(min_length=1, max_length=64, sa_type=sa.String(64))
@@ -41,6 +42,9 @@ class ObservationBase(SQLModel):
     gps_accuracy_m: float | None = Field(default=None, gt=0, le=10_000)
     crop: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
     keyframe: str | None = Field(default=None, max_length=500, sa_type=sa.String(500))
+    text: str | None = Field(default=None, max_length=200, sa_type=sa.String(200))
+    text_confidence: float | None = Field(default=None, ge=0, le=1)
+    signature: str | None = Field(default=None, max_length=600, sa_type=sa.String(600))
 
 
 class ObservationCreate(CleanInput, ObservationBase):
@@ -90,7 +94,8 @@ class ObservationCreate(CleanInput, ObservationBase):
 class ObservationRow(ObservationBase, table=True):
     """A stored observation; ``seen_at`` is ``observed_at`` or, without it, ``received_at``.
 
-    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation; ``rejected``
+    ``case_id`` is None when a vending zone (``zone_hotspot_id``) made it no violation, or when it is a
+    sign (``sign_id``: its register entry) that no sign rule made a case of; ``rejected``
     when a reviewer said it is not the case's object: it stays with the case but no longer counts,
     and the training export takes it as a hard negative. ``model`` and ``model_sha256`` name the
     detector weights that found it, ``source_sha256`` the video it came from (each None where the
@@ -104,6 +109,7 @@ class ObservationRow(ObservationBase, table=True):
     source: str = Field(max_length=200, sa_type=sa.String(200))
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True, ondelete="CASCADE")
     zone_hotspot_id: int | None = Field(default=None, foreign_key="hotspots.id", ondelete="SET NULL")
+    sign_id: int | None = Field(default=None, foreign_key="signs.id", index=True, ondelete="SET NULL")
     received_at: datetime = Field(sa_type=UTCDateTime)
     seen_at: datetime = Field(sa_type=UTCDateTime)
     uploaded_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
@@ -117,6 +123,7 @@ class ObservationPublic(ObservationBase):
     id: int
     source: str
     case_id: int | None
+    sign_id: int | None = None
     seen_at: datetime
     received_at: datetime
     rejected: bool = False
@@ -146,13 +153,15 @@ class Outcome(StrEnum):
     recurrence = "recurrence"  # it reopened a recently resolved case (回头看)
     duplicate = "duplicate"  # its source sent it before: nothing changed
     vending_zone = "vending_zone"  # it stands in a vending point of its category: no violation, no case
+    registered = "registered"  # a sign kept in the register (``sign_id``) that no sign rule made a case of
 
 
 class IngestResult(SQLModel):
-    """``outcome``: what happened to the item (None on error)."""
+    """``outcome``: what happened to the item (None on error); ``sign_id``: the register entry of a sign."""
 
     track_id: str | None
     case_id: int | None
+    sign_id: int | None = None
     error: str | None
     outcome: Outcome | None = None
 

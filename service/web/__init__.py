@@ -28,6 +28,7 @@ from service.web.routes import (
     review,
     setup,
     shared,
+    signs,
     tasks,
     webhooks,
 )
@@ -46,6 +47,7 @@ def mount_web(app: FastAPI) -> None:
         casework,
         hotspots,
         hotspot_editor,
+        signs,
         reports,
         rechecks,
         evidence,

@@ -15,6 +15,7 @@ from service.labels import ACTION, STATUS
 from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
+from service.models.signs import SignStatus
 from service.models.users import Role
 from service.operations import Phase
 from service.rechecks import CheckState
@@ -48,6 +49,19 @@ COUNTED: dict[str, tuple[str, str, str]] = {
     "recurrences": ("次复发", "recurrence", "recurrences"),
 }
 """Counted things: Chinese, English singular, English plural."""
+SIGN_STATUS: dict[SignStatus, tuple[str, str]] = {
+    SignStatus.unverified: ("待核实", "unverified"),
+    SignStatus.approved: ("已审批", "approved"),
+    SignStatus.violation: ("违规", "violation"),
+    SignStatus.removed: ("已拆除", "removed"),
+}
+SIGN_KIND: dict[str, tuple[str, str]] = {
+    "shop_sign": ("店招", "shop sign"),
+    "projecting_sign": ("外挑招牌", "projecting sign"),
+    "window_ad": ("橱窗广告", "window ad"),
+    "lightbox": ("灯箱", "lightbox"),
+    "tv": ("电子屏/灯箱", "lit panel"),
+}
 TEXT: dict[str, tuple[str, str]] = {
     "app": ("城市管理智能巡查", "streetscan"),
     "login": ("登录", "Log in"),
@@ -155,6 +169,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "hotspot": ("热点", "Hotspot"),
     "distance": ("距离", "distance"),
     "first_seen": ("首次发现", "First seen"),
+    "sighting_count": ("发现次数", "Sightings"),
     "last_seen": ("最近发现", "Last seen"),
     "position": ("位置", "Position"),
     "timeline": ("发现记录", "Sightings"),
@@ -306,6 +321,33 @@ TEXT: dict[str, tuple[str, str]] = {
         "This kind of hotspot cannot be placed at a single point: import its line or area through the API",
     ),
 }
+TEXT.update(
+    {
+        "signs": ("户外广告台账", "Sign register"),
+        "sign": ("广告设施", "Sign"),
+        "sign_text": ("招牌文字", "Text on the sign"),
+        "search": ("搜索文字/审批号", "Search text or permit"),
+        "new_since": ("新增自", "New since"),
+        "new_sign": ("新增", "new"),
+        "no_signs": ("没有符合条件的广告设施", "No sign matches"),
+        "sightings_by_date": ("历次巡查所见", "Sightings by date"),
+        "approve": ("登记审批", "Approve"),
+        "permit_number": ("审批编号", "Permit number"),
+        "permit_expiry": ("有效期至", "Permit expiry"),
+        "mark_violation": ("标记违规", "Mark violation"),
+        "mark_removed": ("标记已拆除", "Mark removed"),
+        "merge_into": ("并入条目编号", "Merge into entry number"),
+        "merge": ("合并", "Merge"),
+        "split_selected": ("拆分所选为新条目", "Split the selected off as a new entry"),
+        "notice_sign_saved": ("已保存", "Saved"),
+        "notice_sign_merged": ("已合并", "Merged"),
+        "notice_sign_split": ("已拆分为新条目", "Split off as a new entry"),
+        "notice_sign_refused": (
+            "无法执行：审批需填写审批编号；合并需另一个条目；拆分需选择部分（非全部）记录",
+            "Not done: approval needs a permit number; merge needs another entry; split needs some (not all) sightings",
+        ),
+    }
+)
 NOTICES = frozenset(key.removeprefix("notice_") for key in TEXT if key.startswith("notice_"))
 
 
@@ -334,6 +376,14 @@ class Labels:
 
     def check_state(self, state: str) -> str:
         return CHECK[CheckState(state)][self._i]
+
+    def sign_status(self, status: str) -> str:
+        return SIGN_STATUS[SignStatus(status)][self._i]
+
+    def sign_kind(self, label: str) -> str:
+        """A sign's detector label by name (the label itself when it has none)."""
+        names = SIGN_KIND.get(label)
+        return names[self._i] if names else label
 
     def action(self, action: str) -> str:
         return ACTION[CaseAction(action)][self._i]

@@ -31,7 +31,9 @@ from service.models.base import row_id, utcnow
 from service.models.batches import Job, JobStatus
 from service.patrols import record_pass, route_of_track
 from service.settings import Settings
+from service.signs import sweep_removed
 from service.storage import upload_store
+from service.writer import lock_matching
 from vision import (
     DecodeStats,
     DistanceSampling,
@@ -259,8 +261,9 @@ class _Run:
         self.flushed_at = time.monotonic()
 
     def record_pass(self, video: Path, gps: GpsTrack) -> None:
-        """Keep the drive as the video's patrol pass (a rerun replaces it); a track that cannot be placed
-        on the video's time is logged and left out."""
+        """Keep the drive as the video's patrol pass (a rerun replaces it) and mark removed the signs on its
+        way it no longer saw (``sweep_removed``); a track that cannot be placed on the video's time is logged
+        and left out."""
         recorded = probe(video).start_time
         start = recorded or (None if gps.video_relative else gps.start)
         route = route_of_track(gps, start, self.duration_s, self.settings.scan_mount)
@@ -268,7 +271,10 @@ class _Run:
             log.warning("job %d: its GPS track does not cover the video's time; no patrol pass kept", self.job.id)
             return
         with self.lock, Session(self.engine) as session:
-            record_pass(session, self.job.source, route, self.job.id)
+            lock_matching(session)
+            patrol = record_pass(session, self.job.source, route, self.job.id)
+            session.flush()
+            sweep_removed(session, self.settings, patrol, utcnow())
             session.commit()
 
     def end(self, status: JobStatus, **values: Any) -> JobStatus:

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 
 from tests.e2e.processes import free_port, healthy, spawn, stop, streetscan
 from tests.polling import wait_until
+from vision.appearance import SIGNATURE_LENGTH, encode_signature
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts" / "screenshots"
@@ -309,3 +310,60 @@ def test_a_case_decided_meanwhile_is_refused_with_who_decided_it(browser: Browse
     expect(toast).to_contain_text("处理为 已确认")
     expect(page.locator(f'.card.failed[data-id="{taken}"]')).to_have_count(1)
     assert case(server, taken)["status"] == "confirmed"
+
+
+def _sign(track: str, north: float, east: float, text: str, look: int, at: str, crop: str) -> dict[str, Any]:
+    """A shop-sign observation with a text and one of four distinct appearance signatures."""
+    signature = np.zeros(SIGNATURE_LENGTH, np.float32)
+    signature[look::4] = 1.0
+    return {
+        **_observation(track, "outdoor_ad", 0.8, north, east, at, crop),
+        "label": "shop_sign",
+        "text": text,
+        "text_confidence": 0.9,
+        "signature": encode_signature(signature),
+    }
+
+
+def test_sign_register_search_open_approve_merge_and_split(browser: Browser, server: Server) -> None:
+    crop = _crop(server, (30, 30, 160), "SIGN")
+    day1 = [
+        _sign("s1", 100, 0, "BISTRO", 0, "2025-05-12T02:00:00Z", crop),
+        _sign("s2", 100, 8, "ПАРФЮМ", 1, "2025-05-12T02:00:00Z", crop),
+    ]
+    day2 = [
+        _sign("s1", 103, 1, "BISTRO", 0, "2025-05-13T02:00:00Z", crop),
+        _sign("s9", 102, 2, "QQQQQ", 2, "2025-05-13T02:00:00Z", crop),
+    ]
+    for source, items in (("signs-0512", day1), ("signs-0513", day2)):
+        server.api("uploader", "POST", "/api/observations", json={"source": source, "observations": items})
+    bistro = server.api("reviewer", "GET", "/api/signs", params={"q": "BISTRO"})["items"][0]
+    misread = server.api("reviewer", "GET", "/api/signs", params={"q": "QQQQQ"})["items"][0]
+
+    page = log_in(browser, server, "reviewer", "/signs")
+    expect(page.locator("h1")).to_contain_text("户外广告台账")
+    page.fill("input[name=q]", "bistro")
+    page.click(".filters button[type=submit]")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    page.click("td.sign-text a")
+    expect(page).to_have_url(f"{server.url}/signs/{bistro['id']}")
+    expect(page.locator(".strip li")).to_have_count(2)  # both days
+    expect(page.locator(".timeline h3")).to_have_count(2)
+
+    page.fill("input[name=permit_number]", "JC-2025-001")
+    page.fill("input[name=permit_expiry]", "2026-05-01")
+    page.click("#approve-form button[value=approved]")
+    expect(page.locator("#sign-status")).to_have_text("已审批")
+    expect(page.locator("#sign-permit")).to_contain_text("JC-2025-001")
+
+    page.goto(f"{server.url}/signs/{misread['id']}")
+    page.fill("input[name=into]", str(bistro["id"]))
+    page.click("#merge-form button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/signs/{bistro['id']}?notice=sign_merged")
+    expect(page.locator("#sign-count")).to_have_text("3")
+    page.locator("li[data-observation] >> text=QQQQQ").click()
+    page.click("#split-form button[type=submit]")
+    expect(page.locator(".notice")).to_have_text("已拆分为新条目")
+    expect(page.locator("#sign-count")).to_have_text("1")
+    assert server.api("reviewer", "GET", f"/api/signs/{bistro['id']}")["sighting_count"] == 2
+    page.screenshot(path=str(SHOTS / "signs-entry.png"))

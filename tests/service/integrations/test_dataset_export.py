@@ -30,6 +30,15 @@ def frame(colour: int) -> bytes:
     return cv2.imencode(".png", image)[1].tobytes()
 
 
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Shop signs queued as cases (the shipped sign rules keep them in the register only), so a
+    reviewer's decision on one trains the model."""
+    rules = tmp_path / "sign-rules.yaml"
+    rules.write_text("rules:\n  - {name: every_shop_sign, kind: [shop_sign], case: outdoor_ad}\n")
+    return Settings(database_url=database_url, data_dir=tmp_path, hotspot_catalog=None, sign_rules_path=rules)
+
+
 @dataclass
 class Reviewed:
     """track id -> case id, and frame (a, b, c) -> the image name the export gives it."""

@@ -97,7 +97,17 @@ def pages(
     """Every page, notice and refusal in ``lang``: (what, response)."""
     token = logged_in(client, web_users["admin"])
     client.cookies.set("lang", lang)
-    for path in ("/review", "/review?status=rejected", "/review/mine", "/hotspots", "/admin/users", "/cases/999999"):
+    for path in (
+        "/review",
+        "/review?status=rejected",
+        "/review/mine",
+        "/hotspots",
+        "/admin/users",
+        "/cases/999999",
+        "/rechecks",
+        "/signs",
+        "/tasks",
+    ):
         yield path, client.get(path)
     for name, case_id in scene.items():
         yield f"case {name}", client.get(f"/cases/{case_id}")
