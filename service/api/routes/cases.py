@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -47,8 +47,7 @@ from service.models.cases import (
     StatusRequest,
     UndoRequest,
 )
-from service.models.users import Role, User
-from service.settings import Settings
+from service.models.users import Role
 from service.share import share_token
 from service.writer import Writer
 
@@ -116,8 +115,14 @@ def decided(session: Session, writer: Writer, case_id: int, seen: Expectation, a
     return refused(lambda: decide(session, writer, case_id, seen, apply))
 
 
-def casework(session: Session, writer: Writer, settings: Settings, now: datetime, user: User) -> Casework:
+def reviewer_casework(
+    session: SessionDep, settings: SettingsDep, now: NowDep, writer: WriterDep, user: ReviewerUser
+) -> Casework:
+    """The calling reviewer's corrections (``service.casework``)."""
     return Casework(session, writer, settings, now, row_id(user))
+
+
+CaseworkDep = Annotated[Casework, Depends(reviewer_casework)]
 
 
 @router.post("/{case_id}/review", response_model=CasePublic, responses=errors(404, 409))
@@ -193,15 +198,11 @@ def merge_case(
     case_id: IdPath,
     body: MergeRequest,
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
-    user: ReviewerUser,
+    work: CaseworkDep,
 ) -> CasePublic:
     """Move every sighting of the case into case ``into`` (same category), whose position, error and
     counts are recomputed; this case becomes ``merged`` (``POST …/unmerge`` reverses it). Returns the
     case merged into. 409 for a stale ``version``/``into_version``, a merged case or other categories."""
-    work = casework(session, writer, settings, now, user)
     return public_case(session, refused(lambda: work.merge(case_id, body)))
 
 
@@ -210,13 +211,9 @@ def unmerge_case(
     case_id: IdPath,
     body: Expectation,
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
-    user: ReviewerUser,
+    work: CaseworkDep,
 ) -> CasePublic:
     """Reverse the merge of a ``merged`` case: the sightings it gave come back and it gets its status again."""
-    work = casework(session, writer, settings, now, user)
     return public_case(session, refused(lambda: work.unmerge(case_id, body)))
 
 
@@ -225,14 +222,10 @@ def split_case(
     case_id: IdPath,
     body: SplitRequest,
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
-    user: ReviewerUser,
+    work: CaseworkDep,
 ) -> SplitPublic:
     """A new case (status new) of the sightings ``observation_ids``; both cases' positions, errors and
     counts are recomputed from their sightings. Merging the new case back reverses it."""
-    work = casework(session, writer, settings, now, user)
     case, new = refused(lambda: work.split(case_id, body))
     return SplitPublic(case=public_case(session, case), split=public_case(session, new))
 
@@ -243,14 +236,10 @@ def judge_sighting(
     observation_id: IdPath,
     body: SightingRequest,
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
-    user: ReviewerUser,
+    work: CaseworkDep,
 ) -> CasePublic:
     """``rejected: true``: the sighting is not the case's object: it stays listed but stops counting, and
     the training export takes it as a hard negative; ``false`` restores it."""
-    work = casework(session, writer, settings, now, user)
     return public_case(session, refused(lambda: work.judge(case_id, observation_id, body)))
 
 
@@ -259,13 +248,9 @@ def undo_decision(
     case_id: IdPath,
     body: UndoRequest,
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
-    user: ReviewerUser,
+    work: CaseworkDep,
 ) -> CasePublic:
     """Undo the caller's latest decision on the case (review, status, category, merge, split, sighting)
     while the case still has ``version``; 409 when anyone changed it since or the latest change is not
     the caller's."""
-    work = casework(session, writer, settings, now, user)
     return public_case(session, refused(lambda: work.undo(case_id, body.version)))

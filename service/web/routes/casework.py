@@ -5,10 +5,9 @@ then back to a case page with a notice, or the page again with why it was refuse
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
 from sqlmodel import Session
 
 from service.casework import Casework
@@ -18,11 +17,9 @@ from service.inputs import MAX_ID, RowId
 from service.messages import Refusal
 from service.models.base import row_id
 from service.models.cases import MAX_SPLIT, Case, Expectation, MergeRequest, SightingRequest, SplitRequest
-from service.settings import Settings
 from service.web.deps import PageError, Poster, Visitor, WebRoute
 from service.web.render import Page
 from service.web.routes.cases import back, case_page_of
-from service.writer import Writer
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
@@ -48,9 +45,14 @@ def corrected(
     return case_page_of(request, db, visitor, case_id, problem=problem, status_code=status.HTTP_409_CONFLICT)
 
 
-def casework(db: Session, writer: Writer, settings: Settings, now: datetime, visitor: Visitor) -> Casework:
-    """The visitor's corrections."""
+def visitor_casework(
+    db: SessionDep, settings: SettingsDep, now: NowDep, writer: WriterDep, visitor: Poster
+) -> Casework:
+    """The visitor's corrections (``service.casework``)."""
     return Casework(db, writer, settings, now, row_id(visitor.user))
+
+
+CaseworkDep = Annotated[Casework, Depends(visitor_casework)]
 
 
 @router.post("/cases/{case_id}/merge")
@@ -58,15 +60,12 @@ def merge(
     case_id: IdPath,
     request: Request,
     db: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
     visitor: Poster,
+    work: CaseworkDep,
     into: Annotated[RowId, Form()],
     version: VersionForm = None,
 ) -> Response:
     """Merge this case into case ``into``; then to that case."""
-    work = casework(db, writer, settings, now, visitor)
     return corrected(
         request, db, visitor, case_id, lambda: work.merge(case_id, MergeRequest(into=into, version=version)), "merged"
     )
@@ -77,13 +76,10 @@ def unmerge(
     case_id: IdPath,
     request: Request,
     db: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
     visitor: Poster,
+    work: CaseworkDep,
     version: VersionForm = None,
 ) -> Response:
-    work = casework(db, writer, settings, now, visitor)
     return corrected(
         request, db, visitor, case_id, lambda: work.unmerge(case_id, Expectation(version=version)), "unmerged"
     )
@@ -94,10 +90,8 @@ def split(
     case_id: IdPath,
     request: Request,
     db: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
     visitor: Poster,
+    work: CaseworkDep,
     observation_ids: Annotated[list[RowId], Form(max_length=MAX_SPLIT)] = [],  # noqa: B006 - FastAPI copies it
     version: VersionForm = None,
 ) -> Response:
@@ -106,7 +100,6 @@ def split(
         return case_page_of(
             request, db, visitor, case_id, problem=Page(request, visitor).t("pick_sightings"), status_code=422
         )
-    work = casework(db, writer, settings, now, visitor)
     body = SplitRequest(observation_ids=observation_ids, version=version)
     return corrected(request, db, visitor, case_id, lambda: work.split(case_id, body)[1], "split")
 
@@ -117,14 +110,11 @@ def judge(
     observation_id: IdPath,
     request: Request,
     db: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
     visitor: Poster,
+    work: CaseworkDep,
     rejected: Annotated[bool, Form()],
     version: VersionForm = None,
 ) -> Response:
-    work = casework(db, writer, settings, now, visitor)
     body = SightingRequest(rejected=rejected, version=version)
     notice = "sighting_rejected" if rejected else "sighting_restored"
     return corrected(request, db, visitor, case_id, lambda: work.judge(case_id, observation_id, body), notice)
@@ -135,11 +125,8 @@ def undo(
     case_id: IdPath,
     request: Request,
     db: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    writer: WriterDep,
     visitor: Poster,
+    work: CaseworkDep,
     version: Annotated[int, Form(ge=1, le=MAX_ID)],
 ) -> Response:
-    work = casework(db, writer, settings, now, visitor)
     return corrected(request, db, visitor, case_id, lambda: work.undo(case_id, version), "undone")
