@@ -118,7 +118,7 @@ def field_page(request: Request, db: SessionDep) -> Visitor:
     if found is None:
         raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     if not has_role(found.user, *FIELD_ROLES):
-        raise PageError(status.HTTP_403_FORBIDDEN, "needs role field_officer, dispatcher or admin")
+        raise PageError(status.HTTP_403_FORBIDDEN, "needs_field_role")
     return found
 
 

@@ -48,7 +48,8 @@ def _users_page(
     )
 
 
-def _user(db: Session, user_id: int) -> User:
+def user_or_404(db: Session, user_id: int) -> User:
+    """The user ``user_id``; a 404 page when there is none."""
     user = db.get(User, user_id)
     if user is None:
         raise PageError(status.HTTP_404_NOT_FOUND, "no_user")
@@ -91,7 +92,7 @@ def disable_user(
     if user_id == visitor.user.id:
         return _users_page(request, db, visitor, status.HTTP_409_CONFLICT, notice="notice_not_yourself")
     with writer:
-        set_disabled(db, _user(db, user_id), True)
+        set_disabled(db, user_or_404(db, user_id), True)
     return _users_page(request, db, visitor, notice="notice_disabled")
 
 
@@ -101,7 +102,7 @@ def enable_user(
 ) -> HTMLResponse:
     """Enable a user again (their tokens work again; the web needs a new login)."""
     with writer:
-        set_disabled(db, _user(db, user_id), False)
+        set_disabled(db, user_or_404(db, user_id), False)
     return _users_page(request, db, visitor, notice="notice_enabled")
 
 
@@ -120,5 +121,5 @@ def reset_password(
     except ValidationError:
         return _users_page(request, db, visitor, status.HTTP_422_UNPROCESSABLE_CONTENT, error=Refusal("bad_user"))
     with writer:
-        set_password(db, _user(db, user_id), password)
+        set_password(db, user_or_404(db, user_id), password)
     return _users_page(request, db, visitor, notice="notice_password")

@@ -19,6 +19,7 @@ from service.models.users import User
 from service.operations import dispatched_cases
 from service.web.deps import AdminPage, AdminPoster, PageError, PageViewer, Visitor, WebRoute
 from service.web.render import Page, render
+from service.web.routes.admin import user_or_404
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
@@ -61,15 +62,8 @@ def _units_page(
 def _unit(db: Session, unit_id: int) -> Unit:
     unit = db.get(Unit, unit_id)
     if unit is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such unit")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_unit")
     return unit
-
-
-def _user(db: Session, user_id: int) -> User:
-    user = db.get(User, user_id)
-    if user is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such user")
-    return user
 
 
 @router.get("/admin/units")
@@ -115,7 +109,7 @@ def add_member(
     """Put a user in the unit (out of any other); ``head``: and make them its head."""
     with writer:
         unit = _unit(db, unit_id)
-        user = _user(db, user_id)
+        user = user_or_404(db, user_id)
         user.unit_id = unit_id
         if head:
             unit.head_user_id = user_id
@@ -130,7 +124,7 @@ def switch_unit(
 ) -> HTMLResponse:
     """``disable`` (the unit takes no new case) or ``enable`` a unit (after ``…/members``: routes match in order)."""
     if switch not in ("disable", "enable"):
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such action")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_action")
     with writer:
         unit = _unit(db, unit_id)
         unit.disabled = switch == "disable"

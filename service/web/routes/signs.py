@@ -79,7 +79,7 @@ def sign_page(sign_id: IdPath, request: Request, db: SessionDep, visitor: PageVi
     try:
         detail = sign_detail(db, sign_id)
     except LookupError:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such sign") from None
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_sign") from None
     page = Page(request, visitor)
     return render(
         page,
@@ -93,7 +93,7 @@ def sign_page(sign_id: IdPath, request: Request, db: SessionDep, visitor: PageVi
 def _entry(db: Session, sign_id: int) -> Sign:
     sign = db.get(Sign, sign_id)
     if sign is None:
-        raise PageError(status.HTTP_404_NOT_FOUND, "no such sign")
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_sign")
     return sign
 
 
