@@ -61,9 +61,9 @@ def test_a_file_is_looped_and_sampled_by_wall_clock(make_video: MakeVideo) -> No
         if frame.at - began > 2.6:
             break
     assert frame.image.shape == (120, 160, 3)
-    assert 9 <= len(frames) <= 12  # about 4 per wall-clock second, over more than two loops of the clip
     slots = [int(f.at * 4) for f in frames]
-    assert slots == sorted(set(slots))  # never two frames in one 1/4 s slot
+    assert slots == sorted(set(slots))  # never two frames in one 1/4 s slot, so at most 4 per wall-clock second
+    assert len(frames) >= 9  # and most slots get one, over more than two loops of the one-second clip
 
 
 def test_a_missing_file_is_a_stream_error(tmp_path: Path) -> None:
