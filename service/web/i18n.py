@@ -111,9 +111,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "users": ("用户", "Users"),
     "webhooks": ("推送", "Webhooks"),
     "webhooks_help": (
-        "案件与批次事件推送到这些地址（通过 API 的 /api/webhooks 添加或删除）。",
-        "Case and batch events are posted to these addresses (add or remove them with /api/webhooks).",
+        "案件与批次事件推送到这些地址；添加或删除地址用接口",
+        "Case and batch events are posted to these addresses; add or remove one with the API at",
     ),
+    "webhook_url": ("接收地址", "Address"),
     "webhook_events": ("事件", "Events"),
     "webhook_format": ("格式", "Format"),
     "all_events": ("全部", "all"),

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from service.deps import IdPath, NowDep, SessionDep, WriterDep
 from service.inputs import MAX_ID
 from service.models.base import validation_message
+from service.models.hotspots import Hotspot
 from service.models.operations import Unit, UnitCreate, UnitKind
 from service.models.users import User
 from service.operations import dispatched_cases
@@ -53,6 +54,7 @@ def _units_page(
         units=_units(db),
         users=users,
         names={u.id: u.name for u in users},
+        places={h.key: h.name for h in db.exec(select(Hotspot)).all()},
         kinds=list(UnitKind),
         error=error,
         notice=notice,

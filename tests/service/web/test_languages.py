@@ -11,10 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from service.operations import load_plan
 from tests.service.builders import Auth, obs, post, send
 from tests.service.conftest import Clock
 from tests.service.places import point
 from tests.service.web_client import logged_in
+from vision import SAMPLES_DIR
 
 CATALOG = {
     "type": "FeatureCollection",
@@ -42,9 +44,12 @@ DATA = {
     "parking",
 }
 """Names the test gives people, sources and places: data, in no language."""
-KEYS = {"Y", "N", "J", "K", "X", "Z", "R", "S", "M", "L", "A", "Esc", "Enter", "Shift", "EN", "API"}
-"""Key names and the language switch's own label, the same on both pages."""
-_HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S)
+UNITS = {unit["name"] for unit in load_plan(SAMPLES_DIR / "jincheng-operations.yaml").units}
+"""The seeded units' names: data too."""
+KEYS = {"Y", "N", "J", "K", "X", "Z", "R", "S", "M", "L", "A", "Esc", "Enter", "Shift", "EN", "API", "CSV", "XLSX"}
+"""Key names, file formats and the language switch's own label, the same on both pages."""
+_HIDDEN = re.compile(r"<(script|style|code)\b.*?</\1>", re.S)
+"""Scripts, styles and identifiers (unit keys, API paths) are no one's language."""
 _ATTR = re.compile(r'\b(?:alt|title|aria-label|placeholder|data-saved|data-failed|data-undone)="([^"]*)"')
 _TAG = re.compile(r"<[^>]+>")
 
@@ -59,7 +64,7 @@ def shown_text(response: Response) -> str:
         answer = response.json()
         shown = " ".join(r["error"] for r in answer.get("results", [answer]) if r["error"])
         assert shown, answer
-    for name in DATA:
+    for name in DATA | UNITS:
         shown = shown.replace(name, " ")
     return shown
 
@@ -107,8 +112,13 @@ def pages(
         "/rechecks",
         "/signs",
         "/tasks",
+        "/operations",
+        "/admin/units",
+        "/admin/webhooks",
     ):
         yield path, client.get(path)
+    if lang == "zh":  # the weekly report is the bureau's document to the leading group, in Chinese only
+        yield "/reports/weekly", client.get("/reports/weekly")
     for name, case_id in scene.items():
         yield f"case {name}", client.get(f"/cases/{case_id}")
     for notice in ("status", "merged", "split", "undone", "transition", "assigned"):
