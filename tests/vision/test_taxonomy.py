@@ -37,7 +37,7 @@ def default() -> Taxonomy:
 
 
 def test_default_has_core_categories_and_domain_labels(default: Taxonomy) -> None:
-    assert list(default.categories) == ["street_vendor", "goods_spill", "lightbox_ad", "outdoor_ad"]
+    assert list(default.categories) == ["street_vendor", "vending_vehicle", "goods_spill", "lightbox_ad", "outdoor_ad"]
     assert default.categories["goods_spill"].zh == "店外经营"
     assert default.labels == {
         "vendor_stall": "street_vendor",
@@ -62,11 +62,18 @@ def test_shipped_category_policy(default: Taxonomy) -> None:
     policy = {c.id: (c.radius_m, c.dwell_s, c.exempt_in) for c in default.categories.values()}
     assert policy == {
         "street_vendor": (25.0, 180.0, frozenset({"vending_zone"})),
+        "vending_vehicle": (25.0, 180.0, frozenset({"vending_zone"})),
         "goods_spill": (25.0, 180.0, frozenset()),
         "lightbox_ad": (12.0, 30.0, frozenset()),
         "outdoor_ad": (12.0, 30.0, frozenset()),
     }
-    assert default.dwell_s() == {"street_vendor": 180.0, "goods_spill": 180.0, "lightbox_ad": 30.0, "outdoor_ad": 30.0}
+    assert default.dwell_s() == {
+        "street_vendor": 180.0,
+        "vending_vehicle": 180.0,
+        "goods_spill": 180.0,
+        "lightbox_ad": 30.0,
+        "outdoor_ad": 30.0,
+    }
 
 
 def test_other_files_keep_the_shipped_categories_and_may_add_some(tmp_path: Path, default: Taxonomy) -> None:
@@ -129,6 +136,27 @@ def test_dining_table_with_person(default: Taxonomy) -> None:
 
 
 @pytest.mark.parametrize(
+    ("stall", "expected"),
+    [
+        ((1180, 600, 1500, 900), "vending_vehicle"),  # a stall against the van's side
+        ((1250, 600, 1500, 900), "vending_vehicle"),  # a quarter of the van's width away
+        ((1450, 600, 1750, 900), None),  # further off: a stall on the sidewalk beside a parked van
+        ((1180, 100, 1500, 300), None),  # not beside it: above it in the frame
+    ],
+)
+def test_stall_on_vehicle(default: Taxonomy, stall: Box, expected: str | None) -> None:
+    out = default.classify(dets(("truck", 400, 500, 1200, 950), ("vendor_stall", *stall)), FRAME)
+    assert out == [expected, "street_vendor"]  # the stall itself is still a street vendor
+
+
+def test_a_van_standing_alone_is_no_case(default: Taxonomy) -> None:
+    assert default.classify(dets(("truck", 400, 500, 1200, 950), ("person", 1210, 450, 1290, 950)), FRAME) == [
+        None,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
     ("xs", "top", "expected"),
     [
         ([100, 250, 400], 800, ["goods_spill"] * 3),  # three side by side, low
@@ -150,7 +178,16 @@ def test_goods_cluster_mixes_labels(default: Taxonomy) -> None:
 
 def test_relevant_labels(default: Taxonomy) -> None:
     relevant = default.relevant_labels()
-    assert {"vendor_stall", "window_ad", "person", "umbrella", "dining table", "potted plant", "tv"} <= relevant
+    assert {
+        "vendor_stall",
+        "window_ad",
+        "person",
+        "umbrella",
+        "dining table",
+        "potted plant",
+        "tv",
+        "truck",
+    } <= relevant
     assert not {"car", "dog"} & relevant
 
 

@@ -197,13 +197,12 @@ def test_bad_dispatches_change_nothing(client: TestClient, auth: Auth, street: N
 
 
 def test_category_rule_territory_and_bulk_dispatch(client: TestClient, auth: Auth, street: None, clock: Any) -> None:
-    police = units(client, auth)["traffic-police"]
-    client.patch(f"/api/units/{police['id']}", json={"categories": ["goods_spill"]}, headers=auth["admin"])
+    police = units(client, auth)["traffic-police"]  # seeded to take vending vehicles wherever they are
     area = polygon([(4900, -100), (5100, -100), (5100, 100), (4900, 100)])
     body = {"key": "brigade-5", "name": "第五执法大队", "kind": "brigade", "territory": area}
     fifth = client.post("/api/units", json=body, headers=auth["admin"]).json()
     vendor = confirmed_case(client, auth, "1")
-    goods = confirmed_case(client, auth, "2", north=50, category="goods_spill")
+    goods = confirmed_case(client, auth, "2", north=50, category="vending_vehicle")
     ad = confirmed_case(client, auth, "3", north=5000, category="lightbox_ad")
     lost = confirmed_case(client, auth, "4", north=-5000)
     fresh = int(send(client, auth, [obs("5", north=100)])["results"][0]["case_id"])
