@@ -112,6 +112,17 @@ def test_each_sign_is_one_entry_over_two_days_and_only_the_lightbox_is_a_case(cl
     assert signs(client, auth, since="2025-05-13T00:00:00Z")["total"] == 0
 
 
+def test_the_list_pages_by_limit_and_offset(client: TestClient, auth: Auth) -> None:
+    send(client, auth, [sign(f"s{i}", 100.0 * i, i % 4, f"SHOP {i}", at=DAY1 + timedelta(minutes=i)) for i in range(7)])
+    send(client, auth, [sign("k0", 900.0, 0, "KIOSK", label="projecting_sign")])
+    pages = [signs(client, auth, q="shop", limit=3, offset=offset) for offset in (0, 3, 6, 9)]
+    assert [p["total"] for p in pages] == [7] * 4
+    texts = [[e["text"] for e in p["items"]] for p in pages]
+    assert texts == [["SHOP 6", "SHOP 5", "SHOP 4"], ["SHOP 3", "SHOP 2", "SHOP 1"], ["SHOP 0"], []]  # last seen first
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
+        assert client.get("/api/signs", params=bad, headers=auth["reviewer"]).status_code == 422
+
+
 def test_entry_detail_lists_its_sightings(client: TestClient, auth: Auth) -> None:
     key = store_image(client, auth, jpeg(90))
     send(client, auth, [sign("a0", 0, 0, "BISTRO", crop=key)], source="day-1.mp4")
