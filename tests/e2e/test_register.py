@@ -94,7 +94,9 @@ def two_days(
         headers = {"Authorization": f"Bearer {token}"}
         shas = []
         for files in days:
-            sent = client.post("/api/batches", files=[("files", (n, p.read_bytes())) for n, p in files], headers=headers)
+            sent = client.post(
+                "/api/batches", files=[("files", (n, p.read_bytes())) for n, p in files], headers=headers
+            )
             assert sent.status_code == 202, sent.text
             batch = wait_until_done(client, headers, sent.json()["id"], timeout_s=900)
             video = batch["files"][0]
@@ -105,7 +107,7 @@ def two_days(
 
 
 def test_each_signboard_is_one_entry_with_both_days(two_days: Any, patrol_dir: Path) -> None:
-    client, headers, entries = two_days
+    entries = two_days[2]
     truth = json.loads((patrol_dir / "truth.json").read_text(encoding="utf-8"))
     signboards = [np.asarray(o["strip_box"]) for o in truth["objects"] if o["class"] == "signboard"]
     entries_of: dict[int, set[int]] = defaultdict(set)  # signboard -> entries holding a sighting of it

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, status
@@ -79,7 +79,7 @@ def signs_page(
     kinds = sorted(db.exec(select(Sign.kind).distinct()).all())
     chosen_kind = kind if kind in kinds else None
     found = find_signs(db, SignFilter(q.strip() or None, chosen_kind, chosen_status, None, start), limit, offset)
-    filters = {
+    filters: dict[str, Any] = {  # the template's fields, and the query the page links keep
         "q": q,
         "kind": chosen_kind or "",
         "status": chosen_status.value if chosen_status else "",

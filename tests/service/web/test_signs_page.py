@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from tests.service.api.test_signs import DAY1, sign
-from tests.service.builders import Auth, jpeg, send, store_image
+from tests.service.builders import Auth, jpeg, post, send, store_image
 from tests.service.web_client import logged_in
 
 
@@ -78,3 +78,17 @@ def test_register_pages_through_the_entries_keeping_the_filters(
     assert len(seen) == len(set(seen)) == 5  # every entry once, no other
     assert sign_ids(client.get("/signs", params={"q": "shop", "offset": 5}).text) == []
     assert client.get("/signs", params={"offset": -1}).status_code == 422
+
+
+def test_register_shows_the_side_of_the_street(client: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
+    body = {"source": "day-1.mp4", "observations": [sign("a0", 0, 0, "BISTRO")], "mount": "right"}
+    post(client, auth["uploader"], "/api/observations", body)
+    send(client, auth, [sign("b0", 100, 1, "KIOSK")], source="day-2.mp4")
+    logged_in(client, web_users["reviewer"])
+    row = r'<td class="sign-text"><a href="/signs/\d+">([^<]+)</a>.*?<td class="facade">([^<]+)</td>'
+    rows = dict(re.findall(row, client.get("/signs").text, re.S))
+    assert rows == {"BISTRO": "行进方向右侧", "KIOSK": "—"}
+    [bistro] = sign_ids(client.get("/signs", params={"q": "bistro"}).text)
+    assert "行进方向右侧" in client.get(f"/signs/{bistro}").text
+    client.cookies.set("lang", "en")
+    assert "right of travel" in client.get(f"/signs/{bistro}").text
