@@ -5,7 +5,8 @@ review queue.
 Both days go through the real upload path (``POST /api/batches`` with the video and its GPS track,
 scanned by the service's embedded worker with the shipped model and taxonomy): day 1 is the clip as it
 is; day 2 is the clip re-muxed into another file (the same frames, another sha256, so it is not taken for
-a duplicate) with its track a day later and every fix 8 m north."""
+a duplicate) with its track a day later and every fix 8 m north. The clip's camera faces right of travel
+(``SCAN_MOUNT=right``), so every sign stands on the right."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def two_days(
         (("patrol-day-1.mp4", patrol_dir / "patrol.mp4"), ("patrol-day-1.gpx", patrol_dir / "patrol.gpx")),
         (("patrol-day-2.mp4", folder / "patrol-day-2.mp4"), ("patrol-day-2.gpx", folder / "patrol-day-2.gpx")),
     ]
-    settings = Settings(data_dir=folder / "data", hotspot_catalog=None, workers=1)
+    settings = Settings(data_dir=folder / "data", hotspot_catalog=None, workers=1, scan_mount="right")
     with TestClient(create_app(settings)) as client:
         with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
             _, token = create_user(session, "li-admin", Role.admin)
@@ -133,6 +134,8 @@ def test_each_signboard_is_one_entry_with_both_days(two_days: Any, patrol_dir: P
         entry = by_id[next(iter(entries_of[board]))]
         assert {datetime.fromisoformat(o["seen_at"]).date() for o in entry["observations"]} == set(DAYS)
         assert len({o["source"] for o in entry["observations"]}) == 2 and entry["crop_url"]
+    assert {entry["facade"] for entry in entries} == {"right"}
+    assert {o["facade"] for entry in entries for o in entry["observations"]} == {"right"}
 
 
 def test_shop_signs_make_no_cases_and_lightboxes_on_the_sidewalk_do(two_days: Any) -> None:
