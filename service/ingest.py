@@ -22,7 +22,7 @@ from service.hotspots import located_shapes
 from service.inputs import utc_time
 from service.models.observations import IngestResponse, IngestResult, ObservationRow, Outcome
 from service.settings import Settings
-from service.signs import TEXT_CHARS, Register
+from service.signs import TEXT_CHARS, CameraView, Register
 from service.writer import lock_matching
 from vision import Observation
 
@@ -60,6 +60,7 @@ def ingest(
     user_id: int | None,
     now: datetime,
     provenance: Provenance | None = None,
+    view: CameraView | None = None,
 ) -> IngestResponse:
     """Store and assign a batch in item order, in one transaction (committed here) that is the
     only one matching observations meanwhile (``lock_matching``). When another writer changed one
@@ -69,7 +70,8 @@ def ingest(
     A ``Rejected`` item, or an observation whose ``observed_at`` is no time of the accepted range
     (``service.inputs.utc_time``), is reported with its error. ``provenance`` (the detector and
     source video, where known) is stored with each observation; each is appended to the evidence
-    chain (``service.chain``) in the same transaction.
+    chain (``service.chain``) in the same transaction. ``view`` is how the source's frames were taken (the
+    side of the street of each sign; None: unknown).
     """
     provenance = provenance or Provenance()
     checked: list[Rejected | tuple[Observation, datetime | None]] = []
@@ -83,10 +85,10 @@ def ingest(
             checked.append(Rejected(item.track_id, f"observed_at: {exc}"))
     for _ in range(ATTEMPTS - 1):
         try:
-            return _store(session, settings, source, checked, user_id, now, provenance)
+            return _store(session, settings, source, checked, user_id, now, provenance, view or CameraView())
         except StaleDataError:
             session.rollback()
-    return _store(session, settings, source, checked, user_id, now, provenance)
+    return _store(session, settings, source, checked, user_id, now, provenance, view or CameraView())
 
 
 def _store(
@@ -97,6 +99,7 @@ def _store(
     user_id: int | None,
     now: datetime,
     provenance: Provenance,
+    view: CameraView,
 ) -> IngestResponse:
     """One run of ``ingest`` over the checked items (errors kept as they are); commits."""
     lock_matching(session)
@@ -104,7 +107,7 @@ def _store(
     known = stored_cases(session, source, sorted({obs.track_id for obs, _ in valid}))
     shapes = located_shapes(session)
     matcher = Matcher(session, settings, shapes, user_id)
-    register = Register(session, settings, shapes)
+    register = Register(session, settings, shapes, view)
     results: list[IngestResult] = []
     rows = []
     for item in checked:

@@ -4,9 +4,9 @@ sign, or opens one; the sign rules (``service.sign_rules``) decide which sightin
 Identity is position AND appearance AND kind: a sighting joins an entry of its kind whose position gate
 (``service.cases.gate_m``: the sign radius and both position errors) holds it and that looks the same
 (``vision.identity.same_appearance``: the text read on both, else their appearance signatures). The
-decisions are pure functions (``choose_sign``, ``view_score``, ``permit_expired``); ``Register`` is the thin
-database layer ingest calls; merge, split, update and the reads below are what the API and the web share.
-Distances are metres, times aware UTC.
+decisions are pure functions (``choose_sign``, ``view_score``, ``facade_side``, ``permit_expired``);
+``Register`` is the thin database layer ingest calls; merge, split, update and the reads below are what the
+API and the web share. Distances are metres, times aware UTC.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from service.models.hotspots import Hotspot, HotspotKind
 from service.models.observations import ObservationRow
 from service.models.patrols import PatrolPass
 from service.models.signs import (
+    Facade,
     SightingPublic,
     Sign,
     SignDetail,
@@ -52,6 +53,9 @@ ONE_PASS_S = 60.0
 """Sightings of one source this close in time (seconds) are of one pass of a patrol camera, which reports
 each sign once: they are different signs. (A fixed camera reports a sign again only after its stay ended,
 minutes apart.)"""
+AHEAD = 0.05
+"""A forward camera's box whose centre lies this close to the middle of the frame (a fraction of its width)
+is straight ahead: its side is not told."""
 
 
 # --- pure decisions ---------------------------------------------------------------------------
@@ -119,6 +123,30 @@ def choose_sign(sighting: Look, entries: Sequence[tuple[int, Look]], radius_m: f
     return None if best is None else best[3]
 
 
+@dataclass(frozen=True)
+class CameraView:
+    """How the frames of a source were taken: where the camera faced (``mount``: forward, left or right;
+    None: forward) and the frame width in pixels (None: unknown)."""
+
+    mount: str | None = None
+    frame_width: int | None = None
+
+
+def facade_side(bbox: Sequence[float], view: CameraView) -> Facade | None:
+    """The side of the direction of travel a sign stands on, from its box [x1, y1, x2, y2] (pixels): a side
+    camera sees only its own side; a forward camera sees the left facades in the left half of the frame and
+    the right ones in the right half. None when the view does not tell: a forward camera of unknown frame
+    width, or a box centred within ``AHEAD`` of the middle (straight ahead)."""
+    if view.mount in (Facade.left, Facade.right):
+        return Facade(view.mount)
+    if not view.frame_width:
+        return None
+    centre = (bbox[0] + bbox[2]) / 2 / view.frame_width - 0.5
+    if abs(centre) <= AHEAD:
+        return None
+    return Facade.left if centre < 0 else Facade.right
+
+
 def view_score(confidence: float, bbox: Sequence[float]) -> float:
     """How good a view of a sign is: detector confidence times the square root of the box area (pixels)."""
     x1, y1, x2, y2 = bbox
@@ -155,7 +183,8 @@ def span_of(obs: ObservationRow) -> Span:
 
 
 def take(sign: Sign, obs: ObservationRow, sigma_m: float) -> None:
-    """Add one sighting to an entry's summary: position, text, best view, times and count."""
+    """Add one sighting to an entry's summary: position, text, best view (and the facade side it shows, or the
+    first side a sighting told), times and count."""
     if obs.lat is not None and obs.lon is not None:
         if sign.lat is None or sign.lon is None:
             sign.lat, sign.lon, sign.position_sigma_m = obs.lat, obs.lon, sigma_m
@@ -166,7 +195,10 @@ def take(sign: Sign, obs: ObservationRow, sigma_m: float) -> None:
     if obs.text and (sign.text is None or (obs.text_confidence or 0.0) > (sign.text_confidence or 0.0)):
         sign.text, sign.text_confidence = obs.text, obs.text_confidence
     score = view_score(obs.confidence, obs.bbox)
-    if score > sign.best_score or sign.crop is None:
+    better = score > sign.best_score or sign.crop is None
+    if obs.facade is not None and (better or sign.facade is None):
+        sign.facade = obs.facade
+    if better:
         sign.best_score = score
         sign.crop = obs.crop or sign.crop
         sign.signature = obs.signature or sign.signature
@@ -180,7 +212,7 @@ def take(sign: Sign, obs: ObservationRow, sigma_m: float) -> None:
 def rebuild(sign: Sign, observations: Sequence[ObservationRow], default_sigma_m: float, at: datetime) -> None:
     """Recompute an entry's summary from its sightings, in time order (after a merge or split)."""
     sign.lat = sign.lon = sign.position_sigma_m = sign.text = sign.text_confidence = None
-    sign.signature = sign.crop = None
+    sign.signature = sign.crop = sign.facade = None
     sign.best_score, sign.sighting_count = 0.0, 0
     for obs in sorted(observations, key=lambda o: (o.seen_at, o.id or 0)):
         take(sign, obs, sighting_sigma(obs.gps_accuracy_m, default_sigma_m))
@@ -196,10 +228,12 @@ def within_kinds(lat: float | None, lon: float | None, shapes: list[Shape]) -> f
 
 class Register:
     """Puts sign observations into register entries within one session (one ingest transaction). Entries
-    are flushed as they change, so later sightings of the batch find them."""
+    are flushed as they change, so later sightings of the batch find them. ``view``: how the source's frames
+    were taken (for the side of the street each sign stands on)."""
 
-    def __init__(self, session: Session, settings: Settings, shapes: list[Shape]) -> None:
+    def __init__(self, session: Session, settings: Settings, shapes: list[Shape], view: CameraView) -> None:
         self.session = session
+        self.view = view
         self.settings = settings
         self.shapes = shapes
         self.labels = sign_labels(settings.taxonomy_path)
@@ -212,7 +246,8 @@ class Register:
         return obs.label in self.labels
 
     def assign(self, obs: ObservationRow) -> Sign:
-        """Put ``obs`` into its entry, opening one for a new sign; sets ``obs.sign_id``."""
+        """Put ``obs`` into its entry, opening one for a new sign; sets ``obs.sign_id`` and ``obs.facade``."""
+        obs.facade = facade_side(obs.bbox, self.view)
         sigma = sighting_sigma(obs.gps_accuracy_m, self.settings.gps_sigma_m)
         sighting = Look(obs.label, obs.lat, obs.lon, sigma, obs.text, decode_signature(obs.signature), (span_of(obs),))
         candidates = self._candidates(obs, sigma)

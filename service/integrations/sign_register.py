@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from service.models.base import row_id
 from service.models.hotspots import Hotspot
-from service.models.signs import Sign, SignStatus
+from service.models.signs import Facade, Sign, SignStatus
 from vision import contained_similarity, haversine_m, text_similarity
 
 PERMIT_TEXT_SAME = 0.6
@@ -50,6 +50,7 @@ EXPORT_FIELDS = (
     "lat",
     "lon",
     "position_sigma_m",
+    "facade",
     "hotspot",
     "first_seen",
     "last_seen",
@@ -248,6 +249,7 @@ def register_rows(session: Session) -> list[dict[str, Any]]:
         record.update(
             hotspot=hotspot,
             status=SignStatus(sign.status).value,
+            facade=Facade(sign.facade).value if sign.facade else None,
             first_seen=sign.first_seen.isoformat(),
             last_seen=sign.last_seen.isoformat(),
             permit_expiry=sign.permit_expiry.isoformat() if sign.permit_expiry else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import ConfigDict, field_validator, model_validator
@@ -12,7 +12,8 @@ from sqlmodel import Field, SQLModel
 
 from service.evidence import is_key
 from service.inputs import CleanInput, Text, UtcTime
-from service.models.base import UTCDateTime
+from service.models.base import EnumText, UTCDateTime
+from service.models.signs import Facade
 from vision import Observation
 
 MAX_SECONDS = 1e6
@@ -99,7 +100,8 @@ class ObservationRow(ObservationBase, table=True):
     when a reviewer said it is not the case's object: it stays with the case but no longer counts,
     and the training export takes it as a hard negative. ``model`` and ``model_sha256`` name the
     detector weights that found it, ``source_sha256`` the video it came from (each None where the
-    service does not know it: observations posted by a client).
+    service does not know it: observations posted by a client). ``facade``: for a sign, the side of the
+    direction of travel it stood on (``service.signs.facade_side``), None where the view did not tell.
     """
 
     __tablename__ = "observations"
@@ -117,6 +119,7 @@ class ObservationRow(ObservationBase, table=True):
     model_sha256: str | None = Field(default=None, sa_type=sa.String(64))
     source_sha256: str | None = Field(default=None, sa_type=sa.String(64))
     rejected: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    facade: Facade | None = Field(default=None, sa_type=EnumText(Facade, 8))
 
 
 class ObservationPublic(ObservationBase):
@@ -139,10 +142,14 @@ class EvidencePublic(SQLModel):
 
 
 class IngestRequest(SQLModel):
-    """``observations`` items are checked one by one (see ``ObservationCreate``)."""
+    """``observations`` items are checked one by one (see ``ObservationCreate``). ``mount`` (where the camera
+    faced: forward, left or right; None: forward) and ``frame_width`` (pixels of the frames the boxes are
+    in) tell the side of the street each sign stands on; without them a forward camera's signs have none."""
 
     source: Text = Field(min_length=1, max_length=200)
     observations: list[Any]
+    mount: Literal["forward", "left", "right"] | None = None
+    frame_width: int | None = Field(default=None, ge=1, le=MAX_PIXEL)
 
 
 class Outcome(StrEnum):

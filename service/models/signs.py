@@ -20,6 +20,13 @@ class SignStatus(StrEnum):
     removed = "removed"  # it is gone
 
 
+class Facade(StrEnum):
+    """The side of the street a sign stands on, seen in the patrol's direction of travel."""
+
+    left = "left"
+    right = "right"
+
+
 class SignBase(SQLModel):
     """One physical sign as the patrols saw it.
 
@@ -27,6 +34,8 @@ class SignBase(SQLModel):
     mean of its sightings' fixes and ``position_sigma_m`` its standard error in metres (None without GPS: then
     ``source`` names the one video or camera it was seen in). ``text`` is the most confident reading of it,
     ``crop`` (an evidence-store key) its best view. ``new``: it appeared where an earlier patrol pass saw none.
+    ``facade``: the side of the direction of travel it stands on, as its best view with a side showed it (None:
+    no sighting told, e.g. a fixed camera's, or one posted without the camera's mount and frame width).
     """
 
     kind: str = Field(max_length=128, sa_type=sa.String(128))
@@ -37,6 +46,7 @@ class SignBase(SQLModel):
     source: str | None = Field(default=None, max_length=200, sa_type=sa.String(200))
     text: str | None = Field(default=None, max_length=200, sa_type=sa.String(200))
     text_confidence: float | None = None
+    facade: Facade | None = Field(default=None, sa_type=EnumText(Facade, 8))
     hotspot_id: int | None = Field(default=None, foreign_key="hotspots.id", index=True, ondelete="SET NULL")
     first_seen: datetime = Field(sa_type=UTCDateTime)
     last_seen: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -87,6 +97,7 @@ class SightingPublic(SQLModel):
     lon: float | None
     text: str | None
     text_confidence: float | None
+    facade: Facade | None
     case_id: int | None
     crop_url: str | None
 

@@ -15,7 +15,7 @@ from service.labels import ACTION, STATUS
 from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
-from service.models.signs import SignStatus
+from service.models.signs import Facade, SignStatus
 from service.models.users import Role
 from service.operations import Phase
 from service.rechecks import CheckState
@@ -54,6 +54,10 @@ SIGN_STATUS: dict[SignStatus, tuple[str, str]] = {
     SignStatus.approved: ("已审批", "approved"),
     SignStatus.violation: ("违规", "violation"),
     SignStatus.removed: ("已拆除", "removed"),
+}
+FACADE: dict[Facade, tuple[str, str]] = {
+    Facade.left: ("行进方向左侧", "left of travel"),
+    Facade.right: ("行进方向右侧", "right of travel"),
 }
 SIGN_KIND: dict[str, tuple[str, str]] = {
     "shop_sign": ("店招", "shop sign"),
@@ -331,6 +335,11 @@ TEXT.update(
         "new_since": ("新增自", "New since"),
         "new_sign": ("新增", "new"),
         "no_signs": ("没有符合条件的广告设施", "No sign matches"),
+        "facade": ("所在侧", "Side"),
+        "pages": ("分页", "Pages"),
+        "page_range": ("第 {first}–{last} 条，共 {total} 条", "{first}–{last} of {total}"),
+        "previous_page": ("上一页", "Previous page"),
+        "next_page": ("下一页", "Next page"),
         "sightings_by_date": ("历次巡查所见", "Sightings by date"),
         "approve": ("登记审批", "Approve"),
         "permit_number": ("审批编号", "Permit number"),
@@ -380,6 +389,10 @@ class Labels:
 
     def sign_status(self, status: str) -> str:
         return SIGN_STATUS[SignStatus(status)][self._i]
+
+    def facade(self, side: str | None) -> str:
+        """The side of the street a sign stands on ("—" when unknown)."""
+        return FACADE[Facade(side)][self._i] if side else "—"
 
     def sign_kind(self, label: str) -> str:
         """A sign's detector label by name (the label itself when it has none)."""

@@ -31,7 +31,7 @@ from service.models.base import row_id, utcnow
 from service.models.batches import Job, JobStatus
 from service.patrols import record_pass, route_of_track
 from service.settings import Settings
-from service.signs import sweep_removed
+from service.signs import CameraView, sweep_removed
 from service.storage import upload_store
 from service.writer import lock_matching
 from vision import (
@@ -222,6 +222,7 @@ class _Run:
         self.engine, self.settings, self.job, self.lock, self.stop = engine, settings, job, lock, stop
         self.evidence = evidence_store(settings)
         self.duration_s = job.duration_s
+        self.view = CameraView(settings.scan_mount)  # its frame width from the first frame
         self.stats = DecodeStats()
         self.t = 0.0  # video time of the last frame analysed (decoding runs a little ahead)
         self.items: list[Observation] = []
@@ -230,6 +231,8 @@ class _Run:
 
     def on_frame(self, frame: Frame) -> None:
         self.t = frame.t
+        if self.view.frame_width is None:
+            self.view = CameraView(self.view.mount, frame.image.shape[1])
         if self.stop is not None and self.stop.is_set():
             raise Stopped
         if time.monotonic() - self.flushed_at >= PROGRESS_EVERY_S:
@@ -252,6 +255,7 @@ class _Run:
                     self.job.created_by,
                     utcnow(),
                     self.provenance,
+                    self.view,
                 )
                 for result in response.results:
                     if result.error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -13,9 +13,10 @@ import pytest
 
 from service.categories import known_categories
 from service.models.hotspots import HotspotKind
-from service.models.signs import SignStatus
+from service.models.observations import ObservationRow
+from service.models.signs import Facade, Sign, SignStatus
 from service.sign_rules import DEFAULT_SIGN_RULES, SignFacts, SignRulesError, case_for, load_rules, parse_rules
-from service.signs import Look, Span, choose_sign, permit_expired, view_score
+from service.signs import CameraView, Look, Span, choose_sign, facade_side, permit_expired, rebuild, take, view_score
 from tests.service.places import offset
 
 RNG = np.random.default_rng(7)
@@ -89,6 +90,60 @@ def test_the_most_alike_entry_wins_then_the_nearest() -> None:
     assert choose_sign(look(0, 1), alike, 12.0) == 2
     twins = [(1, look(0, 5)), (2, look(0, 1))]
     assert choose_sign(look(0, 0), twins, 12.0) == 2
+
+
+@pytest.mark.parametrize(
+    ("bbox", "view", "side"),
+    [
+        ([100, 50, 300, 120], CameraView("forward", 1920), Facade.left),  # a forward camera: the left half
+        ([1500, 50, 1800, 120], CameraView(None, 1920), Facade.right),  # unknown mount: taken as forward
+        ([880, 50, 1080, 120], CameraView("forward", 1920), None),  # straight ahead
+        ([700, 50, 800, 120], CameraView("forward", 1920), Facade.left),  # 12% left of the middle
+        ([1500, 50, 1800, 120], CameraView("left", 1920), Facade.left),  # a side camera sees only its side
+        ([100, 50, 300, 120], CameraView("right"), Facade.right),
+        ([100, 50, 300, 120], CameraView("forward"), None),  # no frame width: no side
+    ],
+)
+def test_the_facade_side_comes_from_the_box_and_the_mount(
+    bbox: list[float], view: CameraView, side: Facade | None
+) -> None:
+    assert facade_side(bbox, view) == side
+
+
+def test_an_entry_stands_on_the_side_its_best_telling_view_shows() -> None:
+    at = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+
+    def sighting(n: int, confidence: float, facade: Facade | None) -> ObservationRow:
+        return ObservationRow(
+            id=n,
+            track_id=f"t{n}",
+            category="outdoor_ad",
+            label="shop_sign",
+            confidence=confidence,
+            t_first=0.0,
+            t_last=1.0,
+            t_best=0.5,
+            bbox=[0, 0, 100, 100],
+            crop=f"crop-{n}",
+            source="day-1.mp4",
+            received_at=at,
+            seen_at=at,
+            facade=facade,
+        )
+
+    sign = Sign(kind="shop_sign", first_seen=at, last_seen=at)
+    sides = []
+    views = [sighting(1, 0.5, Facade.left), sighting(2, 0.3, Facade.right), sighting(3, 0.9, None)]
+    views.append(sighting(4, 0.95, Facade.right))
+    for view in views:
+        take(sign, view, 4.0)
+        sides.append(sign.facade)
+    # a worse view does not change it, a better one that tells no side neither, a better telling one does
+    assert sides == [Facade.left, Facade.left, Facade.left, Facade.right]
+    rebuild(sign, views[:3], 4.0, at)  # the last sighting split off
+    assert sign.facade == Facade.left and sign.sighting_count == 3
+    rebuild(sign, [views[2]], 4.0, at)
+    assert sign.facade is None
 
 
 def test_view_score_and_permit_expiry() -> None:

@@ -16,6 +16,7 @@ from service.ingest import ingest
 from service.models.observations import IngestRequest, IngestResponse
 from service.models.users import Role
 from service.observations import EvidenceImage, parse_items
+from service.signs import CameraView
 
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"description": "the image", "content": {media: {} for media in MEDIA_TYPES.values()}}
@@ -36,7 +37,8 @@ def post_observations(
 ) -> IngestResponse:
     """Keep the valid items, reject the others with a reason; one result per item, in order.
     Idempotent on (source, track_id). ``crop``/``keyframe`` are keys from ``POST /api/evidence``
-    (anything else is an item error). More than ``max_observations_per_request`` items: 413."""
+    (anything else is an item error). More than ``max_observations_per_request`` items: 413. ``mount`` and
+    ``frame_width`` tell the side of the street each sign stands on."""
     limit = settings.max_observations_per_request
     if len(body.observations) > limit:
         raise HTTPException(
@@ -45,7 +47,8 @@ def post_observations(
         )
     items = parse_items(body.observations, categories, evidence_store(settings))
     with writer:
-        return ingest(session, settings, body.source, items, user.id, now)
+        view = CameraView(body.mount, body.frame_width)
+        return ingest(session, settings, body.source, items, user.id, now, view=view)
 
 
 @router.get("/{observation_id}/{image}", response_class=Response, responses={**IMAGE_RESPONSE, **errors(404)})

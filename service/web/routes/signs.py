@@ -5,15 +5,17 @@ sightings off), through the functions the API uses."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep, sign_crop
-from service.inputs import RowId, Text
+from service.inputs import MAX_OFFSET, RowId, Text
 from service.models.base import row_id
 from service.models.signs import SightingPublic, Sign, SignStatus, SignUpdate
 from service.signs import SignEditError, SignFilter, find_signs, merge, sign_detail, split, update
@@ -23,8 +25,34 @@ from service.web.render import Page, render
 from service.writer import lock_matching
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
-PAGE_SIZE = 200
+PAGE_SIZE = 100
 SearchText = Annotated[str, Query(max_length=200)]
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where one page of a list lies: entries ``first``..``last`` (1-based; 0..0 when empty) of ``total``,
+    and the links to the pages before and after it (None at either end)."""
+
+    first: int
+    last: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def pager(path: str, query: dict[str, str], offset: int, limit: int, shown: int, total: int) -> Pager:
+    """The pager of a page of ``shown`` entries from ``offset`` (``limit`` a page) of ``total``; its links keep
+    ``query`` (the filters; empty values left out) and the page size when it is not the default."""
+
+    def link(start: int) -> str:
+        values = {**query, "limit": str(limit) if limit != PAGE_SIZE else "", "offset": str(start) if start else ""}
+        kept = urlencode({k: v for k, v in values.items() if v})
+        return f"{path}?{kept}" if kept else path
+
+    before = link(max(offset - limit, 0)) if offset > 0 else None
+    after = link(offset + limit) if offset + limit < total else None
+    return Pager(offset + 1 if shown else 0, offset + shown, total, before, after)
 
 
 @router.get("/signs")
@@ -36,8 +64,11 @@ def signs_page(
     kind: SearchText = "",
     status_: Annotated[str, Query(alias="status", max_length=16)] = "",
     since: Annotated[str, Query(max_length=10)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
-    """The register, filtered by text, kind, status and first-seen date (local ``YYYY-MM-DD``)."""
+    """The register, filtered by text, kind, status and first-seen date (local ``YYYY-MM-DD``), ``limit``
+    entries from ``offset`` with links to the pages before and after."""
     page = Page(request, visitor)
     chosen_status = SignStatus(status_) if status_ in SignStatus.__members__ else None
     try:
@@ -47,17 +78,21 @@ def signs_page(
     start = datetime.combine(day, time(), page.zone) if day else None
     kinds = sorted(db.exec(select(Sign.kind).distinct()).all())
     chosen_kind = kind if kind in kinds else None
-    found = find_signs(db, SignFilter(q.strip() or None, chosen_kind, chosen_status, None, start), PAGE_SIZE, 0)
+    found = find_signs(db, SignFilter(q.strip() or None, chosen_kind, chosen_status, None, start), limit, offset)
+    filters: dict[str, Any] = {  # the template's fields, and the query the page links keep
+        "q": q,
+        "kind": chosen_kind or "",
+        "status": chosen_status.value if chosen_status else "",
+        "since": day.isoformat() if day else "",
+    }
     return render(
         page,
         "signs.html",
         signs=found,
         kinds=kinds,
         statuses=list(SignStatus),
-        q=q,
-        kind=chosen_kind or "",
-        status=chosen_status.value if chosen_status else "",
-        since=day.isoformat() if day else "",
+        pages=pager("/signs", filters, offset, limit, len(found.items), found.total),
+        **filters,
     )
 
 

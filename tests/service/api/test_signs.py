@@ -112,6 +112,41 @@ def test_each_sign_is_one_entry_over_two_days_and_only_the_lightbox_is_a_case(cl
     assert signs(client, auth, since="2025-05-13T00:00:00Z")["total"] == 0
 
 
+def test_the_list_pages_by_limit_and_offset(client: TestClient, auth: Auth) -> None:
+    send(client, auth, [sign(f"s{i}", 100.0 * i, i % 4, f"SHOP {i}", at=DAY1 + timedelta(minutes=i)) for i in range(7)])
+    send(client, auth, [sign("k0", 900.0, 0, "KIOSK", label="projecting_sign")])
+    pages = [signs(client, auth, q="shop", limit=3, offset=offset) for offset in (0, 3, 6, 9)]
+    assert [p["total"] for p in pages] == [7] * 4
+    texts = [[e["text"] for e in p["items"]] for p in pages]
+    assert texts == [["SHOP 6", "SHOP 5", "SHOP 4"], ["SHOP 3", "SHOP 2", "SHOP 1"], ["SHOP 0"], []]  # last seen first
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
+        assert client.get("/api/signs", params=bad, headers=auth["reviewer"]).status_code == 422
+
+
+def test_each_entry_has_the_side_of_the_street_its_sightings_show(client: TestClient, auth: Auth) -> None:
+    forward = [
+        sign("l0", 0, 0, "BISTRO", bbox=[100, 100, 400, 180]),
+        sign("r0", 50, 1, "ПАРФЮМ", bbox=[1500, 90, 1800, 200]),
+    ]
+    body = {"source": "day-1.mp4", "observations": forward, "mount": "forward", "frame_width": 1920}
+    post(client, auth["uploader"], "/api/observations", body)
+    body = {"source": "day-2.mp4", "observations": [sign("s0", 200, 2, "KIOSK")], "mount": "right"}
+    post(client, auth["uploader"], "/api/observations", body)
+    send(client, auth, [sign("n0", 400, 3, "SHAWARMA")], source="day-3.mp4")  # a forward camera, width unknown
+    entries = {e["text"]: e for e in signs(client, auth)["items"]}
+    assert {text: e["facade"] for text, e in entries.items()} == {
+        "BISTRO": "left",
+        "ПАРФЮМ": "right",
+        "KIOSK": "right",
+        "SHAWARMA": None,
+    }
+    detail = client.get(f"/api/signs/{entries['BISTRO']['id']}", headers=auth["reviewer"]).json()
+    assert [o["facade"] for o in detail["observations"]] == ["left"]
+    for bad in ({"mount": "up"}, {"frame_width": 0}):
+        body = {"source": "day-4.mp4", "observations": [sign("b0", 600, 0)], **bad}
+        assert client.post("/api/observations", json=body, headers=auth["uploader"]).status_code == 422
+
+
 def test_entry_detail_lists_its_sightings(client: TestClient, auth: Auth) -> None:
     key = store_image(client, auth, jpeg(90))
     send(client, auth, [sign("a0", 0, 0, "BISTRO", crop=key)], source="day-1.mp4")

@@ -23,7 +23,7 @@ from service.integrations.sign_register import (
 )
 from service.settings import Settings
 from tests.service.api.test_signs import sign
-from tests.service.builders import Auth, send
+from tests.service.builders import Auth, post, send
 from tests.service.places import offset
 
 ENTRIES = [
@@ -86,7 +86,9 @@ def test_not_a_spreadsheet(tmp_path: Path) -> None:
 def test_import_permits_and_export_the_register(
     client: TestClient, auth: Auth, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    send(client, auth, [sign("a", 0, 0, "BISTRO"), sign("b", 10, 1, "老王烧烤店"), sign("c", 20, 2)])
+    send(client, auth, [sign("a", 0, 0, "BISTRO"), sign("b", 10, 1, "老王烧烤店")])
+    body = {"source": "side-camera", "observations": [sign("c", 20, 2)], "mount": "left"}
+    post(client, auth["uploader"], "/api/observations", body)
     monkeypatch.setenv("STREETSCAN_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("STREETSCAN_DATA_DIR", str(settings.data_dir))
     book = openpyxl.Workbook()
@@ -109,15 +111,18 @@ def test_import_permits_and_export_the_register(
         rows = {row["text"]: row for row in csv.DictReader(handle)}
     assert rows["BISTRO"]["permit_number"] == "JC-7" and rows["BISTRO"]["sighting_count"] == "1"
     assert rows["老王烧烤店"]["status"] == "approved" and rows[""]["status"] == "unverified"
+    assert (rows[""]["facade"], rows["BISTRO"]["facade"]) == ("left", "")
 
     assert main(["signs", "export", str(tmp_path / "register.xlsx")]) == 0
     exported = openpyxl.load_workbook(tmp_path / "register.xlsx").worksheets[0]
     header, *cells = list(exported.iter_rows(values_only=True))
     assert header[:3] == ("id", "kind", "text") and len(cells) == 3
+    assert {row[header.index("facade")] for row in cells} == {"left", None}
 
     assert main(["signs", "export", str(tmp_path / "register.geojson")]) == 0
     features = json.loads((tmp_path / "register.geojson").read_text())["features"]
     bistro = next(f for f in features if f["properties"]["text"] == "BISTRO")
     assert bistro["geometry"]["coordinates"] == pytest.approx(list(offset(0, 0))[::-1])
+    assert sorted(str(f["properties"]["facade"]) for f in features) == ["None", "None", "left"]
     assert main(["signs", "export", str(tmp_path / "register.txt")]) == 1
     assert main(["signs", "import-permits", str(tmp_path / "missing.csv")]) == 2

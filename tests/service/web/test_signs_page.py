@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from tests.service.api.test_signs import DAY1, sign
-from tests.service.builders import Auth, jpeg, send, store_image
+from tests.service.builders import Auth, jpeg, post, send, store_image
 from tests.service.web_client import logged_in
 
 
@@ -56,3 +56,39 @@ def test_register_search_entry_and_edits(client: TestClient, auth: Auth, web_use
 def test_register_needs_a_login(client: TestClient) -> None:
     response = client.get("/signs", follow_redirects=False)
     assert response.status_code in (303, 307) and "/login" in response.headers["location"]
+
+
+def test_register_pages_through_the_entries_keeping_the_filters(
+    client: TestClient, auth: Auth, web_users: dict[str, str]
+) -> None:
+    send(client, auth, [sign(f"s{i}", 100.0 * i, i % 4, f"SHOP {i}") for i in range(5)], source="day-1.mp4")
+    send(client, auth, [sign("k0", 900.0, 0, "KIOSK", label="projecting_sign")], source="day-1.mp4")
+    logged_in(client, web_users["reviewer"])
+
+    first = client.get("/signs", params={"q": "shop", "limit": 2}).text
+    assert len(sign_ids(first)) == 2 and "第 1–2 条，共 5 条" in first and 'rel="prev"' not in first
+    seen = sign_ids(first)
+    page = first
+    while 'rel="next"' in page:
+        [link] = re.findall(r'<a rel="next" href="([^"]+)"', page)
+        assert "q=shop" in link and "limit=2" in link
+        page = client.get(link.replace("&amp;", "&")).text
+        seen += sign_ids(page)
+    assert "第 5–5 条，共 5 条" in page and 'rel="prev"' in page
+    assert len(seen) == len(set(seen)) == 5  # every entry once, no other
+    assert sign_ids(client.get("/signs", params={"q": "shop", "offset": 5}).text) == []
+    assert client.get("/signs", params={"offset": -1}).status_code == 422
+
+
+def test_register_shows_the_side_of_the_street(client: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
+    body = {"source": "day-1.mp4", "observations": [sign("a0", 0, 0, "BISTRO")], "mount": "right"}
+    post(client, auth["uploader"], "/api/observations", body)
+    send(client, auth, [sign("b0", 100, 1, "KIOSK")], source="day-2.mp4")
+    logged_in(client, web_users["reviewer"])
+    row = r'<td class="sign-text"><a href="/signs/\d+">([^<]+)</a>.*?<td class="facade">([^<]+)</td>'
+    rows = dict(re.findall(row, client.get("/signs").text, re.S))
+    assert rows == {"BISTRO": "行进方向右侧", "KIOSK": "—"}
+    [bistro] = sign_ids(client.get("/signs", params={"q": "bistro"}).text)
+    assert "行进方向右侧" in client.get(f"/signs/{bistro}").text
+    client.cookies.set("lang", "en")
+    assert "right of travel" in client.get(f"/signs/{bistro}").text
