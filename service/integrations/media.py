@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +27,12 @@ def media_path(secret: bytes, key: str, now: datetime, ttl_s: int) -> str:
     """The signed path of an evidence image, valid ``ttl_s`` seconds from ``now``."""
     expires = int(now.timestamp()) + ttl_s
     return f"/open311/v2/media/{key}?expires={expires}&signature={media_signature(secret, key, expires)}"
+
+
+def media_url(base: str, secret: bytes, now: datetime, ttl_s: int) -> Callable[[str], str]:
+    """Evidence key -> its signed link on the server at ``base`` (root URL), valid ``ttl_s`` s from ``now``."""
+    root = base.rstrip("/")
+    return lambda key: root + media_path(secret, key, now, ttl_s)
 
 
 def link_valid(secret: bytes, key: str, expires: int, signature: str, now: datetime) -> bool:

@@ -116,6 +116,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Case, camera and batch events are posted to these addresses (add or remove them with /api/webhooks).",
     ),
     "event_kinds": ("可推送的事件", "Events that can be sent"),
+    "dispatch_sheet": ("派单表", "Dispatch sheet"),
     "webhook_events": ("事件", "Events"),
     "webhook_format": ("格式", "Format"),
     "all_events": ("全部", "all"),
