@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from service.integrations.codes import CategoryCodes
+from service.labels import STATUS
 from service.models.cases import CasePublic
 from vision import CategoryPolicy
 
@@ -46,16 +47,6 @@ COLUMNS = [
 ]
 """(field, Chinese header) of each table column, in order."""
 
-STATUS_NAMES = {
-    "new": "待审核",
-    "confirmed": "已确认",
-    "dispatched": "已派遣",
-    "resolved": "已处置",
-    "closed": "已结案",
-    "rejected": "已驳回",
-    "reopened": "复发",
-}
-
 
 def local_text(at: datetime | None, zone: ZoneInfo) -> str | None:
     """An aware time as the tables show it: local, to the second, without the offset (None stays None)."""
@@ -78,7 +69,7 @@ def table_rows(
             "national_code": found.national.code if found else None,
             "national_name": found.national.name if found else None,
             "local_code": found.local.code if found else None,
-            "status": STATUS_NAMES[case.status.value],
+            "status": STATUS[case.status][0],
             "first_seen": local_text(case.first_seen, zone),
             "last_seen": local_text(case.last_seen, zone),
             "resolved_at": local_text(case.resolved_at, zone),
