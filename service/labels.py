@@ -1,9 +1,10 @@
-"""Chinese and English names of case statuses and audit actions, shared by the web view and the
-printed evidence report: (zh, en) per value."""
+"""Chinese and English names of case statuses, audit actions and webhook events, shared by the web
+view, the printed evidence report and the chat robots' messages: (zh, en) per value."""
 
 from __future__ import annotations
 
 from service.models.cases import CaseAction, CaseStatus
+from service.models.webhooks import EventKind
 
 STATUS: dict[CaseStatus, tuple[str, str]] = {
     CaseStatus.new: ("待审核", "new"),
@@ -35,4 +36,14 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.escalation: ("超期上报", "escalated"),
     CaseAction.disposal: ("处置", "disposal"),
     CaseAction.verification: ("核查", "verification"),
+}
+EVENT: dict[EventKind, tuple[str, str]] = {
+    EventKind.case_created: ("新案件", "case created"),
+    EventKind.case_confirmed: ("案件已确认", "case confirmed"),
+    EventKind.case_status: ("案件状态变更", "case status changed (dispatched, resolved, closed, rejected, reopened)"),
+    EventKind.case_recurrence: ("案件复发（回头看）", "case seen again after it was resolved"),
+    EventKind.case_overdue: ("案件超期未处置", "dispatched case past its deadline"),
+    EventKind.camera_down: ("摄像头断流", "camera stream down"),
+    EventKind.camera_up: ("摄像头恢复", "camera stream back"),
+    EventKind.batch_done: ("巡查视频处理完成", "patrol upload processed (done or failed)"),
 }

@@ -16,6 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_unit": ("没有该单位", "no such unit"),
     "no_sign": ("没有该招牌", "no such sign"),
     "no_action": ("没有该操作", "no such action"),
+    "no_format": ("没有该文件格式（可选 CSV 或 XLSX）", "no such file format: use .csv or .xlsx"),
     "needs_field_role": ("需要执法队员、调度员或管理员角色", "needs role field_officer, dispatcher or admin"),
     "other_unit": ("该案件已派给其他单位", "the case is dispatched to another unit"),
     "needs_reviewer": ("需要审核员或管理员角色", "needs role reviewer or admin"),

@@ -45,8 +45,10 @@ from service.models.operations import (
 )
 from service.models.patrols import PatrolPass
 from service.models.users import Role, User
+from service.models.webhooks import EventKind
 from service.patrols import Route, covers, passes_covering
 from service.storage import ObjectStore
+from service.webhooks import case_payload, emit
 from service.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -251,7 +253,7 @@ def dispatch(
         assignment.round += 0 if transfer else 1
         assignment.unit_id, assignment.dispatched_at = row_id(unit), at
         assignment.due_at, assignment.escalate_at = due, escalate_at
-        assignment.escalated_at = assignment.escalated_to = None
+        assignment.overdue_at = assignment.escalated_at = assignment.escalated_to = None
     session.add(assignment)
     detail = {"unit_id": unit.id, "unit": unit.name, "due_at": due.isoformat(), "escalate_at": escalate_at.isoformat()}
     if transfer:
@@ -259,6 +261,34 @@ def dispatch(
         case.updated_at = at
     else:
         change_status(session, case, CaseStatus.dispatched, at, user_id, note, CaseAction.dispatch, detail)
+
+
+def report_overdue(session: Session, now: datetime) -> list[int]:
+    """Send a ``case.overdue`` event (in this transaction) for every dispatched case past its deadline
+    and not reported so since it was dispatched, with its unit and deadline; the ids of those cases.
+    Flushes."""
+    rows = session.exec(
+        select(CaseAssignment, Case, Unit)
+        .join(Case, col(Case.id) == CaseAssignment.case_id)
+        .join(Unit, col(Unit.id) == CaseAssignment.unit_id)
+        .where(
+            Case.status == CaseStatus.dispatched,
+            col(CaseAssignment.due_at) <= now,
+            col(CaseAssignment.overdue_at).is_(None),
+        )
+        .order_by(col(CaseAssignment.case_id))
+    ).all()
+    for assignment, case, unit in rows:
+        assignment.overdue_at = now
+        payload = case_payload(case, None, case.status) | {
+            "unit_id": unit.id,
+            "unit": unit.name,
+            "due_at": assignment.due_at.isoformat(),
+        }
+        emit(session, EventKind.case_overdue, now, payload, row_id(case))
+        session.add(assignment)
+    session.flush()
+    return [assignment.case_id for assignment, _, _ in rows]
 
 
 def escalate_overdue(session: Session, now: datetime) -> list[int]:
@@ -438,8 +468,8 @@ def verify(
 
 
 class Escalator:
-    """A thread that runs ``escalate_overdue`` every ``every_s`` seconds by the app's clock, each run
-    one transaction under the writer."""
+    """A thread that runs ``report_overdue`` and ``escalate_overdue`` every ``every_s`` seconds by
+    the app's clock, each run one transaction under the writer."""
 
     def __init__(self, engine: Engine, writer: Writer, clock: Callable[[], datetime], every_s: float) -> None:
         self.engine, self.writer, self.clock, self.every_s = engine, writer, clock, every_s
@@ -454,9 +484,12 @@ class Escalator:
         self._thread.join()
 
     def run_once(self) -> list[int]:
-        """Escalate what is due now; the ids of the cases escalated."""
+        """Report the cases overdue now (``report_overdue``) and escalate what is due; the ids of
+        the cases escalated."""
         with Session(self.engine) as session, self.writer:
-            escalated = escalate_overdue(session, self.clock())
+            now = self.clock()
+            report_overdue(session, now)
+            escalated = escalate_overdue(session, now)
             session.commit()
         return escalated
 

@@ -105,7 +105,12 @@ class Settings(BaseSettings):
     camera_backoff_s: float = Field(1.0, gt=0, description="first reconnect delay, seconds; doubles per failure")
     camera_backoff_max_s: float = Field(30.0, gt=0, description="longest reconnect delay, seconds")
     camera_tracker: Path | None = Field(None, description="tracker YAML for cameras; None: models/tracker-fixed.yaml")
-    camera_sync_s: float = Field(5.0, gt=0, description="how often `streetscan cameras run` re-reads the cameras")
+    camera_sync_s: float = Field(
+        5.0, gt=0, description="how often cameras are checked for down/up and `streetscan cameras run` re-reads them"
+    )
+    camera_down_after_s: float = Field(
+        60.0, ge=0, description="a camera's stream reconnecting this long is down (webhook camera.down), seconds"
+    )
 
     webhook_sender: bool = Field(True, description="deliver webhook events from inside `streetscan serve`")
     webhook_poll_s: float = Field(1.0, gt=0, description="how often the webhook sender looks for events, seconds")

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, delete, func, select
 
+from service.labels import EVENT
 from service.models.base import row_id
 from service.models.cases import Case, CaseAction, CaseStatus
 from service.models.webhooks import (
@@ -47,13 +48,8 @@ DELIVERY_HEADER = "X-Streetscan-Delivery"
 BATCH = 500
 """Deliveries read per endpoint and pass of the sender."""
 
-TITLES = {
-    EventKind.case_created: "新案件",
-    EventKind.case_confirmed: "案件已确认",
-    EventKind.case_status: "案件状态变更",
-    EventKind.case_recurrence: "案件复发（回头看）",
-    EventKind.batch_done: "巡查视频处理完成",
-}
+TITLES = {kind: zh for kind, (zh, _) in EVENT.items()}
+"""The chat robots' message title of each event kind."""
 
 
 # --- writing events -------------------------------------------------------------------------
@@ -88,16 +84,22 @@ def emit_case_event(
     kind = case_event_kind(action, to_status)
     if kind is None:
         return
-    payload = {
+    emit(session, kind, at, case_payload(case, from_status, to_status or case.status, note), row_id(case))
+
+
+def case_payload(
+    case: Case, from_status: CaseStatus | None, status: CaseStatus, note: str | None = None
+) -> dict[str, Any]:
+    """What every case event tells: the case, its category, status (and the one before), position, note."""
+    return {
         "case_id": row_id(case),
         "category": case.category,
         "from_status": from_status.value if from_status else None,
-        "status": (to_status or case.status).value,
+        "status": status.value,
         "lat": case.lat,
         "lon": case.lon,
         "note": note,
     }
-    emit(session, kind, at, payload, row_id(case))
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -295,6 +297,10 @@ def markdown(event: OutboxEvent, names: Mapping[str, str], zone: ZoneInfo) -> tu
         lines.append(f"> 状态：{data['status']}")
         if data.get("lat") is not None:
             lines.append(f"> 位置：{data['lat']:.6f}, {data['lon']:.6f}")
+        if data.get("unit"):
+            lines.append(f"> 单位：{data['unit']}")
+        if data.get("due_at"):
+            lines.append(f"> 期限：{datetime.fromisoformat(data['due_at']).astimezone(zone):%Y-%m-%d %H:%M}")
         if data.get("note"):
             lines.append(f"> 备注：{data['note']}")
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,11 +15,18 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from service.integrations.codes import CategoryCodes
+from service.labels import STATUS
 from service.models.cases import CasePublic
 from vision import CategoryPolicy
 
 MAX_ROWS = 50_000
 """The most cases one export holds: narrow the filter for more."""
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+}
+"""The media type of each export format."""
 
 COLUMNS = [
     ("id", "案件编号"),
@@ -40,15 +47,10 @@ COLUMNS = [
 ]
 """(field, Chinese header) of each table column, in order."""
 
-STATUS_NAMES = {
-    "new": "待审核",
-    "confirmed": "已确认",
-    "dispatched": "已派遣",
-    "resolved": "已处置",
-    "closed": "已结案",
-    "rejected": "已驳回",
-    "reopened": "复发",
-}
+
+def local_text(at: datetime | None, zone: ZoneInfo) -> str | None:
+    """An aware time as the tables show it: local, to the second, without the offset (None stays None)."""
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if at else None
 
 
 def table_rows(
@@ -58,10 +60,6 @@ def table_rows(
     zone: ZoneInfo,
 ) -> list[list[Any]]:
     """One row per case, the values of COLUMNS in order (times local, without the offset; None: empty)."""
-
-    def local(at: datetime | None) -> str | None:
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if at else None
-
     rows = []
     for case in cases:
         policy, found = policies.get(case.category), codes.get(case.category)
@@ -71,33 +69,45 @@ def table_rows(
             "national_code": found.national.code if found else None,
             "national_name": found.national.name if found else None,
             "local_code": found.local.code if found else None,
-            "status": STATUS_NAMES[case.status.value],
-            "first_seen": local(case.first_seen),
-            "last_seen": local(case.last_seen),
-            "resolved_at": local(case.resolved_at),
+            "status": STATUS[case.status][0],
+            "first_seen": local_text(case.first_seen, zone),
+            "last_seen": local_text(case.last_seen, zone),
+            "resolved_at": local_text(case.resolved_at, zone),
         }
         rows.append([values[field] for field, _ in COLUMNS])
     return rows
 
 
-def to_csv(rows: list[list[Any]]) -> bytes:
-    """The table as UTF-8 CSV with a byte-order mark (so spreadsheet programs read the Chinese right)."""
+def headers(columns: list[tuple[str, str]]) -> list[str]:
+    """The Chinese headers of (field, header) columns."""
+    return [header for _, header in columns]
+
+
+def to_csv(rows: list[list[Any]], columns: list[tuple[str, str]] = COLUMNS) -> bytes:
+    """A table of ``columns`` as UTF-8 CSV with a byte-order mark (so spreadsheet programs read the
+    Chinese right)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([header for _, header in COLUMNS])
+    writer.writerow(headers(columns))
     writer.writerows(["" if v is None else v for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(rows: list[list[Any]]) -> bytes:
-    """The table as an XLSX workbook of one sheet, 案件, its header row bold and frozen."""
+def to_xlsx(
+    rows: list[list[Any]], columns: list[tuple[str, str]] = COLUMNS, title: str = "案件", above: Sequence[str] = ()
+) -> bytes:
+    """A table of ``columns`` as an XLSX workbook of one sheet named ``title``, the lines ``above`` (bold)
+    over its header row (bold, frozen with them)."""
     book = Workbook()
     sheet = book.worksheets[0]
-    sheet.title = "案件"
-    sheet.append([header for _, header in COLUMNS])
-    for cell in sheet[1]:
+    sheet.title = title
+    for line in above:
+        sheet.append([line])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+    sheet.append(headers(columns))
+    for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = f"A{sheet.max_row + 1}"
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()

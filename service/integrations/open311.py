@@ -4,8 +4,10 @@ their XML form), the standard request filters, and a citizen or hotline report a
 A case is a service request: ``service_request_id`` is the case id, ``service_code`` its category id
 (the category's national and local codes are the service's ``keywords``), ``status`` is ``open``
 while the case is open (new, confirmed, dispatched, reopened) and ``closed`` otherwise;
-``status_notes`` names the case's own status and the note of its last status change. Times are
-W3C date-times in the service's local time zone.
+``status_notes`` names the case's own status and the note of its last status change;
+``agency_responsible`` is the unit the case is dispatched to (else the service's agency) and
+``expected_datetime`` its deadline while it waits for that unit. Times are W3C date-times in the service's
+local time zone.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from sqlmodel import Session, col, select
 from service.cases import OPEN
 from service.integrations.codes import CategoryCodes
 from service.models.base import row_id
-from service.models.cases import Case, CaseEvent
+from service.models.cases import Case, CaseEvent, CaseStatus
 from service.models.hotspots import Hotspot
 from service.models.observations import ObservationRow
+from service.models.operations import CaseAssignment, Unit
 from vision import CategoryPolicy, Observation
 
 DEFAULT_DAYS = 90
@@ -101,17 +104,24 @@ def find_requests(
 ) -> list[dict[str, Any]]:
     """Page ``page`` (from 1) of the matching requests, ``page_size`` each, newest request first."""
     stmt = (
-        select(Case, Hotspot.name)
+        select(Case, Hotspot.name, Unit.name, CaseAssignment.due_at)
         .outerjoin(Hotspot, col(Case.hotspot_id) == Hotspot.id)
+        .outerjoin(CaseAssignment, col(CaseAssignment.case_id) == Case.id)
+        .outerjoin(Unit, col(Unit.id) == CaseAssignment.unit_id)
         .where(*query.conditions(now))
         .order_by(col(Case.created_at).desc(), col(Case.id).desc())
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
     rows = session.exec(stmt).all()
-    ids = [row_id(case) for case, _ in rows]
+    ids = [row_id(case) for case, *_ in rows]
     notes, crops = status_notes(session, ids), best_crops(session, ids)
-    return [service_request(c, place, notes.get(row_id(c)), crops.get(row_id(c)), show) for c, place in rows]
+    return [
+        service_request(
+            c, place, Dispatch(unit, due) if unit else None, notes.get(row_id(c)), crops.get(row_id(c)), show
+        )
+        for c, place, unit, due in rows
+    ]
 
 
 def status_notes(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
@@ -135,10 +145,19 @@ def best_crops(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
     return {case_id: crop for case_id, crop in session.exec(stmt).all() if case_id is not None and crop}
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """The unit a case is dispatched to (its name) and by when it is due."""
+
+    unit: str
+    due_at: datetime
+
+
 def service_request(
-    case: Case, place: str | None, note: str | None, crop: str | None, show: Presentation
+    case: Case, place: str | None, dispatch: Dispatch | None, note: str | None, crop: str | None, show: Presentation
 ) -> dict[str, Any]:
-    """The GeoReport service request of one case (``place``: its hotspot's name, as the address)."""
+    """The GeoReport service request of one case (``place``: its hotspot's name, as the address;
+    ``dispatch``: its unit and deadline, when it was dispatched)."""
     policy = show.policies.get(case.category)
     name = policy.zh if policy else case.category
     return {
@@ -148,11 +167,11 @@ def service_request(
         "service_name": name,
         "service_code": case.category,
         "description": f"{name}，发现 {case.observation_count} 次",
-        "agency_responsible": show.agency,
+        "agency_responsible": dispatch.unit if dispatch else show.agency,
         "service_notice": "",
         "requested_datetime": show.when(case.created_at),
         "updated_datetime": show.when(case.updated_at),
-        "expected_datetime": None,
+        "expected_datetime": show.when(dispatch.due_at) if dispatch and case.status == CaseStatus.dispatched else None,
         "address": place or "",
         "address_id": "",
         "zipcode": "",

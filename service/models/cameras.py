@@ -111,11 +111,15 @@ class CameraUpdate(CleanInput):
 
 
 class Camera(CameraBase, table=True):
+    """A registered camera; ``down_since``: when its stream was found down (``camera.down`` sent),
+    None while it is up or not known to be down."""
+
     __tablename__ = "cameras"
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    down_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CameraPublic(CameraBase):
@@ -123,7 +127,8 @@ class CameraPublic(CameraBase):
     ``frames`` (frames the detector processed), ``reconnects`` (drops and failed connections),
     ``last_error``, ``in_schedule`` (False while its schedule keeps it off), ``observations`` (reported
     since start), ``lag_s`` (seconds from reading the newest processed frame to its detections),
-    ``dropped`` (sampled frames replaced by a newer one before the detector was free: overload)."""
+    ``dropped`` (sampled frames replaced by a newer one before the detector was free: overload),
+    ``down_since`` (when its stream was found down; None while up)."""
 
     id: int
     status: StreamState
@@ -135,6 +140,7 @@ class CameraPublic(CameraBase):
     observations: int
     lag_s: float | None
     dropped: int
+    down_since: datetime | None
 
 
 class CamerasPublic(SQLModel):

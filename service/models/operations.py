@@ -104,7 +104,8 @@ class MemberRequest(CleanInput):
 
 class CaseAssignment(SQLModel, table=True):
     """The unit a case is dispatched to now and its deadlines: disposed of by ``due_at``, else
-    overdue; still not by ``escalate_at``, then it goes to the unit's head (``escalated_at``)."""
+    overdue (reported at ``overdue_at``); still not by ``escalate_at``, then it goes to the unit's
+    head (``escalated_at``)."""
 
     __tablename__ = "case_assignments"
 
@@ -114,6 +115,7 @@ class CaseAssignment(SQLModel, table=True):
     dispatched_at: datetime = Field(sa_type=UTCDateTime)
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
     escalate_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalated_to: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
 

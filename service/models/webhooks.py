@@ -22,7 +22,10 @@ class EventKind(StrEnum):
     case_confirmed = "case.confirmed"
     case_status = "case.status"  # any other status change (dispatched, resolved, closed, rejected, reopened)
     case_recurrence = "case.recurrence"  # a resolved case seen again (回头看)
-    batch_done = "batch.done"  # every video of a patrol upload has ended
+    case_overdue = "case.overdue"  # a dispatched case passed its deadline undisposed of
+    camera_down = "camera.down"  # a camera's stream dropped and stayed down
+    camera_up = "camera.up"  # a camera reported down sends frames again
+    batch_done = "batch.done"  # every video of a patrol upload has ended (done or failed)
 
 
 class PayloadFormat(StrEnum):

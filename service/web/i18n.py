@@ -11,12 +11,13 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
-from service.labels import ACTION, STATUS
+from service.labels import ACTION, EVENT, STATUS
 from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
 from service.models.signs import Facade, SignStatus
 from service.models.users import Role
+from service.models.webhooks import EventKind
 from service.operations import Phase
 from service.rechecks import CheckState
 
@@ -115,10 +116,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "users": ("用户", "Users"),
     "webhooks": ("推送", "Webhooks"),
     "webhooks_help": (
-        "案件与批次事件推送到这些地址；添加或删除地址用接口",
-        "Case and batch events are posted to these addresses; add or remove one with the API at",
+        "案件、摄像头与批次事件推送到这些地址；添加或删除地址用接口",
+        "Case, camera and batch events are posted to these addresses; add or remove one with the API at",
     ),
     "webhook_url": ("接收地址", "Address"),
+    "event_kinds": ("可推送的事件", "Events that can be sent"),
+    "dispatch_sheet": ("派单表", "Dispatch sheet"),
     "webhook_events": ("事件", "Events"),
     "webhook_format": ("格式", "Format"),
     "all_events": ("全部", "all"),
@@ -401,6 +404,9 @@ class Labels:
 
     def action(self, action: str) -> str:
         return ACTION[CaseAction(action)][self._i]
+
+    def event(self, kind: str) -> str:
+        return EVENT[EventKind(kind)][self._i]
 
     def category(self, category: str) -> str:
         names = self._categories.get(category)

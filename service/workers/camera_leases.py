@@ -119,6 +119,7 @@ def run_leased_cameras(engine: Engine, settings: Settings, worker: str, stop: th
                 supervisor.sync(held.__contains__)
                 for camera_id in held:
                     leases.publish(camera_id, supervisor.runtime(camera_id))
+                supervisor.report_states()
             except Exception:
                 log.exception("camera leases: a round failed; this worker's cameras stop until the next")
                 held = set()

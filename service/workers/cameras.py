@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[str, list[Observation]], None]
 """Takes a source name and observations to store."""
 
-CONFIG_FIELDS = frozenset(Camera.model_fields) - {"id", "name", "created_at", "updated_at"}
+CONFIG_FIELDS = frozenset(Camera.model_fields) - {"id", "name", "created_at", "updated_at", "down_since"}
 
 
 @dataclass(frozen=True)

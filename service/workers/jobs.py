@@ -118,15 +118,16 @@ def claim_next(engine: Engine) -> int | None:
 
 def requeue_interrupted(engine: Engine, max_attempts: int, heard_before: datetime | None = None) -> list[int]:
     """Queue again the ``running`` jobs whose runner stopped (killed mid-video); fail those that have
-    had ``max_attempts`` runs. Returns the ids queued again. Without ``heard_before`` every running
-    job counts (for a server that is the one job runner on its database); with it, only jobs whose
-    last word (``updated_at``: a run writes its progress every second) is older."""
+    had ``max_attempts`` runs, with the ``batch.done`` events of the batches they end (same
+    transaction). Returns the ids queued again. Without ``heard_before`` every running job counts
+    (for a server that is the one job runner on its database); with it, only jobs whose last word
+    (``updated_at``: a run writes its progress every second) is older."""
     now = utcnow()
     stopped = [col(Job.status) == JobStatus.running]
     if heard_before is not None:
         stopped.append(col(Job.updated_at) < heard_before)
-    with engine.begin() as conn:
-        failed = conn.execute(
+    with Session(engine) as session:
+        failed = session.execute(
             update(Job)
             .where(*stopped, col(Job.attempts) >= max_attempts)
             .values(
@@ -135,13 +136,20 @@ def requeue_interrupted(engine: Engine, max_attempts: int, heard_before: datetim
                 updated_at=now,
                 error=f"its runner stopped during each of its {max_attempts} runs; giving up",
             )
-        ).rowcount
-        ids = conn.execute(
+            .returning(col(Job.id))
+        ).scalars()
+        failed_ids = [job_id for job_id in failed if job_id is not None]
+        for job_id in failed_ids:
+            emit_batches_done(session, job_id, now)
+        ids = session.execute(
             update(Job).where(*stopped).values(status=JobStatus.queued, updated_at=now).returning(col(Job.id))
         ).scalars()
         queued = [job_id for job_id in ids if job_id is not None]
-    if failed or queued:
-        log.warning("%d interrupted jobs queued again, %d failed after %d runs", len(queued), failed, max_attempts)
+        session.commit()
+    if failed_ids or queued:
+        log.warning(
+            "%d interrupted jobs queued again, %d failed after %d runs", len(queued), len(failed_ids), max_attempts
+        )
     return queued
 
 

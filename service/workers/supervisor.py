@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from service.models.base import row_id, utcnow
 from service.models.cameras import Camera
 from service.settings import Settings
+from service.workers.camera_status import StreamWatch, record_stream_states
 from service.workers.cameras import CameraRuntime, CameraWorker, camera_config
 from service.workers.observation_writer import ObservationWriter
 from service.writer import Writer
@@ -44,16 +45,21 @@ class Supervisor:
         self.settings = settings
         self.clock = clock
         self.taxonomy = Taxonomy.load(settings.taxonomy_path)
-        lock = write_lock if write_lock is not None else Writer(engine)
-        self.writer = ObservationWriter(engine, settings, lock, clock)
+        self.lock = write_lock if write_lock is not None else Writer(engine)
+        self.writer = ObservationWriter(engine, settings, self.lock, clock)
         self.inference = InferenceLoop(load_detector or (lambda: Detector(settings.model_path)))
         self.workers: dict[int, CameraWorker] = {}
+        self.watch = StreamWatch(settings.camera_down_after_s)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="streetscan-camera-watch", daemon=True)
 
     def start(self) -> None:
-        """Start the writer and every enabled camera of the table."""
+        """Start the writer, every enabled camera of the table, and a thread that reports cameras down
+        and up (``report_states``) every ``camera_sync_s`` seconds."""
         self.writer.start()
         self.sync()
+        self._watcher.start()
 
     def sync(self, mine: Callable[[int], bool] = lambda camera_id: True) -> None:
         """Start new and changed cameras, stop deleted and disabled ones, from the camera table; only
@@ -94,8 +100,35 @@ class Supervisor:
             return CameraRuntime(status=StreamState.stopped)
         return worker.runtime(self.inference.error)
 
+    def report_states(self) -> None:
+        """Store which of the cameras run here went down or came back, with their ``camera.down`` and
+        ``camera.up`` events (``service.workers.camera_status``)."""
+        now = self.clock()
+        with self._lock:
+            workers = dict(self.workers)
+        self.watch.forget(set(workers))
+        verdicts = {}
+        for camera_id, worker in workers.items():
+            verdict = self.watch.verdict(camera_id, worker.runtime(), now)
+            if verdict is not None:
+                verdicts[camera_id] = verdict
+        if verdicts:
+            with self.lock, Session(self.engine) as session:
+                record_stream_states(session, verdicts, now)
+                session.commit()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.settings.camera_sync_s):
+            try:
+                self.report_states()
+            except Exception:
+                log.exception("reporting cameras down or up failed; trying again")
+
     def stop(self) -> None:
         """Stop every camera and the detector, store what is queued, and wait for the threads."""
+        self._stopping.set()
+        if self._watcher.is_alive():
+            self._watcher.join()
         with self._lock:
             workers = list(self.workers.values())
             for camera_id in list(self.workers):

@@ -304,3 +304,34 @@ def test_prune_forgets_only_what_is_done_with(engine: Engine) -> None:
         left = session.exec(select(OutboxEvent.case_id).order_by(col(OutboxEvent.id))).all()
         deliveries = session.exec(select(Delivery.case_id).order_by(col(Delivery.id))).all()
     assert left == [3, 4] and deliveries == [3, 4]  # case 3's is still pending; case 4's is recent
+
+
+def test_endpoints_take_camera_and_overdue_events_by_their_filter(engine: Engine) -> None:
+    t0 = datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        wanted = [EventKind.camera_down, EventKind.camera_up, EventKind.case_overdue]
+        register_webhook(session, WebhookCreate(name="ops", url="http://127.0.0.1:9/", events=wanted), t0)
+        batches = WebhookCreate(name="batches", url="http://127.0.0.1:9/b", events=[EventKind.batch_done])
+        register_webhook(session, batches, t0)
+        camera = {"camera_id": 4, "camera": "东门", "lat": 35.5, "lon": 112.8, "down_since": t0.isoformat()}
+        emit(session, EventKind.camera_down, t0, {**camera, "error": "connection refused"})
+        emit(session, EventKind.case_created, t0, {"case_id": 1}, case_id=1)
+        overdue = {"case_id": 1, "category": "goods_spill", "status": "dispatched", "lat": 35.5, "lon": 112.8}
+        due_at = (t0 - timedelta(hours=1)).isoformat()
+        emit(
+            session, EventKind.case_overdue, t0, {**overdue, "note": None, "unit": "第一执法大队", "due_at": due_at}, 1
+        )
+        emit(session, EventKind.camera_up, t0, {**camera, "error": None})
+        emit(session, EventKind.batch_done, t0, {"batch_id": 9})
+        session.commit()
+        fan_out(session)
+        session.commit()
+        sent = {(o.webhook_id, o.event.kind) for o in due(session, t0)}
+        events = {o.event.kind: o.event for o in due(session, t0)}
+    assert {kind for _, kind in sent} == {*wanted, EventKind.batch_done} and len(sent) == 4
+    zone = ZoneInfo("Asia/Shanghai")
+    down = json.loads(render(PayloadFormat.wecom, events[EventKind.camera_down], {}, zone))["markdown"]["content"]
+    assert down.startswith("### 摄像头断流") and "> camera：东门" in down and "connection refused" in down
+    late = render(PayloadFormat.dingtalk, events[EventKind.case_overdue], {"goods_spill": "店外经营"}, zone)
+    text = json.loads(late)["markdown"]["text"]
+    assert "### 案件超期未处置" in text and "> 单位：第一执法大队" in text and "> 期限：2025-05-12 08:00" in text

@@ -20,7 +20,7 @@ from service.evidence import IMAGE_HEADERS, MEDIA_TYPES, evidence_store, is_key
 from service.ingest import ingest
 from service.inputs import Text, UtcTime
 from service.integrations.codes import category_codes
-from service.integrations.media import link_valid, media_image, media_path
+from service.integrations.media import link_valid, media_image, media_url
 from service.integrations.open311 import (
     MAX_PAGE_SIZE,
     Presentation,
@@ -69,12 +69,11 @@ def split(value: str | None, name: str) -> list[str]:
 
 def presentation(request: Request, settings: Settings, secret: bytes, now: datetime) -> Presentation:
     """How requests show for this request: links on its host, signed at ``now`` (aware UTC)."""
-    base = str(request.base_url).rstrip("/")
     return Presentation(
         policies=category_policies(settings.taxonomy_path),
         agency=settings.agency_name,
         zone=ZoneInfo(settings.timezone),
-        media_url=lambda key: base + media_path(secret, key, now, settings.media_url_ttl_s),
+        media_url=media_url(str(request.base_url), secret, now, settings.media_url_ttl_s),
     )
 
 

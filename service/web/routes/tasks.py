@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from service.decisions import Conflict, decide
-from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
+from service.deps import IdPath, NowDep, SecretKeyDep, SessionDep, SettingsDep, WriterDep
 from service.evidence import EvidenceError, evidence_store, store_bytes
-from service.inputs import Text
+from service.inputs import MAX_ID, Text
+from service.integrations.dispatch_sheet import FORMATS, sheet_file
+from service.integrations.exports import MEDIA
+from service.integrations.media import media_url
 from service.models.cases import Case, Expectation
 from service.models.hotspots import Hotspot
-from service.models.operations import CaseAssignment, DisposalKind
+from service.models.operations import CaseAssignment, DisposalKind, Unit
 from service.models.users import Role
 from service.operations import BadRequest, NotYourCase, OperationsError, dispatched_cases, dispose
 from service.web.deps import FieldPage, FieldPoster, PageError, Visitor, WebRoute
 from service.web.i18n import NOTICES
 from service.web.render import Page, render
+from service.web.routes.reports import download
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
@@ -32,10 +36,37 @@ def _unit_filter(visitor: Visitor) -> int | None:
 
 @router.get("/tasks")
 def tasks_page(request: Request, db: SessionDep, now: NowDep, visitor: FieldPage, notice: str = "") -> HTMLResponse:
-    """The cases waiting for the visitor's unit, earliest deadline first."""
+    """The cases waiting for the visitor's unit, earliest deadline first, with the dispatch sheet of
+    each unit they wait for (a field officer's own unit's even when none waits)."""
     rows = dispatched_cases(db, now, unit_id=_unit_filter(visitor))
+    own = db.get(Unit, visitor.user.unit_id) if visitor.user.unit_id and _unit_filter(visitor) else None
+    sheets = [own] if own else sorted({row.unit.id: row.unit for row in rows}.values(), key=lambda u: u.name)
     shown = f"notice_{notice}" if notice in NOTICES else ""
-    return render(Page(request, visitor), "tasks.html", rows=rows, notice=shown)
+    return render(Page(request, visitor), "tasks.html", rows=rows, sheets=sheets, notice=shown)
+
+
+@router.get("/tasks/dispatch-sheet.{fmt}")
+def dispatch_sheet(
+    fmt: Annotated[str, Path(max_length=16)],
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    secret: SecretKeyDep,
+    now: NowDep,
+    visitor: FieldPage,
+    unit: Annotated[int, Query(ge=1, le=MAX_ID)],
+) -> Response:
+    """The dispatch sheet (派单表) of ``unit`` as CSV or XLSX (``service.integrations.dispatch_sheet``);
+    a field officer gets only their own unit's."""
+    found = db.get(Unit, unit)
+    if found is None or fmt not in FORMATS:
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_unit" if found is None else "no_format")
+    mine = _unit_filter(visitor)
+    if mine is not None and unit != mine:
+        raise PageError(status.HTTP_403_FORBIDDEN, "other_unit")
+    photo_url = media_url(str(request.base_url), secret, now, settings.media_url_ttl_s)
+    content = sheet_file(db, settings, found, fmt, now, photo_url)
+    return download(content, MEDIA[fmt], f"dispatch-sheet-{unit}.{fmt}")
 
 
 def _task_page(

@@ -116,3 +116,13 @@ def test_geojson_matches_the_api(client: TestClient, auth: Auth, cases: list[int
         assert feature["geometry"] == {"type": "Point", "coordinates": [case["lon"], case["lat"]]}
         assert {k: feature["properties"][k] for k in case} == case
         assert feature["properties"]["national_code"] == NATIONAL[case["category"]]
+
+
+def test_a_merged_case_is_exported_with_its_status(client: TestClient, auth: Auth, cases: list[int]) -> None:
+    vendor, goods, _, other_goods = cases
+    merged = client.post(f"/api/cases/{other_goods}/merge", json={"into": goods}, headers=auth["reviewer"])
+    assert merged.status_code == 200, merged.text
+    _, *body = csv_rows(export(client, auth, "csv"))
+    column = {field: i for i, (field, _) in enumerate(COLUMNS)}
+    statuses = {int(row[column["id"]]): row[column["status"]] for row in body}
+    assert statuses[other_goods] == "已合并" and statuses[vendor] == "已确认" and statuses[goods] == "待审核"

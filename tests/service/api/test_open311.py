@@ -285,6 +285,19 @@ def test_one_request(client: TestClient, auth: Auth, reports: list[int]) -> None
     assert client.get("/open311/v2/services.csv", headers=auth["reviewer"]).status_code == 404
 
 
+def test_a_dispatched_request_names_its_unit_and_deadline(client: TestClient, auth: Auth, reports: list[int]) -> None:
+    vendor, goods, _ = reports
+    brigade = {u["key"]: u for u in client.get("/api/units", headers=auth["reviewer"]).json()}["brigade-2"]
+    assert client.post(f"/api/cases/{vendor}/review", json={"decision": "confirm"}, headers=auth["reviewer"]).is_success
+    body = {"unit_id": brigade["id"], "due": "2025-05-14T04:00:00Z"}
+    assert client.post(f"/api/cases/{vendor}/dispatch", json=body, headers=auth["dispatcher"]).is_success
+    (sent,) = json_list(client, auth, f"requests/{vendor}", REQUEST)
+    assert (sent["agency_responsible"], sent["expected_datetime"]) == ("第二执法大队", "2025-05-14T12:00:00+08:00")
+    assert xml_list(client, auth, f"requests/{vendor}", "service_requests", REQUEST) == [sent]
+    (waiting,) = json_list(client, auth, f"requests/{goods}", REQUEST)
+    assert (waiting["agency_responsible"], waiting["expected_datetime"]) == ("", None)  # not dispatched
+
+
 def test_signed_media_url(client: TestClient, auth: Auth, reports: list[int], clock: Any, settings: Any) -> None:
     (one,) = json_list(client, auth, f"requests/{reports[0]}", REQUEST)
     link = urlsplit(one["media_url"])

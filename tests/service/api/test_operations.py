@@ -3,7 +3,7 @@ disposal with an after-photo, verification (by a later patrol pass), closing, ph
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -11,11 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from service.app import create_app
+from service.models.webhooks import EventKind, OutboxEvent
+from service.operations import Escalator
 from service.patrols import Route, record_pass
 from service.settings import Settings
+from service.writer import Writer
 from tests.polling import wait_until
 from tests.service.builders import Auth, jpeg, obs, post, send
 from tests.service.places import line, offset, polygon
@@ -289,6 +292,42 @@ def test_the_service_escalates_overdue_cases_by_itself(
             return [e["action"] for e in case_of(client, auth, case_id)["events"]][-1] == "escalation"
 
         wait_until(escalated, 10, "the escalation check")
+
+
+def overdue_events(engine: Engine) -> list[OutboxEvent]:
+    with Session(engine) as session:
+        stmt = select(OutboxEvent).where(OutboxEvent.kind == EventKind.case_overdue).order_by(col(OutboxEvent.id))
+        return list(session.exec(stmt))
+
+
+def test_a_case_past_its_deadline_is_announced_overdue_once_per_dispatch(
+    client: TestClient, auth: Auth, street: None, clock: Any, engine: Engine
+) -> None:
+    case_id = confirmed_case(client, auth)
+    due = datetime.fromisoformat(post(client, auth["dispatcher"], f"/api/cases/{case_id}/dispatch", {})["due_at"])
+    checks = Escalator(engine, Writer(engine), clock, every_s=60.0)
+    checks.run_once()
+    assert overdue_events(engine) == []
+    clock.now = due + timedelta(minutes=1)
+    checks.run_once()
+    checks.run_once()
+    (first,) = overdue_events(engine)
+    assert first.case_id == case_id and first.at == clock.now
+    assert first.payload["unit"] == "第一执法大队" and first.payload["status"] == "dispatched"
+    assert datetime.fromisoformat(first.payload["due_at"]) == due and first.payload["category"] == "street_vendor"
+
+    other = units(client, auth)["brigade-4"]["id"]
+    later = (clock.now + timedelta(hours=1)).isoformat()
+    post(client, auth["dispatcher"], f"/api/cases/{case_id}/dispatch", {"unit_id": other, "due": later})
+    checks.run_once()
+    assert len(overdue_events(engine)) == 1  # transferred with a new deadline: not overdue now
+    clock.advance(hours=2)
+    checks.run_once()
+    assert [e.payload["unit"] for e in overdue_events(engine)] == ["第一执法大队", "第四执法大队"]
+    assert dispose(client, auth["dispatcher"], case_id, kind="persuaded").status_code == 200
+    clock.advance(days=3)
+    checks.run_once()
+    assert len(overdue_events(engine)) == 2  # disposed of: no longer overdue
 
 
 def test_a_recurrence_reopens_a_closed_case_keeping_its_history(

@@ -3,8 +3,10 @@ after-photo from the phone form; another unit's officer cannot."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -64,3 +66,33 @@ def test_a_field_officer_records_a_disposal_on_the_phone_form(
     last = case["events"][-1]
     assert (case["status"], last["action"], last["user"]) == ("resolved", "disposal", "chen")
     assert last["detail"]["fine_yuan"] == 200.0 and last["detail"]["photo"].endswith(".jpg")
+
+
+def sheet_ids(data: bytes) -> list[int]:
+    """The case ids of a dispatch sheet's XLSX (under its title line and header)."""
+    rows = list(openpyxl.load_workbook(io.BytesIO(data), read_only=True)["派单表"].iter_rows(values_only=True))
+    return [int(str(row[1])) for row in rows[2:]]
+
+
+def test_the_tasks_page_links_each_unit_s_dispatch_sheet(client: TestClient, auth: Auth, engine: Engine) -> None:
+    post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [STREET]})
+    brigades = units(client, auth)
+    first, second = brigades["brigade-1"]["id"], brigades["brigade-2"]["id"]
+    mine = confirmed_case(client, auth)
+    theirs = confirmed_case(client, auth, "2", north=800)
+    post(client, auth["dispatcher"], f"/api/cases/{mine}/dispatch", {"unit_id": first})
+    post(client, auth["dispatcher"], f"/api/cases/{theirs}/dispatch", {"unit_id": second})
+    officer(client, engine, auth, "chen", "brigade-1")
+    login(client, "chen")
+    page = client.get("/tasks").text
+    links = page[page.index('class="dispatch-sheets"') :].split("</ul>")[0]
+    assert f'href="/tasks/dispatch-sheet.xlsx?unit={first}"' in links and f"unit={second}" not in links
+    assert "派单表 · 第一执法大队" in links
+    download = client.get(f"/tasks/dispatch-sheet.xlsx?unit={first}")
+    assert download.status_code == 200 and download.headers["content-disposition"].startswith("attachment")
+    assert sheet_ids(download.content) == [mine]
+    csv_text = client.get(f"/tasks/dispatch-sheet.csv?unit={first}").content.decode("utf-8-sig")
+    assert csv_text.startswith("序号,案件编号,类别") and f"\n1,{mine}," in csv_text
+    assert client.get(f"/tasks/dispatch-sheet.xlsx?unit={second}").status_code == 403  # another unit's
+    assert client.get(f"/tasks/dispatch-sheet.pdf?unit={first}").status_code == 404
+    assert client.get("/tasks/dispatch-sheet.xlsx?unit=999999").status_code == 404

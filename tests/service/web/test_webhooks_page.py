@@ -45,3 +45,7 @@ def test_admin_sees_each_endpoint_and_its_last_status(
     assert "2025-05-12 09:00:00" in platform  # the last attempt, local time
     chat = page[page.index('data-webhook="chat"') :].split("</tr>")[0]
     assert "batch.done" in chat and '<td class="pending">0</td>' in chat
+    legend = page[page.index('class="event-kinds"') :].split("</dl>")[0]
+    for kind, name in [("camera.down", "摄像头断流"), ("camera.up", "摄像头恢复"), ("case.overdue", "案件超期未处置")]:
+        assert f"<dt><code>{kind}</code></dt><dd>{name}</dd>" in legend
+    assert legend.count("<dt>") == len(EventKind)

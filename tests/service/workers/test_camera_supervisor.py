@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +19,14 @@ from service.models.base import row_id
 from service.models.cameras import Camera
 from service.models.cases import Case
 from service.models.observations import ObservationRow
+from service.models.webhooks import EventKind, OutboxEvent
 from service.settings import Settings
+from service.workers.camera_status import StreamWatch
+from service.workers.cameras import CameraRuntime
 from service.workers.supervisor import Supervisor
 from tests.images import read_image
 from tests.polling import wait_until
-from vision import Detections
+from vision import Detections, StreamState
 
 PERSON_TAXONOMY = Path(__file__).resolve().parents[2] / "vision" / "data" / "person-taxonomy.yaml"
 
@@ -170,3 +173,52 @@ def test_a_camera_runs_only_in_its_scheduled_hours(
         assert supervisor.runtime(row_id(midday)).status == "live"
     finally:
         supervisor.stop()
+
+
+def camera_events(engine: Engine) -> list[OutboxEvent]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxEvent).order_by(col(OutboxEvent.id))))
+
+
+def test_a_camera_whose_stream_stays_down_is_announced_down_then_up(
+    engine: Engine, settings: Settings, detector: ScriptedDetector, clip: Path, tmp_path: Path
+) -> None:
+    late = tmp_path / "late.mp4"  # nothing there yet: the stream cannot be opened
+    camera = add(engine, url=str(late))
+    watched = settings.model_copy(update={"camera_sync_s": 0.1, "camera_down_after_s": 0.5})
+    supervisor = Supervisor(engine, watched, load_detector=lambda: detector)
+    supervisor.start()
+    try:
+        wait_until(lambda: len(camera_events(engine)) == 1, 20)
+        time.sleep(1.0)  # still down: announced once
+        (down,) = camera_events(engine)
+        with Session(engine) as session:
+            down_since = session.get_one(Camera, camera.id).down_since
+        assert down.kind == EventKind.camera_down and down_since == down.at and down.case_id is None
+        assert down.payload["camera_id"] == camera.id and down.payload["camera"] == "gate"
+        assert "late.mp4" in down.payload["error"] and down.payload["lat"] == 30.0
+        late.write_bytes(clip.read_bytes())  # the stream comes back
+        wait_until(lambda: len(camera_events(engine)) == 2, 20)
+        time.sleep(0.5)
+        kinds = [e.kind for e in camera_events(engine)]
+        up = camera_events(engine)[1]
+    finally:
+        supervisor.stop()
+    assert kinds == [EventKind.camera_down, EventKind.camera_up]
+    assert up.payload["down_since"] == down.payload["down_since"] and up.at > down.at
+    with Session(engine) as session:
+        assert session.get_one(Camera, camera.id).down_since is None
+
+
+def test_a_drop_that_mends_at_once_says_nothing() -> None:
+    watch, now = StreamWatch(down_after_s=30.0), datetime(2025, 5, 12, 1, 0, tzinfo=UTC)
+    reconnecting = CameraRuntime(status=StreamState.reconnecting)
+    assert watch.verdict(1, reconnecting, now) is None
+    assert watch.verdict(1, reconnecting, now + timedelta(seconds=29)) is None
+    live = watch.verdict(1, CameraRuntime(status=StreamState.live), now + timedelta(seconds=31))
+    assert live is not None and not live.down  # up (a camera not down stays so: nothing is sent)
+    assert watch.verdict(1, reconnecting, now + timedelta(seconds=40)) is None  # the count starts again
+    down = watch.verdict(1, reconnecting, now + timedelta(seconds=70))
+    assert down is not None and down.down
+    off_hours = CameraRuntime(status=StreamState.stopped, in_schedule=False)
+    assert watch.verdict(1, off_hours, now + timedelta(seconds=200)) is None

@@ -133,6 +133,44 @@ def test_the_last_video_of_a_batch_announces_it_done(engine: Engine, job_setting
     assert events() == [{"batch_id": batch_id, "status": "done", "observations": 0, "case_ids": []}]
 
 
+def batch_of(engine: Engine, *job_ids: int) -> int:
+    """A batch of one video per job; its id."""
+    with Session(engine) as session:
+        batch = Batch()
+        session.add(batch)
+        session.flush()
+        for job_id in job_ids:
+            session.add(BatchFile(batch_id=row_id(batch), name=f"{job_id}.mp4", kind=FileKind.video, job_id=job_id))
+        session.commit()
+        return row_id(batch)
+
+
+def batch_events(engine: Engine) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        return [e.payload for e in session.exec(select(OutboxEvent).where(OutboxEvent.kind == EventKind.batch_done))]
+
+
+def test_a_batch_whose_last_video_runs_out_of_runs_after_restarts_is_announced_failed(engine: Engine) -> None:
+    spent = add_job(engine, "a", status=JobStatus.running, attempts=3)
+    other = add_job(engine, "b", status=JobStatus.running, attempts=1)
+    alone = batch_of(engine, spent)
+    shared = batch_of(engine, spent, other)
+    assert requeue_interrupted(engine, max_attempts=3) == [other]
+    assert batch_events(engine) == [{"batch_id": alone, "status": "failed", "observations": 0, "case_ids": []}]
+    with Session(engine) as session:  # the other video's runner dies on its last run as well
+        session.get_one(Job, other).status, session.get_one(Job, other).attempts = JobStatus.running, 3
+        session.commit()
+    assert requeue_interrupted(engine, max_attempts=3) == []
+    assert [(e["batch_id"], e["status"]) for e in batch_events(engine)] == [(alone, "failed"), (shared, "failed")]
+
+
+def test_a_batch_whose_video_fails_its_last_run_is_announced(engine: Engine, job_settings: Settings) -> None:
+    job_id = add_job(engine, "a", video=None, status=JobStatus.running, attempts=3)  # the dead-letter run
+    batch_id = batch_of(engine, job_id)
+    assert process_video(engine, job_settings, job_id, scanner=NoDetections) == JobStatus.failed
+    assert batch_events(engine) == [{"batch_id": batch_id, "status": "failed", "observations": 0, "case_ids": []}]
+
+
 @pytest.mark.parametrize(
     ("statuses", "progress", "expected"),
     [
