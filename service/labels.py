@@ -1,9 +1,10 @@
-"""Chinese and English names of case statuses and audit actions, shared by the web view and the
-printed evidence report: (zh, en) per value."""
+"""Chinese and English names of case statuses, audit actions and disposal kinds, shared by the web view,
+the printed evidence report and the weekly report: (zh, en) per value."""
 
 from __future__ import annotations
 
 from service.models.cases import CaseAction, CaseStatus
+from service.models.operations import DisposalKind
 
 STATUS: dict[CaseStatus, tuple[str, str]] = {
     CaseStatus.new: ("待审核", "new"),
@@ -35,4 +36,12 @@ ACTION: dict[CaseAction, tuple[str, str]] = {
     CaseAction.escalation: ("超期上报", "escalated"),
     CaseAction.disposal: ("处置", "disposal"),
     CaseAction.verification: ("核查", "verification"),
+}
+DISPOSAL: dict[DisposalKind, tuple[str, str]] = {
+    DisposalKind.persuaded: ("劝离", "persuaded to leave"),
+    DisposalKind.corrected: ("整改", "corrected"),
+    DisposalKind.seized: ("暂扣", "seized"),
+    DisposalKind.fined: ("罚款", "fined"),
+    DisposalKind.removed: ("拆除", "removed"),
+    DisposalKind.referred: ("移交", "referred"),
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
-from service.labels import ACTION, STATUS
+from service.labels import ACTION, DISPOSAL, STATUS
 from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
@@ -258,12 +258,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "disposal_kind": ("处置方式", "What was done"),
     "fine_yuan": ("罚款金额（元）", "Fine (yuan)"),
     "after_photo": ("处置后照片", "After-photo"),
-    "persuaded": ("劝离", "persuaded to leave"),
-    "corrected": ("整改", "corrected"),
-    "seized": ("暂扣", "seized"),
-    "fined": ("罚款", "fined"),
-    "removed": ("拆除", "removed"),
-    "referred": ("移交", "referred"),
+    **{kind.value: names for kind, names in DISPOSAL.items()},
     "edit_place": ("绘制位置", "Draw its place"),
     "shape_point": ("点", "Point"),
     "shape_line": ("线（严管街）", "Line (strict street)"),
