@@ -4,7 +4,7 @@ the printed evidence report and the weekly report: (zh, en) per value."""
 from __future__ import annotations
 
 from service.models.cases import CaseAction, CaseStatus
-from service.models.operations import DisposalKind
+from service.models.operations import DisposalKind, UnitKind
 
 STATUS: dict[CaseStatus, tuple[str, str]] = {
     CaseStatus.new: ("待审核", "new"),
@@ -44,4 +44,8 @@ DISPOSAL: dict[DisposalKind, tuple[str, str]] = {
     DisposalKind.fined: ("罚款", "fined"),
     DisposalKind.removed: ("拆除", "removed"),
     DisposalKind.referred: ("移交", "referred"),
+}
+UNIT_KIND: dict[UnitKind, tuple[str, str]] = {
+    UnitKind.brigade: ("执法大队", "brigade"),
+    UnitKind.department: ("部门", "department"),
 }

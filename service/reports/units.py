@@ -43,6 +43,14 @@ UNIT_FIGURES: dict[str, tuple[str, str]] = {
 }
 """Each unit figure's (zh, en) label, in report order; the ``*_rate`` and ``coverage`` ones are shares."""
 RATES = frozenset({"close_rate", "on_time_rate", "recurrence_rate", "coverage"})
+UNIT_NOTE = (
+    "结案率＝本周结案数÷本周派单数；按期结案率＝期限内处置数÷本周处置数；复发率＝辖区复发数÷（辖区新增＋复发）；"
+    "巡查覆盖率＝本周巡查或监控覆盖的辖区热点÷辖区已定位热点。",
+    "Closure rate: cases closed this week over cases dispatched this week; on-time rate: disposals by the deadline "
+    "over all disposals this week; recurrence rate: recurrences over new cases and recurrences in the territory; "
+    "patrol coverage: territory hotspots a patrol or camera covered this week over its located hotspots.",
+)
+"""How the unit figures are worked out, (zh, en), under their tables."""
 
 
 class UnitWeek(BaseModel):

@@ -46,8 +46,13 @@ FIGURES: dict[str, tuple[str, str]] = {
     "median_dispose_h": ("处置用时中位数（小时）", "median hours to dispose"),
 }
 """Each figure's (zh, en) label, in report order: counts, but the median (hours, None without a disposal)."""
-PATROL: dict[str, str] = {"found": "发现问题", "clean": "巡查无问题", "not_patrolled": "未巡查", "unlocated": "未定位"}
-"""What a week's patrols say of a hotspot (``HotspotWeek.patrol``), as the report words it."""
+PATROL: dict[str, tuple[str, str]] = {
+    "found": ("发现问题", "violations found"),
+    "clean": ("巡查无问题", "patrolled, clean"),
+    "not_patrolled": ("未巡查", "not patrolled"),
+    "unlocated": ("未定位", "not located"),
+}
+"""What a week's patrols say of a hotspot (``HotspotWeek.patrol``), (zh, en)."""
 Value = int | float | None
 
 
