@@ -28,18 +28,18 @@ from service.operations import in_territory
 from service.reports.ledger import Ledger
 
 UNIT_FIGURES: dict[str, tuple[str, str]] = {
-    "dispatched": ("派单", "dispatched"),
-    "closed": ("结案", "closed"),
-    "close_rate": ("结案率", "closure rate"),
-    "disposed": ("处置", "disposed"),
-    "on_time": ("按期处置", "disposed on time"),
-    "on_time_rate": ("按期结案率", "on-time rate"),
-    "overdue": ("逾期未处置", "overdue"),
-    "recurrences": ("辖区复发", "recurrences in territory"),
-    "recurrence_rate": ("复发率", "recurrence rate"),
-    "hotspots": ("辖区热点", "territory hotspots"),
-    "patrolled": ("已巡查热点", "hotspots patrolled"),
-    "coverage": ("巡查覆盖率", "patrol coverage"),
+    "dispatched": ("派单", "Dispatched"),
+    "closed": ("结案", "Closed"),
+    "close_rate": ("结案率", "Closure rate"),
+    "disposed": ("处置", "Disposed"),
+    "on_time": ("按期处置", "Disposed on time"),
+    "on_time_rate": ("按期结案率", "On-time rate"),
+    "overdue": ("逾期未处置", "Overdue"),
+    "recurrences": ("辖区复发", "Recurrences in territory"),
+    "recurrence_rate": ("复发率", "Recurrence rate"),
+    "hotspots": ("辖区热点", "Territory hotspots"),
+    "patrolled": ("已巡查热点", "Hotspots patrolled"),
+    "coverage": ("巡查覆盖率", "Patrol coverage"),
 }
 """Each unit figure's (zh, en) label, in report order; the ``*_rate`` and ``coverage`` ones are shares."""
 RATES = frozenset({"close_rate", "on_time_rate", "recurrence_rate", "coverage"})

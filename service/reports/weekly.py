@@ -29,21 +29,21 @@ from service.reports.units import UnitWeek, unit_weeks
 
 FRIDAY = 4
 FIGURES: dict[str, tuple[str, str]] = {
-    "passes": ("巡查次数", "patrol passes"),
-    "cameras": ("监控覆盖", "cameras"),
-    "sightings": ("发现次数", "sightings"),
-    "new": ("新增案件", "new cases"),
-    "recurrences": ("复发", "recurrences"),
-    "confirmed": ("确认", "confirmed"),
-    "rejected": ("驳回", "rejected"),
-    "dispatched": ("派单", "dispatched"),
-    "resolved": ("处置", "resolved"),
-    **{disposed_figure(kind): (zh, f"disposed: {en}") for kind, (zh, en) in DISPOSAL.items()},
-    "verified": ("核查通过", "verified"),
-    "closed": ("结案", "closed"),
-    "overdue": ("逾期未处置", "overdue"),
-    "open_at_end": ("周末未结", "open at week end"),
-    "median_dispose_h": ("处置用时中位数（小时）", "median hours to dispose"),
+    "passes": ("巡查次数", "Patrol passes"),
+    "cameras": ("监控覆盖", "Cameras"),
+    "sightings": ("发现次数", "Sightings"),
+    "new": ("新增案件", "New cases"),
+    "recurrences": ("复发", "Recurrences"),
+    "confirmed": ("确认", "Confirmed"),
+    "rejected": ("驳回", "Rejected"),
+    "dispatched": ("派单", "Dispatched"),
+    "resolved": ("处置", "Resolved"),
+    **{disposed_figure(kind): (zh, f"Disposed: {en}") for kind, (zh, en) in DISPOSAL.items()},
+    "verified": ("核查通过", "Verified"),
+    "closed": ("结案", "Closed"),
+    "overdue": ("逾期未处置", "Overdue"),
+    "open_at_end": ("周末未结", "Open at week end"),
+    "median_dispose_h": ("处置用时中位数（小时）", "Median hours to dispose"),
 }
 """Each figure's (zh, en) label, in report order: counts, but the median (hours, None without a disposal)."""
 PATROL: dict[str, tuple[str, str]] = {
