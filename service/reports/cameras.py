@@ -9,7 +9,7 @@ creation on, within its schedule (local hours; none: all day), and a disabled on
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -21,10 +21,6 @@ from service.models.cameras import Camera
 from service.models.hotspots import Hotspot
 from vision.watch import CameraPlace
 
-STEP = timedelta(minutes=15)
-"""How finely a schedule is sampled for a live moment (schedules are whole minutes, most whole hours)."""
-
-
 def live_span(camera: Camera, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
     """The part of [start, end) the camera was registered and not yet switched off, or None."""
     first, last = max(start, camera.created_at), end if camera.enabled else min(end, camera.updated_at)
@@ -32,17 +28,22 @@ def live_span(camera: Camera, start: datetime, end: datetime) -> tuple[datetime,
 
 
 def live_in(camera: Camera, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
-    """Whether the camera was live at some moment of [start, end) (see the module's notes)."""
+    """Whether the camera was live at some moment of [start, end) (see the module's notes): in its schedule
+    when its live span begins, or when one of its scheduled ranges begins on a local day of the span."""
     span = live_span(camera, start, end)
     if span is None:
         return False
     if not camera.schedule:
         return True
-    hours, at = parse_hours(camera.schedule), span[0]
-    while at < span[1]:
-        if within_hours(local_time(at, zone), hours):
+    first, last = span
+    hours = parse_hours(camera.schedule)
+    if within_hours(local_time(first, zone), hours):
+        return True
+    day = first.astimezone(zone).date()
+    while datetime.combine(day, time(), zone) < last:
+        if any(first <= datetime.combine(day, begin, zone) < last for begin, _ in hours):
             return True
-        at += STEP
+        day += timedelta(days=1)
     return False
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.models.cameras import Camera
+from service.reports.cameras import live_in
 from service.reports.weekly import last_full_week, week_bounds, week_ending, weekly_report
 from tests.service.month import PLAN, ZONE, simulate_month
+from tests.service.places import offset
 
 FIELDS = ("passes", "sightings", "new", "recurrences", "confirmed", "rejected", "dispatched", "resolved", "closed")
 
@@ -132,3 +136,49 @@ def test_the_phase_is_the_action_plans_on_the_friday(engine: Engine, day: date, 
     with Session(engine) as session:
         report = weekly_report(session, day, ZONE, PLAN)
     assert (report.phase.number if report.phase else None) == phase
+
+
+def camera(name: str, north: float, east: float, heading: float, **fields: Any) -> Camera:
+    """A camera standing at (north, east) metres looking ``heading`` degrees, its observations 20 m ahead."""
+    lat, lon = offset(north, east)
+    return Camera(name=name, url=f"{name}.mp4", lat=lat, lon=lon, heading_deg=heading, offset_m=20.0, **fields)
+
+
+def test_a_live_camera_facing_a_hotspot_covers_it(engine: Engine) -> None:
+    ids = simulate_month(engine)
+    registered = datetime(2025, 4, 1, tzinfo=UTC)
+    with Session(engine) as session:
+        session.add_all(
+            [
+                # faces M3 from 20 m west, in the evenings only: live in the week
+                camera("m3-east", 300, 980, 90.0, schedule=["18:00-18:30"], created_at=registered),
+                # faces M3 too, but was switched off before the week
+                camera("m3-off", 280, 1000, 0.0, enabled=False, created_at=registered, updated_at=registered),
+                # faces M2, registered only after the week
+                camera("m2", 800, 30, 270.0, created_at=datetime(2025, 5, 12, tzinfo=UTC)),
+                # looks away from M3 (its view lies 40 m from it)
+                camera("m3-away", 300, 1020, 90.0, created_at=registered),
+            ]
+        )
+        session.commit()
+        report = weekly_report(session, date(2025, 5, 9), ZONE, PLAN)
+    rows = {r.key: r for r in report.hotspots}
+    assert {k: r.cameras for k, r in rows.items()} == {"M1": 0, "M2": 0, "M3": 1, "S": 0, "U": 0}
+    assert rows["M3"].patrol == "clean" and rows["M3"].passes == 0 and rows["M3"].last_pass is None
+    assert (report.not_patrolled, report.not_patrolled_share, report.totals.cameras) == (0, 0.0, 1)
+    units = {u.key: u for u in report.units}
+    assert (units["U1"].patrolled, units["U1"].coverage) == (4, 1.0)
+    assert (units["U2"].patrolled, units["U2"].coverage) == (1, 1.0)
+    assert ids["M3"] in units["U2"].hotspot_ids
+
+
+def test_a_camera_is_live_in_its_schedule_from_its_registration_until_switched_off() -> None:
+    start, end = week_bounds(date(2025, 5, 9), ZONE)  # Friday 05-02 16:00 to 05-09 16:00 UTC
+    made = datetime(2025, 5, 1, tzinfo=UTC)
+    assert live_in(camera("c", 0, 0, 0, created_at=made), start, end, ZONE)
+    assert live_in(camera("c", 0, 0, 0, schedule=["03:05-03:10"], created_at=made), start, end, ZONE)
+    late = datetime(2025, 5, 9, 15, 0, tzinfo=UTC)  # Friday 23:00 local
+    assert not live_in(camera("c", 0, 0, 0, schedule=["08:00-20:00"], created_at=late), start, end, ZONE)
+    assert live_in(camera("c", 0, 0, 0, schedule=["22:00-02:00"], created_at=late), start, end, ZONE)  # in it
+    off = camera("c", 0, 0, 0, enabled=False, created_at=made, updated_at=datetime(2025, 5, 3, tzinfo=UTC))
+    assert live_in(off, start, end, ZONE)  # switched off on Saturday, after the week began
