@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
+from sqlalchemy import Select, func
 from sqlmodel import Session, col, or_, select
 
 from service.cases import OPEN
@@ -90,14 +91,31 @@ class Ledger:
         return round(statistics.median(hours), 1) if hours else None
 
 
+def open_at(moment: datetime) -> Select[tuple[int]]:
+    """The ids of the cases open at ``moment``: their latest status change before it left them open."""
+    latest = func.row_number().over(
+        partition_by=col(CaseEvent.case_id), order_by=(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())
+    )
+    changes = (
+        select(col(CaseEvent.case_id), col(CaseEvent.to_status), latest.label("latest"))
+        .where(col(CaseEvent.to_status).is_not(None), col(CaseEvent.at) < moment)
+        .subquery()
+    )
+    return select(changes.c.case_id).where(changes.c.latest == 1, changes.c.to_status.in_([s.value for s in OPEN]))
+
+
 def read_ledger(session: Session, start: datetime, end: datetime) -> Ledger:
-    """Case events and sightings in [start, end), and the cases open (and overdue) at ``end``."""
+    """Case events and sightings in [start, end), and the cases open (and overdue) at ``end``. The trail
+    before ``start`` is read only for the cases it changes in the week or open at its start: no other case
+    counts."""
     ledger = Ledger()
+    counted = or_(col(CaseEvent.to_status).is_not(None), col(CaseEvent.action).in_(OPERATIONS))
+    relevant = select(CaseEvent.case_id).where(col(CaseEvent.at) >= start, col(CaseEvent.at) < end)
     events = session.exec(
         select(CaseEvent, Case.hotspot_id)
         .join(Case, col(Case.id) == CaseEvent.case_id)
-        .where(or_(col(CaseEvent.to_status).is_not(None), col(CaseEvent.action).in_(OPERATIONS)))
-        .where(col(CaseEvent.at) < end)
+        .where(counted, col(CaseEvent.at) < end)
+        .where(or_(col(CaseEvent.at) >= start, col(CaseEvent.case_id).in_(relevant.union(open_at(start)))))
         .order_by(col(CaseEvent.at), col(CaseEvent.id))
     )
     tracks: dict[int, tuple[Track, int | None]] = {}

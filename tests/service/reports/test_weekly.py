@@ -122,6 +122,10 @@ def test_the_week_after_sees_what_followed(engine: Engine) -> None:
         report = weekly_report(session, date(2025, 5, 16), ZONE, PLAN)
     assert counts(report.totals) == (1, 0, 0, 0, 1, 0, 0, 0, 0, 4)  # P4; C confirmed; A C D E still open
     assert {r.key: r.patrol for r in report.hotspots}["M1"] == "clean"  # P4 passed it, saw nothing
+    # D, untouched since its dispatch the week before, is still overdue at 二大队; H waits for its check
+    units = {u.key: u for u in report.units}
+    assert (report.totals.overdue, units["U2"].overdue, units["U1"].overdue) == (1, 1, 0)
+    assert (units["U1"].dispatched, units["U1"].closed, units["U1"].close_rate) == (0, 0, None)
 
 
 def test_a_week_without_anything_is_empty(engine: Engine) -> None:
