@@ -22,7 +22,7 @@ from service.models.base import row_id
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.patrols import PatrolPass
 from service.operations import Phase, Plan
-from service.patrols import passes_covering
+from service.patrols import Place, passes_covering_each
 from service.reports.cameras import cameras_covering
 from service.reports.ledger import Ledger, Tallies, Tally, disposed_figure, read_ledger
 from service.reports.units import UnitWeek, unit_weeks
@@ -197,10 +197,10 @@ def add_coverage(
     """Tally the passes and the live cameras that covered each located hotspot in [start, end); returns the
     last moment a pass covered each hotspot a pass covered."""
     last: dict[int, datetime] = {}
-    for hotspot in hotspots:
-        if hotspot.geometry is None:
-            continue
-        for row, at in passes_covering(session, hotspot.geometry, hotspot.buffer_m, start, end):
+    located = [h for h in hotspots if h.geometry is not None]
+    places: list[Place] = [(h.geometry, h.buffer_m, start, end) for h in located if h.geometry is not None]
+    for hotspot, covering in zip(located, passes_covering_each(session, places), strict=True):
+        for row, at in covering:
             if at < end:
                 tallies.add(row_id(hotspot), "passes", row_id(row))
                 last[row_id(hotspot)] = at
