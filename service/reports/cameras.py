@@ -21,6 +21,7 @@ from service.models.cameras import Camera
 from service.models.hotspots import Hotspot
 from vision.watch import CameraPlace
 
+
 def live_span(camera: Camera, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
     """The part of [start, end) the camera was registered and not yet switched off, or None."""
     first, last = max(start, camera.created_at), end if camera.enabled else min(end, camera.updated_at)

@@ -51,21 +51,25 @@ def xlsx_bytes(report: WeeklyReport, bureau: str) -> bytes:
     for row in table(report):
         sheet.append(row)
     sheet.column_dimensions["B"].width = 28
-    units = book.create_sheet("执法单位")
-    units.append(UNIT_HEADER)
-    for cell in units[1]:
-        cell.font = Font(bold=True)
-    for row in unit_table(report):
-        units.append(row)
-    offset = len(UNIT_HEADER) - len(UNIT_FIGURES)
-    for column, name in enumerate(UNIT_FIGURES, start=offset + 1):
-        if name in RATES:
-            for (cell,) in units.iter_rows(min_row=2, min_col=column, max_col=column):
-                cell.number_format = "0.0%"
-    units.column_dimensions["A"].width = 20
+    add_unit_sheet(book, report)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def add_unit_sheet(book: Workbook, report: WeeklyReport) -> None:
+    """The units' table on a sheet of its own, shares shown as percentages."""
+    sheet = book.create_sheet("执法单位")
+    sheet.append(UNIT_HEADER)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in unit_table(report):
+        sheet.append(row)
+    first = len(UNIT_HEADER) - len(UNIT_FIGURES) + 1
+    for column, name in enumerate(UNIT_FIGURES, start=first):
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column) if name in RATES else ():
+            cell.number_format = "0.0%"
+    sheet.column_dimensions["A"].width = 20
 
 
 def write_report(report: WeeklyReport, out_dir: Path, bureau: str, charts: dict[str, bytes]) -> list[Path]:

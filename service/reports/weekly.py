@@ -1,6 +1,6 @@
 """The Friday report: one week's figures per hotspot, per road-market batch, for the strict streets and
-per unit (``service.reports.units``), with the week before for comparison and the campaign phase. The web page, the API, the files and the
-command all read them from ``weekly_report``.
+per unit (``service.reports.units``), with the week before for comparison and the campaign phase. The web
+page, the unit pages, the API, the files and the command all read them from ``weekly_report``.
 
 A week is the seven local days ending on a Friday (Saturday 00:00 to Friday 24:00 in the service's time
 zone), named by that Friday. Case figures count what the service recorded in the week (the audit trail:

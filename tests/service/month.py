@@ -215,4 +215,4 @@ def simulate_month(engine: Engine) -> dict[str, int]:
             session.add(case)
             session.flush()
         session.commit()
-        return {name: row_id(row) for name, row in [*hotspots.items(), *units.items()]}
+        return {name: row_id(h) for name, h in hotspots.items()} | {key: row_id(u) for key, u in units.items()}

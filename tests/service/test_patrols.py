@@ -16,11 +16,11 @@ from service.models.base import row_id
 from service.models.batches import Job, JobStatus
 from service.models.patrols import PatrolPass
 from service.patrols import (
+    Place,
     Route,
     approaches,
     covers,
     covers_geometry,
-    Place,
     passes_covering,
     passes_covering_each,
     record_pass,
@@ -164,7 +164,12 @@ def test_many_places_are_looked_up_in_one_query_with_the_same_answers(engine: En
             event.remove(engine, "before_cursor_execute", listener)
         single = [[(p.source, at) for p, at in passes_covering(session, *place)] for place in places]
     assert len(queries) == 1 and batched == single
-    assert [[source for source, _ in found] for found in batched] == [["video-a", "video-b"], ["video-b"], ["video-c"], []]
+    assert [[source for source, _ in found] for found in batched] == [
+        ["video-a", "video-b"],
+        ["video-b"],
+        ["video-c"],
+        [],
+    ]
 
 
 def test_recording_a_pass_again_replaces_it(engine: Engine) -> None:

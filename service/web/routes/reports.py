@@ -15,9 +15,9 @@ from service.operations import load_plan
 from service.reports.charts import report_charts
 from service.reports.files import csv_bytes, xlsx_bytes
 from service.reports.html import STYLESHEET, report_fragment
+from service.reports.units import RATES, UNIT_FIGURES
 from service.reports.weekly import WeeklyReport, last_full_week, weekly_report
 from service.settings import Settings
-from service.reports.units import RATES, UNIT_FIGURES
 from service.web.deps import PageError, PageViewer, Viewer, WebRoute
 from service.web.render import SECURITY_HEADERS, Page, render
 

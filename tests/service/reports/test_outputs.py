@@ -102,7 +102,8 @@ def test_the_page_and_files_show_the_figures_of_the_api(
     names = {h["name"]: h for h in body["hotspots"]}
     for name, row in by_name(table, "热点").items():
         assert row[4:] == [names[name][f] for f in FIGURES]
-        assert (row[3], [shown(v, f) for v, f in zip(row[4:], FIGURES, strict=True)]) == page_rows[names[name]["key"]]  # the page shows the same
+        as_shown = [shown(v, f) for v, f in zip(row[4:], FIGURES, strict=True)]
+        assert (row[3], as_shown) == page_rows[names[name]["key"]]  # the page shows the same
     groups = by_name(table, "分组")
     assert groups["第一批马路市场"][4:] == [body["groups"][0][f] for f in FIGURES]
     sheet = load_workbook(io.BytesIO(xlsx.content))["执法单位"]

@@ -40,8 +40,7 @@ def test_the_unit_page_shows_its_week(
     assert foreign(text, lang) == []
 
     other = client.get(f"/units/{ids['U2']}", params={"week": WEEK})
-    assert dict((n, v) for n, _, v in FIGURE.findall(other.text))["on_time_rate"] == "—"  # nothing disposed
+    assert {n: v for n, _, v in FIGURE.findall(other.text)}["on_time_rate"] == "—"  # nothing disposed
     assert client.get("/units/999999").status_code == 404
     report = client.get("/reports/weekly", params={"week": WEEK})
     assert f'href="/units/{ids["U1"]}?week={WEEK}"' in report.text
-
