@@ -121,7 +121,9 @@ def read_ledger(session: Session, start: datetime, end: datetime) -> Ledger:
     tracks: dict[int, tuple[Track, int | None]] = {}
     for event, hotspot_id in events:
         track = tracks.setdefault(event.case_id, (Track(), hotspot_id))[0]
-        tally(ledger, event, hotspot_id, track, event.at >= start)
+        follow(track, event)
+        if event.at >= start:
+            count(ledger, event, hotspot_id, track)
     for case_id, (track, hotspot_id) in tracks.items():
         if track.status in OPEN:
             ledger.hotspots.add(hotspot_id, "open_at_end", case_id)
@@ -139,34 +141,37 @@ def read_ledger(session: Session, start: datetime, end: datetime) -> Ledger:
     return ledger
 
 
-def tally(ledger: Ledger, event: CaseEvent, hotspot_id: int | None, track: Track, in_week: bool) -> None:
-    """Follow one audit event of a case (``track``) and, ``in_week``, count it."""
-    case_id, detail, at = event.case_id, event.detail or {}, event.at
-    if event.action == CaseAction.dispatch:
-        track.unit_id, track.due_at = detail.get("unit_id"), datetime.fromisoformat(detail["due_at"])
-        if in_week:
-            ledger.units.add(track.unit_id, "dispatched", case_id)
-    if in_week:
-        if event.action == CaseAction.created:
-            ledger.hotspots.add(hotspot_id, "new", case_id)
-        elif event.action == CaseAction.recurrence:
-            ledger.hotspots.add(hotspot_id, "recurrences", row_id(event))
-        elif event.action == CaseAction.disposal:
-            ledger.hotspots.add(hotspot_id, disposed_figure(detail["kind"]), row_id(event))
-        elif event.action == CaseAction.verification and detail.get("passed"):
-            ledger.hotspots.add(hotspot_id, "verified", case_id)
-        if event.to_status in STATUS_FIGURES:
-            ledger.hotspots.add(hotspot_id, STATUS_FIGURES[CaseStatus(event.to_status)], case_id)
-    if event.action == CaseAction.disposal and event.to_status == CaseStatus.resolved and in_week:
-        ledger.hotspots.add(hotspot_id, "disposed", row_id(event))
-        ledger.units.add(track.unit_id, "disposed", row_id(event))
-        if track.due_at is not None and at <= track.due_at:
-            ledger.units.add(track.unit_id, "on_time", row_id(event))
-        if track.confirmed_at is not None:
-            ledger.dispose_hours[row_id(event)] = (at - track.confirmed_at).total_seconds() / 3600
-    if event.to_status == CaseStatus.closed and in_week:
-        ledger.units.add(track.unit_id, "closed", case_id)
+def follow(track: Track, event: CaseEvent) -> None:
+    """Move a case's ``track`` past one of its audit events."""
+    if event.action == CaseAction.dispatch and event.detail:
+        track.unit_id, track.due_at = event.detail.get("unit_id"), datetime.fromisoformat(event.detail["due_at"])
     if event.to_status == CaseStatus.confirmed:
-        track.confirmed_at = at
+        track.confirmed_at = event.at
     if event.to_status is not None:
         track.status = CaseStatus(event.to_status)
+
+
+def count(ledger: Ledger, event: CaseEvent, hotspot_id: int | None, track: Track) -> None:
+    """Count one audit event of the week, its case's ``track`` already past it."""
+    case_id, detail, event_id = event.case_id, event.detail or {}, row_id(event)
+    if event.action == CaseAction.created:
+        ledger.hotspots.add(hotspot_id, "new", case_id)
+    elif event.action == CaseAction.recurrence:
+        ledger.hotspots.add(hotspot_id, "recurrences", event_id)
+    elif event.action == CaseAction.dispatch:
+        ledger.units.add(track.unit_id, "dispatched", case_id)
+    elif event.action == CaseAction.disposal:
+        ledger.hotspots.add(hotspot_id, disposed_figure(detail["kind"]), event_id)
+    elif event.action == CaseAction.verification and detail.get("passed"):
+        ledger.hotspots.add(hotspot_id, "verified", case_id)
+    if event.to_status in STATUS_FIGURES:
+        ledger.hotspots.add(hotspot_id, STATUS_FIGURES[CaseStatus(event.to_status)], case_id)
+    if event.to_status == CaseStatus.closed:
+        ledger.units.add(track.unit_id, "closed", case_id)
+    if event.action == CaseAction.disposal and event.to_status == CaseStatus.resolved:  # the round's first
+        ledger.hotspots.add(hotspot_id, "disposed", event_id)
+        ledger.units.add(track.unit_id, "disposed", event_id)
+        if track.due_at is not None and event.at <= track.due_at:
+            ledger.units.add(track.unit_id, "on_time", event_id)
+        if track.confirmed_at is not None:
+            ledger.dispose_hours[event_id] = (event.at - track.confirmed_at).total_seconds() / 3600
