@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -62,16 +63,23 @@ def test_coverage_lists_the_passes_that_faced_the_hotspot(client: TestClient, en
     assert street == {**street, "total": 0, "passes": [], "cameras": []}  # 500 m east of every drive
 
 
+def market_camera(name: str, heading: float, **fields: Any) -> Camera:
+    """A camera 20 m east of the market, registered at T0, its observations placed 20 m along ``heading``
+    (270: on the market)."""
+    lat, lon = offset(300, 30)
+    return Camera(
+        name=name, url="cam.mp4", lat=lat, lon=lon, heading_deg=heading, offset_m=20.0, created_at=T0, **fields
+    )
+
+
 def test_coverage_lists_the_live_cameras_facing_the_hotspot(client: TestClient, engine: Engine, auth: Auth) -> None:
     ids = {h["key"]: h["id"] for h in post(client, auth["admin"], "/api/hotspots/import", CATALOG)["hotspots"]}
-    lat, lon = offset(300, 30)  # 20 m east of the market
-    facing = {"url": "cam.mp4", "lat": lat, "lon": lon, "heading_deg": 270.0, "offset_m": 20.0}
     with Session(engine) as session:
         session.add_all(
             [
-                Camera(name="west", schedule=["07:00-19:00"], created_at=T0, **facing),
-                Camera(name="off", enabled=False, created_at=T0, updated_at=T0 + timedelta(days=1), **facing),
-                Camera(name="away", **{**facing, "heading_deg": 90.0}, created_at=T0),
+                market_camera("west", 270.0, schedule=["07:00-19:00"]),
+                market_camera("off", 270.0, enabled=False, updated_at=T0 + timedelta(days=1)),
+                market_camera("away", 90.0),
             ]
         )
         session.commit()
