@@ -1,9 +1,11 @@
-"""Chinese and English names of case statuses, audit actions and webhook events, shared by the web
-view, the printed evidence report and the chat robots' messages: (zh, en) per value."""
+"""Chinese and English names of case statuses, audit actions, webhook events and disposal and unit
+kinds, shared by the web view, the printed evidence and weekly reports and the chat robots' messages:
+(zh, en) per value."""
 
 from __future__ import annotations
 
 from service.models.cases import CaseAction, CaseStatus
+from service.models.operations import DisposalKind, UnitKind
 from service.models.webhooks import EventKind
 
 STATUS: dict[CaseStatus, tuple[str, str]] = {
@@ -46,4 +48,16 @@ EVENT: dict[EventKind, tuple[str, str]] = {
     EventKind.camera_down: ("摄像头断流", "camera stream down"),
     EventKind.camera_up: ("摄像头恢复", "camera stream back"),
     EventKind.batch_done: ("巡查视频处理完成", "patrol upload processed (done or failed)"),
+}
+DISPOSAL: dict[DisposalKind, tuple[str, str]] = {
+    DisposalKind.persuaded: ("劝离", "persuaded to leave"),
+    DisposalKind.corrected: ("整改", "corrected"),
+    DisposalKind.seized: ("暂扣", "seized"),
+    DisposalKind.fined: ("罚款", "fined"),
+    DisposalKind.removed: ("拆除", "removed"),
+    DisposalKind.referred: ("移交", "referred"),
+}
+UNIT_KIND: dict[UnitKind, tuple[str, str]] = {
+    UnitKind.brigade: ("执法大队", "brigade"),
+    UnitKind.department: ("部门", "department"),
 }

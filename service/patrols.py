@@ -19,7 +19,7 @@ from shapely.geometry import LineString, Point, shape
 from shapely.ops import nearest_points
 from sqlmodel import Session, col, select
 
-from service.geometry import M_PER_DEG, bounds, expand
+from service.geometry import M_PER_DEG, Box, bounds, expand
 from service.models.patrols import PatrolPass
 from vision import GpsTrack
 
@@ -202,6 +202,10 @@ def record_pass(session: Session, source: str, route: Route, job_id: int | None 
     return row
 
 
+Place = tuple[dict[str, Any], float, datetime | None, datetime | None]
+"""A place to look up: a GeoJSON geometry, its buffer in metres, and since / until (None: unbounded)."""
+
+
 def passes_covering(
     session: Session,
     geometry: dict[str, Any],
@@ -211,20 +215,39 @@ def passes_covering(
 ) -> list[tuple[PatrolPass, datetime]]:
     """The passes that covered a place (a GeoJSON geometry widened by ``buffer_m``) between ``since`` and
     ``until``, each with the moment it did, in time order."""
-    min_lat, min_lon, max_lat, max_lon = expand(bounds(geometry), buffer_m)
+    return passes_covering_each(session, [(geometry, buffer_m, since, until)])[0]
+
+
+def passes_covering_each(session: Session, places: list[Place]) -> list[list[tuple[PatrolPass, datetime]]]:
+    """``passes_covering`` of each place, from one query for the passes near any of them."""
+    if not places:
+        return []
+    boxes = [expand(bounds(geometry), buffer_m) for geometry, buffer_m, _, _ in places]
     stmt = select(PatrolPass).where(
-        col(PatrolPass.max_lat) >= min_lat,
-        col(PatrolPass.min_lat) <= max_lat,
-        col(PatrolPass.max_lon) >= min_lon,
-        col(PatrolPass.min_lon) <= max_lon,
+        col(PatrolPass.max_lat) >= min(b[0] for b in boxes),
+        col(PatrolPass.max_lon) >= min(b[1] for b in boxes),
+        col(PatrolPass.min_lat) <= max(b[2] for b in boxes),
+        col(PatrolPass.min_lon) <= max(b[3] for b in boxes),
     )
-    if since is not None:
-        stmt = stmt.where(col(PatrolPass.ended_at) >= since)
-    if until is not None:
-        stmt = stmt.where(col(PatrolPass.started_at) <= until)
+    sinces, untils = [p[2] for p in places], [p[3] for p in places]
+    if None not in sinces:
+        stmt = stmt.where(col(PatrolPass.ended_at) >= min(s for s in sinces if s is not None))
+    if None not in untils:
+        stmt = stmt.where(col(PatrolPass.started_at) <= max(u for u in untils if u is not None))
+    rows = [(row, Route.of(row)) for row in session.exec(stmt)]
     found = []
-    for row in session.exec(stmt):
-        at = covers_geometry(Route.of(row), geometry, buffer_m)
-        if at is not None and (since is None or at >= since) and (until is None or at <= until):
-            found.append((row, at))
-    return sorted(found, key=lambda item: (item[1], item[0].id or 0))
+    for (geometry, buffer_m, since, until), box in zip(places, boxes, strict=True):
+        covered = []
+        for row, route in rows:
+            at = covers_geometry(route, geometry, buffer_m) if _near(row, box, since, until) else None
+            if at is not None and (since is None or at >= since) and (until is None or at <= until):
+                covered.append((row, at))
+        found.append(sorted(covered, key=lambda item: (item[1], item[0].id or 0)))
+    return found
+
+
+def _near(row: PatrolPass, box: Box, since: datetime | None, until: datetime | None) -> bool:
+    """Whether the pass's bounds overlap ``box`` and its drive the time from ``since`` to ``until``."""
+    min_lat, min_lon, max_lat, max_lon = box
+    inside = row.max_lat >= min_lat and row.min_lat <= max_lat and row.max_lon >= min_lon and row.min_lon <= max_lon
+    return inside and (since is None or row.ended_at >= since) and (until is None or row.started_at <= until)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
@@ -23,7 +24,7 @@ from service.models.base import row_id
 from service.models.cases import Case
 from service.models.hotspots import Hotspot
 from service.models.observations import ObservationRow
-from service.patrols import passes_covering
+from service.patrols import Place, passes_covering_each
 from service.settings import Settings
 
 
@@ -137,15 +138,17 @@ def relapsing_hotspots(session: Session) -> set[int]:
     return {h for h in session.exec(stmt).all() if h is not None}
 
 
-def first_relapse(session: Session, case: Case, after: datetime) -> Sighting | None:
-    """The case's first sighting after ``after``."""
+def first_relapses(session: Session, since: datetime) -> dict[int, Sighting]:
+    """The first sighting of each case resolved since ``since`` after it was resolved, by case id (cases
+    never seen again left out)."""
     stmt = (
         select(ObservationRow)
-        .where(ObservationRow.case_id == case.id, col(ObservationRow.seen_at) > after)
-        .order_by(col(ObservationRow.seen_at), col(ObservationRow.id))
+        .join(Case, col(Case.id) == ObservationRow.case_id)
+        .where(col(Case.resolved_at) >= since, col(ObservationRow.seen_at) > Case.resolved_at)
+        .order_by(col(ObservationRow.seen_at).desc(), col(ObservationRow.id).desc())
     )
-    row = session.exec(stmt).first()
-    return Sighting(row_id(row), row.source, row.seen_at) if row else None
+    latest_first = session.exec(stmt)  # so each case's earliest sighting is the one its key keeps
+    return {cast(int, row.case_id): Sighting(row_id(row), row.source, row.seen_at) for row in latest_first}
 
 
 def rechecks(
@@ -160,16 +163,23 @@ def rechecks(
         .where(col(Case.resolved_at) >= since, col(Case.lat).is_not(None), col(Case.lon).is_not(None))
         .order_by(col(Case.resolved_at), col(Case.id))
     )
+    rows = [
+        (case, hotspot_name, case.resolved_at, case.lat, case.lon)
+        for case, hotspot_name in session.exec(stmt)
+        if case.resolved_at is not None and case.lat is not None and case.lon is not None
+    ]
+    places: list[Place] = [
+        (point(lat, lon), settings.radius_for(case.category), at, now) for case, _, at, lat, lon in rows
+    ]
+    relapses = first_relapses(session, since)
     found: list[Recheck] = []
-    for case, hotspot_name in session.exec(stmt):
-        resolved_at, lat, lon = case.resolved_at, case.lat, case.lon
-        if resolved_at is None or lat is None or lon is None:
-            continue
+    for (case, hotspot_name, resolved_at, lat, lon), covering in zip(
+        rows, passes_covering_each(session, places), strict=True
+    ):
         often = case.recurrence_count > 0 or case.hotspot_id in relapsing
         days = settings.recheck_days_relapsing if often else settings.recheck_days
-        covering = passes_covering(session, point(lat, lon), settings.radius_for(case.category), resolved_at, now)
         visits = [Visit(row_id(p), p.source, at, p.ended_at) for p, at in covering]
-        for check in check_states(resolved_at, days, grace, visits, first_relapse(session, case, resolved_at), now):
+        for check in check_states(resolved_at, days, grace, visits, relapses.get(row_id(case)), now):
             found.append(
                 Recheck(
                     case_id=row_id(case),

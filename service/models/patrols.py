@@ -52,12 +52,24 @@ class CoveringPass(SQLModel):
     covered_at: datetime
 
 
+class CoveringCamera(SQLModel):
+    """A fixed camera that faces a place and was live some time in the range asked about (its live hours
+    are derived from the registry: see ``service.reports.cameras``)."""
+
+    id: int
+    name: str
+    schedule: list[str] | None
+    enabled: bool
+
+
 class HotspotCoverage(SQLModel):
     """``GET /api/hotspots/{id}/coverage``: the passes (at most ``limit``, earliest first) that covered the
-    hotspot between ``since`` and ``until`` (None: unbounded), and how many there were in all (``total``)."""
+    hotspot between ``since`` and ``until`` (None: unbounded), how many there were in all (``total``), and
+    the fixed cameras facing it that were live then (``cameras``, by id)."""
 
     hotspot_id: int
     since: datetime | None
     until: datetime | None
     total: int
     passes: list[CoveringPass]
+    cameras: list[CoveringCamera]

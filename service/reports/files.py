@@ -1,5 +1,6 @@
-"""The weekly report as files: JSON (the API's body), CSV and XLSX (one table: the totals, the week before,
-the change, each group and each hotspot), and the HTML page as a standalone document.
+"""The weekly report as files: JSON (the API's body), CSV and XLSX (the places' table: the totals, the week
+before, the change, each group and each hotspot; then the units' table: below it in the CSV, on a second
+sheet of the XLSX), and the HTML page as a standalone document.
 
 Everything is written from one ``WeeklyReport``, so the files agree with each other and with the page.
 """
@@ -15,7 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from service.reports.html import report_document
-from service.reports.text import HEADER, report_title, summary, table
+from service.reports.text import HEADER, UNIT_HEADER, report_title, summary, table, unit_table
+from service.reports.units import RATES, UNIT_FIGURES
 from service.reports.weekly import WeeklyReport
 
 
@@ -25,6 +27,9 @@ def csv_bytes(report: WeeklyReport) -> bytes:
     writer = csv.writer(text)
     writer.writerow(HEADER)
     writer.writerows(table(report))
+    writer.writerow([])
+    writer.writerow(UNIT_HEADER)
+    writer.writerows(unit_table(report))
     return text.getvalue().encode("utf-8-sig")
 
 
@@ -46,9 +51,25 @@ def xlsx_bytes(report: WeeklyReport, bureau: str) -> bytes:
     for row in table(report):
         sheet.append(row)
     sheet.column_dimensions["B"].width = 28
+    add_unit_sheet(book, report)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def add_unit_sheet(book: Workbook, report: WeeklyReport) -> None:
+    """The units' table on a sheet of its own, shares shown as percentages."""
+    sheet = book.create_sheet("执法单位")
+    sheet.append(UNIT_HEADER)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in unit_table(report):
+        sheet.append(row)
+    first = len(UNIT_HEADER) - len(UNIT_FIGURES) + 1
+    for column, name in enumerate(UNIT_FIGURES, start=first):
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column) if name in RATES else ():
+            cell.number_format = "0.0%"
+    sheet.column_dimensions["A"].width = 20
 
 
 def write_report(report: WeeklyReport, out_dir: Path, bureau: str, charts: dict[str, bytes]) -> list[Path]:

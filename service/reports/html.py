@@ -9,7 +9,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from service.reports.text import CHART_TEXT, report_title, sections, summary
+from service.labels import UNIT_KIND
+from service.reports.text import CHART_TEXT, report_title, sections, shown, summary
+from service.reports.units import UNIT_FIGURES, UNIT_NOTE, UnitWeek
 from service.reports.weekly import FIGURES, PATROL, WeeklyReport
 
 REPORT_DIR = Path(__file__).resolve().parent
@@ -28,6 +30,11 @@ def data_uri(image: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
 
 
+def unit_values(unit: UnitWeek) -> list[tuple[str, int | float | None]]:
+    """(figure name, value) of a unit's week, in ``UNIT_FIGURES`` order."""
+    return list(zip(UNIT_FIGURES, unit.values(), strict=True))
+
+
 def report_fragment(report: WeeklyReport, bureau: str, charts: dict[str, bytes]) -> Markup:
     """The report's content (title, summary, tables, the charts by name: see ``service.reports.charts``) as
     safe HTML."""
@@ -37,7 +44,12 @@ def report_fragment(report: WeeklyReport, bureau: str, charts: dict[str, bytes])
         summary=summary(report),
         sections=sections(report),
         figures=[zh for zh, _ in FIGURES.values()],
-        patrol=PATROL,
+        patrol={state: zh for state, (zh, _) in PATROL.items()},
+        unit_figures=[zh for zh, _ in UNIT_FIGURES.values()],
+        unit_kind=UNIT_KIND,
+        unit_values=unit_values,
+        unit_note=UNIT_NOTE[0],
+        shown=shown,
         charts=[(CHART_TEXT[name][0], data_uri(image)) for name, image in charts.items()],
     )
     return Markup(html)

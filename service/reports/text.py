@@ -1,13 +1,18 @@
 """The wording of the weekly report, shared by the page and every file: its title, the summary lines, the
-one table of the CSV and XLSX files, the hotspot sections of the page and the charts' labels."""
+tables of the CSV and XLSX files (places, then units), the hotspot sections of the page, how a figure is
+shown and the charts' labels."""
 
 from __future__ import annotations
 
+from service.labels import UNIT_KIND
+from service.reports.units import RATES, UNIT_FIGURES
 from service.reports.weekly import FIGURES, PATROL, HotspotWeek, WeeklyReport
 
 Cell = str | int | float | None
 HEADER = ["范围", "名称", "批次", "巡查情况", *(zh for zh, _ in FIGURES.values())]
-"""The table's columns: scope, name, batch, patrol state, then the figures."""
+"""The places' table's columns: scope, name, batch, patrol state, then the figures."""
+UNIT_HEADER = ["单位", "类型", *(zh for zh, _ in UNIT_FIGURES.values())]
+"""The units' table's columns: name, kind, then the unit figures (shares as fractions: 0.5 is 50 %)."""
 
 CHART_TEXT = {
     "cases_per_week": ("每周新增案件（按类别）", "New cases per week, by category"),
@@ -52,8 +57,27 @@ def table(report: WeeklyReport) -> list[list[Cell]]:
         ["合计", "环比变化", None, None, *report.change.values()],
     ]
     rows += [["分组", g.name, None, None, *g.values()] for g in report.groups]
-    rows += [["热点", h.name, h.batch, PATROL[h.patrol], *h.values()] for h in report.hotspots]
+    rows += [["热点", h.name, h.batch, PATROL[h.patrol][0], *h.values()] for h in report.hotspots]
     return rows
+
+
+def unit_table(report: WeeklyReport) -> list[list[Cell]]:
+    """The units' rows under ``UNIT_HEADER``."""
+    return [[u.name, UNIT_KIND[u.kind][0], *u.values()] for u in report.units]
+
+
+def shown(value: Cell, figure: str = "", signed: bool = False) -> str:
+    """A figure as the page prints it: ``—`` for none, a share (``figure`` in ``RATES``) as a percentage, hours
+    to a tenth, a change with its sign."""
+    if value is None:
+        return "—"
+    if figure in RATES and isinstance(value, float):
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:+.1f}" if signed else f"{value:.1f}"
+    if signed and isinstance(value, int) and value:
+        return f"{value:+d}"
+    return str(value)
 
 
 def sections(report: WeeklyReport) -> list[tuple[str, list[HotspotWeek]]]:

@@ -1,63 +1,69 @@
-"""The Friday report: one week's figures per hotspot, per road-market batch and for the strict streets,
-with the week before for comparison and the campaign phase. The web page, the API, the files and the
-command all read them from ``weekly_report``.
+"""The Friday report: one week's figures per hotspot, per road-market batch, for the strict streets and
+per unit (``service.reports.units``), with the week before for comparison and the campaign phase. The web
+page, the unit pages, the API, the files and the command all read them from ``weekly_report``.
 
 A week is the seven local days ending on a Friday (Saturday 00:00 to Friday 24:00 in the service's time
 zone), named by that Friday. Case figures count what the service recorded in the week (the audit trail:
-a case created, recurring, confirmed …); ``sightings`` counts observations seen in the week; ``passes``
-the patrol passes that covered a place in it. A case counts at the hotspot it is tied to now.
+a case created, recurring, confirmed …, read by ``service.reports.ledger``); ``sightings`` counts
+observations seen in the week; ``passes`` the patrol passes that covered a place in it, ``cameras`` the
+fixed cameras live in it that face it (``service.reports.cameras``). A case counts at the hotspot it is tied to now.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, computed_field
 from sqlmodel import Session, col, select
 
-from service.cases import OPEN
+from service.labels import DISPOSAL
 from service.models.base import row_id
-from service.models.cases import Case, CaseAction, CaseEvent, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
-from service.models.observations import ObservationRow
 from service.models.patrols import PatrolPass
 from service.operations import Phase, Plan
-from service.patrols import passes_covering
+from service.patrols import Place, passes_covering_each
+from service.reports.cameras import cameras_covering
+from service.reports.ledger import Ledger, Tallies, Tally, disposed_figure, read_ledger
+from service.reports.units import UnitWeek, unit_weeks
 
 FRIDAY = 4
 FIGURES: dict[str, tuple[str, str]] = {
-    "passes": ("巡查次数", "patrol passes"),
-    "sightings": ("发现次数", "sightings"),
-    "new": ("新增案件", "new cases"),
-    "recurrences": ("复发", "recurrences"),
-    "confirmed": ("确认", "confirmed"),
-    "rejected": ("驳回", "rejected"),
-    "dispatched": ("派单", "dispatched"),
-    "resolved": ("处置", "resolved"),
-    "closed": ("结案", "closed"),
-    "open_at_end": ("周末未结", "open at week end"),
+    "passes": ("巡查次数", "Patrol passes"),
+    "cameras": ("监控覆盖", "Cameras"),
+    "sightings": ("发现次数", "Sightings"),
+    "new": ("新增案件", "New cases"),
+    "recurrences": ("复发", "Recurrences"),
+    "confirmed": ("确认", "Confirmed"),
+    "rejected": ("驳回", "Rejected"),
+    "dispatched": ("派单", "Dispatched"),
+    "resolved": ("处置", "Resolved"),
+    **{disposed_figure(kind): (zh, f"Disposed: {en}") for kind, (zh, en) in DISPOSAL.items()},
+    "verified": ("核查通过", "Verified"),
+    "closed": ("结案", "Closed"),
+    "overdue": ("逾期未处置", "Overdue"),
+    "open_at_end": ("周末未结", "Open at week end"),
+    "median_dispose_h": ("处置用时中位数（小时）", "Median hours to dispose"),
 }
-"""Each figure's (zh, en) label, in report order."""
-PATROL: dict[str, str] = {"found": "发现问题", "clean": "巡查无问题", "not_patrolled": "未巡查", "unlocated": "未定位"}
-"""What a week's patrols say of a hotspot (``HotspotWeek.patrol``), as the report words it."""
-STATUS_FIGURES = {
-    CaseStatus.confirmed: "confirmed",
-    CaseStatus.rejected: "rejected",
-    CaseStatus.dispatched: "dispatched",
-    CaseStatus.resolved: "resolved",
-    CaseStatus.closed: "closed",
+"""Each figure's (zh, en) label, in report order: counts, but the median (hours, None without a disposal)."""
+PATROL: dict[str, tuple[str, str]] = {
+    "found": ("发现问题", "violations found"),
+    "clean": ("巡查无问题", "patrolled, clean"),
+    "not_patrolled": ("未巡查", "not patrolled"),
+    "unlocated": ("未定位", "not located"),
 }
+"""What a week's patrols say of a hotspot (``HotspotWeek.patrol``), (zh, en)."""
+Value = int | float | None
 
 
 class Figures(BaseModel):
-    """One place's (or group's) counts for a week: see ``FIGURES``."""
+    """One place's (or group's) figures for a week: see ``FIGURES``. ``cameras``: fixed cameras live in the
+    week that face the place; ``disposed_*``: disposals of each kind; ``verified``: cases whose disposal
+    passed its check; ``overdue``: cases still dispatched past their deadline at the week's end;
+    ``median_dispose_h``: the median hours from confirmation to the disposal that resolved a case."""
 
     passes: int = 0
+    cameras: int = 0
     sightings: int = 0
     new: int = 0
     recurrences: int = 0
@@ -65,10 +71,19 @@ class Figures(BaseModel):
     rejected: int = 0
     dispatched: int = 0
     resolved: int = 0
+    disposed_persuaded: int = 0
+    disposed_corrected: int = 0
+    disposed_seized: int = 0
+    disposed_fined: int = 0
+    disposed_removed: int = 0
+    disposed_referred: int = 0
+    verified: int = 0
     closed: int = 0
+    overdue: int = 0
     open_at_end: int = 0
+    median_dispose_h: float | None = None
 
-    def values(self) -> list[int]:
+    def values(self) -> list[Value]:
         """The figures in ``FIGURES`` order."""
         return [getattr(self, name) for name in FIGURES]
 
@@ -101,7 +116,8 @@ class WeeklyReport(BaseModel):
 
     ``totals`` counts every case (tied to a hotspot or not) and every pass driven in the week;
     ``previous`` the same for the week before, ``change`` this week minus that one. ``not_patrolled_share``
-    is the share of located hotspots no pass covered (None without located hotspots)."""
+    is the share of located hotspots no pass or camera covered (None without located hotspots); ``units``
+    each unit's week."""
 
     week: date
     start: datetime
@@ -117,6 +133,7 @@ class WeeklyReport(BaseModel):
     not_patrolled_share: float | None
     groups: list[GroupWeek]
     hotspots: list[HotspotWeek]
+    units: list[UnitWeek]
 
     @property
     def first_day(self) -> date:
@@ -153,64 +170,12 @@ def week_bounds(friday: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 # --- counting ---------------------------------------------------------------------------------
 
-Tally = dict[str, set[int]]
-"""Figure name -> the ids it counts (passes, cases, events or observations): groups count their union."""
 
-
-@dataclass
-class Tallies:
-    """One week's tallies per hotspot id (None: cases tied to no hotspot)."""
-
-    by_hotspot: dict[int | None, Tally] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
-
-    def add(self, hotspot_id: int | None, figure: str, item: int) -> None:
-        self.by_hotspot[hotspot_id][figure].add(item)
-
-    def union(self, hotspot_ids: Iterable[int | None]) -> Tally:
-        merged: Tally = defaultdict(set)
-        for hotspot_id in hotspot_ids:
-            for figure, items in self.by_hotspot.get(hotspot_id, {}).items():
-                merged[figure] |= items
-        return merged
-
-
-def figures(tally: Tally) -> dict[str, int]:
-    """The counts of a tally, by figure name."""
-    return {name: len(tally.get(name, ())) for name in FIGURES}
-
-
-def case_tallies(session: Session, start: datetime, end: datetime) -> Tallies:
-    """Case events and sightings in [start, end), and the cases open at ``end``, per hotspot."""
-    tallies = Tallies()
-    events = session.exec(
-        select(CaseEvent, Case.hotspot_id)
-        .join(Case, col(Case.id) == CaseEvent.case_id)
-        .where(col(CaseEvent.to_status).is_not(None), col(CaseEvent.at) < end)
-        .order_by(col(CaseEvent.at), col(CaseEvent.id))
-    )
-    status_at_end: dict[int, tuple[CaseStatus, int | None]] = {}
-    for event, hotspot_id in events:
-        case_id, status = event.case_id, cast(CaseStatus, event.to_status)  # the query keeps events that set one
-        status_at_end[case_id] = (status, hotspot_id)
-        if event.at < start:
-            continue
-        if event.action == CaseAction.created:
-            tallies.add(hotspot_id, "new", case_id)
-        elif event.action == CaseAction.recurrence:
-            tallies.add(hotspot_id, "recurrences", row_id(event))
-        if status in STATUS_FIGURES:
-            tallies.add(hotspot_id, STATUS_FIGURES[status], case_id)
-    for case_id, (status, hotspot_id) in status_at_end.items():
-        if status in OPEN:
-            tallies.add(hotspot_id, "open_at_end", case_id)
-    seen = session.exec(
-        select(ObservationRow.id, Case.hotspot_id)
-        .join(Case, col(Case.id) == ObservationRow.case_id)
-        .where(col(ObservationRow.seen_at) >= start, col(ObservationRow.seen_at) < end)
-    )
-    for observation_id, hotspot_id in seen:
-        tallies.add(hotspot_id, "sightings", row_id_of(observation_id))
-    return tallies
+def figures(ledger: Ledger, tally: Tally) -> dict[str, Value]:
+    """The figures of a tally (a hotspot's or the union of a group's), by name."""
+    counts: dict[str, Value] = {name: len(tally.get(name, ())) for name in FIGURES}
+    counts["median_dispose_h"] = ledger.median_dispose_h(tally)
+    return counts
 
 
 def row_id_of(value: int | None) -> int:
@@ -227,28 +192,31 @@ def passes_in(session: Session, start: datetime, end: datetime) -> set[int]:
 
 
 def add_coverage(
-    session: Session, tallies: Tallies, hotspots: list[Hotspot], start: datetime, end: datetime
+    session: Session, tallies: Tallies, hotspots: list[Hotspot], start: datetime, end: datetime, zone: ZoneInfo
 ) -> dict[int, datetime]:
-    """Tally the passes that covered each located hotspot in [start, end); returns the last moment each
-    covered hotspot was covered."""
+    """Tally the passes and the live cameras that covered each located hotspot in [start, end); returns the
+    last moment a pass covered each hotspot a pass covered."""
     last: dict[int, datetime] = {}
-    for hotspot in hotspots:
-        if hotspot.geometry is None:
-            continue
-        for row, at in passes_covering(session, hotspot.geometry, hotspot.buffer_m, start, end):
+    located = [h for h in hotspots if h.geometry is not None]
+    places: list[Place] = [(h.geometry, h.buffer_m, start, end) for h in located if h.geometry is not None]
+    for hotspot, covering in zip(located, passes_covering_each(session, places), strict=True):
+        for row, at in covering:
             if at < end:
                 tallies.add(row_id(hotspot), "passes", row_id(row))
                 last[row_id(hotspot)] = at
+    for hotspot_id, cameras in cameras_covering(session, hotspots, start, end, zone).items():
+        for camera_id in cameras:
+            tallies.add(hotspot_id, "cameras", camera_id)
     return last
 
 
-def patrol_state(hotspot: Hotspot, counts: dict[str, int]) -> str:
-    """What the week's patrols say of a hotspot (see ``HotspotWeek.patrol``)."""
+def patrol_state(hotspot: Hotspot, counts: dict[str, Value]) -> str:
+    """What the week's patrols (and cameras) say of a hotspot (see ``HotspotWeek.patrol``)."""
     if counts["sightings"] or counts["new"] or counts["recurrences"]:
         return "found"
     if hotspot.geometry is None:
         return "unlocated"
-    return "clean" if counts["passes"] else "not_patrolled"
+    return "clean" if counts["passes"] or counts["cameras"] else "not_patrolled"
 
 
 def groups_of(hotspots: list[Hotspot]) -> list[tuple[str, str, list[int]]]:
@@ -260,12 +228,22 @@ def groups_of(hotspots: list[Hotspot]) -> list[tuple[str, str, list[int]]]:
     return [*batches, ("strict-streets", "严管街", streets)]
 
 
-def week_totals(session: Session, start: datetime, end: datetime) -> tuple[Tallies, Figures]:
-    """The case tallies of [start, end) and the totals: every case, and every pass driven then."""
-    tallies = case_tallies(session, start, end)
-    total = figures(tallies.union(list(tallies.by_hotspot)))
+def week_totals(
+    session: Session, hotspots: list[Hotspot], start: datetime, end: datetime, zone: ZoneInfo
+) -> tuple[Ledger, Figures]:
+    """The ledger of [start, end), the hotspots' coverage tallied in, and the totals: every case, every
+    pass driven then and every camera that covered a hotspot."""
+    ledger = read_ledger(session, start, end)
+    ledger.last_pass = add_coverage(session, ledger.hotspots, hotspots, start, end, zone)
+    total = figures(ledger, ledger.hotspots.union(list(ledger.hotspots.by_key)))
     total["passes"] = len(passes_in(session, start, end))
-    return tallies, Figures(**total)
+    return ledger, Figures(**total)
+
+
+def change(now: Figures, before: Figures) -> Figures:
+    """This week minus the week before, figure by figure (None where either is None)."""
+    values = zip(FIGURES, now.values(), before.values(), strict=True)
+    return Figures(**{n: None if a is None or b is None else a - b for n, a, b in values})
 
 
 def weekly_report(session: Session, friday: date, zone: ZoneInfo, plan: Plan) -> WeeklyReport:
@@ -273,14 +251,13 @@ def weekly_report(session: Session, friday: date, zone: ZoneInfo, plan: Plan) ->
     from ``plan``."""
     friday = week_ending(friday)
     start, end = week_bounds(friday, zone)
-    tallies, totals = week_totals(session, start, end)
-    _, previous = week_totals(session, start - timedelta(days=7), start)
     order = (col(Hotspot.batch).asc().nulls_last(), col(Hotspot.kind), col(Hotspot.id))
     hotspots = list(session.exec(select(Hotspot).order_by(*order)))
-    last_pass = add_coverage(session, tallies, hotspots, start, end)
+    ledger, totals = week_totals(session, hotspots, start, end, zone)
+    _, previous = week_totals(session, hotspots, start - timedelta(days=7), start, zone)
     rows = []
     for hotspot in hotspots:
-        counts = figures(tallies.union([row_id(hotspot)]))
+        counts = figures(ledger, ledger.hotspots.union([row_id(hotspot)]))
         rows.append(
             HotspotWeek(
                 id=row_id(hotspot),
@@ -289,16 +266,17 @@ def weekly_report(session: Session, friday: date, zone: ZoneInfo, plan: Plan) ->
                 kind=hotspot.kind,
                 batch=hotspot.batch,
                 patrol=patrol_state(hotspot, counts),
-                last_pass=last_pass.get(row_id(hotspot)),
+                last_pass=ledger.last_pass.get(row_id(hotspot)),
                 **counts,
             )
         )
     groups = [
-        GroupWeek(key=key, name=name, hotspot_ids=ids, **figures(tallies.union(ids)))
+        GroupWeek(key=key, name=name, hotspot_ids=ids, **figures(ledger, ledger.hotspots.union(ids)))
         for key, name, ids in groups_of(hotspots)
     ]
     located = [h for h in hotspots if h.geometry is not None]
-    not_patrolled = sum(1 for h in located if row_id(h) not in last_pass)
+    covered = {h.id for h in rows if h.passes or h.cameras}
+    not_patrolled = sum(1 for h in located if row_id(h) not in covered)
     return WeeklyReport(
         week=friday,
         start=start,
@@ -308,10 +286,11 @@ def weekly_report(session: Session, friday: date, zone: ZoneInfo, plan: Plan) ->
         campaign_start=plan.phases[0].start if plan.phases else None,
         totals=totals,
         previous=previous,
-        change=Figures(**{n: a - b for n, a, b in zip(FIGURES, totals.values(), previous.values(), strict=True)}),
+        change=change(totals, previous),
         located=len(located),
         not_patrolled=not_patrolled,
         not_patrolled_share=not_patrolled / len(located) if located else None,
         groups=groups,
         hotspots=rows,
+        units=unit_weeks(session, ledger, hotspots, covered),
     )

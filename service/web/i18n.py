@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import Request
 
 from service.categories import category_policies
-from service.labels import ACTION, EVENT, STATUS
+from service.labels import ACTION, DISPOSAL, EVENT, STATUS, UNIT_KIND
 from service.messages import Refusal, message
 from service.models.cases import CaseAction, CaseStatus
 from service.models.hotspots import HotspotKind
@@ -20,6 +20,8 @@ from service.models.users import Role
 from service.models.webhooks import EventKind
 from service.operations import Phase
 from service.rechecks import CheckState
+from service.reports.units import UNIT_FIGURES, UNIT_NOTE
+from service.reports.weekly import FIGURES, PATROL
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "lang"
@@ -101,6 +103,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "next_week": ("下一周", "Next week"),
     "week": ("周", "Week"),
     "show": ("查看", "Show"),
+    "week_of": ("统计周期", "Week"),
+    "patrol_state": ("巡查情况", "Patrols"),
+    "unit_figures_note": UNIT_NOTE,
     "rechecks": ("回头看", "Re-inspections"),
     "rechecks_help": (
         "案件处置后按期复查其位置：巡查车辆经过且未再发现为“复查无问题”，再次发现为“复发”。",
@@ -253,8 +258,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "add_unit": ("添加单位", "Add unit"),
     "add_member": ("加入成员", "Add member"),
     "set_head": ("设为负责人", "Make head"),
-    "brigade": ("执法大队", "brigade"),
-    "department": ("部门", "department"),
+    **{kind.value: names for kind, names in UNIT_KIND.items()},
     "notice_unit_saved": ("单位已保存", "Unit saved"),
     "notice_hotspot_placed": ("热点位置已保存", "Hotspot placed"),
     "notice_disposed": ("处置已记录", "Disposal recorded"),
@@ -266,12 +270,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "disposal_kind": ("处置方式", "What was done"),
     "fine_yuan": ("罚款金额（元）", "Fine (yuan)"),
     "after_photo": ("处置后照片", "After-photo"),
-    "persuaded": ("劝离", "persuaded to leave"),
-    "corrected": ("整改", "corrected"),
-    "seized": ("暂扣", "seized"),
-    "fined": ("罚款", "fined"),
-    "removed": ("拆除", "removed"),
-    "referred": ("移交", "referred"),
+    **{kind.value: names for kind, names in DISPOSAL.items()},
     "edit_place": ("绘制位置", "Draw its place"),
     "shape_point": ("点", "Point"),
     "shape_line": ("线（严管街）", "Line (strict street)"),
@@ -419,6 +418,18 @@ class Labels:
     def message(self, key: str) -> str:
         """The label or the refusal (without parameters) ``key``."""
         return self(key) if key in TEXT else self.refusal(Refusal(key))
+
+    def figure(self, name: str) -> str:
+        """A weekly report figure of a place (``service.reports.weekly.FIGURES``)."""
+        return FIGURES[name][self._i]
+
+    def unit_figure(self, name: str) -> str:
+        """A weekly report figure of a unit (``service.reports.units.UNIT_FIGURES``)."""
+        return UNIT_FIGURES[name][self._i]
+
+    def patrol(self, state: str) -> str:
+        """What a week's patrols say of a hotspot (``service.reports.weekly.PATROL``)."""
+        return PATROL[state][self._i]
 
     def role(self, role: str) -> str:
         return ROLE[Role(role)][self._i]

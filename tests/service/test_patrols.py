@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from service.geometry import M_PER_DEG, point
@@ -16,11 +16,13 @@ from service.models.base import row_id
 from service.models.batches import Job, JobStatus
 from service.models.patrols import PatrolPass
 from service.patrols import (
+    Place,
     Route,
     approaches,
     covers,
     covers_geometry,
     passes_covering,
+    passes_covering_each,
     record_pass,
     route_of_track,
     thin,
@@ -138,6 +140,36 @@ def test_stored_passes_are_found_by_place_and_time(engine: Engine) -> None:
         assert [p.source for p, _ in later] == ["video-b"]
         assert passes_covering(session, place, 10.0, until=T0 - timedelta(seconds=1)) == []
         assert passes_covering(session, point(north(100), east(500)), 10.0) == []
+
+
+def test_many_places_are_looked_up_in_one_query_with_the_same_answers(engine: Engine) -> None:
+    with Session(engine) as session:
+        record_pass(session, "video-a", drive_north(mount="right"))
+        record_pass(session, "video-b", drive_north(mount="right", start=T0 + timedelta(days=7)))
+        record_pass(session, "video-c", drive_north(mount="left", start=T0 + timedelta(days=1)))
+        session.commit()
+    places: list[Place] = [
+        (point(north(100), east(6)), 10.0, None, None),
+        (point(north(100), east(6)), 10.0, T0 + timedelta(days=1), None),
+        (point(north(200), east(-6)), 10.0, None, T0 + timedelta(days=2)),  # left of the road: video-c
+        (point(north(100), east(500)), 10.0, None, None),
+    ]
+    queries: list[str] = []
+    listener = lambda *args: queries.append(args[2])  # noqa: E731  # (conn, cursor, statement, ...)
+    with Session(engine) as session:
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            batched = [[(p.source, at) for p, at in found] for found in passes_covering_each(session, places)]
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        single = [[(p.source, at) for p, at in passes_covering(session, *place)] for place in places]
+    assert len(queries) == 1 and batched == single
+    assert [[source for source, _ in found] for found in batched] == [
+        ["video-a", "video-b"],
+        ["video-b"],
+        ["video-c"],
+        [],
+    ]
 
 
 def test_recording_a_pass_again_replaces_it(engine: Engine) -> None:

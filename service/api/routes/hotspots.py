@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, HTTPException, Query, status
 
@@ -21,12 +23,16 @@ from service.hotspots import (
 )
 from service.inputs import UtcTime
 from service.models.base import row_id
+from service.models.cameras import Camera
 from service.models.cases import Case
 from service.models.hotspots import Hotspot, LocateRequest
-from service.models.patrols import CoveringPass, HotspotCoverage
+from service.models.patrols import CoveringCamera, CoveringPass, HotspotCoverage
 from service.patrols import passes_covering
+from service.reports.cameras import cameras_covering
 from service.writer import lock_matching
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""Before any camera: the start of an unbounded range."""
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], route_class=ApiRoute)
 
 
@@ -104,14 +110,17 @@ def locate_hotspot(
 def hotspot_coverage(
     hotspot_id: IdPath,
     session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
     user: CurrentUser,
     since: Annotated[UtcTime | None, Query()] = None,
     until: Annotated[UtcTime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> HotspotCoverage:
     """The patrol passes that covered the hotspot (came within its buffer with the camera facing it)
-    between ``since`` and ``until`` (ISO-8601; naive means UTC), earliest first, each with the moment it
-    did; 409 for a hotspot not yet located (no pass can be said to cover it)."""
+    between ``since`` and ``until`` (ISO-8601; naive means UTC; None: up to now), earliest first, each with
+    the moment it did, and the fixed cameras facing it live then; 409 for a hotspot not yet located (no
+    pass can be said to cover it)."""
     hotspot = session.get(Hotspot, hotspot_id)
     if hotspot is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")
@@ -130,4 +139,11 @@ def hotspot_coverage(
         )
         for row, at in found[:limit]
     ]
-    return HotspotCoverage(hotspot_id=hotspot_id, since=since, until=until, total=len(found), passes=passes)
+    live = cameras_covering(session, [hotspot], since or EARLIEST, until or now, ZoneInfo(settings.timezone))
+    cameras = [
+        CoveringCamera(id=row_id(c), name=c.name, schedule=c.schedule, enabled=c.enabled)
+        for c in (session.get_one(Camera, i) for i in sorted(live.get(hotspot_id, ())))
+    ]
+    return HotspotCoverage(
+        hotspot_id=hotspot_id, since=since, until=until, total=len(found), passes=passes, cameras=cameras
+    )

@@ -1,22 +1,24 @@
-"""The Friday report in the web view: the page, its CSV and XLSX downloads, and its stylesheet."""
+"""The Friday report in the web view: the page, its CSV and XLSX downloads, its stylesheet, and a unit's
+page (its week's figures and its territory's hotspots)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from service.deps import NowDep, SessionDep, SettingsDep, WeekQuery
+from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WeekQuery
 from service.operations import load_plan
 from service.reports.charts import report_charts
 from service.reports.files import csv_bytes, xlsx_bytes
 from service.reports.html import STYLESHEET, report_fragment
+from service.reports.units import RATES, UNIT_FIGURES
 from service.reports.weekly import WeeklyReport, last_full_week, weekly_report
 from service.settings import Settings
-from service.web.deps import PageViewer, Viewer, WebRoute
+from service.web.deps import PageError, PageViewer, Viewer, WebRoute
 from service.web.render import SECURITY_HEADERS, Page, render
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -47,6 +49,35 @@ def weekly_page(
         "report.html",
         report=report,
         body=body,
+        previous=report.week - week_step,
+        following=report.week + week_step,
+    )
+
+
+@router.get("/units/{unit_id}")
+def unit_page(
+    request: Request,
+    unit_id: IdPath,
+    db: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    visitor: PageViewer,
+    week: WeekQuery = None,
+) -> HTMLResponse:
+    """A unit's week (the weekly report's figures) and the week of each hotspot of its territory."""
+    report = report_of(db, settings, now, week)
+    unit = next((u for u in report.units if u.id == unit_id), None)
+    if unit is None:
+        raise PageError(status.HTTP_404_NOT_FOUND, "no_unit")
+    week_step = timedelta(days=7)
+    return render(
+        Page(request, visitor),
+        "unit.html",
+        report=report,
+        unit=unit,
+        figures=list(zip(UNIT_FIGURES, unit.values(), strict=True)),
+        rates=RATES,
+        hotspots=[h for h in report.hotspots if h.id in unit.hotspot_ids],
         previous=report.week - week_step,
         following=report.week + week_step,
     )

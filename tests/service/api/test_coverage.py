@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.models.cameras import Camera
 from service.patrols import record_pass
 from tests.service.builders import Auth, post
-from tests.service.places import drive, line, point
+from tests.service.places import drive, line, offset, point
 
 T0 = datetime(2025, 5, 6, 1, 0, tzinfo=UTC)
 CATALOG = {
@@ -58,7 +60,36 @@ def test_coverage_lists_the_passes_that_faced_the_hotspot(client: TestClient, en
     limited = client.get(url, params={"limit": 1}, headers=auth["uploader"]).json()
     assert limited["total"] == 2 and len(limited["passes"]) == 1
     street = client.get(f"/api/hotspots/{ids['street']}/coverage", headers=auth["reviewer"]).json()
-    assert street == {**street, "total": 0, "passes": []}  # 500 m east of every drive: never patrolled
+    assert street == {**street, "total": 0, "passes": [], "cameras": []}  # 500 m east of every drive
+
+
+def market_camera(name: str, heading: float, **fields: Any) -> Camera:
+    """A camera 20 m east of the market, registered at T0, its observations placed 20 m along ``heading``
+    (270: on the market)."""
+    lat, lon = offset(300, 30)
+    return Camera(
+        name=name, url="cam.mp4", lat=lat, lon=lon, heading_deg=heading, offset_m=20.0, created_at=T0, **fields
+    )
+
+
+def test_coverage_lists_the_live_cameras_facing_the_hotspot(client: TestClient, engine: Engine, auth: Auth) -> None:
+    ids = {h["key"]: h["id"] for h in post(client, auth["admin"], "/api/hotspots/import", CATALOG)["hotspots"]}
+    with Session(engine) as session:
+        session.add_all(
+            [
+                market_camera("west", 270.0, schedule=["07:00-19:00"]),
+                market_camera("off", 270.0, enabled=False, updated_at=T0 + timedelta(days=1)),
+                market_camera("away", 90.0),
+            ]
+        )
+        session.commit()
+    url = f"/api/hotspots/{ids['market']}/coverage"
+    body = client.get(url, params={"since": "2025-05-06T00:00:00Z"}, headers=auth["reviewer"]).json()
+    assert [(c["name"], c["schedule"]) for c in body["cameras"]] == [("west", ["07:00-19:00"]), ("off", None)]
+    later = client.get(url, params={"since": "2025-05-08T00:00:00Z"}, headers=auth["reviewer"]).json()
+    assert [c["name"] for c in later["cameras"]] == ["west"]  # "off" was switched off the day before
+    before = client.get(url, params={"until": "2025-05-05T00:00:00Z"}, headers=auth["reviewer"]).json()
+    assert before["cameras"] == []  # none was registered yet
 
 
 def test_coverage_refuses_what_it_cannot_answer(client: TestClient, auth: Auth) -> None:

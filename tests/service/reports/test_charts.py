@@ -33,11 +33,13 @@ def test_the_chart_data_match_the_hand_count(engine: Engine) -> None:
     with Session(engine) as session:
         per_week = new_cases_per_week(session, weeks, ZONE)
         grid = sightings_by_hour(session, FRIDAY, ZONE)
-    assert per_week["street_vendor"][-3:] == [1, 2, 3]  # E; A F; B C D
-    assert sum(per_week["street_vendor"]) == 6
+    assert per_week["street_vendor"][-3:] == [1, 2, 5]  # E; A F; B C D G H
+    assert sum(per_week["street_vendor"]) == 8
     expected = np.zeros((7, 24), dtype=np.int64)
     expected[0, 10] = 3  # Mondays 10:01 and 10:02: A on 04-28, A again and B on 05-05
+    expected[0, 11] = 1  # H, Monday 11:00
     expected[1, 11] = 1  # D, Tuesday 11:00
+    expected[5, 9] = 1  # G, Saturday 09:00
     expected[3, 15] = 1  # C, Thursday 15:01
     expected[6, 9] = 2  # E and F, Sundays 09:00
     assert np.array_equal(grid, expected)

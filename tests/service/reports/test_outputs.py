@@ -20,11 +20,16 @@ from tests.service.builders import Auth
 from tests.service.month import WEEK, simulate_month
 from tests.service.web_client import USERS, logged_in
 
-FIGURES = ["passes", "sightings", "new", "recurrences", "confirmed", "rejected", "dispatched", "resolved", "closed"]
-FIGURES.append("open_at_end")
+FIGURES = ["passes", "cameras", "sightings", "new", "recurrences", "confirmed", "rejected", "dispatched", "resolved"]
+FIGURES += [f"disposed_{k}" for k in ("persuaded", "corrected", "seized", "fined", "removed", "referred")]
+FIGURES += ["verified", "closed", "overdue", "open_at_end", "median_dispose_h"]
+UNIT_FIGURES = ["dispatched", "closed", "close_rate", "disposed", "on_time", "on_time_rate", "overdue"]
+UNIT_FIGURES += ["recurrences", "recurrence_rate", "hotspots", "patrolled", "coverage"]
+RATES = {"close_rate", "on_time_rate", "recurrence_rate", "coverage"}
 TITLE = "晋城市城市管理局市容环境整治周报告"
 ROW = re.compile(r'<tr data-key="([^"]+)"><th>[^<]*</th><td class="patrol [a-z_]+">([^<]+)</td>(.*?)</tr>', re.S)
-NUM = re.compile(r'<td class="num">(-?\d+)</td>')
+UNIT_ROW = re.compile(r'<tr data-unit="([^"]+)"><th>[^<]*</th><td>[^<]*</td>(.*?)</tr>', re.S)
+NUM = re.compile(r'<td class="num">([^<]*)</td>')
 
 
 def xlsx_rows(data: bytes) -> tuple[list[str], list[list[Any]]]:
@@ -35,13 +40,28 @@ def xlsx_rows(data: bytes) -> tuple[list[str], list[list[Any]]]:
     return [r[0] for r in rows[:header] if r[0]], rows[header:]
 
 
+def shown(value: Any, figure: str) -> str:
+    """A figure's value in a file as the page prints it: a dash for none, shares as percentages, hours to a
+    tenth (a spreadsheet gives back 24.0 as 24)."""
+    if value is None:
+        return "—"
+    if figure in RATES:
+        return f"{value:.1%}"
+    return f"{value:.1f}" if figure == "median_dispose_h" else str(value)
+
+
 def by_name(table: list[list[Any]], scope: str) -> dict[str, list[Any]]:
     return {r[1]: r for r in table[1:] if r[0] == scope}
 
 
-def html_hotspots(html: str) -> dict[str, tuple[str, list[int]]]:
+def html_hotspots(html: str) -> dict[str, tuple[str, list[str]]]:
     """Hotspot key -> (patrol state, figures) as the page's tables show them."""
-    return {key: (state, [int(n) for n in NUM.findall(cells)]) for key, state, cells in ROW.findall(html)}
+    return {key: (state, NUM.findall(cells)) for key, state, cells in ROW.findall(html)}
+
+
+def html_units(html: str) -> dict[str, list[str]]:
+    """Unit key -> figures as the page's units table shows them."""
+    return {key: NUM.findall(cells) for key, cells in UNIT_ROW.findall(html)}
 
 
 def test_the_page_and_files_show_the_figures_of_the_api(
@@ -50,7 +70,7 @@ def test_the_page_and_files_show_the_figures_of_the_api(
     simulate_month(engine)
     body = client.get("/api/reports/weekly", headers=auth["reviewer"]).json()  # clock: Monday 05-12
     assert body["week"] == WEEK and body["empty"] is False and body["phase"]["number"] == 3
-    assert [body["totals"][f] for f in FIGURES] == [3, 4, 3, 1, 2, 1, 1, 0, 1, 4]
+    assert [body["totals"][f] for f in FIGURES] == [3, 0, 6, 5, 1, 4, 1, 3, 2, 0, 1, 0, 1, 0, 0, 2, 2, 1, 4, 13.2]
     hotspots = {h["key"]: h for h in body["hotspots"]}
 
     logged_in(client, USERS["reviewer"])
@@ -59,14 +79,17 @@ def test_the_page_and_files_show_the_figures_of_the_api(
     assert TITLE in page.text and "第三阶段：巩固阶段成果，保证整治效果" in page.text
     assert "已定位热点 4 处，本周未巡查 1 处（占 25%）" in page.text
     assert page.text.count('<img src="data:image/png;base64,') == 3  # the charts
-    shown = html_hotspots(page.text)
-    assert shown == {
+    page_rows = html_hotspots(page.text)
+    assert page_rows == {
         k: (
             {"M1": "发现问题", "M2": "巡查无问题", "M3": "未巡查", "S": "发现问题", "U": "未定位"}[k],
-            [h[f] for f in FIGURES],
+            [shown(h[f], f) for f in FIGURES],
         )
         for k, h in hotspots.items()
     }
+    units = {u["key"]: u for u in body["units"]}
+    assert html_units(page.text) == {k: [shown(u[f], f) for f in UNIT_FIGURES] for k, u in units.items()}
+    assert html_units(page.text)["U1"][-1] == "75.0%"  # three of its four located hotspots patrolled
 
     xlsx = client.get("/reports/weekly.xlsx", params={"week": WEEK})
     assert xlsx.headers["content-disposition"] == f'attachment; filename="weekly-{WEEK}.xlsx"'
@@ -79,14 +102,25 @@ def test_the_page_and_files_show_the_figures_of_the_api(
     names = {h["name"]: h for h in body["hotspots"]}
     for name, row in by_name(table, "热点").items():
         assert row[4:] == [names[name][f] for f in FIGURES]
-        assert (row[3], row[4:]) == shown[names[name]["key"]]  # the page shows the same
+        as_shown = [shown(v, f) for v, f in zip(row[4:], FIGURES, strict=True)]
+        assert (row[3], as_shown) == page_rows[names[name]["key"]]  # the page shows the same
     groups = by_name(table, "分组")
     assert groups["第一批马路市场"][4:] == [body["groups"][0][f] for f in FIGURES]
+    sheet = load_workbook(io.BytesIO(xlsx.content))["执法单位"]
+    unit_rows = {r[0]: list(r[2:]) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert unit_rows == {u["name"]: [u[f] for f in UNIT_FIGURES] for u in body["units"]}
+    assert unit_rows["一大队"] == [2, 2, 1.0, 2, 1, 0.5, 0, 1, 0.2, 4, 3, 0.75]
+    assert sheet.cell(2, 3 + UNIT_FIGURES.index("coverage")).number_format == "0.0%"
 
     csv_rows = list(
         csv.reader(io.StringIO(client.get("/reports/weekly.csv", params={"week": WEEK}).content.decode("utf-8-sig")))
     )
-    assert csv_rows[0] == table[0] and [int(v) for v in csv_rows[1][4:]] == totals["本周"][4:]
+    assert csv_rows[0] == table[0] and csv_rows[1][4:] == [str(v) for v in totals["本周"][4:]]
+    unit_header = csv_rows.index([]) + 1
+    assert csv_rows[unit_header][:3] == ["单位", "类型", "派单"]
+    csv_units = {r[0]: r for r in csv_rows[unit_header + 1 :]}
+    two = next(u for u in body["units"] if u["key"] == "U2")
+    assert csv_units["二大队"] == ["二大队", "执法大队", *("" if two[f] is None else str(two[f]) for f in UNIT_FIGURES)]
 
 
 def test_the_api_checks_who_asks_and_which_week(client: TestClient, auth: Auth) -> None:
@@ -114,12 +148,14 @@ def test_the_command_writes_every_file_of_a_week(
     stem = tmp_path / "out" / f"weekly-{WEEK}"
     body = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
     _, table = xlsx_rows(stem.with_suffix(".xlsx").read_bytes())
-    assert by_name(table, "合计")["本周"][4:] == [body["totals"][f] for f in FIGURES] == [3, 4, 3, 1, 2, 1, 1, 0, 1, 4]
+    assert by_name(table, "合计")["本周"][4:] == [body["totals"][f] for f in FIGURES]
+    assert body["totals"]["new"] == 5 and body["units"][1]["overdue"] == 1  # 二大队: D
     html = stem.with_suffix(".html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and TITLE in html and ".report-table" in html  # styles inlined
     assert html.count('<img src="data:image/png;base64,') == 3
-    assert html_hotspots(html)["M2"] == ("巡查无问题", [2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
-    assert "3 new cases, 3 passes" in capsys.readouterr().out
+    assert html_hotspots(html)["M2"] == ("巡查无问题", ["2", *["0"] * 18, "—"])
+    assert html_units(html)["U2"][-3:] == ["1", "0", "0.0%"]
+    assert "5 new cases, 3 passes" in capsys.readouterr().out
 
 
 @pytest.mark.usefixtures("cli_env", "engine")
@@ -129,7 +165,7 @@ def test_an_empty_week_writes_a_valid_report_that_says_so(tmp_path: Path) -> Non
     assert json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))["empty"] is True
     lines, table = xlsx_rows(stem.with_suffix(".xlsx").read_bytes())
     assert "本周无巡查、发现或案件记录。" in lines and by_name(table, "热点") == {}
-    assert by_name(table, "合计")["本周"][4:] == [0] * len(FIGURES)
+    assert by_name(table, "合计")["本周"][4:] == [0] * (len(FIGURES) - 1) + [None]
     assert "本周无巡查、发现或案件记录。" in stem.with_suffix(".html").read_text(encoding="utf-8")
     with pytest.raises(SystemExit, match="2"):
         main(["report", "--week", "2025-02-30", "--out", str(tmp_path)])

@@ -21,6 +21,8 @@ from tests.service.month import WEEK, simulate_month
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM}")
 FONT = re.compile(rb"/FontName /[A-Z]{6}\+([\w-]+)")
 MATCH = 0.9
+PRINTED_WIDTH = 1032
+"""CSS pixels across an A4 landscape page inside its 12 mm margins (273 mm at 96 per inch)."""
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +72,11 @@ def test_the_pdf_shows_the_chinese_title_and_headers(
     fonts = set(FONT.findall(pdf.read_bytes()))
     assert fonts and all(b"CJK" in f for f in fonts), fonts  # every glyph drawn from a CJK font
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": PRINTED_WIDTH, "height": 900})  # the tables wrap as printed
     page.goto(html.as_uri())
     title = ink(grey(page.locator("h1.report-title").screenshot()))
     header = ink(grey(page.locator("#totals thead th", has_text="巡查次数").screenshot()))
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(pdf.as_uri() + "#zoom=100")  # one CSS pixel of the printed page to one screen pixel
     shown = np.zeros((1, 1), np.uint8)
     for _ in range(20):  # the viewer draws the page a moment after it opens

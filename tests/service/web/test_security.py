@@ -17,7 +17,7 @@ from service.web.sessions import COOKIE
 from tests.service.builders import Auth, jpeg, obs, send, store_image
 from tests.service.web_client import PASSWORD, csrf_of, logged_in, login
 
-PAGES = ["/review", "/cases/1", "/hotspots", "/admin/users", "/review?order=confidence"]
+PAGES = ["/review", "/cases/1", "/hotspots", "/admin/users", "/review?order=confidence", "/units/1"]
 
 
 CROP = jpeg(90)
