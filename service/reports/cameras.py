@@ -19,7 +19,7 @@ from service.hotspots import local_time, parse_hours, within_hours
 from service.models.base import row_id
 from service.models.cameras import Camera
 from service.models.hotspots import Hotspot
-from vision.watch import CameraPlace
+from vision import CameraPlace
 
 
 def live_span(camera: Camera, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WeekQuery
+from service.integrations.exports import MEDIA
 from service.operations import load_plan
 from service.reports.charts import report_charts
 from service.reports.files import csv_bytes, xlsx_bytes
@@ -22,7 +23,6 @@ from service.web.deps import PageError, PageViewer, Viewer, WebRoute
 from service.web.render import SECURITY_HEADERS, Page, render
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def report_of(db: Session, settings: Settings, now: datetime, week: WeekQuery) -> WeeklyReport:
@@ -86,7 +86,7 @@ def unit_page(
 @router.get("/reports/weekly.csv")
 def weekly_csv(db: SessionDep, settings: SettingsDep, now: NowDep, visitor: Viewer, week: WeekQuery = None) -> Response:
     report = report_of(db, settings, now, week)
-    return download(csv_bytes(report), "text/csv; charset=utf-8", f"weekly-{report.week}.csv")
+    return download(csv_bytes(report), MEDIA["csv"], f"weekly-{report.week}.csv")
 
 
 @router.get("/reports/weekly.xlsx")
@@ -94,7 +94,7 @@ def weekly_xlsx(
     db: SessionDep, settings: SettingsDep, now: NowDep, visitor: Viewer, week: WeekQuery = None
 ) -> Response:
     report = report_of(db, settings, now, week)
-    return download(xlsx_bytes(report, settings.report_bureau), XLSX, f"weekly-{report.week}.xlsx")
+    return download(xlsx_bytes(report, settings.report_bureau), MEDIA["xlsx"], f"weekly-{report.week}.xlsx")
 
 
 @router.get("/reports/report.css")
