@@ -20,7 +20,15 @@ from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, col, func, select
 
 from service.geometry import M_PER_DEG, Box, bounds, expand, point
-from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
+from service.hotspots import (
+    Shape,
+    import_collection,
+    local_time,
+    locate,
+    located_shapes,
+    nearest,
+    vending_zone_at,
+)
 from service.messages import Refusal
 from service.models.base import UTCDateTime, row_id
 from service.models.cases import (
@@ -34,12 +42,13 @@ from service.models.cases import (
     CaseStatus,
     ReviewDecision,
 )
-from service.models.hotspots import Hotspot, HotspotKind
+from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 from service.models.observations import ObservationPublic, ObservationRow, Outcome
 from service.models.operations import CaseAssignment, Disposal, Verification
 from service.models.users import User
 from service.settings import Settings
 from service.webhooks import emit_case_event
+from service.writer import lock_matching
 from vision import haversine_m
 
 GRID_CELL_M = 50.0
@@ -533,6 +542,19 @@ def place_hotspot(
     shapes = located_shapes(session)
     for box in filter(None, (before, after)):
         reassign_hotspots(session, settings, shapes, box, at, user_id)
+
+
+def import_hotspots(
+    session: Session, settings: Settings, items: list[HotspotCreate], at: datetime, user_id: int | None
+) -> list[Hotspot]:
+    """Insert or update hotspots by key (``import_collection``); the cases around every place that
+    gained or lost one get their nearest hotspot again. Takes the matching lock first; flushes."""
+    lock_matching(session)
+    saved, boxes = import_collection(session, items)
+    shapes = located_shapes(session)
+    for box in boxes:
+        reassign_hotspots(session, settings, shapes, box, at, user_id)
+    return saved
 
 
 def locate_at_case(

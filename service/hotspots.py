@@ -21,11 +21,12 @@ from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 
 
 class CatalogError(ValueError):
-    """A GeoJSON collection that cannot be imported; ``errors`` are (feature index, or None for the
-    collection as a whole, and what is wrong)."""
+    """A catalog file that cannot be imported; ``errors`` are (the number of the bad ``item`` — a
+    GeoJSON feature's index, a KML placemark's or a CSV row's number — or None for the file as a
+    whole, and what is wrong)."""
 
-    def __init__(self, errors: list[tuple[int | None, str]]) -> None:
-        super().__init__("; ".join(msg if i is None else f"feature {i}: {msg}" for i, msg in errors))
+    def __init__(self, errors: list[tuple[int | None, str]], item: str = "feature") -> None:
+        super().__init__("; ".join(msg if i is None else f"{item} {i}: {msg}" for i, msg in errors))
         self.errors = errors
 
 
@@ -129,11 +130,19 @@ def parse_collection(data: Any) -> list[HotspotCreate]:
     features = data.get("features")
     if not isinstance(features, list):
         raise CatalogError([(None, "a FeatureCollection needs a 'features' list")])
+    return parse_features(list(enumerate(features)))
+
+
+def parse_features(features: list[tuple[int, Any]], item: str = "feature") -> list[HotspotCreate]:
+    """Validate numbered GeoJSON Features (a ValueError in place of a feature: what made the item
+    bad while reading it); raises CatalogError listing every bad ``item`` by its number."""
     items: list[HotspotCreate] = []
     errors: list[tuple[int | None, str]] = []
     keys: set[str] = set()
-    for i, feat in enumerate(features):
+    for i, feat in features:
         try:
+            if isinstance(feat, ValueError):
+                raise feat
             if not isinstance(feat, dict) or feat.get("type") != "Feature":
                 raise ValueError("not a GeoJSON Feature")
             if "geometry" not in feat:
@@ -143,17 +152,17 @@ def parse_collection(data: Any) -> list[HotspotCreate]:
                 raise ValueError("properties must be an object")
             key = feat.get("id") or props.get("key") or props.get("name")
             values = {**props, "key": str(key) if key else None, "geometry": feat["geometry"]}
-            item = HotspotCreate.model_validate(values)
-            if item.key in keys:
-                raise ValueError(f"duplicate key {item.key!r}")
-            keys.add(item.key)
-            items.append(item)
+            hotspot = HotspotCreate.model_validate(values)
+            if hotspot.key in keys:
+                raise ValueError(f"duplicate key {hotspot.key!r}")
+            keys.add(hotspot.key)
+            items.append(hotspot)
         except ValidationError as exc:
             errors.append((i, validation_message(exc)))
         except ValueError as exc:
             errors.append((i, str(exc)))
     if errors:
-        raise CatalogError(errors)
+        raise CatalogError(errors, item)
     return items
 
 
