@@ -1,4 +1,5 @@
-"""Hotspot catalog: export as GeoJSON, KML or CSV (public), import and locating (admin), patrol coverage."""
+"""Hotspot catalog: export as GeoJSON, KML or CSV (public), import and locating (admin), patrol coverage,
+each hotspot's 一点一策 plan."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ from service.models.base import row_id
 from service.models.cases import Case
 from service.models.hotspots import Hotspot, HotspotCreate, LocateRequest
 from service.models.patrols import CoveringPass, HotspotCoverage
+from service.models.plans import PlanPublic, PlanRequest
+from service.operations import local_date
 from service.patrols import passes_covering
+from service.plans import PlanError, plan_public, save_plan
 from service.settings import Settings
 from service.writer import Writer, lock_matching
 
@@ -175,3 +179,42 @@ def hotspot_coverage(
         for row, at in found[:limit]
     ]
     return HotspotCoverage(hotspot_id=hotspot_id, since=since, until=until, total=len(found), passes=passes)
+
+
+def _hotspot_or_404(session: Session, hotspot_id: int) -> Hotspot:
+    hotspot = session.get(Hotspot, hotspot_id)
+    if hotspot is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")
+    return hotspot
+
+
+@router.get("/{hotspot_id}/plan", response_model=PlanPublic, responses=errors(404))
+def get_plan(
+    hotspot_id: IdPath, session: SessionDep, settings: SettingsDep, now: NowDep, user: CurrentUser
+) -> PlanPublic:
+    """The hotspot's 一点一策 plan: measures, the responsible unit, milestones by date (``late``: past
+    their date by the local calendar and neither done nor dropped); empty (``updated_at`` null) when
+    none was written yet."""
+    return plan_public(session, _hotspot_or_404(session, hotspot_id), local_date(now, settings.timezone))
+
+
+@router.put("/{hotspot_id}/plan", response_model=PlanPublic, responses=errors(404))
+def put_plan(
+    hotspot_id: IdPath,
+    body: PlanRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: AdminUser,
+) -> PlanPublic:
+    """Replace the hotspot's plan (admin). 422 for an unknown or disabled unit, an empty measure or
+    milestone title, a milestone without a valid date or with an unknown state; nothing changes then."""
+    hotspot = _hotspot_or_404(session, hotspot_id)
+    with writer:
+        try:
+            save_plan(session, hotspot, body, now, user.id)
+        except PlanError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        session.commit()
+    return plan_public(session, hotspot, local_date(now, settings.timezone))

@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from service.operations import load_plan
+from service.settings import Settings
 from tests.service.builders import Auth, obs, post, send
 from tests.service.conftest import Clock
 from tests.service.places import point
@@ -42,6 +44,8 @@ DATA = {
     "parking",
 }
 """Names the test gives people, sources and places: data, in no language."""
+DATA |= {str(unit["name"]) for unit in load_plan(Settings().operations_file).units}
+"""The seeded units' names (a plan's unit picker lists them) are data too."""
 KEYS = {"Y", "N", "J", "K", "X", "Z", "R", "S", "M", "L", "A", "Esc", "Enter", "Shift", "EN", "API"}
 """Key names and the language switch's own label, the same on both pages."""
 _HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S)
@@ -109,6 +113,10 @@ def pages(
         "/tasks",
     ):
         yield path, client.get(path)
+    hotspot = client.get("/api/hotspots").json()["features"][0]["properties"]["hotspot_id"]
+    yield "hotspot", client.get(f"/hotspots/{hotspot}")
+    yield "bad plan", client.post(f"/hotspots/{hotspot}/plan", data={"csrf_token": token, "title": ["x"], "due": [""]})
+    yield "plan saved", client.get(f"/hotspots/{hotspot}?notice=plan_saved")
     for name, case_id in scene.items():
         yield f"case {name}", client.get(f"/cases/{case_id}")
     for notice in ("status", "merged", "split", "undone", "transition", "assigned"):
