@@ -311,7 +311,7 @@ class Matcher:
         lat, lon = obs.lat, obs.lon
         policy = self.settings.policy(obs.category)
         if policy is not None and HotspotKind.vending_zone.value in policy.exempt_in:
-            zone = vending_zone_at(lat, lon, self.shapes)
+            zone = vending_zone_at(lat, lon, self.shapes, local_time(obs.seen_at, self.zone))
             if zone is not None:
                 obs.zone_hotspot_id = zone
                 return None, Outcome.vending_zone

@@ -99,11 +99,12 @@ def nearest(
     return None if best is None else (best[1], best[0])
 
 
-def vending_zone_at(lat: float, lon: float, shapes: list[Shape]) -> int | None:
-    """The id of a vending zone containing the point, or None."""
+def vending_zone_at(lat: float, lon: float, shapes: list[Shape], local: time) -> int | None:
+    """The id of a vending zone containing the point and open at ``local`` (local wall time: a zone
+    without hours is always open), or None: vending there outside its permitted hours is not exempt."""
     for shape in shapes:
         inside = shape.kind == HotspotKind.vending_zone and shape.within_box(lat, lon, 0.0)
-        if inside and shape.distance_m(lat, lon) == 0.0:
+        if inside and shape.active_at(local) and shape.distance_m(lat, lon) == 0.0:
             return shape.id
     return None
 
