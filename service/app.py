@@ -20,6 +20,7 @@ from service.auth.setup_link import SetupLink, setup_url
 from service.auth.throttle import Throttle
 from service.batches import incoming
 from service.body_limit import BodyLimit
+from service.campaign import load_calendar
 from service.categories import known_categories
 from service.db import make_engine, migrate, private_folder
 from service.hotspots import load_catalog
@@ -63,7 +64,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         with Session(engine) as session:
             added = load_catalog(session, catalog)
             users = session.exec(select(func.count()).select_from(User)).one()
-            units = load_units(session, load_plan(settings.operations_file))
+            plan = load_plan(settings.operations_file)
+            units = load_units(session, plan)
+            load_calendar(session, plan)
         if added:
             log.info("loaded %d hotspots from %s", added, catalog)
         if units:

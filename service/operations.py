@@ -2,8 +2,9 @@
 units, dispatch with deadlines from the SLA table, escalation of overdue cases, disposal,
 verification, and the campaign's phases.
 
-The plan file (``Settings.operations_file``, YAML) seeds the units and holds the deadlines and the
-phases. Every change of a case here is in its audit trail. Times are aware UTC; deadlines hours.
+The plan file (``Settings.operations_file``, YAML) seeds the units and the campaign calendar
+(phases, batch starts: ``service.campaign`` keeps them after that) and holds the deadlines. Every
+change of a case here is in its audit trail. Times are aware UTC; deadlines hours.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from service.cases import change_status, position, record
 from service.evidence import has_image, is_key
 from service.geometry import distance_m, point
 from service.models.base import row_id, validation_message
+from service.models.campaign import BatchStart
 from service.models.cases import Case, CaseAction, CaseStatus
 from service.models.hotspots import Hotspot, HotspotKind
 from service.models.operations import (
@@ -104,35 +106,45 @@ class Phase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    number: int = Field(ge=1)
-    name: str
-    name_en: str = ""
+    number: int = Field(ge=1, le=99)
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(default="", max_length=200)
     start: date
     end: date
 
 
-class Plan(BaseModel):
-    """The plan file: seed units, the SLA table, the phases."""
+class Calendar(BaseModel):
+    """The campaign's phases, in order without overlaps, and the start of each road-market batch."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    units: list[dict[str, Any]] = Field(default_factory=list)
-    sla: Sla = Sla()
-    phases: list[Phase] = Field(default_factory=list)
+    phases: list[Phase] = Field(default_factory=list, max_length=20)
+    batches: list[BatchStart] = Field(default_factory=list, max_length=2)
 
     @model_validator(mode="after")
-    def _phases_in_order(self) -> Plan:
+    def _in_order(self) -> Calendar:
         for phase in self.phases:
             if phase.start > phase.end:
                 raise ValueError(f"phase {phase.number} ends before it starts")
         for before, after in itertools.pairwise(self.phases):
+            if after.number <= before.number:
+                raise ValueError(f"phase {after.number} comes after phase {before.number}: number them in order")
             if after.start <= before.end:
                 raise ValueError(f"phase {after.number} starts before phase {before.number} ends")
+        if len({b.number for b in self.batches}) != len(self.batches):
+            raise ValueError("a batch is given twice")
         return self
 
     def phase_on(self, day: date) -> Phase | None:
         """The phase ``day`` (a local date) falls in, or None."""
         return next((p for p in self.phases if p.start <= day <= p.end), None)
+
+
+class Plan(Calendar):
+    """The plan file: seed units, the SLA table, the phases and batch starts (seeded too)."""
+
+    units: list[dict[str, Any]] = Field(default_factory=list)
+    sla: Sla = Sla()
 
 
 @lru_cache(maxsize=8)

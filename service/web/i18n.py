@@ -375,6 +375,18 @@ TEXT.update(
         "plan_updated": ("{by} 更新于 {at}", "Updated by {by} at {at}"),
         "edit_plan": ("编辑一点一策", "Edit the plan"),
         "notice_plan_saved": ("一点一策已保存", "Plan saved"),
+        "calendar": ("整治阶段与批次", "Phases and batches"),
+        "phases": ("整治阶段", "Campaign phases"),
+        "phase_name": ("名称", "Name"),
+        "phase_name_en": ("英文名称", "English name"),
+        "starts": ("开始", "Starts"),
+        "ends": ("结束", "Ends"),
+        "batch_starts": ("马路市场批次开始日期", "Road-market batch starts"),
+        "calendar_help": (
+            "阶段按顺序编号，日期不得重叠；批次开始后，该批次的马路市场纳入整治重点。",
+            "Phases are numbered in order and may not overlap; a batch's road markets are in focus from its start.",
+        ),
+        "notice_calendar_saved": ("整治阶段与批次已保存", "Phases and batches saved"),
     }
 )
 NOTICES = frozenset(key.removeprefix("notice_") for key in TEXT if key.startswith("notice_"))

@@ -1,4 +1,5 @@
-"""一点一策: one plan per hotspot (measures, responsible unit, milestones).
+"""一点一策: one plan per hotspot (measures, responsible unit, milestones); the campaign calendar
+(phases, road-market batch starts) kept in the database for admins to edit.
 
 Revision ID: 0012_plans
 Revises: 0010_register
@@ -27,6 +28,22 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     )
 
+    op.create_table(
+        "campaign_phases",
+        sa.Column("number", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("name_en", sa.String(length=200), nullable=False),
+        sa.Column("start", sa.Date(), nullable=False),
+        sa.Column("end", sa.Date(), nullable=False),
+    )
+    op.create_table(
+        "campaign_batches",
+        sa.Column("number", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("start", sa.Date(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("campaign_batches")
+    op.drop_table("campaign_phases")
     op.drop_table("hotspot_plans")

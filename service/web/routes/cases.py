@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
+from service.campaign import campaign_plan
 from service.cases import (
     LOCATING_STATUSES,
     TRANSITIONS,
@@ -32,7 +33,7 @@ from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
 from service.models.operations import CaseAssignment
 from service.models.patrols import PatrolPass
-from service.operations import assignment_public, load_plan, phase_at
+from service.operations import assignment_public, phase_at
 from service.share import share_token
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
@@ -138,7 +139,7 @@ def case_page_of(
         map=case_map(db, detail, page.t, page.colour(detail.category)),
         shared=shared,
         assignment=assignment_public(db, assignment, get_now(request)) if assignment else None,
-        phase=phase_at(load_plan(settings.operations_file), case.first_seen, settings.timezone),
+        phase=phase_at(campaign_plan(db, settings), case.first_seen, settings.timezone),
     )
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from service.campaign import focus_start, stored_calendar
 from service.deps import IdPath, NowDep, SessionDep, WriterDep
 from service.geometry import bounds
 from service.messages import Refusal
@@ -89,7 +90,7 @@ def _hotspot_page(
     page = Page(request, visitor)
     settings = request.app.state.settings
     today = local_date(page.now, settings.timezone)
-    focus_from = hotspot.start_date
+    focus_from = focus_start(hotspot, stored_calendar(db))
     weeks = case_trend(db, row_id(hotspot), focus_from, today, settings.timezone)
     units = db.exec(select(Unit).where(~col(Unit.disabled)).order_by(col(Unit.id))).all()
     return render(

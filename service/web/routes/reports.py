@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from service.campaign import campaign_plan
 from service.deps import NowDep, SessionDep, SettingsDep, WeekQuery
-from service.operations import load_plan
 from service.reports.charts import report_charts
 from service.reports.files import csv_bytes, xlsx_bytes
 from service.reports.html import STYLESHEET, report_fragment
@@ -26,7 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def report_of(db: Session, settings: Settings, now: datetime, week: WeekQuery) -> WeeklyReport:
     """The report of ``week`` (None: the week ending last Friday)."""
     zone = ZoneInfo(settings.timezone)
-    return weekly_report(db, week or last_full_week(now, zone), zone, load_plan(settings.operations_file))
+    return weekly_report(db, week or last_full_week(now, zone), zone, campaign_plan(db, settings))
 
 
 def download(content: bytes, media_type: str, name: str) -> Response:

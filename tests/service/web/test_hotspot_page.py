@@ -37,15 +37,36 @@ def trend(page: str) -> dict[str, tuple[int, int]]:
     return {week: (int(n), int(focused)) for week, n, focused in rows if n != "0"}
 
 
-def test_trend_and_focus(client: TestClient, web_users: dict[str, str], hotspot: int) -> None:
+def test_trend_and_focus_from_the_batch_start(
+    client: TestClient, auth: Auth, web_users: dict[str, str], hotspot: int
+) -> None:
     logged_in(client, web_users["reviewer"])
     page = client.get(f"/hotspots/{hotspot}")
     assert page.status_code == 200
-    assert trend(page.text) == {"2025-05-12": (1, 1), "2025-05-05": (1, 1), "2025-04-28": (1, 0)}
+    # batch 2 of the shipped calendar starts 2024-12-01: every case is in focus
+    assert trend(page.text) == {"2025-05-12": (1, 1), "2025-05-05": (1, 1), "2025-04-28": (1, 1)}
+    assert "整治重点：自 2024-12-01 起" in page.text
     assert len(re.findall(r'<rect class="in-focus"', page.text)) == 12
-    assert "整治重点：自 2025-05-05 起" in page.text
     assert 'action="/hotspots/' not in page.text  # a reviewer reads the plan, no form
     assert f'href="/hotspots/{hotspot}"' in client.get("/hotspots").text
+
+    calendar = client.get("/api/phases", headers=auth["reviewer"]).json()
+    moved = {
+        "phases": calendar["items"],
+        "batches": [{"number": 1, "start": "2024-07-15"}, {"number": 2, "start": "2025-05-05"}],
+    }
+    assert client.put("/api/phases", json=moved, headers=auth["admin"]).status_code == 200
+    page = client.get(f"/hotspots/{hotspot}")
+    assert trend(page.text) == {"2025-05-12": (1, 1), "2025-05-05": (1, 1), "2025-04-28": (1, 0)}
+    assert "整治重点：自 2025-05-05 起" in page.text
+    market = client.get("/api/hotspots").json()["features"][0]["properties"]
+    assert market["start_date"] == "2025-05-05"  # the batch's markets follow its start
+
+    later = {**moved, "batches": [{"number": 2, "start": "2025-06-01"}]}
+    assert client.put("/api/phases", json=later, headers=auth["admin"]).status_code == 200
+    page = client.get(f"/hotspots/{hotspot}")
+    assert "整治重点：2025-06-01 起（尚未开始）" in page.text
+    assert {n for n, focused in trend(page.text).values() if focused} == set()
 
 
 def test_admin_edits_the_plan_on_the_page(
@@ -81,3 +102,38 @@ def test_admin_edits_the_plan_on_the_page(
     assert refused.status_code == 403
     assert client.get(f"/api/hotspots/{hotspot}/plan", headers=auth["reviewer"]).json() == plan
     assert client.get("/hotspots/99999").status_code == 404
+
+
+def test_admin_edits_the_calendar_page(client: TestClient, auth: Auth, web_users: dict[str, str], hotspot: int) -> None:
+    token = logged_in(client, web_users["admin"])
+    page = client.get("/admin/calendar")
+    assert page.status_code == 200 and 'value="聚焦当前重点，实施严管严查"' in page.text
+    assert 'name="batch_start" value="2024-12-01"' in page.text
+    form = {
+        "csrf_token": token,
+        "name": ["第一阶段", "第二阶段", ""],
+        "name_en": ["One", "Two", ""],
+        "start": ["2025-01-01", "2025-03-01", ""],
+        "end": ["2025-02-28", "2025-06-30", ""],
+        "batch_start": ["2025-01-01", "2025-05-05"],
+    }
+    saved = client.post("/admin/calendar", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "整治阶段与批次已保存" in client.get(saved.headers["location"]).text
+    answer = client.get("/api/phases", params={"on": "2025-05-12"}, headers=auth["reviewer"]).json()
+    assert [(p["number"], p["name"], p["end"]) for p in answer["items"]] == [
+        (1, "第一阶段", "2025-02-28"),
+        (2, "第二阶段", "2025-06-30"),
+    ]
+    assert answer["phase"] == 2 and answer["batches"][1] == {"number": 2, "start": "2025-05-05"}
+    assert "整治重点：自 2025-05-05 起" in client.get(f"/hotspots/{hotspot}").text
+    case_id = client.get("/api/cases", headers=auth["reviewer"]).json()["items"][0]["id"]
+    assert "第二阶段" in client.get(f"/cases/{case_id}").text  # a case carries the phase it falls in
+
+    overlapping = {**form, "start": ["2025-01-01", "2025-02-01", ""]}
+    refused = client.post("/admin/calendar", data=overlapping)
+    assert refused.status_code == 422 and "互不重叠" in refused.text
+    assert client.get("/api/phases", params={"on": "2025-05-12"}, headers=auth["reviewer"]).json() == answer
+    token = logged_in(client, web_users["reviewer"])
+    assert client.get("/admin/calendar").status_code == 403
+    assert client.post("/admin/calendar", data={**form, "csrf_token": token}).status_code == 403

@@ -117,6 +117,8 @@ def pages(
     yield "hotspot", client.get(f"/hotspots/{hotspot}")
     yield "bad plan", client.post(f"/hotspots/{hotspot}/plan", data={"csrf_token": token, "title": ["x"], "due": [""]})
     yield "plan saved", client.get(f"/hotspots/{hotspot}?notice=plan_saved")
+    yield "calendar", client.get("/admin/calendar?notice=calendar_saved")
+    yield "bad calendar", client.post("/admin/calendar", data={"csrf_token": token, "name": ["x"], "start": [""]})
     for name, case_id in scene.items():
         yield f"case {name}", client.get(f"/cases/{case_id}")
     for notice in ("status", "merged", "split", "undone", "transition", "assigned"):
