@@ -56,7 +56,7 @@ def _case(db: Session, case_id: int) -> Case:
     return case
 
 
-def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap | None:
+def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str, basemap: str | None) -> SvgMap | None:
     """Hotspots around the case, the routes of the patrol passes that saw it, its sightings and the case
     itself; None without a position."""
     if detail.lat is None or detail.lon is None:
@@ -75,7 +75,7 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
             marks.append(Mark("sighting", obs.track_id, x=x, y=y, r=2.5))
     x, y = projection.xy(detail.lat, detail.lon)
     marks.append(Mark(f"this-case {colour}", t("this_case"), x=x, y=y, r=7.0))
-    return SvgMap.of(projection, marks)
+    return SvgMap.of(projection, marks, basemap)
 
 
 def can_undo(db: Session, case_id: int, visitor: Visitor) -> bool:
@@ -136,7 +136,7 @@ def case_page_of(
         merge_into=into if into is not None else next(iter(proposals), None),
         can_undo=can_undo(db, case_id, visitor),
         next_case=next_waiting(db, case),
-        map=case_map(db, detail, page.t, page.colour(detail.category)),
+        map=case_map(db, detail, page.t, page.colour(detail.category), page.basemap),
         shared=shared,
         assignment=assignment_public(db, assignment, get_now(request)) if assignment else None,
         phase=phase_at(campaign_plan(db, settings), case.first_seen, settings.timezone),

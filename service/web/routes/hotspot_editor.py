@@ -78,7 +78,7 @@ def _editor(
         "hotspot_edit.html",
         status_code,
         hotspot=hotspot,
-        map=SvgMap.of(projection, marks),
+        map=SvgMap.of(projection, marks, page.basemap),
         inverse=projection.inverse,
         current=projection.path(hotspot.geometry) if hotspot.geometry and hotspot.geometry["type"] != "Point" else "",
         error=error,

@@ -49,7 +49,7 @@ def catalog_map(rows: list[HotspotRow], cases: list[tuple[float, float, str]], p
         return None
     marks = hotspot_marks(projection, located, page.t.kind)
     marks += case_marks(projection, cases, page.colour, lambda c, n: f"{page.t.category(c)} ×{n}")
-    return SvgMap.of(projection, marks)
+    return SvgMap.of(projection, marks, page.basemap)
 
 
 @router.get("/hotspots")
