@@ -61,10 +61,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         catalog = settings.hotspot_catalog
         if catalog is not None and not catalog.is_file():
             log.warning("hotspot catalog %s not found; starting without it", catalog)
+        plan = load_plan(settings.operations_file)
         with Session(engine) as session:
-            added = load_catalog(session, catalog)
+            added = load_catalog(session, catalog, plan.hours)
             users = session.exec(select(func.count()).select_from(User)).one()
-            plan = load_plan(settings.operations_file)
             units = load_units(session, plan)
             load_calendar(session, plan)
         if added:

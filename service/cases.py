@@ -10,6 +10,7 @@ Distances are metres, times aware UTC.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -545,12 +546,18 @@ def place_hotspot(
 
 
 def import_hotspots(
-    session: Session, settings: Settings, items: list[HotspotCreate], at: datetime, user_id: int | None
+    session: Session,
+    settings: Settings,
+    items: list[HotspotCreate],
+    at: datetime,
+    user_id: int | None,
+    default_hours: Mapping[HotspotKind, list[str]] | None = None,
 ) -> list[Hotspot]:
-    """Insert or update hotspots by key (``import_collection``); the cases around every place that
+    """Insert or update hotspots by key (``import_collection``; a kind in ``default_hours`` takes them
+    unless given its own); the cases around every place that
     gained or lost one get their nearest hotspot again. Takes the matching lock first; flushes."""
     lock_matching(session)
-    saved, boxes = import_collection(session, items)
+    saved, boxes = import_collection(session, items, default_hours)
     shapes = located_shapes(session)
     for box in boxes:
         reassign_hotspots(session, settings, shapes, box, at, user_id)

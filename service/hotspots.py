@@ -7,6 +7,7 @@ admin locates them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
 from pathlib import Path
@@ -167,8 +168,11 @@ def parse_features(features: list[tuple[int, Any]], item: str = "feature") -> li
     return items
 
 
-def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[list[Hotspot], list[Box]]:
-    """Insert or update hotspots by key; a null geometry never erases a known location. Flushes.
+def import_collection(
+    session: Session, items: list[HotspotCreate], default_hours: Mapping[HotspotKind, list[str]] | None = None
+) -> tuple[list[Hotspot], list[Box]]:
+    """Insert or update hotspots by key; a null geometry never erases a known location, a hotspot of a
+    kind in ``default_hours`` given no ``active_hours`` takes its kind's. Flushes.
 
     Returns the hotspots and the bounds of every place that gained or lost a hotspot (old and new
     geometries), where cases need their nearest hotspot again."""
@@ -177,6 +181,8 @@ def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[lis
     saved, boxes = [], []
     for item in items:
         values = item.model_dump()
+        if values["active_hours"] is None and default_hours and item.kind in default_hours:
+            values["active_hours"] = list(default_hours[item.kind])
         hotspot = existing.get(item.key)
         if hotspot is None:
             hotspot = Hotspot(**values)
@@ -195,11 +201,14 @@ def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[lis
     return saved, boxes
 
 
-def load_catalog(session: Session, path: Path | None) -> int:
+def load_catalog(
+    session: Session, path: Path | None, default_hours: Mapping[HotspotKind, list[str]] | None = None
+) -> int:
     """Import the catalog file when no hotspot exists yet; returns how many were added. Commits."""
     if path is None or not path.is_file() or session.exec(select(func.count()).select_from(Hotspot)).one():
         return 0
-    added, _ = import_collection(session, parse_collection(json.loads(path.read_text(encoding="utf-8"))))
+    items = parse_collection(json.loads(path.read_text(encoding="utf-8")))
+    added, _ = import_collection(session, items, default_hours)
     session.commit()
     return len(added)
 

@@ -29,10 +29,10 @@ from sqlmodel import Session, col, func, select
 from service.cases import change_status, position, record
 from service.evidence import has_image, is_key
 from service.geometry import distance_m, point
-from service.models.base import row_id, validation_message
+from service.models.base import Hours, row_id, validation_message
 from service.models.campaign import BatchStart
 from service.models.cases import Case, CaseAction, CaseStatus
-from service.models.hotspots import Hotspot, HotspotKind
+from service.models.hotspots import HOURS_KINDS, Hotspot, HotspotKind
 from service.models.operations import (
     AssignmentPublic,
     CaseAssignment,
@@ -141,10 +141,19 @@ class Calendar(BaseModel):
 
 
 class Plan(Calendar):
-    """The plan file: seed units, the SLA table, the phases and batch starts (seeded too)."""
+    """The plan file: seed units, the SLA table, the phases and batch starts (seeded too), and the
+    default ``hours`` of the kinds that have them (a hotspot imported without its own takes them)."""
 
     units: list[dict[str, Any]] = Field(default_factory=list)
     sla: Sla = Sla()
+    hours: dict[HotspotKind, Hours] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _hours_kinds(self) -> Plan:
+        for kind in self.hours:
+            if kind not in HOURS_KINDS:
+                raise ValueError(f"hours: a {kind} has none (only {', '.join(sorted(HOURS_KINDS))})")
+        return self
 
 
 @lru_cache(maxsize=8)

@@ -532,6 +532,7 @@ def add_hotspots_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 def _hotspots_import(args: argparse.Namespace) -> int:
     from service.cases import import_hotspots
     from service.hotspot_files import CatalogFormat, read_catalog
+    from service.operations import load_plan
     from service.settings import Settings
 
     try:
@@ -542,7 +543,9 @@ def _hotspots_import(args: argparse.Namespace) -> int:
         return 2
 
     def run(session: Session) -> int:
-        saved = import_hotspots(session, Settings(), items, datetime.now(UTC), None)
+        settings = Settings()
+        hours = load_plan(settings.operations_file).hours
+        saved = import_hotspots(session, settings, items, datetime.now(UTC), None, hours)
         session.commit()
         located = sum(h.geometry is not None for h in saved)
         print(f"{args.file}: {len(saved)} hotspots imported ({located} located)")

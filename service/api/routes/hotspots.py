@@ -27,7 +27,7 @@ from service.models.cases import Case
 from service.models.hotspots import Hotspot, HotspotCreate, LocateRequest
 from service.models.patrols import CoveringPass, HotspotCoverage
 from service.models.plans import PlanPublic, PlanRequest
-from service.operations import local_date
+from service.operations import load_plan, local_date
 from service.patrols import passes_covering
 from service.plans import PlanError, plan_public, save_plan
 from service.settings import Settings
@@ -105,7 +105,7 @@ def _imported(
     session: Session, settings: Settings, now: datetime, writer: Writer, user_id: int | None, items: list[HotspotCreate]
 ) -> dict[str, Any]:
     with writer:
-        saved = import_hotspots(session, settings, items, now, user_id)
+        saved = import_hotspots(session, settings, items, now, user_id, load_plan(settings.operations_file).hours)
         session.commit()
     return {
         "imported": len(saved),
