@@ -189,7 +189,7 @@ def local_date(at: datetime, timezone: str) -> date:
     return at.astimezone(ZoneInfo(timezone)).date()
 
 
-def phase_at(plan: Plan, at: datetime, timezone: str) -> Phase | None:
+def phase_at(plan: Calendar, at: datetime, timezone: str) -> Phase | None:
     """The campaign phase an aware time (a sighting, a report's day) falls in, by its local date."""
     return plan.phase_on(local_date(at, timezone))
 

@@ -376,6 +376,11 @@ TEXT.update(
         "edit_plan": ("编辑一点一策", "Edit the plan"),
         "notice_plan_saved": ("一点一策已保存", "Plan saved"),
         "calendar": ("整治阶段与批次", "Phases and batches"),
+        "hours_school_zone": ("上下学时段", "School-run hours"),
+        "hours_vending_zone": (
+            "允许经营时段（其余时段在此经营即为违规）",
+            "Permitted hours (vending here outside them is a violation)",
+        ),
         "phases": ("整治阶段", "Campaign phases"),
         "phase_name": ("名称", "Name"),
         "phase_name_en": ("英文名称", "English name"),

@@ -104,6 +104,13 @@ def test_admin_edits_the_plan_on_the_page(
     assert client.get("/hotspots/99999").status_code == 404
 
 
+def test_a_vending_points_hours_are_shown(client: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
+    zone = feature("vz", polygon(square(0, 500, 20)), kind="vending_zone", active_hours=["17:00-22:00"], name="夜市")
+    hotspot = post(client, auth["admin"], "/api/hotspots/import", collection(zone))["hotspots"][0]["id"]
+    logged_in(client, web_users["reviewer"])
+    assert "允许经营时段（其余时段在此经营即为违规）: 17:00-22:00" in client.get(f"/hotspots/{hotspot}").text
+
+
 def test_admin_edits_the_calendar_page(client: TestClient, auth: Auth, web_users: dict[str, str], hotspot: int) -> None:
     token = logged_in(client, web_users["admin"])
     page = client.get("/admin/calendar")
@@ -117,6 +124,8 @@ def test_admin_edits_the_calendar_page(client: TestClient, auth: Auth, web_users
         "end": ["2025-02-28", "2025-06-30", ""],
         "batch_start": ["2025-01-01", "2025-05-05"],
     }
+    case_id = client.get("/api/cases", headers=auth["reviewer"]).json()["items"][0]["id"]
+    assert client.get(f"/api/cases/{case_id}", headers=auth["reviewer"]).json()["phase"] == 3  # shipped calendar
     saved = client.post("/admin/calendar", data=form, follow_redirects=False)
     assert saved.status_code == 303
     assert "整治阶段与批次已保存" in client.get(saved.headers["location"]).text
@@ -127,8 +136,8 @@ def test_admin_edits_the_calendar_page(client: TestClient, auth: Auth, web_users
     ]
     assert answer["phase"] == 2 and answer["batches"][1] == {"number": 2, "start": "2025-05-05"}
     assert "整治重点：自 2025-05-05 起" in client.get(f"/hotspots/{hotspot}").text
-    case_id = client.get("/api/cases", headers=auth["reviewer"]).json()["items"][0]["id"]
     assert "第二阶段" in client.get(f"/cases/{case_id}").text  # a case carries the phase it falls in
+    assert client.get(f"/api/cases/{case_id}", headers=auth["reviewer"]).json()["phase"] == 2
 
     overlapping = {**form, "start": ["2025-01-01", "2025-02-01", ""]}
     refused = client.post("/admin/calendar", data=overlapping)
