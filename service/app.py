@@ -29,6 +29,7 @@ from service.models.users import User
 from service.operations import Escalator, load_plan, load_units
 from service.settings import Settings
 from service.web import mount_web
+from service.web.maps import load_roads
 from service.workers.jobs import requeue_interrupted
 from service.workers.maintenance import Maintenance
 from service.workers.pool import JobPool
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         app.state.engine = engine
         app.state.writer = Writer(engine)
         app.state.categories = known_categories(settings.taxonomy_path)
+        app.state.roads = load_roads(settings.basemap_roads)
         app.state.setup = None
         if not users:
             app.state.setup, token = SetupLink.new(clock())

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="an XYZ tile URL (https://tiles.example/{z}/{x}/{y}.png, a city tile server) drawn under the web "
         "view's maps; none: hotspots, cases and tracks on a plain canvas with a scale bar",
     )
+    basemap_roads: Path | None = Field(
+        None,
+        description="a GeoJSON file of roads (LineString, MultiLineString features) drawn under the web view's "
+        "maps, for a city without a tile server",
+    )
     operations_file: Path | None = Field(
         SAMPLES_DIR / "jincheng-operations.yaml",
         description="units (loaded when no unit exists yet), dispatch deadlines per category, campaign phases",

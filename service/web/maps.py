@@ -1,6 +1,7 @@
 """Offline maps as inline SVG: an equirectangular projection of our own coordinates; with a basemap
 tile server configured (``Settings.basemap_tiles``), its XYZ tiles under the marks, each placed by
-its corners (at a city's scale Web Mercator and this projection differ by far less than a pixel).
+its corners (at a city's scale Web Mercator and this projection differ by far less than a pixel);
+with a road file (``Settings.basemap_roads``), its lines.
 
 ``Projection.fit`` frames a set of (lat, lon) positions; ``hotspot_marks`` and ``case_marks`` turn
 hotspots (points, lines, polygons; strict streets as thick lines) and cases (dots coloured by
@@ -9,13 +10,15 @@ category, binned when many share a spot) into marks the ``_map.html`` macro draw
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from service.geometry import M_PER_DEG
+from service.geometry import M_PER_DEG, validate_geometry
 from service.models.hotspots import Hotspot, HotspotKind
 
 MIN_SPAN_M = 200.0
@@ -165,6 +168,49 @@ def basemap_tiles(projection: Projection, template: str) -> list[Tile]:
     return tiles
 
 
+Line = list[list[float]]  # [lon, lat] positions
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """What maps are drawn over: a tile URL template and/or road lines (neither: a plain canvas)."""
+
+    tiles: str | None = None
+    roads: tuple[Line, ...] = ()
+
+    def road_paths(self, projection: Projection) -> list[str]:
+        """SVG path data of the roads the view sees."""
+        paths = []
+        for road in self.roads:
+            lons, lats = [p[0] for p in road], [p[1] for p in road]
+            if projection.sees((min(lats), min(lons), max(lats), max(lons))):
+                paths.append(projection.path({"type": "LineString", "coordinates": road}))
+        return paths
+
+
+def load_roads(path: Path | None) -> tuple[Line, ...]:
+    """The lines of a road GeoJSON FeatureCollection (LineString and MultiLineString features; others
+    are skipped); ValueError naming the file and what is wrong."""
+    if path is None:
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(features, list):
+            raise ValueError("expected a GeoJSON FeatureCollection")
+        lines: list[Line] = []
+        for feat in features:
+            geometry = (feat or {}).get("geometry") or {}
+            if geometry.get("type") == "LineString":
+                lines.append(validate_geometry(geometry)["coordinates"])
+            elif geometry.get("type") == "MultiLineString":
+                for part in geometry.get("coordinates") or []:
+                    lines.append(validate_geometry({"type": "LineString", "coordinates": part})["coordinates"])
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"basemap roads {path}: {exc}") from None
+    return tuple(lines)
+
+
 @dataclass(frozen=True)
 class SvgMap:
     """What the ``_map.html`` macro draws: basemap tiles (none by default), the marks and a scale
@@ -176,15 +222,18 @@ class SvgMap:
     scale_m: int
     scale_px: float
     tiles: list[Tile]
+    roads: list[str]
+    """SVG path data of the basemap's roads."""
 
     @classmethod
-    def of(cls, projection: Projection, marks: list[Mark], tiles: str | None = None) -> SvgMap:
+    def of(cls, projection: Projection, marks: list[Mark], basemap: Basemap | None = None) -> SvgMap:
         """The marks with the longest round scale bar that fits in a fifth of the width, over the
-        tiles of the URL template ``tiles`` (None: a plain canvas)."""
+        basemap's tiles and roads (None: a plain canvas)."""
         px_per_m = projection.units_per_m
         length = max((m for m in SCALE_STEPS_M if m * px_per_m <= projection.width / 5), default=SCALE_STEPS_M[0])
-        under = basemap_tiles(projection, tiles) if tiles else []
-        return cls(projection.width, projection.height, marks, length, round(length * px_per_m, 1), under)
+        tiles = basemap_tiles(projection, basemap.tiles) if basemap and basemap.tiles else []
+        roads = basemap.road_paths(projection) if basemap else []
+        return cls(projection.width, projection.height, marks, length, round(length * px_per_m, 1), tiles, roads)
 
 
 def hotspot_marks(projection: Projection, hotspots: Iterable[Hotspot], kind_label: Any) -> list[Mark]:

@@ -20,6 +20,7 @@ from service.geometry import along_m
 from service.models.hotspots import Hotspot
 from service.web.deps import Visitor
 from service.web.i18n import Labels, request_lang, taxonomy_categories
+from service.web.maps import Basemap
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -65,15 +66,15 @@ class Page:
         self.zone = ZoneInfo(settings.timezone)
         self.now = request.app.state.clock()
         self._colour = {c: i % PALETTE_SIZE for i, c in enumerate(self.categories)}
-        self.basemap: str | None = settings.basemap_tiles
-        """The basemap tile URL template maps are drawn over (None: a plain canvas)."""
+        self.basemap = Basemap(settings.basemap_tiles, request.app.state.roads)
+        """What maps are drawn over (neither tiles nor roads: a plain canvas)."""
 
     @property
     def headers(self) -> dict[str, str]:
         """The security headers, the basemap tile server allowed as an image source when there is one."""
-        if self.basemap is None:
+        if self.basemap.tiles is None:
             return SECURITY_HEADERS
-        parts = urlsplit(self.basemap)
+        parts = urlsplit(self.basemap.tiles)
         return {**SECURITY_HEADERS, "Content-Security-Policy": CSP.format(tiles=f" {parts.scheme}://{parts.netloc}")}
 
     def local(self, at: datetime | None, fmt: str = "%m-%d %H:%M") -> str:

@@ -37,7 +37,7 @@ from service.operations import assignment_public, phase_at
 from service.share import share_token
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
-from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
+from service.web.maps import Basemap, Mark, Projection, SvgMap, hotspot_marks
 from service.web.queries import EVIDENCE, merge_proposals, next_waiting
 from service.web.render import Page, render
 from service.writer import lock_matching
@@ -56,7 +56,7 @@ def _case(db: Session, case_id: int) -> Case:
     return case
 
 
-def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str, basemap: str | None) -> SvgMap | None:
+def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str, basemap: Basemap) -> SvgMap | None:
     """Hotspots around the case, the routes of the patrol passes that saw it, its sightings and the case
     itself; None without a position."""
     if detail.lat is None or detail.lon is None:

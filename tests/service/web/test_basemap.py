@@ -3,8 +3,10 @@ under every map when configured, each where its corners fall, allowed by the pag
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,10 +14,10 @@ from pydantic import ValidationError
 
 from service.app import create_app
 from service.settings import Settings
-from service.web.maps import MAX_TILES, Projection, _tile_index, basemap_tiles
+from service.web.maps import MAX_TILES, Projection, _tile_index, basemap_tiles, load_roads
 from tests.service.builders import Auth, post
 from tests.service.conftest import Clock
-from tests.service.places import ORIGIN, point
+from tests.service.places import ORIGIN, line, point
 from tests.service.web_client import logged_in
 
 TILES = "https://tiles.example.cn/map/{z}/{x}/{y}.png"
@@ -76,3 +78,46 @@ def test_tiles_under_the_maps_when_configured(tiled: TestClient, auth: Auth, web
         assert hrefs and all(re.fullmatch(r"https://tiles\.example\.cn/map/\d+/\d+/\d+\.png", h) for h in hrefs)
         assert page.text.index('class="map-bg"') < page.text.index("<image") < page.text.index('class="scale"')
         assert "img-src 'self' data: https://tiles.example.cn;" in page.headers["content-security-policy"]
+
+
+def test_roads_from_a_geojson_file_under_the_maps(
+    settings: Settings, clock: Clock, auth: Auth, web_users: dict[str, str], tmp_path: Path
+) -> None:
+    far = line((5000, 5000), (5000, 6000))
+    roads = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": line((-300, -40), (300, -40)), "properties": {"name": "泽州路"}},
+            {"type": "Feature", "geometry": {"type": "MultiLineString", "coordinates": [far["coordinates"]]}},
+            {"type": "Feature", "geometry": point(0, 0), "properties": {}},  # not a road: skipped
+        ],
+    }
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps(roads), encoding="utf-8")
+    assert len(load_roads(path)) == 2
+    with TestClient(create_app(settings.model_copy(update={"basemap_roads": path}), clock)) as client:
+        post(client, auth["admin"], "/api/hotspots/import", MARKET)
+        logged_in(client, web_users["admin"])
+        page = client.get("/hotspots")
+        assert len(re.findall(r'<path class="road" d="M[^"]+"/>', page.text)) == 1  # the far road is out of view
+        assert "<image" not in page.text and "img-src 'self' data:;" in page.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[", "Expecting value"),
+        ('{"type": "Feature"}', "FeatureCollection"),
+        (
+            '{"type": "FeatureCollection", "features": '
+            '[{"geometry": {"type": "LineString", "coordinates": [[1, 95]]}}]}',
+            "at least 2",
+        ),
+    ],
+)
+def test_a_bad_road_file_is_refused_naming_it(tmp_path: Path, text: str, reason: str) -> None:
+    path = tmp_path / "roads.geojson"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=reason) as caught:
+        load_roads(path)
+    assert str(path) in str(caught.value)
