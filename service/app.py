@@ -20,6 +20,7 @@ from service.auth.setup_link import SetupLink, setup_url
 from service.auth.throttle import Throttle
 from service.batches import incoming
 from service.body_limit import BodyLimit
+from service.campaign import load_calendar
 from service.categories import known_categories
 from service.db import make_engine, migrate, private_folder
 from service.hotspots import load_catalog
@@ -28,6 +29,7 @@ from service.models.users import User
 from service.operations import Escalator, load_plan, load_units
 from service.settings import Settings
 from service.web import mount_web
+from service.web.maps import load_roads
 from service.workers.jobs import requeue_interrupted
 from service.workers.maintenance import Maintenance
 from service.workers.pool import JobPool
@@ -60,10 +62,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         catalog = settings.hotspot_catalog
         if catalog is not None and not catalog.is_file():
             log.warning("hotspot catalog %s not found; starting without it", catalog)
+        plan = load_plan(settings.operations_file)
         with Session(engine) as session:
-            added = load_catalog(session, catalog)
+            added = load_catalog(session, catalog, plan.hours)
             users = session.exec(select(func.count()).select_from(User)).one()
-            units = load_units(session, load_plan(settings.operations_file))
+            units = load_units(session, plan)
+            load_calendar(session, plan)
         if added:
             log.info("loaded %d hotspots from %s", added, catalog)
         if units:
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         app.state.engine = engine
         app.state.writer = Writer(engine)
         app.state.categories = known_categories(settings.taxonomy_path)
+        app.state.roads = load_roads(settings.basemap_roads)
         app.state.setup = None
         if not users:
             app.state.setup, token = SetupLink.new(clock())

@@ -10,6 +10,7 @@ Distances are metres, times aware UTC.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,15 @@ from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, col, func, select
 
 from service.geometry import M_PER_DEG, Box, bounds, expand, point
-from service.hotspots import Shape, local_time, locate, located_shapes, nearest, vending_zone_at
+from service.hotspots import (
+    Shape,
+    import_collection,
+    local_time,
+    locate,
+    located_shapes,
+    nearest,
+    vending_zone_at,
+)
 from service.messages import Refusal
 from service.models.base import UTCDateTime, row_id
 from service.models.cases import (
@@ -34,12 +43,13 @@ from service.models.cases import (
     CaseStatus,
     ReviewDecision,
 )
-from service.models.hotspots import Hotspot, HotspotKind
+from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 from service.models.observations import ObservationPublic, ObservationRow, Outcome
 from service.models.operations import CaseAssignment, Disposal, Verification
 from service.models.users import User
 from service.settings import Settings
 from service.webhooks import emit_case_event
+from service.writer import lock_matching
 from vision import haversine_m
 
 GRID_CELL_M = 50.0
@@ -302,7 +312,7 @@ class Matcher:
         lat, lon = obs.lat, obs.lon
         policy = self.settings.policy(obs.category)
         if policy is not None and HotspotKind.vending_zone.value in policy.exempt_in:
-            zone = vending_zone_at(lat, lon, self.shapes)
+            zone = vending_zone_at(lat, lon, self.shapes, local_time(obs.seen_at, self.zone))
             if zone is not None:
                 obs.zone_hotspot_id = zone
                 return None, Outcome.vending_zone
@@ -533,6 +543,25 @@ def place_hotspot(
     shapes = located_shapes(session)
     for box in filter(None, (before, after)):
         reassign_hotspots(session, settings, shapes, box, at, user_id)
+
+
+def import_hotspots(
+    session: Session,
+    settings: Settings,
+    items: list[HotspotCreate],
+    at: datetime,
+    user_id: int | None,
+    default_hours: Mapping[HotspotKind, list[str]] | None = None,
+) -> list[Hotspot]:
+    """Insert or update hotspots by key (``import_collection``; a kind in ``default_hours`` takes them
+    unless given its own); the cases around every place that
+    gained or lost one get their nearest hotspot again. Takes the matching lock first; flushes."""
+    lock_matching(session)
+    saved, boxes = import_collection(session, items, default_hours)
+    shapes = located_shapes(session)
+    for box in boxes:
+        reassign_hotspots(session, settings, shapes, box, at, user_id)
+    return saved
 
 
 def locate_at_case(

@@ -7,6 +7,7 @@ admin locates them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
 from pathlib import Path
@@ -21,11 +22,12 @@ from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 
 
 class CatalogError(ValueError):
-    """A GeoJSON collection that cannot be imported; ``errors`` are (feature index, or None for the
-    collection as a whole, and what is wrong)."""
+    """A catalog file that cannot be imported; ``errors`` are (the number of the bad ``item`` — a
+    GeoJSON feature's index, a KML placemark's or a CSV row's number — or None for the file as a
+    whole, and what is wrong)."""
 
-    def __init__(self, errors: list[tuple[int | None, str]]) -> None:
-        super().__init__("; ".join(msg if i is None else f"feature {i}: {msg}" for i, msg in errors))
+    def __init__(self, errors: list[tuple[int | None, str]], item: str = "feature") -> None:
+        super().__init__("; ".join(msg if i is None else f"{item} {i}: {msg}" for i, msg in errors))
         self.errors = errors
 
 
@@ -98,11 +100,12 @@ def nearest(
     return None if best is None else (best[1], best[0])
 
 
-def vending_zone_at(lat: float, lon: float, shapes: list[Shape]) -> int | None:
-    """The id of a vending zone containing the point, or None."""
+def vending_zone_at(lat: float, lon: float, shapes: list[Shape], local: time) -> int | None:
+    """The id of a vending zone containing the point and open at ``local`` (local wall time: a zone
+    without hours is always open), or None: vending there outside its permitted hours is not exempt."""
     for shape in shapes:
         inside = shape.kind == HotspotKind.vending_zone and shape.within_box(lat, lon, 0.0)
-        if inside and shape.distance_m(lat, lon) == 0.0:
+        if inside and shape.active_at(local) and shape.distance_m(lat, lon) == 0.0:
             return shape.id
     return None
 
@@ -129,11 +132,19 @@ def parse_collection(data: Any) -> list[HotspotCreate]:
     features = data.get("features")
     if not isinstance(features, list):
         raise CatalogError([(None, "a FeatureCollection needs a 'features' list")])
+    return parse_features(list(enumerate(features)))
+
+
+def parse_features(features: list[tuple[int, Any]], item: str = "feature") -> list[HotspotCreate]:
+    """Validate numbered GeoJSON Features (a ValueError in place of a feature: what made the item
+    bad while reading it); raises CatalogError listing every bad ``item`` by its number."""
     items: list[HotspotCreate] = []
     errors: list[tuple[int | None, str]] = []
     keys: set[str] = set()
-    for i, feat in enumerate(features):
+    for i, feat in features:
         try:
+            if isinstance(feat, ValueError):
+                raise feat
             if not isinstance(feat, dict) or feat.get("type") != "Feature":
                 raise ValueError("not a GeoJSON Feature")
             if "geometry" not in feat:
@@ -143,22 +154,25 @@ def parse_collection(data: Any) -> list[HotspotCreate]:
                 raise ValueError("properties must be an object")
             key = feat.get("id") or props.get("key") or props.get("name")
             values = {**props, "key": str(key) if key else None, "geometry": feat["geometry"]}
-            item = HotspotCreate.model_validate(values)
-            if item.key in keys:
-                raise ValueError(f"duplicate key {item.key!r}")
-            keys.add(item.key)
-            items.append(item)
+            hotspot = HotspotCreate.model_validate(values)
+            if hotspot.key in keys:
+                raise ValueError(f"duplicate key {hotspot.key!r}")
+            keys.add(hotspot.key)
+            items.append(hotspot)
         except ValidationError as exc:
             errors.append((i, validation_message(exc)))
         except ValueError as exc:
             errors.append((i, str(exc)))
     if errors:
-        raise CatalogError(errors)
+        raise CatalogError(errors, item)
     return items
 
 
-def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[list[Hotspot], list[Box]]:
-    """Insert or update hotspots by key; a null geometry never erases a known location. Flushes.
+def import_collection(
+    session: Session, items: list[HotspotCreate], default_hours: Mapping[HotspotKind, list[str]] | None = None
+) -> tuple[list[Hotspot], list[Box]]:
+    """Insert or update hotspots by key; a null geometry never erases a known location, a hotspot of a
+    kind in ``default_hours`` given no ``active_hours`` takes its kind's. Flushes.
 
     Returns the hotspots and the bounds of every place that gained or lost a hotspot (old and new
     geometries), where cases need their nearest hotspot again."""
@@ -167,6 +181,8 @@ def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[lis
     saved, boxes = [], []
     for item in items:
         values = item.model_dump()
+        if values["active_hours"] is None and default_hours and item.kind in default_hours:
+            values["active_hours"] = list(default_hours[item.kind])
         hotspot = existing.get(item.key)
         if hotspot is None:
             hotspot = Hotspot(**values)
@@ -185,11 +201,14 @@ def import_collection(session: Session, items: list[HotspotCreate]) -> tuple[lis
     return saved, boxes
 
 
-def load_catalog(session: Session, path: Path | None) -> int:
+def load_catalog(
+    session: Session, path: Path | None, default_hours: Mapping[HotspotKind, list[str]] | None = None
+) -> int:
     """Import the catalog file when no hotspot exists yet; returns how many were added. Commits."""
     if path is None or not path.is_file() or session.exec(select(func.count()).select_from(Hotspot)).one():
         return 0
-    added, _ = import_collection(session, parse_collection(json.loads(path.read_text(encoding="utf-8"))))
+    items = parse_collection(json.loads(path.read_text(encoding="utf-8")))
+    added, _ = import_collection(session, items, default_hours)
     session.commit()
     return len(added)
 

@@ -14,6 +14,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_hotspot": ("没有该热点", "no such hotspot"),
     "no_user": ("没有该用户", "no such user"),
     "no_unit": ("没有该单位", "no such unit"),
+    "unit_disabled": ("单位 {name} 已停用", "unit {name} is disabled"),
+    "bad_calendar": (
+        "阶段须有名称和日期，结束不早于开始，且依次排列、互不重叠",
+        "every phase needs a name and dates, may not end before it starts, and comes after the one before it",
+    ),
+    "bad_plan": (
+        "计划有误：措施与节点名称不能为空（最多 500/200 字），每个节点须有日期",
+        "a bad plan: measures and milestone titles are 1 to 500/200 characters, every milestone needs a date",
+    ),
     "no_sign": ("没有该招牌", "no such sign"),
     "no_action": ("没有该操作", "no such action"),
     "no_format": ("没有该文件格式（可选 CSV 或 XLSX）", "no such file format: use .csv or .xlsx"),

@@ -2,8 +2,9 @@
 units, dispatch with deadlines from the SLA table, escalation of overdue cases, disposal,
 verification, and the campaign's phases.
 
-The plan file (``Settings.operations_file``, YAML) seeds the units and holds the deadlines and the
-phases. Every change of a case here is in its audit trail. Times are aware UTC; deadlines hours.
+The plan file (``Settings.operations_file``, YAML) seeds the units and the campaign calendar
+(phases, batch starts: ``service.campaign`` keeps them after that) and holds the deadlines. Every
+change of a case here is in its audit trail. Times are aware UTC; deadlines hours.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from sqlmodel import Session, col, func, select
 from service.cases import change_status, position, record
 from service.evidence import has_image, is_key
 from service.geometry import distance_m, point
-from service.models.base import row_id, validation_message
+from service.models.base import Hours, row_id, validation_message
+from service.models.campaign import BatchStart
 from service.models.cases import Case, CaseAction, CaseStatus
-from service.models.hotspots import Hotspot, HotspotKind
+from service.models.hotspots import HOURS_KINDS, Hotspot, HotspotKind
 from service.models.operations import (
     AssignmentPublic,
     CaseAssignment,
@@ -106,35 +108,54 @@ class Phase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    number: int = Field(ge=1)
-    name: str
-    name_en: str = ""
+    number: int = Field(ge=1, le=99)
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(default="", max_length=200)
     start: date
     end: date
 
 
-class Plan(BaseModel):
-    """The plan file: seed units, the SLA table, the phases."""
+class Calendar(BaseModel):
+    """The campaign's phases, in order without overlaps, and the start of each road-market batch."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    units: list[dict[str, Any]] = Field(default_factory=list)
-    sla: Sla = Sla()
-    phases: list[Phase] = Field(default_factory=list)
+    phases: list[Phase] = Field(default_factory=list, max_length=20)
+    batches: list[BatchStart] = Field(default_factory=list, max_length=2)
 
     @model_validator(mode="after")
-    def _phases_in_order(self) -> Plan:
+    def _in_order(self) -> Calendar:
         for phase in self.phases:
             if phase.start > phase.end:
                 raise ValueError(f"phase {phase.number} ends before it starts")
         for before, after in itertools.pairwise(self.phases):
+            if after.number <= before.number:
+                raise ValueError(f"phase {after.number} comes after phase {before.number}: number them in order")
             if after.start <= before.end:
                 raise ValueError(f"phase {after.number} starts before phase {before.number} ends")
+        if len({b.number for b in self.batches}) != len(self.batches):
+            raise ValueError("a batch is given twice")
         return self
 
     def phase_on(self, day: date) -> Phase | None:
         """The phase ``day`` (a local date) falls in, or None."""
         return next((p for p in self.phases if p.start <= day <= p.end), None)
+
+
+class Plan(Calendar):
+    """The plan file: seed units, the SLA table, the phases and batch starts (seeded too), and the
+    default ``hours`` of the kinds that have them (a hotspot imported without its own takes them)."""
+
+    units: list[dict[str, Any]] = Field(default_factory=list)
+    sla: Sla = Sla()
+    hours: dict[HotspotKind, Hours] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _hours_kinds(self) -> Plan:
+        for kind in self.hours:
+            if kind not in HOURS_KINDS:
+                raise ValueError(f"hours: a {kind} has none (only {', '.join(sorted(HOURS_KINDS))})")
+        return self
 
 
 @lru_cache(maxsize=8)
@@ -170,7 +191,7 @@ def local_date(at: datetime, timezone: str) -> date:
     return at.astimezone(ZoneInfo(timezone)).date()
 
 
-def phase_at(plan: Plan, at: datetime, timezone: str) -> Phase | None:
+def phase_at(plan: Calendar, at: datetime, timezone: str) -> Phase | None:
     """The campaign phase an aware time (a sighting, a report's day) falls in, by its local date."""
     return plan.phase_on(local_date(at, timezone))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, NonNegativeFloat, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,17 @@ class Settings(BaseSettings):
     )
     hotspot_catalog: Path | None = Field(
         SAMPLES_DIR / "jincheng-hotspots.geojson", description="GeoJSON loaded when no hotspot exists yet"
+    )
+    basemap_tiles: str | None = Field(
+        None,
+        max_length=500,
+        description="an XYZ tile URL (https://tiles.example/{z}/{x}/{y}.png, a city tile server) drawn under the web "
+        "view's maps; none: hotspots, cases and tracks on a plain canvas with a scale bar",
+    )
+    basemap_roads: Path | None = Field(
+        None,
+        description="a GeoJSON file of roads (LineString, MultiLineString features) drawn under the web view's "
+        "maps, for a city without a tile server",
     )
     operations_file: Path | None = Field(
         SAMPLES_DIR / "jincheng-operations.yaml",
@@ -198,6 +210,17 @@ class Settings(BaseSettings):
     job_visibility_timeout_s: float = Field(
         6 * 3600.0, gt=0, description="the broker hands an unacknowledged job to another worker after this, seconds"
     )
+
+    @field_validator("basemap_tiles")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+            raise ValueError("basemap_tiles: an http(s) URL")
+        if any(part not in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("basemap_tiles: the URL needs {z}, {x} and {y}")
+        return value
 
     @field_validator("radius_m")
     @classmethod

@@ -9,6 +9,7 @@ from service.cli.commands import (
     add_cameras_parser,
     add_evidence_parsers,
     add_export_parser,
+    add_hotspots_parser,
     add_report_parser,
     add_serve_parser,
     add_signs_parser,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_evidence_parsers(sub)
     add_signs_parser(sub)
+    add_hotspots_parser(sub)
     add_export_model_parser(sub)
     return parser
 

@@ -1,6 +1,6 @@
 """Service sub-commands of ``streetscan``: ``serve``, ``user add|disable|enable|passwd``,
 ``token add|list|revoke``, ``cameras run``, ``export-dataset``, ``report``, ``verify``, ``anchor``,
-``cleanup`` and ``signs import-permits|export`` (heavy imports in the handlers)."""
+``cleanup``, ``signs import-permits|export`` and ``hotspots import|export`` (heavy imports in the handlers)."""
 
 from __future__ import annotations
 
@@ -510,4 +510,63 @@ def _signs_export(args: argparse.Namespace) -> int:
         return _with_database("signs export", run)
     except OSError as exc:
         print(f"streetscan signs export: {exc}", file=sys.stderr)
+        return 2
+
+
+def add_hotspots_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("hotspots", help="the hotspot catalog: import or export GeoJSON, KML or CSV")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    formats = ["geojson", "kml", "csv"]
+    load = verbs.add_parser(
+        "import", help="add or update hotspots by key from a file; all or nothing (every bad entry is listed)"
+    )
+    load.add_argument("file", type=Path, help=".geojson, .kml or .csv (CSV: wkt or lat/lon, name, kind, batch, ...)")
+    load.add_argument("--format", choices=formats, default=None, help="the file's format (default: by its suffix)")
+    load.set_defaults(func=_hotspots_import)
+    export = verbs.add_parser("export", help="write the whole catalog (unlocated hotspots too)")
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    export.add_argument("--format", choices=formats, default=None, help="default: by the suffix of --out")
+    export.set_defaults(func=_hotspots_export)
+
+
+def _hotspots_import(args: argparse.Namespace) -> int:
+    from service.cases import import_hotspots
+    from service.hotspot_files import CatalogFormat, read_catalog
+    from service.operations import load_plan
+    from service.settings import Settings
+
+    try:
+        fmt = CatalogFormat(args.format) if args.format else CatalogFormat.of_name(args.file.name)
+        items = read_catalog(args.file.read_bytes(), fmt)
+    except (ValueError, OSError) as exc:  # CatalogError is a ValueError
+        print(f"streetscan hotspots import: {args.file}: {exc}", file=sys.stderr)
+        return 2
+
+    def run(session: Session) -> int:
+        settings = Settings()
+        hours = load_plan(settings.operations_file).hours
+        saved = import_hotspots(session, settings, items, datetime.now(UTC), None, hours)
+        session.commit()
+        located = sum(h.geometry is not None for h in saved)
+        print(f"{args.file}: {len(saved)} hotspots imported ({located} located)")
+        return 0
+
+    return _with_database("hotspots import", run)
+
+
+def _hotspots_export(args: argparse.Namespace) -> int:
+    from service.hotspot_files import CatalogFormat, write_catalog
+    from service.hotspots import export_collection
+
+    def run(session: Session) -> int:
+        fmt = CatalogFormat(args.format) if args.format else CatalogFormat.of_name(args.out.name)
+        collection = export_collection(session)
+        args.out.write_bytes(write_catalog(collection, fmt))
+        print(f"{args.out}: {len(collection['features'])} hotspots")
+        return 0
+
+    try:
+        return _with_database("hotspots export", run)
+    except OSError as exc:
+        print(f"streetscan hotspots export: {exc}", file=sys.stderr)
         return 2

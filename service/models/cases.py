@@ -143,6 +143,8 @@ class CaseEventPublic(SQLModel):
 class CaseDetail(CasePublic):
     observations: list[ObservationPublic]
     events: list[CaseEventPublic]
+    phase: int | None = None
+    """The campaign phase the local date of its first sighting falls in (None: none)."""
 
 
 class Expectation(CleanInput):

@@ -26,13 +26,17 @@ class HotspotKind(StrEnum):
 
 DEFAULT_BUFFER_M: dict[HotspotKind, float] = {HotspotKind.strict_street: 20.0}
 """``buffer_m`` when an imported hotspot gives none: a strict street counts 20 m either side of its line."""
+HOURS_KINDS = frozenset({HotspotKind.school_zone, HotspotKind.vending_zone})
+"""The kinds with ``active_hours``."""
 
 
 class HotspotBase(SQLModel):
     """A place the action plan names; ``geometry`` is a GeoJSON geometry dict or None (unlocated).
 
     ``buffer_m`` widens the geometry (half-width of a strict street, radius around a point);
-    ``active_hours`` (school zones) are local "HH:MM-HH:MM" ranges; ``batch`` and ``start_date``
+    ``active_hours`` are local "HH:MM-HH:MM" ranges: a school zone's school-run hours (a case near it
+    outside them is not tied to it), a vending zone's permitted hours (vending there outside them is
+    a violation; inside them never); ``batch`` and ``start_date``
     are the road-market campaign batch (1 or 2) and its start.
     """
 
@@ -57,8 +61,8 @@ class HotspotBase(SQLModel):
             raise ValueError("a strict_street is a LineString (or Polygon), not a Point")
         if kind == HotspotKind.vending_zone and geom and geom["type"] != "Polygon" and not self.buffer_m:
             raise ValueError("a vending_zone Point or LineString needs buffer_m > 0")
-        if self.active_hours is not None and kind != HotspotKind.school_zone:
-            raise ValueError("only a school_zone has active_hours")
+        if self.active_hours is not None and kind not in HOURS_KINDS:
+            raise ValueError("only a school_zone or a vending_zone has active_hours")
 
 
 class HotspotCreate(CleanInput, HotspotBase):

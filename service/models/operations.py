@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 from service.geometry import validate_geometry
 from service.inputs import CleanInput, RowId, UtcTime
 from service.models.base import NULLABLE_JSON, EnumText, UTCDateTime, utcnow
+from service.models.campaign import BatchStart
 from service.models.cases import Expectation
 
 
@@ -143,11 +144,13 @@ class PhasePublic(SQLModel):
 
 
 class PhasesPublic(SQLModel):
-    """The campaign's phases and the one ``on`` (a local date) falls in (None: none)."""
+    """The campaign's phases, the one ``on`` (a local date) falls in (None: none), the batch starts."""
 
     items: list[PhasePublic]
     on: date
     phase: int | None
+    batches: list[BatchStart]
+    """Each road-market batch's start (local date)."""
 
 
 class DispatchRequest(Expectation):

@@ -16,6 +16,7 @@ from service.web.deps import LoginRequired, PageError
 from service.web.render import STATIC_DIR, Page, render
 from service.web.routes import (
     admin,
+    calendar,
     cases,
     casework,
     evidence,
@@ -53,6 +54,7 @@ def mount_web(app: FastAPI) -> None:
         evidence,
         admin,
         operations,
+        calendar,
         tasks,
         shared,
         webhooks,

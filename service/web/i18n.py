@@ -360,6 +360,52 @@ TEXT.update(
         ),
     }
 )
+TEXT.update(
+    {
+        "case_trend": ("案件趋势（按周）", "Cases by week"),
+        "week_of": ("周一", "Week of"),
+        "cases": ("案件", "Cases"),
+        "in_focus": ("整治期内", "In focus"),
+        "focus_always": ("整治重点：全程", "In focus throughout the campaign"),
+        "in_focus_since": ("整治重点：自 {date} 起", "In focus since {date}"),
+        "in_focus_from": ("整治重点：{date} 起（尚未开始）", "In focus from {date} (not yet)"),
+        "plan": ("一点一策", "Plan for this place"),
+        "measures": ("措施", "Measures"),
+        "measures_help": ("措施（每行一条）", "Measures (one a line)"),
+        "no_plan": ("尚未制定", "None written yet"),
+        "responsible_unit": ("责任单位", "Responsible unit"),
+        "none_named": ("未指定", "none named"),
+        "milestones": ("节点", "Milestones"),
+        "milestone": ("节点", "Milestone"),
+        "due_on": ("日期", "Date"),
+        "late": ("已逾期", "late"),
+        "milestone_state": ("状态", "State"),
+        "milestone_planned": ("计划中", "planned"),
+        "milestone_in_progress": ("进行中", "in progress"),
+        "milestone_done": ("已完成", "done"),
+        "milestone_dropped": ("已取消", "dropped"),
+        "plan_updated": ("{by} 更新于 {at}", "Updated by {by} at {at}"),
+        "edit_plan": ("编辑一点一策", "Edit the plan"),
+        "notice_plan_saved": ("一点一策已保存", "Plan saved"),
+        "calendar": ("整治阶段与批次", "Phases and batches"),
+        "hours_school_zone": ("上下学时段", "School-run hours"),
+        "hours_vending_zone": (
+            "允许经营时段（其余时段在此经营即为违规）",
+            "Permitted hours (vending here outside them is a violation)",
+        ),
+        "phases": ("整治阶段", "Campaign phases"),
+        "phase_name": ("名称", "Name"),
+        "phase_name_en": ("英文名称", "English name"),
+        "starts": ("开始", "Starts"),
+        "ends": ("结束", "Ends"),
+        "batch_starts": ("马路市场批次开始日期", "Road-market batch starts"),
+        "calendar_help": (
+            "阶段按顺序编号，日期不得重叠；批次开始后，该批次的马路市场纳入整治重点。",
+            "Phases are numbered in order and may not overlap; a batch's road markets are in focus from its start.",
+        ),
+        "notice_calendar_saved": ("整治阶段与批次已保存", "Phases and batches saved"),
+    }
+)
 NOTICES = frozenset(key.removeprefix("notice_") for key in TEXT if key.startswith("notice_"))
 
 

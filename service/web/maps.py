@@ -1,4 +1,7 @@
-"""Offline maps as inline SVG: an equirectangular projection of our own coordinates, no tiles.
+"""Offline maps as inline SVG: an equirectangular projection of our own coordinates; with a basemap
+tile server configured (``Settings.basemap_tiles``), its XYZ tiles under the marks, each placed by
+its corners (at a city's scale Web Mercator and this projection differ by far less than a pixel);
+with a road file (``Settings.basemap_roads``), its lines.
 
 ``Projection.fit`` frames a set of (lat, lon) positions; ``hotspot_marks`` and ``case_marks`` turn
 hotspots (points, lines, polygons; strict streets as thick lines) and cases (dots coloured by
@@ -7,16 +10,22 @@ category, binned when many share a spot) into marks the ``_map.html`` macro draw
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from service.geometry import M_PER_DEG
+from service.geometry import M_PER_DEG, validate_geometry
 from service.models.hotspots import Hotspot, HotspotKind
 
 MIN_SPAN_M = 200.0
+TILE_PX = 256
+EQUATOR_M_PER_PX = 2 * math.pi * 6378137.0 / TILE_PX
+"""Web Mercator metres per tile pixel at zoom 0 on the equator."""
+MAX_TILES = 48
 BIN_PX = 6.0
 SCALE_STEPS_M = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 
@@ -109,21 +118,122 @@ class Projection:
 
 
 @dataclass(frozen=True)
+class Tile:
+    """One basemap tile: its URL and where it lies (SVG user units)."""
+
+    href: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def _tile_lon(x: int, zoom: int) -> float:
+    return x / (1 << zoom) * 360.0 - 180.0
+
+
+def _tile_lat(y: int, zoom: int) -> float:
+    return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / (1 << zoom)))))
+
+
+def _tile_index(lat: float, lon: float, zoom: int) -> tuple[int, int]:
+    n = 1 << zoom
+    lat = max(min(lat, 85.05), -85.05)
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return min(int((lon + 180.0) / 360.0 * n), n - 1), min(int(y), n - 1)
+
+
+def basemap_tiles(projection: Projection, template: str) -> list[Tile]:
+    """The XYZ tiles of ``template`` ({z}, {x}, {y}) covering the view, at the zoom whose pixels are
+    nearest the map's units (coarser while more than ``MAX_TILES`` would be needed)."""
+    inv = projection.inverse
+    west, east = inv["min_lon"] - inv["ox"] / inv["fx"], inv["min_lon"] + (projection.width - inv["ox"]) / inv["fx"]
+    north = inv["max_lat"] + inv["oy"] / inv["fy"]
+    south = inv["max_lat"] - (projection.height - inv["oy"]) / inv["fy"]
+    m_per_unit = 1 / projection.units_per_m
+    cos_lat = math.cos(math.radians((north + south) / 2))
+    zoom = max(0, min(19, round(math.log2(EQUATOR_M_PER_PX * cos_lat / m_per_unit))))
+    while True:
+        (x0, y0), (x1, y1) = _tile_index(north, west, zoom), _tile_index(south, east, zoom)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) <= MAX_TILES or zoom == 0:
+            break
+        zoom -= 1
+    tiles = []
+    for tx in range(x0, x1 + 1):
+        for ty in range(y0, y1 + 1):
+            left, top = projection.xy(_tile_lat(ty, zoom), _tile_lon(tx, zoom))
+            right, bottom = projection.xy(_tile_lat(ty + 1, zoom), _tile_lon(tx + 1, zoom))
+            href = template.replace("{z}", str(zoom)).replace("{x}", str(tx)).replace("{y}", str(ty))
+            tiles.append(Tile(href, left, top, round(right - left, 1), round(bottom - top, 1)))
+    return tiles
+
+
+Line = list[list[float]]  # [lon, lat] positions
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """What maps are drawn over: a tile URL template and/or road lines (neither: a plain canvas)."""
+
+    tiles: str | None = None
+    roads: tuple[Line, ...] = ()
+
+    def road_paths(self, projection: Projection) -> list[str]:
+        """SVG path data of the roads the view sees."""
+        paths = []
+        for road in self.roads:
+            lons, lats = [p[0] for p in road], [p[1] for p in road]
+            if projection.sees((min(lats), min(lons), max(lats), max(lons))):
+                paths.append(projection.path({"type": "LineString", "coordinates": road}))
+        return paths
+
+
+def load_roads(path: Path | None) -> tuple[Line, ...]:
+    """The lines of a road GeoJSON FeatureCollection (LineString and MultiLineString features; others
+    are skipped); ValueError naming the file and what is wrong."""
+    if path is None:
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(features, list):
+            raise ValueError("expected a GeoJSON FeatureCollection")
+        lines: list[Line] = []
+        for feat in features:
+            geometry = (feat or {}).get("geometry") or {}
+            if geometry.get("type") == "LineString":
+                lines.append(validate_geometry(geometry)["coordinates"])
+            elif geometry.get("type") == "MultiLineString":
+                for part in geometry.get("coordinates") or []:
+                    lines.append(validate_geometry({"type": "LineString", "coordinates": part})["coordinates"])
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"basemap roads {path}: {exc}") from None
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
 class SvgMap:
-    """What the ``_map.html`` macro draws: the marks and a scale bar ``scale_m`` metres long."""
+    """What the ``_map.html`` macro draws: basemap tiles (none by default), the marks and a scale
+    bar ``scale_m`` metres long."""
 
     width: int
     height: int
     marks: list[Mark]
     scale_m: int
     scale_px: float
+    tiles: list[Tile]
+    roads: list[str]
+    """SVG path data of the basemap's roads."""
 
     @classmethod
-    def of(cls, projection: Projection, marks: list[Mark]) -> SvgMap:
-        """The marks with the longest round scale bar that fits in a fifth of the width."""
+    def of(cls, projection: Projection, marks: list[Mark], basemap: Basemap | None = None) -> SvgMap:
+        """The marks with the longest round scale bar that fits in a fifth of the width, over the
+        basemap's tiles and roads (None: a plain canvas)."""
         px_per_m = projection.units_per_m
         length = max((m for m in SCALE_STEPS_M if m * px_per_m <= projection.width / 5), default=SCALE_STEPS_M[0])
-        return cls(projection.width, projection.height, marks, length, round(length * px_per_m, 1))
+        tiles = basemap_tiles(projection, basemap.tiles) if basemap and basemap.tiles else []
+        roads = basemap.road_paths(projection) if basemap else []
+        return cls(projection.width, projection.height, marks, length, round(length * px_per_m, 1), tiles, roads)
 
 
 def hotspot_marks(projection: Projection, hotspots: Iterable[Hotspot], kind_label: Any) -> list[Mark]:

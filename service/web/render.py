@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -19,15 +20,17 @@ from service.geometry import along_m
 from service.models.hotspots import Hotspot
 from service.web.deps import Visitor
 from service.web.i18n import Labels, request_lang, taxonomy_categories
+from service.web.maps import Basemap
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 PALETTE_SIZE = 8
+CSP = (
+    "default-src 'self'; img-src 'self' data:{tiles}; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": CSP.format(tiles=""),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -63,6 +66,16 @@ class Page:
         self.zone = ZoneInfo(settings.timezone)
         self.now = request.app.state.clock()
         self._colour = {c: i % PALETTE_SIZE for i, c in enumerate(self.categories)}
+        self.basemap = Basemap(settings.basemap_tiles, request.app.state.roads)
+        """What maps are drawn over (neither tiles nor roads: a plain canvas)."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The security headers, the basemap tile server allowed as an image source when there is one."""
+        if self.basemap.tiles is None:
+            return SECURITY_HEADERS
+        parts = urlsplit(self.basemap.tiles)
+        return {**SECURITY_HEADERS, "Content-Security-Policy": CSP.format(tiles=f" {parts.scheme}://{parts.netloc}")}
 
     def local(self, at: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         """An aware UTC time as local wall time in the service's time zone."""
@@ -102,4 +115,4 @@ class Page:
 def render(page: Page, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page (or fragment) with the security headers."""
     html = ENV.get_template(template).render(page=page, t=page.t, **context)
-    return HTMLResponse(html, status_code, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code, headers=page.headers)

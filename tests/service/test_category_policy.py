@@ -100,6 +100,49 @@ def test_ingest_takes_the_added_category_with_its_radius_and_exemption(client: T
     assert case["category"] == "fruit_stand" and len(case["observations"]) == 2
 
 
+def test_a_school_zone_without_hours_takes_its_kinds_default(client: TestClient, auth: Auth) -> None:
+    school = {
+        "type": "Feature",
+        "id": "school",
+        "geometry": polygon(square(0, 0, 30)),
+        "properties": {"name": "实验小学", "kind": "school_zone"},
+    }
+    post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [school]})
+    stored = client.get("/api/hotspots").json()["features"][0]["properties"]
+    assert stored["active_hours"] == ["07:00-08:30", "11:30-12:30", "16:30-18:00"]  # the plan file's default
+    school_run, mid_morning = "2025-05-12T00:00:00Z", "2025-05-12T02:00:00Z"  # 08:00 and 10:00 in Jincheng
+    result = send(client, auth, [obs("1", observed_at=school_run), obs("2", east=200, observed_at=mid_morning)])
+    tied = client.get(f"/api/cases/{result['results'][0]['case_id']}", headers=auth["reviewer"]).json()
+    assert tied["hotspot_name"] == "实验小学"
+    school["geometry"] = polygon(square(0, 200, 30))
+    school["id"] = school["properties"]["name"] = "second"
+    post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [school]})
+    untied = client.get(f"/api/cases/{result['results'][1]['case_id']}", headers=auth["reviewer"]).json()
+    assert untied["hotspot_id"] is None  # last seen at 10:00, outside the school-run hours
+
+
+def test_vending_outside_the_permitted_hours_is_a_violation(client: TestClient, auth: Auth) -> None:
+    zone = {
+        "type": "Feature",
+        "id": "night-market",
+        "geometry": polygon(square(0, 0, 30)),
+        "properties": {"name": "夜市疏导点", "kind": "vending_zone", "active_hours": ["17:00-22:00"]},
+    }
+    post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [zone]})
+    morning, evening = "2025-05-12T01:00:00Z", "2025-05-12T11:00:00Z"  # 09:00 and 19:00 in Jincheng
+    result = send(
+        client,
+        auth,
+        [
+            obs("1", category="fruit_stand", observed_at=evening),
+            obs("2", north=5, category="fruit_stand", observed_at=morning),
+        ],
+    )["results"]
+    assert [r["outcome"] for r in result] == ["vending_zone", "created"]
+    case = client.get(f"/api/cases/{result[1]['case_id']}", headers=auth["reviewer"]).json()
+    assert case["category"] == "fruit_stand" and case["status"] == "new"
+
+
 def test_web_view_and_camera_api_know_the_added_category(
     client: TestClient, auth: Auth, web_users: dict[str, str]
 ) -> None:

@@ -191,6 +191,18 @@ def test_vending_zone_contains_point() -> None:
         shape(1, HotspotKind.vending_zone, polygon(square(0, 0, 20))),
         shape(2, HotspotKind.vending_zone, point(0, 200), buffer_m=15),
     ]
-    assert vending_zone_at(*offset(5, 5), zones) == 1
-    assert vending_zone_at(*offset(0, 210), zones) == 2
-    assert vending_zone_at(*offset(0, 60), zones) is None
+    assert vending_zone_at(*offset(5, 5), zones, time(9, 0)) == 1
+    assert vending_zone_at(*offset(0, 210), zones, time(9, 0)) == 2
+    assert vending_zone_at(*offset(0, 60), zones, time(9, 0)) is None
+
+
+def test_vending_zone_exempts_only_in_its_permitted_hours() -> None:
+    evening = shape(1, HotspotKind.vending_zone, polygon(square(0, 0, 20)), active_hours=["17:00-22:00"])
+    night = shape(2, HotspotKind.vending_zone, point(0, 200), buffer_m=15, active_hours=["21:00-02:00"])
+    inside, there = offset(5, 5), offset(0, 205)
+    assert vending_zone_at(*inside, [evening], time(17, 0)) == 1
+    assert vending_zone_at(*inside, [evening], time(21, 59)) == 1
+    assert vending_zone_at(*inside, [evening], time(22, 0)) is None  # the end is not in it
+    assert vending_zone_at(*inside, [evening], time(9, 0)) is None
+    assert vending_zone_at(*there, [evening, night], time(1, 30)) == 2  # a range over midnight
+    assert vending_zone_at(*there, [evening, night], time(20, 0)) is None

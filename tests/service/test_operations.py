@@ -32,6 +32,8 @@ def test_shipped_plan_has_the_deadlines_and_phases_of_the_action_plan() -> None:
         (date(2024, 12, 1), date(2025, 4, 30)),
         (date(2025, 5, 1), date(2025, 12, 31)),
     ]
+    assert [(b.number, b.start) for b in plan.batches] == [(1, date(2024, 7, 15)), (2, date(2024, 12, 1))]
+    assert plan.hours == {HotspotKind.school_zone: ["07:00-08:30", "11:30-12:30", "16:30-18:00"]}
     keys = [key for unit in plan.units for key in unit.get("hotspots", [])]
     assert len(keys) == len(set(keys)) == 19  # every catalog hotspot in exactly one brigade
 
@@ -63,6 +65,9 @@ def test_phase_at_goes_by_the_local_date(at: datetime, phase: int | None) -> Non
             "phase 2 starts before phase 1 ends",
         ),
         ("slas: {}", "slas"),
+        ("hours: {public_place: ['07:00-08:00']}", "a public_place has none"),
+        ("hours: {school_zone: ['7-8']}", "HH:MM-HH:MM"),
+        ("batches: [{number: 3, start: 2024-07-15}]", "less than or equal to 2"),
         ("sla: [", "not YAML"),
     ],
 )

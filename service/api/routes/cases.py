@@ -13,6 +13,7 @@ from sqlmodel import Session
 from service.api.deps import ApiRoute, CurrentUser, IdFilter, Offset, ReviewerUser
 from service.api.errors import errors
 from service.auth.users import has_role
+from service.campaign import stored_calendar
 from service.cases import (
     CaseFilter,
     UnknownCategoryError,
@@ -48,6 +49,7 @@ from service.models.cases import (
     UndoRequest,
 )
 from service.models.users import Role
+from service.operations import phase_at
 from service.share import share_token
 from service.writer import Writer
 
@@ -90,12 +92,15 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses=errors(404))
-def get_case(case_id: IdPath, session: SessionDep, user: CurrentUser) -> CaseDetail:
-    """One case with its observations (and crop links) and its audit trail."""
+def get_case(case_id: IdPath, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> CaseDetail:
+    """One case with its observations (and crop links), its audit trail and its campaign phase."""
     try:
-        return case_detail(session, case_id)
+        detail = case_detail(session, case_id)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case") from None
+    phase = phase_at(stored_calendar(session), detail.first_seen, settings.timezone)
+    detail.phase = phase.number if phase else None
+    return detail
 
 
 def refused(work: Callable[[], T]) -> T:

@@ -1,4 +1,5 @@
-"""Hotspot catalog: GeoJSON export (public), import and locating (admin), patrol coverage."""
+"""Hotspot catalog: export as GeoJSON, KML or CSV (public), import and locating (admin), patrol coverage,
+each hotspot's 一点一策 plan."""
 
 from __future__ import annotations
 
@@ -6,30 +7,34 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, File, HTTPException, Query, Response, UploadFile, status
+from sqlmodel import Session
 
 from service.api.deps import AdminUser, ApiRoute, CurrentUser
 from service.api.errors import errors, issue
-from service.cases import PlacementError, locate_at_case, place_hotspot, reassign_hotspots
+from service.cases import PlacementError, import_hotspots, locate_at_case, place_hotspot
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.geometry import point
+from service.hotspot_files import CatalogFormat, read_catalog, write_catalog
 from service.hotspots import (
     CatalogError,
     export_collection,
     feature,
-    import_collection,
-    located_shapes,
     parse_collection,
 )
 from service.inputs import UtcTime
 from service.models.base import row_id
 from service.models.cameras import Camera
 from service.models.cases import Case
-from service.models.hotspots import Hotspot, LocateRequest
+from service.models.hotspots import Hotspot, HotspotCreate, LocateRequest
 from service.models.patrols import CoveringCamera, CoveringPass, HotspotCoverage
+from service.models.plans import PlanPublic, PlanRequest
+from service.operations import load_plan, local_date
 from service.patrols import passes_covering
+from service.plans import PlanError, plan_public, save_plan
 from service.reports.cameras import cameras_covering
-from service.writer import lock_matching
+from service.settings import Settings
+from service.writer import Writer, lock_matching
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """Before any camera: the start of an unbounded range."""
@@ -43,7 +48,7 @@ def list_hotspots(session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/import")
-def import_hotspots(
+def import_geojson(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -58,12 +63,54 @@ def import_hotspots(
     except CatalogError as exc:
         detail = [issue(["body"] if i is None else ["body", "features", i], msg) for i, msg in exc.errors]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+    return _imported(session, settings, now, writer, user.id, items)
+
+
+MEDIA_TYPES = {
+    CatalogFormat.geojson: "application/geo+json",
+    CatalogFormat.kml: "application/vnd.google-earth.kml+xml",
+    CatalogFormat.csv: "text/csv; charset=utf-8",
+}
+
+
+@router.get("/export", response_class=Response, responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+def export_hotspots(session: SessionDep, format: Annotated[CatalogFormat, Query()] = CatalogFormat.geojson) -> Response:
+    """The catalog as a file to download: GeoJSON, KML or CSV (``wkt`` column), as ``streetscan
+    hotspots export`` writes it."""
+    return Response(
+        write_catalog(export_collection(session), format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="hotspots.{format.value}"'},
+    )
+
+
+@router.post("/import/file", responses=errors(422))
+def import_hotspot_file(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: AdminUser,
+    file: Annotated[UploadFile, File(description="a .geojson, .kml or .csv catalog file")],
+    format: Annotated[CatalogFormat | None, Query(description="default: by the file name's suffix")] = None,
+) -> dict[str, Any]:
+    """``import`` from a file upload (multipart) in any of the export formats; all or nothing: 422
+    lists every bad feature, placemark or row by its number (``loc`` ``["body", "file", n]``)."""
+    try:
+        items = read_catalog(file.file.read(), format or CatalogFormat.of_name(file.filename or ""))
+    except CatalogError as exc:
+        detail = [issue(["body", "file"] if i is None else ["body", "file", i], msg) for i, msg in exc.errors]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [issue(["body", "file"], str(exc))]) from None
+    return _imported(session, settings, now, writer, user.id, items)
+
+
+def _imported(
+    session: Session, settings: Settings, now: datetime, writer: Writer, user_id: int | None, items: list[HotspotCreate]
+) -> dict[str, Any]:
     with writer:
-        lock_matching(session)
-        saved, boxes = import_collection(session, items)
-        shapes = located_shapes(session)
-        for box in boxes:
-            reassign_hotspots(session, settings, shapes, box, now, user.id)
+        saved = import_hotspots(session, settings, items, now, user_id, load_plan(settings.operations_file).hours)
         session.commit()
     return {
         "imported": len(saved),
@@ -147,3 +194,42 @@ def hotspot_coverage(
     return HotspotCoverage(
         hotspot_id=hotspot_id, since=since, until=until, total=len(found), passes=passes, cameras=cameras
     )
+
+
+def _hotspot_or_404(session: Session, hotspot_id: int) -> Hotspot:
+    hotspot = session.get(Hotspot, hotspot_id)
+    if hotspot is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hotspot")
+    return hotspot
+
+
+@router.get("/{hotspot_id}/plan", response_model=PlanPublic, responses=errors(404))
+def get_plan(
+    hotspot_id: IdPath, session: SessionDep, settings: SettingsDep, now: NowDep, user: CurrentUser
+) -> PlanPublic:
+    """The hotspot's 一点一策 plan: measures, the responsible unit, milestones by date (``late``: past
+    their date by the local calendar and neither done nor dropped); empty (``updated_at`` null) when
+    none was written yet."""
+    return plan_public(session, _hotspot_or_404(session, hotspot_id), local_date(now, settings.timezone))
+
+
+@router.put("/{hotspot_id}/plan", response_model=PlanPublic, responses=errors(404))
+def put_plan(
+    hotspot_id: IdPath,
+    body: PlanRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    user: AdminUser,
+) -> PlanPublic:
+    """Replace the hotspot's plan (admin). 422 for an unknown or disabled unit, an empty measure or
+    milestone title, a milestone without a valid date or with an unknown state; nothing changes then."""
+    hotspot = _hotspot_or_404(session, hotspot_id)
+    with writer:
+        try:
+            save_plan(session, hotspot, body, now, user.id)
+        except PlanError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        session.commit()
+    return plan_public(session, hotspot, local_date(now, settings.timezone))

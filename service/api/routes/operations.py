@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
 from sqlmodel import Session
 
-from service.api.deps import ApiRoute, CurrentUser, DispatcherUser, FieldUser, VerifierUser
+from service.api.deps import AdminUser, ApiRoute, CurrentUser, DispatcherUser, FieldUser, VerifierUser
 from service.api.errors import errors
 from service.api.routes.cases import decided
+from service.campaign import save_calendar, stored_calendar
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.evidence import EvidenceError, evidence_store, store_bytes
 from service.inputs import Text
@@ -33,6 +34,7 @@ from service.models.operations import (
 )
 from service.operations import (
     BadRequest,
+    Calendar,
     NotYourCase,
     OperationsError,
     assignment_public,
@@ -225,9 +227,27 @@ def phases(
     user: CurrentUser,
     on: Annotated[date | None, Query()] = None,
 ) -> PhasesPublic:
-    """The campaign's phases and the one the local date ``on`` (default: today) falls in."""
-    plan = load_plan(settings.operations_file)
-    day = on or local_date(now, settings.timezone)
-    found = plan.phase_on(day)
-    items = [PhasePublic.model_validate(p, from_attributes=True) for p in plan.phases]
-    return PhasesPublic(items=items, on=day, phase=found.number if found else None)
+    """The campaign's phases, the one the local date ``on`` (default: today) falls in, and the start
+    of each road-market batch (its markets are in focus from it)."""
+    calendar = stored_calendar(session)
+    return _phases(calendar, on or local_date(now, settings.timezone))
+
+
+def _phases(calendar: Calendar, day: date) -> PhasesPublic:
+    found = calendar.phase_on(day)
+    items = [PhasePublic.model_validate(p, from_attributes=True) for p in calendar.phases]
+    return PhasesPublic(items=items, on=day, phase=found.number if found else None, batches=calendar.batches)
+
+
+@router.put("/phases", response_model=PhasesPublic)
+def put_phases(
+    body: Calendar, session: SessionDep, settings: SettingsDep, now: NowDep, writer: WriterDep, user: AdminUser
+) -> PhasesPublic:
+    """Replace the campaign calendar (admin): the phases, numbered and dated in order without overlaps,
+    and the batch starts; every road market of a batch takes its start as its ``start_date``. 422 for
+    a phase ending before it starts, overlapping or out-of-order phases, a batch given twice or not 1
+    or 2; nothing changes then."""
+    with writer:
+        save_calendar(session, body)
+        session.commit()
+    return _phases(body, local_date(now, settings.timezone))

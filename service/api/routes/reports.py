@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from service.api.deps import ApiRoute, CurrentUser
+from service.campaign import campaign_plan
 from service.deps import NowDep, SessionDep, SettingsDep, WeekQuery
-from service.operations import load_plan
 from service.reports.weekly import WeeklyReport, last_full_week, weekly_report
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=ApiRoute)
@@ -22,4 +22,4 @@ def weekly(
     strict streets, patrol passes and what they found, case events and cases open at the week's end, with
     the week before and the campaign phase."""
     zone = ZoneInfo(settings.timezone)
-    return weekly_report(session, week or last_full_week(now, zone), zone, load_plan(settings.operations_file))
+    return weekly_report(session, week or last_full_week(now, zone), zone, campaign_plan(session, settings))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
+from service.campaign import campaign_plan
 from service.cases import (
     LOCATING_STATUSES,
     TRANSITIONS,
@@ -32,11 +33,11 @@ from service.models.cases import Case, CaseDetail, CaseStatus, Expectation
 from service.models.hotspots import Hotspot
 from service.models.operations import CaseAssignment
 from service.models.patrols import PatrolPass
-from service.operations import assignment_public, load_plan, phase_at
+from service.operations import assignment_public, phase_at
 from service.share import share_token
 from service.web.deps import AdminPoster, PageError, PageViewer, Poster, Visitor, WebRoute
 from service.web.i18n import NOTICES, Labels
-from service.web.maps import Mark, Projection, SvgMap, hotspot_marks
+from service.web.maps import Basemap, Mark, Projection, SvgMap, hotspot_marks
 from service.web.queries import EVIDENCE, merge_proposals, next_waiting
 from service.web.render import Page, render
 from service.writer import lock_matching
@@ -55,7 +56,7 @@ def _case(db: Session, case_id: int) -> Case:
     return case
 
 
-def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap | None:
+def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str, basemap: Basemap) -> SvgMap | None:
     """Hotspots around the case, the routes of the patrol passes that saw it, its sightings and the case
     itself; None without a position."""
     if detail.lat is None or detail.lon is None:
@@ -74,7 +75,7 @@ def case_map(db: Session, detail: CaseDetail, t: Labels, colour: str) -> SvgMap 
             marks.append(Mark("sighting", obs.track_id, x=x, y=y, r=2.5))
     x, y = projection.xy(detail.lat, detail.lon)
     marks.append(Mark(f"this-case {colour}", t("this_case"), x=x, y=y, r=7.0))
-    return SvgMap.of(projection, marks)
+    return SvgMap.of(projection, marks, basemap)
 
 
 def can_undo(db: Session, case_id: int, visitor: Visitor) -> bool:
@@ -135,10 +136,10 @@ def case_page_of(
         merge_into=into if into is not None else next(iter(proposals), None),
         can_undo=can_undo(db, case_id, visitor),
         next_case=next_waiting(db, case),
-        map=case_map(db, detail, page.t, page.colour(detail.category)),
+        map=case_map(db, detail, page.t, page.colour(detail.category), page.basemap),
         shared=shared,
         assignment=assignment_public(db, assignment, get_now(request)) if assignment else None,
-        phase=phase_at(load_plan(settings.operations_file), case.first_seen, settings.timezone),
+        phase=phase_at(campaign_plan(db, settings), case.first_seen, settings.timezone),
     )
 
 

@@ -30,7 +30,7 @@ VIEW_RADIUS_M = 600.0
 MAX_GEOMETRY_CHARS = 200_000
 
 
-def _hotspot(db: Session, hotspot_id: int) -> Hotspot:
+def hotspot_or_404(db: Session, hotspot_id: int) -> Hotspot:
     hotspot = db.get(Hotspot, hotspot_id)
     if hotspot is None:
         raise PageError(status.HTTP_404_NOT_FOUND, "no_hotspot")
@@ -78,7 +78,7 @@ def _editor(
         "hotspot_edit.html",
         status_code,
         hotspot=hotspot,
-        map=SvgMap.of(projection, marks),
+        map=SvgMap.of(projection, marks, page.basemap),
         inverse=projection.inverse,
         current=projection.path(hotspot.geometry) if hotspot.geometry and hotspot.geometry["type"] != "Point" else "",
         error=error,
@@ -99,7 +99,9 @@ def edit_page(
     """The editor for one hotspot; ``lat``/``lon`` centre the map elsewhere."""
     centre = (lat, lon) if lat is not None and lon is not None else None
     shown = notice if notice in NOTICES else ""
-    return _editor(request, db, visitor, _hotspot(db, hotspot_id), centre, notice=f"notice_{shown}" if shown else "")
+    return _editor(
+        request, db, visitor, hotspot_or_404(db, hotspot_id), centre, notice=f"notice_{shown}" if shown else ""
+    )
 
 
 @router.post("/hotspots/{hotspot_id}/geometry")
@@ -116,7 +118,7 @@ def save_geometry(
 ) -> Response:
     """Place the hotspot at the drawn GeoJSON geometry; one that does not suit its kind or crosses
     itself is shown again with the reason (422), and nothing changes."""
-    hotspot = _hotspot(db, hotspot_id)
+    hotspot = hotspot_or_404(db, hotspot_id)
     try:
         drawn = json.loads(geometry)
         with writer:
@@ -125,6 +127,6 @@ def save_geometry(
             db.commit()
     except ValueError as exc:  # json.JSONDecodeError is one too
         db.rollback()
-        hotspot = _hotspot(db, hotspot_id)
+        hotspot = hotspot_or_404(db, hotspot_id)
         return _editor(request, db, visitor, hotspot, error=str(exc), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     return RedirectResponse(f"/hotspots/{hotspot_id}/edit?notice=hotspot_placed", status.HTTP_303_SEE_OTHER)

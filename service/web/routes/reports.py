@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from service.campaign import campaign_plan
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WeekQuery
 from service.integrations.exports import MEDIA
-from service.operations import load_plan
 from service.reports.charts import report_charts
 from service.reports.files import csv_bytes, xlsx_bytes
 from service.reports.html import STYLESHEET, report_fragment
@@ -28,7 +28,7 @@ router = APIRouter(include_in_schema=False, route_class=WebRoute)
 def report_of(db: Session, settings: Settings, now: datetime, week: WeekQuery) -> WeeklyReport:
     """The report of ``week`` (None: the week ending last Friday)."""
     zone = ZoneInfo(settings.timezone)
-    return weekly_report(db, week or last_full_week(now, zone), zone, load_plan(settings.operations_file))
+    return weekly_report(db, week or last_full_week(now, zone), zone, campaign_plan(db, settings))
 
 
 def download(content: bytes, media_type: str, name: str) -> Response:

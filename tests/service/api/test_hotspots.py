@@ -89,6 +89,7 @@ def test_import_export_round_trip(client: TestClient, auth: Auth) -> None:
         (feature("x", None, kind="road_market", batch=3), "batch must be 1 or 2"),
         (feature("x", None, kind="stadium"), "kind"),
         (feature("x", None, kind="school_zone", active_hours=["7-8"]), "HH:MM-HH:MM"),
+        (feature("x", None, kind="public_place", active_hours=["07:00-08:00"]), "or a vending_zone has active_hours"),
         (feature("x", point(0, 0), kind="vending_zone"), "buffer_m > 0"),
         ({"type": "Feature", "properties": {"name": "x", "kind": "public_place"}}, "'geometry' member"),
         ({"type": "Point", "coordinates": [0, 0]}, "not a GeoJSON Feature"),

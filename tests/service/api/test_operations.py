@@ -279,6 +279,60 @@ def test_phase_today_is_the_local_date(client: TestClient, auth: Auth, clock: An
     assert client.get("/api/phases").status_code == 401
 
 
+def test_admins_edit_the_phases_and_batch_starts(client: TestClient, auth: Auth) -> None:
+    shipped = client.get("/api/phases", headers=auth["reviewer"]).json()
+    assert shipped["batches"] == [{"number": 1, "start": "2024-07-15"}, {"number": 2, "start": "2024-12-01"}]
+    phases = [{**p, "end": "2025-06-30"} if p["number"] == 3 else p for p in shipped["items"]]
+    phases.append(
+        {"number": 4, "name": "长效管理", "name_en": "Lasting order", "start": "2025-07-01", "end": "2025-12-31"}
+    )
+    body = {"phases": phases, "batches": [{"number": 2, "start": "2025-01-01"}]}
+    assert client.put("/api/phases", json=body, headers=auth["reviewer"]).status_code == 403
+    saved = client.put("/api/phases", json=body, headers=auth["admin"])
+    assert saved.status_code == 200, saved.text
+    answer = client.get("/api/phases", params={"on": "2025-08-01"}, headers=auth["uploader"]).json()
+    assert answer["phase"] == 4 and [p["number"] for p in answer["items"]] == [1, 2, 3, 4]
+    assert answer["batches"] == [{"number": 2, "start": "2025-01-01"}] == saved.json()["batches"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"phases": [{"number": 1, "name": "x", "start": "2025-01-02", "end": "2025-01-01"}]}, "ends before it starts"),
+        (
+            {
+                "phases": [
+                    {"number": 1, "name": "x", "start": "2025-01-01", "end": "2025-03-01"},
+                    {"number": 2, "name": "y", "start": "2025-02-01", "end": "2025-04-01"},
+                ]
+            },
+            "starts before phase 1 ends",
+        ),
+        (
+            {
+                "phases": [
+                    {"number": 2, "name": "x", "start": "2025-01-01", "end": "2025-01-31"},
+                    {"number": 1, "name": "y", "start": "2025-02-01", "end": "2025-04-01"},
+                ]
+            },
+            "number them in order",
+        ),
+        ({"phases": [{"number": 1, "name": "", "start": "2025-01-01", "end": "2025-01-31"}]}, "at least 1"),
+        ({"phases": [{"number": 1, "name": "x", "start": "2025-02-30", "end": "2025-03-31"}]}, "date"),
+        ({"batches": [{"number": 3, "start": "2025-01-01"}]}, "less than or equal to 2"),
+        ({"batches": [{"number": 1, "start": "2025-01-01"}, {"number": 1, "start": "2025-02-01"}]}, "given twice"),
+        ({"batches": [{"number": 1, "start": "2025-01-01", "end": "2025-02-01"}]}, "Extra inputs"),
+    ],
+)
+def test_a_bad_calendar_changes_nothing(client: TestClient, auth: Auth, change: dict[str, Any], reason: str) -> None:
+    before = client.get("/api/phases", headers=auth["admin"]).json()
+    response = client.put(
+        "/api/phases", json={"phases": before["items"], "batches": before["batches"], **change}, headers=auth["admin"]
+    )
+    assert response.status_code == 422 and reason in str(response.json()["detail"])
+    assert client.get("/api/phases", headers=auth["admin"]).json() == before
+
+
 def test_the_service_escalates_overdue_cases_by_itself(
     engine: Engine, settings: Settings, clock: Any, auth: Auth
 ) -> None:

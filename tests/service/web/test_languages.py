@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from service.operations import load_plan
+from service.settings import Settings
 from tests.service.builders import Auth, obs, post, send
 from tests.service.conftest import Clock
 from tests.service.places import point
 from tests.service.web_client import logged_in
-from vision import SAMPLES_DIR
 
 CATALOG = {
     "type": "FeatureCollection",
@@ -44,8 +44,8 @@ DATA = {
     "parking",
 }
 """Names the test gives people, sources and places: data, in no language."""
-UNITS = {unit["name"] for unit in load_plan(SAMPLES_DIR / "jincheng-operations.yaml").units}
-"""The seeded units' names: data too."""
+DATA |= {str(unit["name"]) for unit in load_plan(Settings().operations_file).units}
+"""The seeded units' names (a plan's unit picker lists them) are data too."""
 KEYS = {"Y", "N", "J", "K", "X", "Z", "R", "S", "M", "L", "A", "Esc", "Enter", "Shift", "EN", "API", "CSV", "XLSX"}
 """Key names, file formats and the language switch's own label, the same on both pages."""
 _HIDDEN = re.compile(r"<(script|style|code)\b.*?</\1>", re.S)
@@ -64,7 +64,7 @@ def shown_text(response: Response) -> str:
         answer = response.json()
         shown = " ".join(r["error"] for r in answer.get("results", [answer]) if r["error"])
         assert shown, answer
-    for name in DATA | UNITS:
+    for name in DATA:
         shown = shown.replace(name, " ")
     return shown
 
@@ -119,6 +119,12 @@ def pages(
         yield path, client.get(path)
     if lang == "zh":  # the weekly report is the bureau's document to the leading group, in Chinese only
         yield "/reports/weekly", client.get("/reports/weekly")
+    hotspot = client.get("/api/hotspots").json()["features"][0]["properties"]["hotspot_id"]
+    yield "hotspot", client.get(f"/hotspots/{hotspot}")
+    yield "bad plan", client.post(f"/hotspots/{hotspot}/plan", data={"csrf_token": token, "title": ["x"], "due": [""]})
+    yield "plan saved", client.get(f"/hotspots/{hotspot}?notice=plan_saved")
+    yield "calendar", client.get("/admin/calendar?notice=calendar_saved")
+    yield "bad calendar", client.post("/admin/calendar", data={"csrf_token": token, "name": ["x"], "start": [""]})
     for name, case_id in scene.items():
         yield f"case {name}", client.get(f"/cases/{case_id}")
     for notice in ("status", "merged", "split", "undone", "transition", "assigned"):

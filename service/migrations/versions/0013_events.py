@@ -1,8 +1,8 @@
 """Webhook events of cameras and deadlines: when a camera's stream was found down (``cameras.down_since``)
 and when a dispatched case was reported past its deadline (``case_assignments.overdue_at``).
 
-Revision ID: 0012_events
-Revises: 0010_register
+Revision ID: 0013_events
+Revises: 0012_facade
 Create Date: 2025-06-03
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_events"
-down_revision = "0014_facade"
+revision = "0013_events"
+down_revision = "0012_facade"
 branch_labels = None
 depends_on = None
 

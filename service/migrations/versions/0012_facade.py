@@ -1,7 +1,7 @@
 """The side of the street a register entry (and each sighting of a sign) stands on, in the direction of
 travel: ``left`` or ``right`` (null where no view told).
 
-Revision ID: 0014_facade
+Revision ID: 0012_facade
 Revises: 0010_register
 Create Date: 2025-06-03
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_facade"
+revision = "0012_facade"
 down_revision = "0010_register"
 branch_labels = None
 depends_on = None
