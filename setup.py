@@ -22,6 +22,8 @@ setup(
             "templates/*.html",
             "web/templates/*.html",
             "web/static/*",
+            "web/static/vendor/*/*",
+            "web/static/vendor/*/images/*",
             "reports/templates/*.html",
             "reports/*.css",
             "migrations/*",
