@@ -276,12 +276,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "shape_line": ("线（严管街）", "Line (strict street)"),
     "shape_polygon": ("面（市场、校园周边）", "Polygon (market, school zone)"),
     "buffer_m": ("缓冲距离（米）", "Buffer (m)"),
+    "edit_vertices": ("编辑顶点", "Edit vertices"),
+    "remove_shape": ("删除图形", "Remove the shape"),
     "undo": ("撤销", "Undo"),
-    "clear": ("清除", "Clear"),
     "save": ("保存", "Save"),
     "editor_help": (
-        "在地图上点击添加顶点；面会自动闭合。",
-        "Click on the map to add vertices; a polygon closes itself.",
+        "在地图左侧工具栏选择点、线或面，再在地图上点击添加顶点；点击最后一个顶点完成（面：点击第一个顶点）。"
+        "拖动顶点可移动，点击两顶点间的小点可添加顶点，右键点击顶点可删除。",
+        "Pick a point, a line or a polygon in the map's toolbar, then click on the map to add vertices; "
+        "click the last vertex to finish (a polygon: the first). Drag a vertex to move it, click the small "
+        "mark between two vertices to add one, right-click a vertex to remove it.",
     ),
     "back": ("返回", "Back"),
     "notice_status": ("状态已更新", "Status changed"),

@@ -27,6 +27,8 @@ EQUATOR_M_PER_PX = 2 * math.pi * 6378137.0 / TILE_PX
 """Web Mercator metres per tile pixel at zoom 0 on the equator."""
 MAX_TILES = 48
 BIN_PX = 6.0
+CASE_BIN_DEG = 1e-4
+"""About 10 m: cases closer than this share a dot on a Leaflet map."""
 SCALE_STEPS_M = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 
 
@@ -92,12 +94,11 @@ class Projection:
     def units_per_m(self) -> float:
         return self._scale[1] / M_PER_DEG
 
-    @property
-    def inverse(self) -> dict[str, float]:
-        """What a script needs to turn SVG user units back into degrees: lon = ``min_lon`` + (x - ``ox``) /
-        ``fx``, lat = ``max_lat`` - (y - ``oy``) / ``fy``."""
-        fx, fy, ox, oy = self._scale
-        return {"min_lon": self.min_lon, "max_lat": self.max_lat, "fx": fx, "fy": fy, "ox": ox, "oy": oy}
+    def widened(self, factor: float) -> Projection:
+        """The same view with ``factor`` times its span each way, around the same centre."""
+        half_lat, half_lon = (self.max_lat - self.min_lat) * factor / 2, (self.max_lon - self.min_lon) * factor / 2
+        lat, lon = (self.min_lat + self.max_lat) / 2, (self.min_lon + self.max_lon) / 2
+        return Projection(lat - half_lat, lon - half_lon, lat + half_lat, lon + half_lon, self.width, self.height)
 
     def xy(self, lat: float, lon: float) -> tuple[float, float]:
         fx, fy, ox, oy = self._scale
@@ -146,10 +147,9 @@ def _tile_index(lat: float, lon: float, zoom: int) -> tuple[int, int]:
 def basemap_tiles(projection: Projection, template: str) -> list[Tile]:
     """The XYZ tiles of ``template`` ({z}, {x}, {y}) covering the view, at the zoom whose pixels are
     nearest the map's units (coarser while more than ``MAX_TILES`` would be needed)."""
-    inv = projection.inverse
-    west, east = inv["min_lon"] - inv["ox"] / inv["fx"], inv["min_lon"] + (projection.width - inv["ox"]) / inv["fx"]
-    north = inv["max_lat"] + inv["oy"] / inv["fy"]
-    south = inv["max_lat"] - (projection.height - inv["oy"]) / inv["fy"]
+    fx, fy, ox, oy = projection._scale
+    west, east = projection.min_lon - ox / fx, projection.min_lon + (projection.width - ox) / fx
+    north, south = projection.max_lat + oy / fy, projection.max_lat - (projection.height - oy) / fy
     m_per_unit = 1 / projection.units_per_m
     cos_lat = math.cos(math.radians((north + south) / 2))
     zoom = max(0, min(19, round(math.log2(EQUATOR_M_PER_PX * cos_lat / m_per_unit))))
@@ -178,14 +178,18 @@ class Basemap:
     tiles: str | None = None
     roads: tuple[Line, ...] = ()
 
-    def road_paths(self, projection: Projection) -> list[str]:
-        """SVG path data of the roads the view sees."""
-        paths = []
+    def roads_seen(self, projection: Projection) -> list[Line]:
+        """The roads the view sees."""
+        seen = []
         for road in self.roads:
             lons, lats = [p[0] for p in road], [p[1] for p in road]
             if projection.sees((min(lats), min(lons), max(lats), max(lons))):
-                paths.append(projection.path({"type": "LineString", "coordinates": road}))
-        return paths
+                seen.append(road)
+        return seen
+
+    def road_paths(self, projection: Projection) -> list[str]:
+        """SVG path data of the roads the view sees."""
+        return [projection.path({"type": "LineString", "coordinates": road}) for road in self.roads_seen(projection)]
 
 
 def load_roads(path: Path | None) -> tuple[Line, ...]:
@@ -257,6 +261,40 @@ def hotspot_marks(projection: Projection, hotspots: Iterable[Hotspot], kind_labe
     return marks
 
 
+def context_features(
+    hotspots: Iterable[Hotspot],
+    cases: Iterable[tuple[float, float, str]],
+    kind_label: Any,
+    css_of: Any,
+    title_of: Any,
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of located hotspots and (lat, lon, category) cases for a Leaflet map,
+    each feature's properties its CSS classes ``css``, a ``title`` and, for points, a radius ``r``
+    (pixels); cases of one category within ``CASE_BIN_DEG`` share one point sized by their count."""
+    features = []
+    for hotspot in hotspots:
+        if hotspot.geometry is None:
+            continue
+        kind = HotspotKind(hotspot.kind)
+        shape = {"Polygon": "hs-area", "LineString": "hs-line", "Point": "hs-point"}[hotspot.geometry["type"]]
+        title = f"{hotspot.name} · {kind_label(kind)}"
+        properties = {"css": f"hs hs-{kind.value} {shape}", "title": title, "r": 6.0}
+        features.append({"type": "Feature", "geometry": hotspot.geometry, "properties": properties})
+    bins: Counter[tuple[int, int, str]] = Counter()
+    for lat, lon, category in cases:
+        bins[(round(lat / CASE_BIN_DEG), round(lon / CASE_BIN_DEG), category)] += 1
+    for (blat, blon, category), n in sorted(bins.items(), key=lambda item: -item[1]):
+        at = [round(blon * CASE_BIN_DEG, 7), round(blat * CASE_BIN_DEG, 7)]
+        properties = {"css": f"case {css_of(category)}", "title": title_of(category, n), "r": _case_radius(n)}
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": at}, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _case_radius(n: int) -> float:
+    """The radius of a dot standing for ``n`` cases."""
+    return min(4.0 + 2.0 * math.sqrt(n), 16.0)
+
+
 def case_marks(
     projection: Projection, cases: Sequence[tuple[float, float, str]], css_of: Any, title_of: Any
 ) -> list[Mark]:
@@ -272,7 +310,7 @@ def case_marks(
             title_of(category, n),
             x=bx * BIN_PX,
             y=by * BIN_PX,
-            r=min(4.0 + 2.0 * math.sqrt(n), 16.0),
+            r=_case_radius(n),
         )
         for (bx, by, category), n in sorted(bins.items(), key=lambda item: -item[1])
     ]

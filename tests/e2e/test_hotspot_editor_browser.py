@@ -1,11 +1,16 @@
-"""The hotspot map editor in Chromium: an admin draws 泽州路 as a line and a road market as a polygon
-on the plain map of a fresh install (the shipped catalog has them unlocated), saves, and new
-sightings near them are tied to them. Screenshots land in ``test-artifacts/screenshots/``."""
+"""The hotspot map editor (Leaflet and its drawing plugin, served from our own static files) in
+Chromium on a phone-size screen: an admin draws 泽州路 as a line and a road market as a polygon with
+the plugin's toolbar on the plain map of a fresh install (the shipped catalog has them unlocated),
+drags and removes vertices of the saved shapes, saves, and new sightings near them are tied to them.
+Screenshots land in ``test-artifacts/screenshots/``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import httpx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e import test_web_browser as web
 from tests.e2e.test_web_browser import Server, log_in, near, shoot
@@ -16,52 +21,90 @@ browser = web.browser
 
 AWAY_M = 3000.0
 """The drawings lie this far north of the other browser tests' scene, so they change none of its cases."""
+PHONE: ViewportSize = {"width": 390, "height": 844}
+VERTICES = ".leaflet-marker-icon.marker-icon:not(.marker-icon-middle)"
+"""The plugin's handles on the vertices of the shape being edited."""
 
 
-def hotspot_id(server: Server, name: str) -> int:
+def hotspot(server: Server, name: str) -> dict[str, Any]:
     features = httpx.get(server.url + "/api/hotspots", timeout=30).json()["features"]
-    return int(next(f["properties"]["hotspot_id"] for f in features if f["properties"]["name"] == name))
+    return dict(next(f for f in features if f["properties"]["name"] == name))
 
 
-def click_at(page: Page, north_m: float, east_m: float) -> None:
-    """Click the editor's map where the place ``north_m``/``east_m`` metres from the origin is drawn."""
-    lat, lon = near(north_m, east_m)
+def pixel(page: Page, north_m: float, east_m: float) -> tuple[float, float]:
+    """Where on the page the place ``north_m``/``east_m`` metres from the drawings' origin lies, as
+    the editor's Leaflet map projects it."""
+    lat, lon = near(AWAY_M + north_m, east_m)
     x, y = page.evaluate(
         """([lat, lon]) => {
-            const d = document.getElementById("editor").dataset;
-            const layer = document.querySelector("svg.editor-layer");
-            const at = new DOMPoint(Number(d.ox) + (lon - Number(d.minLon)) * Number(d.fx),
-                                    Number(d.oy) + (Number(d.maxLat) - lat) * Number(d.fy));
-            const screen = at.matrixTransform(layer.getScreenCTM());
-            return [screen.x, screen.y];
+            const box = document.querySelector(".editor-map");
+            const at = box.leafletMap.latLngToContainerPoint([lat, lon]);
+            const frame = box.getBoundingClientRect();
+            return [frame.left + at.x, frame.top + at.y];
         }""",
         [lat, lon],
     )
-    page.mouse.click(x, y)
+    return float(x), float(y)
 
 
-def draw(browser: Browser, server: Server, name: str, shape: str, corners: list[tuple[float, float]]) -> Page:
-    """Log in as the admin, open the editor of hotspot ``name`` centred north of the scene, draw, save."""
+def open_editor(browser: Browser, server: Server, name: str) -> Page:
+    """Log in as the admin on a phone and open the editor of hotspot ``name`` centred on the drawings;
+    the page logs no error (a script or style the CSP blocked, a missing file)."""
     lat, lon = near(AWAY_M, 0)
-    path = f"/hotspots/{hotspot_id(server, name)}/edit"
-    page = log_in(browser, server, "admin", path)
+    path = f"/hotspots/{hotspot(server, name)['properties']['hotspot_id']}/edit"
+    page = log_in(browser, server, "admin", path, viewport=PHONE)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{server.url}{path}?lat={lat}&lon={lon}")
-    page.check(f"input[name=shape][value={shape}]")
-    for north, east in corners:
-        click_at(page, AWAY_M + north, east)
-    page.click("button.save")
-    expect(page.locator("p.notice")).to_have_text("热点位置已保存")
+    expect(page.locator(".leaflet-control-scale-line")).to_contain_text(" m")
+    assert errors == []
     return page
 
 
+def draw(page: Page, tool: str, corners: Sequence[tuple[float, float]], finish: tuple[float, float]) -> None:
+    """Pick ``tool`` in the plugin's toolbar, click ``corners``, click ``finish`` (the last vertex
+    ends a line, the first one closes a polygon)."""
+    page.get_by_title(tool).click()
+    for north, east in [*corners, finish]:
+        page.mouse.click(*pixel(page, north, east))
+
+
+def save(page: Page) -> None:
+    page.click("button.save")
+    expect(page.locator("p.notice")).to_have_text("热点位置已保存")
+
+
 def test_admin_draws_a_street_and_a_market_and_sightings_are_tied_to_them(browser: Browser, server: Server) -> None:
-    street = draw(browser, server, "泽州路", "LineString", [(0, -300), (0, 300)])
-    shoot(street, "editor-street")
-    expect(street.locator("svg.editor-layer g.vertices circle")).to_have_count(2)  # the saved line, to edit on
+    street = open_editor(browser, server, "泽州路")
+    expect(street.locator("button.save")).to_be_disabled()
+    draw(street, "线（严管街）", [(0, -300), (0, 200)], finish=(0, 200))
     expect(street.locator("button.save")).to_be_enabled()
-    market = draw(browser, server, "英雄公园周边", "Polygon", [(80, 50), (80, 200), (200, 200), (200, 50)])
-    shoot(market, "editor-market")
-    expect(market.locator("svg.editor-layer path.current")).to_have_count(1)
+    shoot(street, "editor-street-phone")
+    save(street)
+    # the saved line comes back to edit on: drag its east end 100 m further east
+    expect(street.locator(VERTICES)).to_have_count(2)
+    street.mouse.move(*pixel(street, 0, 200))
+    street.mouse.down()
+    street.mouse.move(*pixel(street, 0, 300), steps=8)
+    street.mouse.up()
+    save(street)
+    line = hotspot(server, "泽州路")["geometry"]
+    assert line["type"] == "LineString" and len(line["coordinates"]) == 2
+    assert near(AWAY_M, 280)[1] < line["coordinates"][1][0] < near(AWAY_M, 320)[1]  # a pixel is some metres
+
+    market = open_editor(browser, server, "英雄公园周边")
+    corners = [(80, 50), (80, 200), (200, 200), (200, 50), (140, 0)]
+    draw(market, "面（市场、校园周边）", corners, finish=corners[0])
+    save(market)
+    # a vertex too many: right-click it away
+    expect(market.locator(VERTICES)).to_have_count(5)
+    market.mouse.click(*pixel(market, 140, 0), button="right")
+    expect(market.locator(VERTICES)).to_have_count(4)
+    shoot(market, "editor-market-phone")
+    save(market)
+    ring = hotspot(server, "英雄公园周边")["geometry"]["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
 
     items = []
     for track, (north, east) in {"near-street": (8, 100), "in-market": (140, 120)}.items():

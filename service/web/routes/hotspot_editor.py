@@ -1,6 +1,7 @@
 """The hotspot map editor (admins): place or redraw one hotspot as a point, a line (a strict street)
-or a polygon (a market, a school zone) by clicking on a plain map of the hotspots and open cases
-around it, saved through the placement the locate API uses (cases around get their hotspot again)."""
+or a polygon (a market, a school zone) on a Leaflet map (vendored, with the Geoman drawing plugin) of
+the hotspots and open cases around it, over the basemap when one is configured; the drawing is saved
+through the placement the locate API uses (cases around get their hotspot again)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from service.geometry import bounds
 from service.models.hotspots import Hotspot
 from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.i18n import NOTICES
-from service.web.maps import Projection, SvgMap, case_marks, hotspot_marks
+from service.web.maps import Projection, context_features
 from service.web.queries import open_positions
 from service.web.render import Page, render
 from service.writer import lock_matching
@@ -27,7 +28,17 @@ MAP_SIZE = (960, 600)
 CITY_CENTRE = (35.4905, 112.8510)
 """Where the editor looks when nothing is located yet: central Jincheng."""
 VIEW_RADIUS_M = 600.0
+CONTEXT_FACTOR = 5.0
+"""The map carries hotspots, cases and roads this many times the first view's span, to pan over."""
 MAX_GEOMETRY_CHARS = 200_000
+BUTTON_TITLES = {
+    "drawMarkerButton": "shape_point",
+    "drawLineButton": "shape_line",
+    "drawPolyButton": "shape_polygon",
+    "editButton": "edit_vertices",
+    "deleteButton": "remove_shape",
+}
+"""The drawing plugin's toolbar buttons and the labels that name them."""
 
 
 def hotspot_or_404(db: Session, hotspot_id: int) -> Hotspot:
@@ -67,20 +78,20 @@ def _editor(
 ) -> HTMLResponse:
     page = Page(request, visitor)
     projection = editor_view(db, hotspot, centre)
+    area = projection.widened(CONTEXT_FACTOR)
     located = db.exec(select(Hotspot).where(col(Hotspot.geometry).is_not(None))).all()
-    others = [h for h in located if h.id != hotspot.id and h.geometry and projection.sees(bounds(h.geometry))]
-    marks = hotspot_marks(projection, others, page.t.kind)
-    marks += case_marks(
-        projection, open_positions(db, None, None), page.colour, lambda c, n: f"{page.t.category(c)} ×{n}"
-    )
+    others = [h for h in located if h.id != hotspot.id and h.geometry and area.sees(bounds(h.geometry))]
+    cases = [c for c in open_positions(db, None, None) if area.sees((c[0], c[1], c[0], c[1]))]
+    context = context_features(others, cases, page.t.kind, page.colour, lambda c, n: f"{page.t.category(c)} ×{n}")
     return render(
         page,
         "hotspot_edit.html",
         status_code,
         hotspot=hotspot,
-        map=SvgMap.of(projection, marks, page.basemap),
-        inverse=projection.inverse,
-        current=projection.path(hotspot.geometry) if hotspot.geometry and hotspot.geometry["type"] != "Point" else "",
+        view=[[projection.min_lat, projection.min_lon], [projection.max_lat, projection.max_lon]],
+        context=context,
+        roads=page.basemap.roads_seen(area),
+        titles={key: page.t(label) for key, label in BUTTON_TITLES.items()},
         error=error,
         notice=notice,
     )

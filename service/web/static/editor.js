@@ -1,75 +1,73 @@
-// The hotspot map editor: clicks on the map add vertices of a point, a line or a polygon (a placed
-// hotspot starts with its own vertices, to extend or undo); the drawn shape goes into the form's
-// `geometry` field as GeoJSON ([lon, lat], polygon ring closed).
+// The hotspot map editor on Leaflet with the Geoman drawing plugin (both vendored under vendor/):
+// the map shows the other hotspots and open cases around (data-context, GeoJSON), the basemap's
+// roads (data-roads) and tiles (data-tiles) when configured, else a plain light canvas, with a scale
+// bar. The hotspot's own shape (data-current) is editable at once: drag a vertex, click a midpoint
+// to add one, right-click one to remove it. Drawing a new point, line or polygon replaces it. The
+// shape goes into the form's `geometry` field as GeoJSON ([lon, lat], polygon ring closed).
+// The map element carries the map as `leafletMap`, so a browser test can turn places into pixels.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const editor = document.getElementById("editor");
-  if (!editor) return;
-  const p = Object.fromEntries(["minLon", "maxLat", "fx", "fy", "ox", "oy"].map((k) => [k, Number(editor.dataset[k])]));
-  const layer = editor.querySelector("svg.editor-layer");
-  const drawn = layer.querySelector("path.drawn");
-  const vertices = layer.querySelector("g.vertices");
+  if (!editor || !window.L) return;
+  const data = editor.dataset;
+  const box = editor.querySelector(".editor-map");
   const form = editor.querySelector("form");
   const field = form.elements.namedItem("geometry");
   const save = form.querySelector("button.save");
-  const points = []; // SVG user units
 
-  const shape = () => form.querySelector('input[name="shape"]:checked').value;
-  const xy = ([lon, lat]) => [p.ox + (lon - p.minLon) * p.fx, p.oy + (p.maxLat - lat) * p.fy];
-  const lonLat = ([x, y]) => [
-    Math.round((p.minLon + (x - p.ox) / p.fx) * 1e7) / 1e7,
-    Math.round((p.maxLat - (y - p.oy) / p.fy) * 1e7) / 1e7,
-  ];
+  const map = L.map(box, { attributionControl: false });
+  box.leafletMap = map;
+  map.fitBounds(JSON.parse(data.view));
+  if (data.tiles) L.tileLayer(data.tiles, { maxZoom: 19 }).addTo(map);
+  const roads = JSON.parse(data.roads).map((road) => road.map(([lon, lat]) => [lat, lon]));
+  if (roads.length) L.polyline(roads, { className: "road", interactive: false, pmIgnore: true }).addTo(map);
+  L.geoJSON(JSON.parse(data.context), {
+    style: (feature) => ({ className: feature.properties.css, pmIgnore: true }),
+    pointToLayer: (feature, at) =>
+      L.circleMarker(at, { radius: feature.properties.r, className: feature.properties.css, pmIgnore: true }),
+    onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.title),
+    pmIgnore: true,
+  }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
 
-  function geometry() {
-    const kind = shape();
-    const coords = points.map(lonLat);
-    if (kind === "Point") return points.length === 1 ? { type: "Point", coordinates: coords[0] } : null;
-    if (kind === "LineString") return points.length >= 2 ? { type: "LineString", coordinates: coords } : null;
-    return points.length >= 3 ? { type: "Polygon", coordinates: [[...coords, coords[0]]] } : null;
-  }
+  map.pm.setLang("page", { buttonTitles: JSON.parse(data.titles) }, data.lang === "zh" ? "zh" : "en");
+  const shapeStyle = { color: "#b42318", fillColor: "#b42318", fillOpacity: 0.15, weight: 3 };
+  map.pm.setPathOptions(shapeStyle);
+  map.pm.addControls({
+    position: "topleft",
+    drawMarker: true,
+    drawPolyline: true,
+    drawPolygon: true,
+    drawCircleMarker: false,
+    drawRectangle: false,
+    drawCircle: false,
+    drawText: false,
+    editMode: true,
+    dragMode: false,
+    cutPolygon: false,
+    rotateMode: false,
+    removalMode: true,
+  });
 
-  function redraw() {
-    const kind = shape();
-    if (kind === "Point" && points.length > 1) points.splice(0, points.length - 1);
-    const d = points.map(([x, y], i) => `${i ? "L" : "M"}${x},${y}`).join(" ");
-    drawn.setAttribute("d", kind === "Polygon" && points.length > 2 ? `${d} Z` : d);
-    drawn.classList.toggle("area", kind === "Polygon");
-    vertices.replaceChildren(
-      ...points.map(([x, y]) => {
-        const dot = document.createElementNS("http://www.w3.org/2000/svg", "circle");
-        dot.setAttribute("cx", x);
-        dot.setAttribute("cy", y);
-        dot.setAttribute("r", 5);
-        return dot;
-      }),
-    );
-    const found = geometry();
+  let drawn = null; // the one shape being drawn or edited
+  function sync() {
+    const found = drawn ? drawn.toGeoJSON(7).geometry : null;
     field.value = found ? JSON.stringify(found) : "";
     save.disabled = !found;
   }
-
-  layer.addEventListener("click", (event) => {
-    const at = new DOMPoint(event.clientX, event.clientY).matrixTransform(layer.getScreenCTM().inverse());
-    points.push([Math.round(at.x * 10) / 10, Math.round(at.y * 10) / 10]);
-    redraw();
-  });
-  form.querySelector("button.undo").addEventListener("click", () => {
-    points.pop();
-    redraw();
-  });
-  form.querySelector("button.clear").addEventListener("click", () => {
-    points.length = 0;
-    redraw();
-  });
-  form.querySelectorAll('input[name="shape"]').forEach((radio) => radio.addEventListener("change", redraw));
-
-  if (editor.dataset.current) {
-    const current = JSON.parse(editor.dataset.current);
-    const ring = { Point: [current.coordinates], LineString: current.coordinates, Polygon: current.coordinates[0].slice(0, -1) };
-    points.push(...ring[current.type].map(xy));
-    form.querySelector(`input[name="shape"][value="${current.type}"]`).checked = true;
-    redraw();
+  function adopt(layer) {
+    if (drawn && drawn !== layer) drawn.remove();
+    drawn = layer;
+    layer.on("pm:edit", sync);
+    layer.pm.enable();
+    sync();
   }
+  map.on("pm:create", ({ layer }) => adopt(layer));
+  map.on("pm:remove", ({ layer }) => {
+    if (layer !== drawn) return;
+    drawn = null;
+    sync();
+  });
+  if (data.current) adopt(L.geoJSON(JSON.parse(data.current), { style: shapeStyle }).getLayers()[0].addTo(map));
 });

@@ -3,6 +3,7 @@ under every map when configured, each where its corners fall, allowed by the pag
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -62,22 +63,27 @@ def tiled(settings: Settings, clock: Clock) -> Iterator[TestClient]:
 
 
 def test_plain_canvas_by_default(client: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
-    post(client, auth["admin"], "/api/hotspots/import", MARKET)
+    hotspot = post(client, auth["admin"], "/api/hotspots/import", MARKET)["hotspots"][0]["id"]
     logged_in(client, web_users["admin"])
     page = client.get("/hotspots")
     assert 'class="map-bg"' in page.text and 'class="scale"' in page.text and "<image" not in page.text
     assert "img-src 'self' data:;" in page.headers["content-security-policy"]
+    editor = client.get(f"/hotspots/{hotspot}/edit")
+    assert 'data-tiles=""' in editor.text and 'data-roads="[]"' in editor.text
+    assert "img-src 'self' data:;" in editor.headers["content-security-policy"]
 
 
 def test_tiles_under_the_maps_when_configured(tiled: TestClient, auth: Auth, web_users: dict[str, str]) -> None:
     hotspot = post(tiled, auth["admin"], "/api/hotspots/import", MARKET)["hotspots"][0]["id"]
     logged_in(tiled, web_users["admin"])
-    for path in ("/hotspots", f"/hotspots/{hotspot}/edit"):
-        page = tiled.get(path)
-        hrefs = re.findall(r'<image class="tile" href="([^"]+)"', page.text)
-        assert hrefs and all(re.fullmatch(r"https://tiles\.example\.cn/map/\d+/\d+/\d+\.png", h) for h in hrefs)
-        assert page.text.index('class="map-bg"') < page.text.index("<image") < page.text.index('class="scale"')
-        assert "img-src 'self' data: https://tiles.example.cn;" in page.headers["content-security-policy"]
+    page = tiled.get("/hotspots")
+    hrefs = re.findall(r'<image class="tile" href="([^"]+)"', page.text)
+    assert hrefs and all(re.fullmatch(r"https://tiles\.example\.cn/map/\d+/\d+/\d+\.png", h) for h in hrefs)
+    assert page.text.index('class="map-bg"') < page.text.index("<image") < page.text.index('class="scale"')
+    editor = tiled.get(f"/hotspots/{hotspot}/edit")  # Leaflet asks the tile server itself
+    assert f'data-tiles="{TILES}"' in editor.text
+    for response in (page, editor):
+        assert "img-src 'self' data: https://tiles.example.cn;" in response.headers["content-security-policy"]
 
 
 def test_roads_from_a_geojson_file_under_the_maps(
@@ -96,11 +102,14 @@ def test_roads_from_a_geojson_file_under_the_maps(
     path.write_text(json.dumps(roads), encoding="utf-8")
     assert len(load_roads(path)) == 2
     with TestClient(create_app(settings.model_copy(update={"basemap_roads": path}), clock)) as client:
-        post(client, auth["admin"], "/api/hotspots/import", MARKET)
+        hotspot = post(client, auth["admin"], "/api/hotspots/import", MARKET)["hotspots"][0]["id"]
         logged_in(client, web_users["admin"])
         page = client.get("/hotspots")
         assert len(re.findall(r'<path class="road" d="M[^"]+"/>', page.text)) == 1  # the far road is out of view
         assert "<image" not in page.text and "img-src 'self' data:;" in page.headers["content-security-policy"]
+        editor = client.get(f"/hotspots/{hotspot}/edit").text
+        drawn = re.search(r'data-roads="([^"]*)"', editor)
+        assert drawn and json.loads(html.unescape(drawn.group(1))) == [roads["features"][0]["geometry"]["coordinates"]]
 
 
 @pytest.mark.parametrize(

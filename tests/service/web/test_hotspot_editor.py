@@ -40,18 +40,17 @@ def ids(client: TestClient, auth: Auth) -> dict[str, int]:
     return {h["key"]: h["id"] for h in result["hotspots"]}
 
 
-def clicked(html: str, *metres: tuple[float, float]) -> list[list[float]]:
+def clicked(*metres: tuple[float, float]) -> list[list[float]]:
     """[lon, lat] of clicks on the editor's map at the places ``metres`` (north, east) from the test
-    origin, as its script turns them: to SVG units with the page's projection and back."""
-    data = dict(re.findall(r'data-(min-lon|max-lat|fx|fy|ox|oy)="([^"]+)"', html))
-    p = {key: float(value) for key, value in data.items()}
-    positions = []
-    for north, east in metres:
-        lat, lon = offset(north, east)
-        x = round(p["ox"] + (lon - p["min-lon"]) * p["fx"], 1)
-        y = round(p["oy"] + (p["max-lat"] - lat) * p["fy"], 1)
-        positions.append([p["min-lon"] + (x - p["ox"]) / p["fx"], p["max-lat"] - (y - p["oy"]) / p["fy"]])
-    return positions
+    origin, as its script writes them (7 decimals)."""
+    return [[round(lon, 7), round(lat, 7)] for lat, lon in (offset(north, east) for north, east in metres)]
+
+
+def data(page: str, name: str) -> Any:
+    """The JSON of the editor's ``data-NAME`` attribute."""
+    found = re.search(rf'data-{name}="([^"]*)"', page)
+    assert found, name
+    return json.loads(html.unescape(found.group(1)))
 
 
 def located(client: TestClient) -> dict[str, Any]:
@@ -66,16 +65,29 @@ def test_admin_draws_a_line_and_a_polygon_and_sightings_are_tied_to_them(
     origin = "lat={}&lon={}".format(*offset(0, 0))
     page = client.get(f"/hotspots/{ids['street']}/edit?{origin}")
     assert page.status_code == 200 and 'name="geometry"' in page.text
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    assert all(src.startswith("/static/") for src in scripts)  # no CDN: Leaflet and its plugin are ours
+    assert any("vendor/leaflet/leaflet.js" in src for src in scripts)
+    assert any("vendor/leaflet-geoman-free/" in src for src in scripts)
+    for src in scripts + re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text):
+        assert client.get(src).status_code == 200, src
+    (south, west), (north, east) = data(page.text, "view")
+    assert south < offset(0, 0)[0] < north and west < offset(0, 0)[1] < east
+    assert data(page.text, "titles")["drawLineButton"] == "线（严管街）"
     assert client.get("/hotspots/999999/edit").status_code == 404
-    street = {"type": "LineString", "coordinates": clicked(page.text, (-300, 0), (300, 0))}
+    street = {"type": "LineString", "coordinates": clicked((-300, 0), (300, 0))}
     form = {"geometry": json.dumps(street), "buffer_m": "15", "csrf_token": token}
     saved = client.post(f"/hotspots/{ids['street']}/geometry", data=form)
     assert saved.url.path == f"/hotspots/{ids['street']}/edit" and "热点位置已保存" in saved.text
-    current = re.search(r'data-current="([^"]*)"', saved.text)
-    assert current and json.loads(html.unescape(current.group(1))) == located(client)["street"]  # to edit on
+    assert data(saved.text, "current") == located(client)["street"]  # to edit on
 
     page = client.get(f"/hotspots/{ids['market']}/edit?{origin}").text
-    ring = clicked(page, (100, 100), (100, 200), (200, 200), (200, 100))
+    context = data(page, "context")["features"]  # the street drawn around the market, to draw by
+    assert [(f["geometry"], f["properties"]["title"]) for f in context] == [
+        (located(client)["street"], "泽州路 · 严管街")
+    ]
+    assert 'data-current=""' in page
+    ring = clicked((100, 100), (100, 200), (200, 200), (200, 100))
     market = {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
     form = {"geometry": json.dumps(market), "csrf_token": token}
     assert client.post(f"/hotspots/{ids['market']}/geometry", data=form).status_code == 200
