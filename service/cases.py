@@ -28,6 +28,7 @@ from service.hotspots import (
     locate,
     located_shapes,
     nearest,
+    set_hours,
     vending_zone_at,
 )
 from service.messages import Refusal
@@ -543,6 +544,18 @@ def place_hotspot(
     shapes = located_shapes(session)
     for box in filter(None, (before, after)):
         reassign_hotspots(session, settings, shapes, box, at, user_id)
+
+
+def set_hotspot_hours(
+    session: Session, settings: Settings, hotspot: Hotspot, hours: list[str] | None, at: datetime, user_id: int | None
+) -> None:
+    """Set a hotspot's active hours (ValueError as ``set_hours``); the cases around a located one get
+    their nearest hotspot again, its hours deciding which are tied to it. Flushes."""
+    set_hours(hotspot, hours)
+    session.add(hotspot)
+    session.flush()
+    if hotspot.geometry:
+        reassign_hotspots(session, settings, located_shapes(session), bounds(hotspot.geometry), at, user_id)
 
 
 def import_hotspots(

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
 from service.geometry import Box, bounds, distance_m, expand, in_box, validate_geometry
-from service.models.base import row_id, utcnow, validation_message
+from service.models.base import check_hours, row_id, utcnow, validation_message
 from service.models.hotspots import Hotspot, HotspotCreate, HotspotKind
 
 
@@ -221,6 +221,14 @@ def locate(hotspot: Hotspot, geometry: dict[str, Any], buffer_m: float | None = 
     hotspot.check_shape()
     hotspot.updated_at = utcnow()
     return validated
+
+
+def set_hours(hotspot: Hotspot, hours: list[str] | None) -> None:
+    """Give a hotspot its local "HH:MM-HH:MM" ``active_hours`` (None: all day); raises ValueError for a
+    bad range or a kind without hours."""
+    hotspot.active_hours = None if hours is None else check_hours(hours)
+    hotspot.check_shape()
+    hotspot.updated_at = utcnow()
 
 
 def local_time(at: datetime, zone: tzinfo) -> time:

@@ -408,6 +408,11 @@ TEXT.update(
             "Phases are numbered in order and may not overlap; a batch's road markets are in focus from its start.",
         ),
         "notice_calendar_saved": ("整治阶段与批次已保存", "Phases and batches saved"),
+        "hours_help": (
+            "每段格式 HH:MM-HH:MM，多段以分号分隔；留空表示全天。",
+            "Each range as HH:MM-HH:MM, several separated by semicolons; empty: all day.",
+        ),
+        "notice_hours_saved": ("时段已保存", "Hours saved"),
     }
 )
 NOTICES = frozenset(key.removeprefix("notice_") for key in TEXT if key.startswith("notice_"))

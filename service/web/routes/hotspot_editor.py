@@ -6,16 +6,17 @@ through the placement the locate API uses (cases around get their hotspot again)
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from service.cases import place_hotspot
+from service.cases import place_hotspot, set_hotspot_hours
 from service.deps import IdPath, NowDep, SessionDep, SettingsDep, WriterDep
 from service.geometry import bounds
-from service.models.hotspots import Hotspot
+from service.models.hotspots import HOURS_KINDS, Hotspot, HotspotKind
 from service.web.deps import AdminPage, AdminPoster, PageError, Visitor, WebRoute
 from service.web.i18n import NOTICES
 from service.web.maps import Projection, context_features
@@ -31,6 +32,8 @@ VIEW_RADIUS_M = 600.0
 CONTEXT_FACTOR = 5.0
 """The map carries hotspots, cases and roads this many times the first view's span, to pan over."""
 MAX_GEOMETRY_CHARS = 200_000
+HOURS_SEPARATORS = re.compile(r"[;,；，\s]+")
+"""Between the "HH:MM-HH:MM" ranges typed into the hours field."""
 BUTTON_TITLES = {
     "drawMarkerButton": "shape_point",
     "drawLineButton": "shape_line",
@@ -88,6 +91,7 @@ def _editor(
         "hotspot_edit.html",
         status_code,
         hotspot=hotspot,
+        has_hours=HotspotKind(hotspot.kind) in HOURS_KINDS,
         view=[[projection.min_lat, projection.min_lon], [projection.max_lat, projection.max_lon]],
         context=context,
         roads=page.basemap.roads_seen(area),
@@ -141,3 +145,30 @@ def save_geometry(
         hotspot = hotspot_or_404(db, hotspot_id)
         return _editor(request, db, visitor, hotspot, error=str(exc), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     return RedirectResponse(f"/hotspots/{hotspot_id}/edit?notice=hotspot_placed", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/hotspots/{hotspot_id}/hours")
+def save_hours(
+    hotspot_id: IdPath,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    writer: WriterDep,
+    visitor: AdminPoster,
+    active_hours: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Set a school zone's or vending zone's active hours, "HH:MM-HH:MM" ranges separated by ``;``,
+    ``,`` or spaces (none: all day); a bad range or another kind is shown again with the reason (422)."""
+    hotspot = hotspot_or_404(db, hotspot_id)
+    hours = [item for item in HOURS_SEPARATORS.split(active_hours) if item]
+    try:
+        with writer:
+            lock_matching(db)
+            set_hotspot_hours(db, settings, hotspot, hours or None, now, visitor.user.id)
+            db.commit()
+    except ValueError as exc:
+        db.rollback()
+        hotspot = hotspot_or_404(db, hotspot_id)
+        return _editor(request, db, visitor, hotspot, error=str(exc), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return RedirectResponse(f"/hotspots/{hotspot_id}/edit?notice=hours_saved", status.HTTP_303_SEE_OTHER)

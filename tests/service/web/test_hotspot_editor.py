@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.service.builders import Auth, obs, post, send
-from tests.service.places import offset
+from tests.service.places import offset, polygon, square
 from tests.service.web_client import logged_in
 
 UNLOCATED = {
@@ -125,3 +125,44 @@ def test_only_admins_edit_hotspots(client: TestClient, web_users: dict[str, str]
     refused = client.post(f"/hotspots/{ids['street']}/geometry", data={"geometry": line, "csrf_token": token})
     assert refused.status_code == 403
     assert 'class="edit"' not in client.get("/hotspots").text
+
+
+def test_admin_sets_a_school_zones_hours_and_cases_follow_them(
+    client: TestClient, auth: Auth, web_users: dict[str, str], ids: dict[str, int]
+) -> None:
+    school = {"type": "Feature", "id": "school", "geometry": polygon(square(0, 0, 30))}
+    school["properties"] = {"name": "实验小学", "kind": "school_zone"}
+    school_id = post(client, auth["admin"], "/api/hotspots/import", {"type": "FeatureCollection", "features": [school]})
+    school_id = school_id["hotspots"][0]["id"]
+    mid_morning = send(client, auth, [obs("1", observed_at="2025-05-12T02:00:00Z")])["results"][0]  # 10:00 local
+    assert case_of(client, auth, mid_morning)["hotspot_id"] is None  # outside the default school-run hours
+    token = logged_in(client, web_users["admin"])
+    page = client.get(f"/hotspots/{school_id}/edit").text
+    assert 'name="active_hours"' in page and 'value="07:00-08:30; 11:30-12:30; 16:30-18:00"' in page
+    assert 'name="active_hours"' not in client.get(f"/hotspots/{ids['market']}/edit").text  # a market has none
+
+    form = {"active_hours": "07:00-08:30；09:30-10:30, 16:30-18:00", "csrf_token": token}
+    saved = client.post(f"/hotspots/{school_id}/hours", data=form)
+    assert saved.url.path == f"/hotspots/{school_id}/edit" and "时段已保存" in saved.text
+    assert hours(client, "school") == ["07:00-08:30", "09:30-10:30", "16:30-18:00"]
+    assert case_of(client, auth, mid_morning)["hotspot_id"] == school_id  # the case around follows the new hours
+
+    for hotspot, text, reason in [
+        (school_id, "7:00-8:30", "expected HH:MM-HH:MM"),
+        (ids["street"], "08:00-09:00", "only a"),
+    ]:
+        refused = client.post(f"/hotspots/{hotspot}/hours", data={"active_hours": text, "csrf_token": token})
+        assert refused.status_code == 422 and reason in refused.text
+    assert hours(client, "school") == ["07:00-08:30", "09:30-10:30", "16:30-18:00"]
+    assert hours(client, "street") is None
+    client.post(f"/hotspots/{school_id}/hours", data={"active_hours": " ", "csrf_token": token})
+    assert hours(client, "school") is None  # empty: all day
+
+
+def case_of(client: TestClient, auth: Auth, result: dict[str, Any]) -> dict[str, Any]:
+    return dict(client.get(f"/api/cases/{result['case_id']}", headers=auth["reviewer"]).json())
+
+
+def hours(client: TestClient, key: str) -> list[str] | None:
+    features = client.get("/api/hotspots").json()["features"]
+    return next(f["properties"]["active_hours"] for f in features if f["id"] == key)
