@@ -23,7 +23,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const roads = JSON.parse(data.roads).map((road) => road.map(([lon, lat]) => [lat, lon]));
   if (roads.length) L.polyline(roads, { className: "road", interactive: false, pmIgnore: true }).addTo(map);
   L.geoJSON(JSON.parse(data.context), {
-    style: (feature) => ({ className: feature.properties.css, pmIgnore: true }),
+    style: (feature) => ({ className: feature.properties.css }),
     pointToLayer: (feature, at) =>
       L.circleMarker(at, { radius: feature.properties.r, className: feature.properties.css, pmIgnore: true }),
     onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.title),
