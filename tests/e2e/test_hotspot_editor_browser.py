@@ -59,7 +59,17 @@ def open_editor(browser: Browser, server: Server, name: str) -> Page:
     page.goto(f"{server.url}{path}?lat={lat}&lon={lon}")
     expect(page.locator(".leaflet-control-scale-line")).to_contain_text(" m")
     assert errors == []
+    assert_nav_fits_a_phone(page)
     return page
+
+
+def assert_nav_fits_a_phone(page: Page) -> None:
+    """The admin's dozen menu entries stay one line each (not squeezed to a character a line) and the
+    top bar keeps most of the screen for the page."""
+    heights = page.eval_on_selector_all(".main-nav a", "links => links.map(a => a.getBoundingClientRect().height)")
+    line = page.eval_on_selector(".main-nav a", "a => parseFloat(getComputedStyle(a).lineHeight) || 20")
+    assert len(heights) >= 10 and max(heights) < 1.6 * line, heights
+    assert page.eval_on_selector("header.top", "h => h.getBoundingClientRect().height") < 0.25 * PHONE["height"]
 
 
 def draw(page: Page, tool: str, corners: Sequence[tuple[float, float]], finish: tuple[float, float]) -> None:
