@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
@@ -284,21 +284,25 @@ def dispatch(
         change_status(session, case, CaseStatus.dispatched, at, user_id, note, CaseAction.dispatch, detail)
 
 
+def _past_deadline(
+    session: Session, past: ColumnElement[bool], not_yet: ColumnElement[bool]
+) -> Sequence[tuple[CaseAssignment, Case, Unit]]:
+    """(assignment, case, unit) of the dispatched cases whose assignment is ``past`` a deadline and
+    ``not_yet`` handled for it, by case id."""
+    return session.exec(
+        select(CaseAssignment, Case, Unit)
+        .join(Case, col(Case.id) == CaseAssignment.case_id)
+        .join(Unit, col(Unit.id) == CaseAssignment.unit_id)
+        .where(Case.status == CaseStatus.dispatched, past, not_yet)
+        .order_by(col(CaseAssignment.case_id))
+    ).all()
+
+
 def report_overdue(session: Session, now: datetime) -> list[int]:
     """Send a ``case.overdue`` event (in this transaction) for every dispatched case past its deadline
     and not reported so since it was dispatched, with its unit and deadline; the ids of those cases.
     Flushes."""
-    rows = session.exec(
-        select(CaseAssignment, Case, Unit)
-        .join(Case, col(Case.id) == CaseAssignment.case_id)
-        .join(Unit, col(Unit.id) == CaseAssignment.unit_id)
-        .where(
-            Case.status == CaseStatus.dispatched,
-            col(CaseAssignment.due_at) <= now,
-            col(CaseAssignment.overdue_at).is_(None),
-        )
-        .order_by(col(CaseAssignment.case_id))
-    ).all()
+    rows = _past_deadline(session, col(CaseAssignment.due_at) <= now, col(CaseAssignment.overdue_at).is_(None))
     for assignment, case, unit in rows:
         assignment.overdue_at = now
         payload = case_payload(case, None, case.status) | {
@@ -315,17 +319,7 @@ def report_overdue(session: Session, now: datetime) -> list[int]:
 def escalate_overdue(session: Session, now: datetime) -> list[int]:
     """Escalate every dispatched case past its second deadline and not yet escalated to the head
     of its unit (audited; the head may be None: the unit has none). The ids of those cases. Flushes."""
-    rows = session.exec(
-        select(CaseAssignment, Case, Unit)
-        .join(Case, col(Case.id) == CaseAssignment.case_id)
-        .join(Unit, col(Unit.id) == CaseAssignment.unit_id)
-        .where(
-            Case.status == CaseStatus.dispatched,
-            col(CaseAssignment.escalate_at) <= now,
-            col(CaseAssignment.escalated_at).is_(None),
-        )
-        .order_by(col(CaseAssignment.case_id))
-    ).all()
+    rows = _past_deadline(session, col(CaseAssignment.escalate_at) <= now, col(CaseAssignment.escalated_at).is_(None))
     for assignment, case, unit in rows:
         assignment.escalated_at, assignment.escalated_to = now, unit.head_user_id
         detail = {
