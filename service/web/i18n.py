@@ -156,9 +156,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "load_more": ("加载更多", "Load more"),
     "queue_empty": ("队列已清空", "Nothing left to review"),
     "keys_help": (
-        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 1–4 改类别 · X 选择 · Shift+A 全选 · Shift+Y/N 批量确认/驳回 · "
+        "J/K 下一条/上一条 · Y 确认 · N 驳回 · 数字键 改类别 · X 选择 · Shift+A 全选 · Shift+Y/N 批量确认/驳回 · "
         "Enter 打开 · Z 撤销 · Esc 回到队列",
-        "J/K next/previous · Y confirm · N reject · 1–4 category · X select · Shift+A select all · "
+        "J/K next/previous · Y confirm · N reject · digits change category · X select · Shift+A select all · "
         "Shift+Y/N confirm/reject selected · Enter open · Z undo · Esc back to the queue",
     ),
     "confidence": ("置信度", "confidence"),

@@ -37,7 +37,7 @@ def default() -> Taxonomy:
 
 
 def test_default_has_core_categories_and_domain_labels(default: Taxonomy) -> None:
-    assert list(default.categories) == ["street_vendor", "vending_vehicle", "goods_spill", "lightbox_ad", "outdoor_ad"]
+    assert list(default.categories) == ["street_vendor", "goods_spill", "lightbox_ad", "outdoor_ad", "vending_vehicle"]
     assert default.categories["goods_spill"].zh == "店外经营"
     assert default.labels == {
         "vendor_stall": "street_vendor",

@@ -205,7 +205,7 @@
     else if (key === " ") zoom(card);
     else if (key === "x") { const box = card.querySelector(".select"); box.checked = !box.checked; updateSelection(); }
     else if (key === "enter") window.location.href = card.querySelector("a.open").href;
-    else if (/^[1-4]$/.test(key) && categoryKeys[Number(key) - 1]) decide([card], "recategorize", categoryKeys[Number(key) - 1]);
+    else if (/^[1-9]$/.test(key) && categoryKeys[Number(key) - 1]) decide([card], "recategorize", categoryKeys[Number(key) - 1]);
     else return;
     event.preventDefault();
   });

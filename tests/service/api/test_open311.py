@@ -223,13 +223,13 @@ def test_services_json_and_xml(client: TestClient, auth: Auth) -> None:
     services = json_list(client, auth, "services", SERVICE)
     assert [s["service_code"] for s in services] == [
         "street_vendor",
-        "vending_vehicle",
         "goods_spill",
         "lightbox_ad",
         "outdoor_ad",
+        "vending_vehicle",
     ]
-    assert services[2]["service_name"] == "店外经营" and services[2]["group"] == "街面秩序"
-    assert services[2]["keywords"] == "0504"  # the national code; no local code is set
+    assert services[1]["service_name"] == "店外经营" and services[1]["group"] == "街面秩序"
+    assert services[1]["keywords"] == "0504"  # the national code; no local code is set
     assert xml_list(client, auth, "services", "services", SERVICE) == services
 
 

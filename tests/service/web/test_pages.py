@@ -226,8 +226,8 @@ def test_hotspot_catalog_counts_filters_and_map(
     html = client.get("/hotspots").text
     assert html.count("<tr data-key=") == 4 and html.count('class="unlocated"') == 1
     market = html[html.index('data-key="market"') :].split("</tr>")[0]
-    # per category in the taxonomy's order (street vendor, vending vehicle, goods, lightbox, outdoor ad), then all
-    assert re.findall(r'<td class="num">(\d*)</td>', market) == ["1", "", "1", "", "", "2"]
+    # per category in the taxonomy's order (street vendor, goods, lightbox, outdoor ad, vending vehicle), then all
+    assert re.findall(r'<td class="num">(\d*)</td>', market) == ["1", "1", "", "", "", "2"]
     assert "2025-05-12 09:00" in market  # last sighting, local time
     assert html.count('class="hs hs-strict_street hs-line"') == 1 and html.count('<circle class="case ') == 4
 
